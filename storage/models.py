@@ -1,0 +1,114 @@
+"""Tables. Times are aware UTC datetimes; dates are the portal's calendar dates (Asia/Shanghai)."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class SourceRow(SQLModel, table=True):
+    __tablename__ = "sources"
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    kind: str = "html"
+    region: str | None = None
+    enabled: bool = True
+    config_json: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Notice(SQLModel, table=True):
+    """One per URL. The current content lives in the newest Version."""
+    __tablename__ = "notices"
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: str = Field(index=True, max_length=64)
+    url: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    list_title: str | None = Field(default=None, sa_column=Column(Text))
+    list_date: date | None = None
+    title: str | None = Field(default=None, sa_column=Column(Text))
+    doc_no: str | None = Field(default=None, index=True, max_length=64)
+    issuer: str | None = None
+    written: date | None = None
+    published: date | None = Field(default=None, index=True)
+    status: str = Field(default="pending", max_length=16, index=True)  # pending | ok | failed
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    content_hash: str | None = Field(default=None, max_length=64)
+    version_count: int = 0
+    etag: str | None = None
+    last_modified: str | None = None
+    first_seen: datetime = Field(default_factory=utcnow)
+    last_seen: datetime = Field(default_factory=utcnow)
+    last_checked: datetime | None = None
+    last_changed: datetime | None = None
+
+
+class Version(SQLModel, table=True):
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("notice_id", "seq"),)
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="notices.id", index=True)
+    seq: int
+    title: str | None = Field(default=None, sa_column=Column(Text))
+    doc_no: str | None = Field(default=None, max_length=64)
+    issuer: str | None = None
+    written: date | None = None
+    published: date | None = None
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    norm_text: str = Field(sa_column=Column(Text, nullable=False))
+    content_hash: str = Field(index=True, max_length=64)
+    metadata_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    citations_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    attachments_json: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    etag: str | None = None
+    last_modified: str | None = None
+    fetched_at: datetime = Field(default_factory=utcnow)
+
+
+class Page(SQLModel, table=True):
+    """HTTP validators and content hashes per fetched URL (list and detail pages)."""
+    __tablename__ = "pages"
+    url: str = Field(sa_column=Column(Text, primary_key=True))
+    source_id: str = Field(index=True, max_length=64)
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = Field(default=None, max_length=64)
+    region_hash: str | None = Field(default=None, max_length=64)
+    status: int | None = None
+    fetched_at: datetime = Field(default_factory=utcnow)
+
+
+class CrawlRun(SQLModel, table=True):
+    __tablename__ = "crawl_runs"
+    __table_args__ = (Index("ix_crawl_runs_source_started", "source_id", "started_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: str = Field(max_length=64)
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    status: str = Field(default="running", max_length=16)  # running | ok | partial | failed
+    pages: int = 0
+    not_modified: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    duration: float | None = None
+    errors_json: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+
+
+class Event(SQLModel, table=True):
+    """Outbox: written in the same transaction as the data it announces."""
+    __tablename__ = "events"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32, index=True)  # notice.new | notice.version
+    source_id: str = Field(max_length=64)
+    notice_id: int | None = Field(default=None, index=True)
+    version_id: int | None = None
+    payload_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    created_at: datetime = Field(default_factory=utcnow, index=True)

@@ -1,0 +1,312 @@
+"""The Store: every write the pipeline makes, each batch in one transaction.
+
+Writes go through SQLAlchemy Core in batches because a cold ingest stores thousands of documents a
+minute; reads for the CLI use the SQLModel classes.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Iterable, Sequence
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session
+
+from .db import make_engine, migrate
+from .models import CrawlRun, Event, Notice, Page, SourceRow, Version, utcnow
+
+T_NOTICE = Notice.__table__
+T_VERSION = Version.__table__
+T_PAGE = Page.__table__
+T_EVENT = Event.__table__
+T_RUN = CrawlRun.__table__
+T_SOURCE = SourceRow.__table__
+
+
+@dataclass
+class NoticeState:
+    id: int
+    url: str
+    status: str
+    list_title: str | None
+    list_date: date | None
+    attempts: int
+    content_hash: str | None
+    version_count: int
+    last_checked: datetime | None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass
+class Snapshot:
+    """One fetched and extracted detail page, ready to store."""
+    url: str
+    title: str
+    body: str
+    norm_text: str
+    content_hash: str
+    doc_no: str | None = None
+    issuer: str | None = None
+    written: date | None = None
+    published: date | None = None
+    metadata: dict = field(default_factory=dict)
+    citations: dict = field(default_factory=dict)
+    attachments: list = field(default_factory=list)
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What happened to one notice in a run: a snapshot, a 304, or an error."""
+    notice: NoticeState
+    snapshot: Snapshot | None = None
+    not_modified: bool = False
+    error: str | None = None
+
+
+@dataclass
+class Counts:
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    failed: int = 0
+
+    def add(self, other: "Counts") -> None:
+        self.new += other.new
+        self.changed += other.changed
+        self.unchanged += other.unchanged
+        self.failed += other.failed
+
+
+_STATE_COLS = (T_NOTICE.c.id, T_NOTICE.c.url, T_NOTICE.c.status, T_NOTICE.c.list_title, T_NOTICE.c.list_date,
+               T_NOTICE.c.attempts, T_NOTICE.c.content_hash, T_NOTICE.c.version_count, T_NOTICE.c.last_checked,
+               T_NOTICE.c.etag, T_NOTICE.c.last_modified)
+
+
+def _chunks(seq: Sequence, n: int = 500) -> Iterable[Sequence]:
+    for i in range(0, len(seq), n):
+        yield seq[i:i + n]
+
+
+class Store:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str | None = None, *, run_migrations: bool = True) -> "Store":
+        engine = make_engine(url)
+        if run_migrations:
+            migrate(engine)
+        return cls(engine)
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ---- sources ---------------------------------------------------------------------------
+    def sync_sources(self, sources: Iterable) -> None:
+        """Mirror the configured sources (pydantic Source objects) into the sources table."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            existing = {r.id for r in conn.execute(select(T_SOURCE.c.id))}
+            for s in sources:
+                values = dict(name=s.name, kind=s.kind, region=s.region, enabled=s.enabled,
+                              config_json=s.model_dump_json(by_alias=True), updated_at=now)
+                if s.id in existing:
+                    conn.execute(update(T_SOURCE).where(T_SOURCE.c.id == s.id).values(**values))
+                else:
+                    conn.execute(insert(T_SOURCE).values(id=s.id, created_at=now, **values))
+
+    # ---- pages (HTTP validators) ------------------------------------------------------------
+    def page(self, url: str) -> Page | None:
+        with self.session() as s:
+            return s.get(Page, url)
+
+    def pages(self, urls: Sequence[str]) -> dict[str, Page]:
+        out: dict[str, Page] = {}
+        with self.session() as s:
+            for chunk in _chunks(list(urls)):
+                for p in s.exec(select(Page).where(Page.url.in_(chunk))).scalars():
+                    out[p.url] = p
+        return out
+
+    def _save_pages(self, conn: Connection, source_id: str, rows: list[dict]) -> None:
+        if not rows:
+            return
+        now = utcnow()
+        urls = [r["url"] for r in rows]
+        known = set()
+        for chunk in _chunks(urls):
+            known.update(r[0] for r in conn.execute(select(T_PAGE.c.url).where(T_PAGE.c.url.in_(chunk))))
+        for r in rows:
+            values = dict(source_id=source_id, etag=r.get("etag"), last_modified=r.get("last_modified"),
+                          body_hash=r.get("body_hash"), region_hash=r.get("region_hash"),
+                          status=r.get("status"), fetched_at=now)
+            if r["url"] in known:
+                conn.execute(update(T_PAGE).where(T_PAGE.c.url == r["url"]).values(**values))
+            else:
+                conn.execute(insert(T_PAGE).values(url=r["url"], **values))
+
+    def touch_page(self, source_id: str, url: str, **fields) -> None:
+        with self.engine.begin() as conn:
+            self._save_pages(conn, source_id, [dict(url=url, **fields)])
+
+    # ---- notices -------------------------------------------------------------------------------
+    def record_list(self, source_id: str, page: dict, items: Sequence) -> dict[str, NoticeState]:
+        """Register a list page's items (new ones as pending) and its validators, in one transaction.
+
+        The validators are saved only together with the items, so a crash in between makes the next
+        run parse the list again instead of skipping items it never stored.
+        """
+        now = utcnow()
+        urls = [it.url for it in items]
+        with self.engine.begin() as conn:
+            states = self._states(conn, urls)
+            fresh = [it for it in items if it.url not in states]
+            if fresh:
+                conn.execute(insert(T_NOTICE), [
+                    dict(source_id=source_id, url=it.url, list_title=it.title, list_date=it.date,
+                         title=it.title, published=it.date, status="pending", attempts=0, version_count=0,
+                         first_seen=now, last_seen=now) for it in fresh])
+            seen = [states[u].id for u in urls if u in states]
+            for chunk in _chunks(seen):
+                conn.execute(update(T_NOTICE).where(T_NOTICE.c.id.in_(chunk)).values(last_seen=now))
+            self._save_pages(conn, source_id, [page])
+            if fresh:
+                states.update(self._states(conn, [it.url for it in fresh]))
+        return states
+
+    def _states(self, conn: Connection, urls: Sequence[str]) -> dict[str, NoticeState]:
+        out: dict[str, NoticeState] = {}
+        for chunk in _chunks(list(urls)):
+            for row in conn.execute(select(*_STATE_COLS).where(T_NOTICE.c.url.in_(chunk))):
+                out[row.url] = NoticeState(*row)
+        return out
+
+    def retry_candidates(self, source_id: str, max_attempts: int, exclude: Iterable[str] = ()) -> list[NoticeState]:
+        """Notices discovered earlier whose detail page was never stored: fetched again every run."""
+        excluded = set(exclude)
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(*_STATE_COLS).where(
+                T_NOTICE.c.source_id == source_id, T_NOTICE.c.status.in_(("pending", "failed")),
+                T_NOTICE.c.attempts < max_attempts).order_by(T_NOTICE.c.id))
+            return [NoticeState(*r) for r in rows if r.url not in excluded]
+
+    def apply(self, source_id: str, outcomes: Sequence[Outcome]) -> Counts:
+        """Store a batch of outcomes: versions, notice updates and outbox events in one transaction."""
+        counts = Counts()
+        now = utcnow()
+        with self.engine.begin() as conn:
+            new_versions: list[dict] = []
+            events_for: list[tuple[str, Outcome]] = []
+            for oc in outcomes:
+                n = oc.notice
+                if oc.error is not None:
+                    counts.failed += 1
+                    conn.execute(update(T_NOTICE).where(T_NOTICE.c.id == n.id).values(
+                        attempts=T_NOTICE.c.attempts + 1, last_error=oc.error[:2000], last_checked=now,
+                        status="failed" if n.version_count == 0 else "ok"))
+                    continue
+                snap = oc.snapshot
+                if oc.not_modified or (snap is not None and snap.content_hash == n.content_hash):
+                    counts.unchanged += 1
+                    values = dict(last_checked=now, last_seen=now, last_error=None,
+                                  status="ok" if n.version_count else n.status)
+                    if snap is not None:
+                        values.update(etag=snap.etag, last_modified=snap.last_modified)
+                    conn.execute(update(T_NOTICE).where(T_NOTICE.c.id == n.id).values(**values))
+                    continue
+                assert snap is not None
+                kind = "notice.new" if n.version_count == 0 else "notice.version"
+                if kind == "notice.new":
+                    counts.new += 1
+                else:
+                    counts.changed += 1
+                new_versions.append(dict(
+                    notice_id=n.id, seq=n.version_count + 1, title=snap.title, doc_no=snap.doc_no,
+                    issuer=snap.issuer, written=snap.written, published=snap.published, body=snap.body,
+                    norm_text=snap.norm_text, content_hash=snap.content_hash,
+                    metadata_json=json.dumps(snap.metadata, ensure_ascii=False),
+                    citations_json=json.dumps(snap.citations, ensure_ascii=False),
+                    attachments_json=json.dumps(snap.attachments, ensure_ascii=False),
+                    etag=snap.etag, last_modified=snap.last_modified, fetched_at=now))
+                events_for.append((kind, oc))
+                conn.execute(update(T_NOTICE).where(T_NOTICE.c.id == n.id).values(
+                    title=snap.title, doc_no=snap.doc_no, issuer=snap.issuer, written=snap.written,
+                    published=snap.published or n.list_date, status="ok", last_error=None,
+                    content_hash=snap.content_hash, version_count=n.version_count + 1,
+                    etag=snap.etag, last_modified=snap.last_modified,
+                    last_checked=now, last_seen=now, last_changed=now))
+            if new_versions:
+                ids = conn.execute(insert(T_VERSION).returning(T_VERSION.c.id, sort_by_parameter_order=True),
+                                   new_versions).scalars().all()
+                conn.execute(insert(T_EVENT), [
+                    dict(kind=kind, source_id=source_id, notice_id=oc.notice.id, version_id=vid, created_at=now,
+                         payload_json=json.dumps(dict(
+                             url=oc.snapshot.url, title=oc.snapshot.title, doc_no=oc.snapshot.doc_no,
+                             issuer=oc.snapshot.issuer, seq=v["seq"],
+                             published=(oc.snapshot.published or oc.notice.list_date or "") and
+                             str(oc.snapshot.published or oc.notice.list_date)), ensure_ascii=False))
+                    for (kind, oc), vid, v in zip(events_for, ids, new_versions)])
+        return counts
+
+    # ---- crawl runs ------------------------------------------------------------------------------
+    def start_run(self, source_id: str) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(insert(T_RUN).returning(T_RUN.c.id).values(
+                source_id=source_id, started_at=utcnow(), status="running")).scalar_one()
+
+    def finish_run(self, run_id: int, *, status: str, counts: Counts, pages: int, not_modified: int,
+                   errors: list[dict], duration: float) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(T_RUN).where(T_RUN.c.id == run_id).values(
+                status=status, finished_at=utcnow(), pages=pages, not_modified=not_modified,
+                new=counts.new, changed=counts.changed, unchanged=counts.unchanged, failed=counts.failed,
+                duration=duration, errors_json=json.dumps(errors[:200], ensure_ascii=False)))
+
+    def last_runs(self, limit_per_source: int = 1) -> dict[str, CrawlRun]:
+        with self.session() as s:
+            latest = select(CrawlRun.source_id, func.max(CrawlRun.id).label("mid")).group_by(
+                CrawlRun.source_id).subquery()
+            rows = s.exec(select(CrawlRun).join(latest, CrawlRun.id == latest.c.mid)).scalars().all()
+            return {r.source_id: r for r in rows}
+
+    # ---- reading -----------------------------------------------------------------------------------
+    def notice(self, notice_id: int) -> Notice | None:
+        with self.session() as s:
+            return s.get(Notice, notice_id)
+
+    def notice_by_url(self, url: str) -> Notice | None:
+        with self.session() as s:
+            return s.exec(select(Notice).where(Notice.url == url)).scalars().first()
+
+    def notices(self, source_id: str | None = None, limit: int | None = None) -> list[Notice]:
+        with self.session() as s:
+            q = select(Notice).order_by(Notice.id.desc())
+            if source_id:
+                q = q.where(Notice.source_id == source_id)
+            if limit:
+                q = q.limit(limit)
+            return list(s.exec(q).scalars())
+
+    def versions(self, notice_id: int) -> list[Version]:
+        with self.session() as s:
+            return list(s.exec(select(Version).where(Version.notice_id == notice_id)
+                               .order_by(Version.seq)).scalars())
+
+    def events(self, after_id: int = 0, limit: int | None = None) -> list[Event]:
+        with self.session() as s:
+            q = select(Event).where(Event.id > after_id).order_by(Event.id)
+            if limit:
+                q = q.limit(limit)
+            return list(s.exec(q).scalars())
+
+    def count(self, model) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(model.__table__)).scalar_one()

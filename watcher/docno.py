@@ -1,0 +1,138 @@
+"""文号 (document numbers), dates and citations.
+
+A 文号 has an issuer code, a year in brackets and a serial number: 苏政发〔2020〕28号. Portals write
+the brackets as 〔〕 [] ［］ 【】 () （） 〈〉 and mix full and half width; all normalise to 〔〕.
+Orders (令) have no year: 国令第707号.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+_OPEN = "〔\\[［【(（〈<{｛"
+_CLOSE = "〕\\]］】)）〉>}｝"
+_CJK = "\u4e00-\u9fff"
+# Words that precede a 文号 in running text but are never part of the issuer code.
+_LEAD = re.compile(r"^.*(?:按照|根据|依据|依照|参照|关于|对于|结合|贯彻|落实|印发|转发|执行|意见|通知|办法|方案|决定|规定|条例|细则|措施|规划|批复|报告|公告|通告|以|按|据|和|及|与|或|见|将|对|在|是|为|由|于|的|即|并|等)(?=[" + _CJK + r"]{2,})")
+_DOCNO = re.compile(
+    r"(?P<code>[" + _CJK + r"A-Za-z]{1,14}?)\s*[" + _OPEN + r"]\s*(?P<year>(?:19|20)\d{2})\s*[" + _CLOSE
+    + r"]\s*(?:第\s*)?(?P<num>\d{1,5})\s*号")
+_ORDER = re.compile(r"(?P<code>[" + _CJK + r"]{1,10}?令)\s*第\s*(?P<num>\d{1,5})\s*号")
+
+
+@dataclass(frozen=True)
+class DocNo:
+    code: str
+    year: int | None
+    number: int
+
+    def __str__(self) -> str:
+        if self.year is None:
+            return f"{self.code}第{self.number}号"
+        return f"{self.code}〔{self.year}〕{self.number}号"
+
+
+def _clean_code(code: str) -> str:
+    code = code.strip()
+    stripped = _LEAD.sub("", code)
+    return stripped or code
+
+
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def parse_docno(text: str | None) -> DocNo | None:
+    """The first 文号 in text, normalised; None when there is none."""
+    found = find_docnos(text or "", limit=1)
+    return found[0] if found else None
+
+
+def normalise_docno(text: str | None) -> str | None:
+    d = parse_docno(text)
+    return str(d) if d else None
+
+
+def find_docnos(text: str, limit: int | None = None) -> list[DocNo]:
+    """Every 文号 in text, in order of appearance, without repeats."""
+    text = _nfkc(text)
+    hits: list[tuple[int, DocNo]] = []
+    for m in _DOCNO.finditer(text):
+        code = _clean_code(m.group("code"))
+        hits.append((m.start(), DocNo(code, int(m.group("year")), int(m.group("num")))))
+    for m in _ORDER.finditer(text):
+        code = _clean_code(m.group("code"))
+        hits.append((m.start(), DocNo(code, None, int(m.group("num")))))
+    hits.sort(key=lambda h: h[0])
+    out: list[DocNo] = []
+    for _, d in hits:
+        if d not in out:
+            out.append(d)
+            if limit and len(out) >= limit:
+                break
+    return out
+
+
+_TITLE = re.compile(r"《([^《》\n]{2,80})》")
+
+
+def find_titles(text: str) -> list[str]:
+    """Titles cited as 《…》, without repeats; nested 〈…〉 kept as written."""
+    out: list[str] = []
+    for m in _TITLE.finditer(text):
+        t = m.group(1).strip()
+        if t and t not in out:
+            out.append(t)
+    return out
+
+
+def normalise_title(title: str) -> str:
+    """A key for matching cited titles: 《中华人民共和国X法》 and X法 match."""
+    t = _nfkc(title)
+    t = re.sub(r"[\s《》〈〉<>“”\"'‘’]", "", t)
+    t = re.sub(r"^中华人民共和国", "", t)
+    t = re.sub(r"[(（][^()（）]*(?:修订|修正|草案|试行|年)[^()（）]*[)）]$", "", t)
+    return t
+
+
+# ---- dates ---------------------------------------------------------------------------------
+_CN_DIGITS = {"〇": 0, "○": 0, "零": 0, "Ｏ": 0, "O": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5,
+              "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_DATE = re.compile(r"((?:19|20)\d{2})\s*(?:年|[-/.])\s*(\d{1,2})\s*(?:月|[-/.])\s*(\d{1,2})\s*日?")
+_CN_DATE = re.compile(r"([〇○零一二三四五六七八九OＯ]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日")
+
+
+def _cn_number(s: str) -> int:
+    if len(s) == 4 and "十" not in s:
+        return int("".join(str(_CN_DIGITS[c]) for c in s))
+    if s == "十":
+        return 10
+    if s.startswith("十"):
+        return 10 + _CN_DIGITS[s[1]]
+    if s.endswith("十"):
+        return _CN_DIGITS[s[0]] * 10
+    if "十" in s:
+        return _CN_DIGITS[s[0]] * 10 + _CN_DIGITS[s[2]]
+    return _CN_DIGITS[s]
+
+
+def parse_date(text: str | None) -> date | None:
+    """The first date in text: 2021-07-08, 2021年7月8日, 2021/7/8, 2021.07.08, 二〇二〇年三月二十七日."""
+    if not text:
+        return None
+    text = _nfkc(text)
+    m = _DATE.search(text)
+    if m:
+        try:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            pass
+    m = _CN_DATE.search(text)
+    if m:
+        try:
+            return date(_cn_number(m.group(1)), _cn_number(m.group(2)), _cn_number(m.group(3)))
+        except (ValueError, KeyError):
+            return None
+    return None

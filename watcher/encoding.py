@@ -1,0 +1,74 @@
+"""Bytes -> text: HTTP charset, then <meta charset>, then detection.
+
+County portals often serve GBK without declaring it. GB2312/GBK labels decode as GB18030, their
+superset, so a rare character outside GB2312 does not turn the page into mojibake.
+"""
+from __future__ import annotations
+
+import codecs
+import re
+
+from charset_normalizer import from_bytes
+
+_META = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
+_HEADER = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_\-:.]+)", re.I)
+_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030",
+            "cp936": "gb18030", "big5": "big5hkscs", "iso-8859-1": "windows-1252", "ascii": "utf-8",
+            "us-ascii": "utf-8", "utf8": "utf-8", "unicode": "utf-8"}
+
+
+def _canonical(label: str | None) -> str | None:
+    if not label:
+        return None
+    label = label.strip().lower()
+    label = _ALIASES.get(label, label)
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def declared_charset(content_type: str | None, head: bytes) -> str | None:
+    """Charset named by the Content-Type header, else by a <meta> in the first 4 KiB."""
+    if content_type:
+        m = _HEADER.search(content_type)
+        enc = _canonical(m.group(1)) if m else None
+        # Latin-1 in a header is usually a server default, not the page's real charset.
+        if enc and enc not in ("cp1252", "latin-1", "iso8859-1"):
+            return enc
+    m = _META.search(head[:4096])
+    return _canonical(m.group(1).decode("ascii", "ignore")) if m else None
+
+
+def _cjk_ratio(text: str) -> float:
+    if not text:
+        return 0.0
+    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    return cjk / max(1, sum(1 for ch in text if not ch.isascii()))
+
+
+def decode(content: bytes, content_type: str | None = None) -> tuple[str, str]:
+    """Return (text, encoding used)."""
+    if content.startswith(codecs.BOM_UTF8):
+        return content[3:].decode("utf-8", "replace"), "utf-8"
+    enc = declared_charset(content_type, content)
+    if enc:
+        try:
+            return content.decode(enc), enc
+        except UnicodeDecodeError:
+            pass  # declared wrongly: fall through to detection
+    try:
+        return content.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = content.decode("gb18030")
+        if _cjk_ratio(text) > 0.6:
+            return text, "gb18030"
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(content).best()
+    if best is not None and best.encoding:
+        enc = _canonical(best.encoding) or best.encoding
+        return content.decode(enc, "replace"), enc
+    return content.decode("utf-8", "replace"), "utf-8"

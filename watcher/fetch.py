@@ -1,0 +1,234 @@
+"""HTTP for the pipeline: one async client per run, polite per host, bounded everywhere.
+
+- per-host concurrency and a minimum delay between requests to one host; a global in-flight limit
+- retries with exponential backoff on timeouts, connection errors, 5xx and 429 (Retry-After honoured)
+- conditional GET (If-None-Match / If-Modified-Since); a 304 comes back as `not_modified`
+- a body-size limit enforced while streaming, a redirect limit, robots.txt unless a source opts out
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import time
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
+from urllib.robotparser import RobotFileParser
+
+import httpx
+
+from .config import FetchSettings
+from .encoding import decode
+from .errors import FetchError, FetchTimeout, HTTPStatusError, RobotsDisallowed, TooLarge
+
+
+@dataclass
+class Response:
+    url: str
+    status: int
+    headers: httpx.Headers
+    content: bytes = b""
+    not_modified: bool = False
+    elapsed: float = 0.0
+    redirects: list[str] = field(default_factory=list)
+    _text: str | None = None
+    encoding: str | None = None
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.headers.get("last-modified")
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text, self.encoding = decode(self.content, self.headers.get("content-type"))
+        return self._text
+
+    @property
+    def body_hash(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+class _Host:
+    def __init__(self, concurrency: int):
+        self.sem = asyncio.Semaphore(concurrency)
+        self.next_at = 0.0
+        self.lock = asyncio.Lock()
+        self.robots: RobotFileParser | None = None
+        self.robots_lock = asyncio.Lock()
+        self.robots_loaded = False
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+class Fetcher:
+    """Fetches pages for one run. Pass an httpx.AsyncClient to share or fake the transport."""
+
+    def __init__(self, client: httpx.AsyncClient | None = None, *, concurrency: int = 32,
+                 max_backoff: float = 30.0):
+        self._own_client = client is None
+        self.client = client or httpx.AsyncClient(
+            follow_redirects=False, limits=httpx.Limits(max_connections=concurrency * 2,
+                                                        max_keepalive_connections=concurrency * 2))
+        self._insecure: httpx.AsyncClient | None = None
+        self.global_sem = asyncio.Semaphore(concurrency)
+        self.hosts: dict[str, _Host] = {}
+        self.max_backoff = max_backoff
+        self.requests = 0
+
+    async def __aenter__(self) -> "Fetcher":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._own_client:
+            await self.client.aclose()
+        if self._insecure is not None:
+            await self._insecure.aclose()
+
+    def _host(self, url: str, settings: FetchSettings) -> _Host:
+        key = urlsplit(url).netloc.lower()
+        host = self.hosts.get(key)
+        if host is None:
+            host = self.hosts[key] = _Host(settings.per_host_concurrency)
+        return host
+
+    def _client_for(self, settings: FetchSettings) -> httpx.AsyncClient:
+        if settings.verify_tls:
+            return self.client
+        if self._insecure is None:
+            self._insecure = httpx.AsyncClient(follow_redirects=False, verify=False)
+        return self._insecure
+
+    async def _pace(self, host: _Host, settings: FetchSettings) -> None:
+        async with host.lock:
+            now = time.monotonic()
+            wait = host.next_at - now
+            host.next_at = max(now, host.next_at) + settings.min_delay
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    async def get(self, url: str, settings: FetchSettings, *, source_id: str | None = None,
+                  etag: str | None = None, last_modified: str | None = None) -> Response:
+        """GET url, following redirects; raises a FetchError subclass carrying source_id and url."""
+        redirects: list[str] = []
+        current = url
+        while True:
+            if settings.robots:
+                await self._check_robots(current, settings, source_id)
+            resp = await self._get_once(current, settings, source_id, etag, last_modified)
+            if resp.status in (301, 302, 303, 307, 308) and "location" in resp.headers:
+                if len(redirects) >= settings.max_redirects:
+                    raise FetchError(f"more than {settings.max_redirects} redirects", source_id=source_id, url=url)
+                redirects.append(current)
+                current = urljoin(current, resp.headers["location"])
+                etag = last_modified = None
+                continue
+            resp.redirects = redirects
+            resp.url = current
+            if resp.status == 304:
+                resp.not_modified = True
+                return resp
+            if resp.status >= 400:
+                raise HTTPStatusError(f"HTTP {resp.status}", status=resp.status, source_id=source_id, url=current)
+            return resp
+
+    async def _get_once(self, url: str, settings: FetchSettings, source_id: str | None,
+                        etag: str | None, last_modified: str | None) -> Response:
+        headers = {"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate",
+                   "Accept": "text/html,application/xhtml+xml,*/*;q=0.8", "Accept-Language": "zh-CN,zh;q=0.9"}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        timeout = httpx.Timeout(settings.timeout, connect=settings.connect_timeout)
+        host = self._host(url, settings)
+        attempt = 0
+        while True:
+            delay = None
+            error: FetchError | None = None
+            async with host.sem:
+                await self._pace(host, settings)
+                async with self.global_sem:
+                    started = time.monotonic()
+                    self.requests += 1
+                    try:
+                        resp = await self._stream(url, headers, timeout, settings, source_id)
+                        resp.elapsed = time.monotonic() - started
+                    except httpx.TimeoutException as exc:
+                        error = FetchTimeout(f"timed out ({type(exc).__name__})", source_id=source_id, url=url)
+                    except httpx.TransportError as exc:
+                        error = FetchError(f"connection failed: {str(exc) or type(exc).__name__}",
+                                           source_id=source_id, url=url)
+            if error is None:
+                if resp.status >= 500 or resp.status == 429:
+                    error = HTTPStatusError(f"HTTP {resp.status}", status=resp.status, source_id=source_id, url=url)
+                    delay = _retry_after(resp.headers)
+                else:
+                    return resp
+            if attempt >= settings.retries:
+                raise error
+            attempt += 1
+            backoff = settings.backoff * (2 ** (attempt - 1)) * (0.5 + random.random())
+            await asyncio.sleep(min(self.max_backoff, delay if delay is not None else backoff))
+
+    async def _stream(self, url: str, headers: dict, timeout: httpx.Timeout, settings: FetchSettings,
+                      source_id: str | None) -> Response:
+        client = self._client_for(settings)
+        async with client.stream("GET", url, headers=headers, timeout=timeout) as r:
+            length = r.headers.get("content-length")
+            if length and length.isdigit() and int(length) > settings.max_body_bytes:
+                raise TooLarge(f"body of {int(length)} bytes exceeds the limit of {settings.max_body_bytes}",
+                               source_id=source_id, url=url)
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in r.aiter_bytes():
+                size += len(chunk)
+                if size > settings.max_body_bytes:
+                    raise TooLarge(f"body exceeds the limit of {settings.max_body_bytes} bytes",
+                                   source_id=source_id, url=url)
+                chunks.append(chunk)
+            return Response(url=str(r.url), status=r.status_code, headers=r.headers, content=b"".join(chunks))
+
+    async def _check_robots(self, url: str, settings: FetchSettings, source_id: str | None) -> None:
+        host = self._host(url, settings)
+        if not host.robots_loaded:
+            async with host.robots_lock:
+                if not host.robots_loaded:
+                    host.robots = await self._load_robots(url, settings, source_id)
+                    host.robots_loaded = True
+        if host.robots is not None and not host.robots.can_fetch(settings.user_agent, url):
+            raise RobotsDisallowed("robots.txt disallows this URL", source_id=source_id, url=url)
+
+    async def _load_robots(self, url: str, settings: FetchSettings, source_id: str | None) -> RobotFileParser | None:
+        # Unreachable or broken robots.txt means no rules: many portals answer 404 or 500 here.
+        parts = urlsplit(url)
+        robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
+        quick = settings.model_copy(update={"retries": 0, "max_body_bytes": 512_000})
+        try:
+            resp = await self._get_once(robots_url, quick, source_id, None, None)
+        except FetchError:
+            return None
+        if resp.status != 200:
+            return None
+        parser = RobotFileParser(robots_url)
+        parser.parse(resp.text.splitlines())
+        return parser

@@ -1,0 +1,223 @@
+"""One poll of one source: list pages -> new or due items -> detail pages -> store.
+
+A failure belongs to its page: it is recorded with source and URL and the run goes on. Items are
+registered as pending before their detail page is fetched, so a crash or a failed fetch never loses
+one: pending items are fetched again on the next run.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Callable, Iterable
+
+import httpx
+
+from storage.models import utcnow
+from storage.repo import Counts, NoticeState, Outcome, Snapshot, Store
+
+from .config import Config, Source
+from .errors import ExtractError, FetchError, WatcherError
+from .extract import Detail, ListItem
+from .fetch import Fetcher
+from .kinds import SourceKind, kind_for
+from .textnorm import content_hash, normalise
+
+log = logging.getLogger("watcher.pipeline")
+MAX_ATTEMPTS = 8
+BATCH = 50
+Progress = Callable[..., None]
+
+
+@dataclass
+class RunResult:
+    source_id: str
+    status: str = "ok"
+    counts: Counts = field(default_factory=Counts)
+    pages: int = 0
+    not_modified: int = 0
+    errors: list[dict] = field(default_factory=list)
+    duration: float = 0.0
+
+    def as_dict(self) -> dict:
+        return dict(source_id=self.source_id, status=self.status, new=self.counts.new,
+                    changed=self.counts.changed, unchanged=self.counts.unchanged, failed=self.counts.failed,
+                    pages=self.pages, not_modified=self.not_modified, errors=self.errors,
+                    duration=round(self.duration, 3))
+
+
+def snapshot(detail: Detail, etag: str | None = None, last_modified: str | None = None) -> Snapshot:
+    norm = normalise(detail.body)
+    key = "\n".join([detail.title or "", detail.doc_no or "", detail.issuer or "",
+                     str(detail.written or ""), norm])
+    return Snapshot(url=detail.url, title=detail.title, body=detail.body, norm_text=norm,
+                    content_hash=content_hash(key), doc_no=detail.doc_no, issuer=detail.issuer,
+                    written=detail.written, published=detail.published, metadata=detail.metadata,
+                    citations={"docnos": detail.cited_docnos, "titles": detail.cited_titles},
+                    attachments=detail.attachments, etag=etag, last_modified=last_modified)
+
+
+class SourcePoll:
+    """State of one source's run."""
+
+    def __init__(self, source: Source, store: Store, fetcher: Fetcher, write_lock: asyncio.Lock,
+                 progress: Progress | None = None):
+        self.source = source
+        self.kind: SourceKind = kind_for(source)
+        self.store = store
+        self.fetcher = fetcher
+        self.write_lock = write_lock
+        self.progress = progress or (lambda *a, **k: None)
+        self.result = RunResult(source.id)
+        self.pending: list[Outcome] = []
+
+    def _error(self, exc: BaseException, url: str) -> dict:
+        if isinstance(exc, WatcherError):
+            exc.source_id = exc.source_id or self.source.id
+            exc.url = exc.url or url
+            err = exc.as_dict()
+        else:
+            err = dict(error=type(exc).__name__, message=str(exc) or repr(exc), source_id=self.source.id, url=url)
+        log.warning("%s: %s %s", self.source.id, url, err["message"])
+        self.result.errors.append(err)
+        return err
+
+    async def run(self) -> RunResult:
+        started = time.monotonic()
+        run_id = await asyncio.to_thread(self.store.start_run, self.source.id)
+        list_failures = 0
+        due: dict[str, tuple[NoticeState, ListItem | None]] = {}
+        for start in self.kind.start_urls():
+            try:
+                await self._walk_list(start, due)
+            except Exception as exc:  # noqa: BLE001 - one list URL failing must not stop the others
+                self._error(exc, start)
+                list_failures += 1
+        retries = await asyncio.to_thread(self.store.retry_candidates, self.source.id, MAX_ATTEMPTS, due.keys())
+        for st in retries:
+            due[st.url] = (st, None)
+        self.progress(self.source.id, "details", total=len(due))
+        await asyncio.gather(*(self._detail(st, item) for st, item in due.values()))
+        await self._flush()
+        r = self.result
+        if list_failures and list_failures == len(self.kind.start_urls()):
+            r.status = "failed"
+        elif r.errors:
+            r.status = "partial"
+        r.duration = time.monotonic() - started
+        await asyncio.to_thread(self.store.finish_run, run_id, status=r.status, counts=r.counts, pages=r.pages,
+                                not_modified=r.not_modified, errors=r.errors, duration=r.duration)
+        self.progress(self.source.id, "done", result=r)
+        return r
+
+    async def _walk_list(self, start: str, due: dict) -> None:
+        url: str | None = start
+        index = 0
+        while url is not None:
+            rec = await asyncio.to_thread(self.store.page, url)
+            resp = await self.fetcher.get(url, self.source.fetch, source_id=self.source.id,
+                                          etag=rec.etag if rec else None,
+                                          last_modified=rec.last_modified if rec else None)
+            self.result.pages += 1
+            if resp.not_modified or (rec is not None and rec.body_hash == resp.body_hash):
+                # An unchanged first page means the older pages behind it are unchanged too.
+                self.result.not_modified += 1
+                if not resp.not_modified and (resp.etag, resp.last_modified) != (rec.etag, rec.last_modified):
+                    await asyncio.to_thread(self.store.touch_page, self.source.id, url, etag=resp.etag,
+                                            last_modified=resp.last_modified, body_hash=rec.body_hash,
+                                            region_hash=rec.region_hash, status=resp.status)
+                return
+            try:
+                page = self.kind.parse_list(resp.text, resp.url, index)
+            except Exception as exc:
+                raise ExtractError(f"list page could not be parsed: {exc}", source_id=self.source.id, url=url) from exc
+            page_row = dict(url=url, etag=resp.etag, last_modified=resp.last_modified, body_hash=resp.body_hash,
+                            region_hash=page.region_hash, status=resp.status)
+            if rec is not None and rec.region_hash == page.region_hash:
+                await asyncio.to_thread(self.store.touch_page, self.source.id, url, **{
+                    k: v for k, v in page_row.items() if k != "url"})
+                self.result.not_modified += 1
+                return
+            if not page.items and index == 0:
+                raise ExtractError("no list items found: check the list selectors", source_id=self.source.id, url=url)
+            async with self.write_lock:
+                states = await asyncio.to_thread(self.store.record_list, self.source.id, page_row, page.items)
+            fresh = 0
+            for item in page.items:
+                st = states[item.url]
+                if self._is_due(st, item):
+                    due.setdefault(item.url, (st, item))
+                    fresh += st.version_count == 0
+            self.progress(self.source.id, "list", url=url, items=len(page.items), due=len(due))
+            index += 1
+            # Walk further only while this page still brought unseen items.
+            url = page.next_urls[0] if page.next_urls and fresh else None
+
+    def _is_due(self, st: NoticeState, item: ListItem) -> bool:
+        if st.version_count == 0:
+            return st.attempts < MAX_ATTEMPTS
+        if (item.title and item.title != st.list_title) or (item.date and item.date != st.list_date):
+            return True
+        if st.last_checked is None:
+            return True
+        return utcnow() - st.last_checked > timedelta(seconds=self.source.recheck_after)
+
+    async def _detail(self, st: NoticeState, item: ListItem | None) -> None:
+        outcome = Outcome(notice=st)
+        try:
+            resp = await self.fetcher.get(st.url, self.source.fetch, source_id=self.source.id,
+                                          etag=st.etag if st.version_count else None,
+                                          last_modified=st.last_modified if st.version_count else None)
+            if resp.not_modified:
+                outcome.not_modified = True
+            else:
+                try:
+                    detail = self.kind.parse_detail(resp.text, resp.url, item)
+                except Exception as exc:
+                    raise ExtractError(f"detail page could not be parsed: {exc}") from exc
+                if not detail.body.strip():
+                    raise ExtractError("no body text found: check the detail.body selector")
+                detail.url = st.url
+                outcome.snapshot = snapshot(detail, resp.etag, resp.last_modified)
+        except (FetchError, ExtractError) as exc:
+            outcome.error = str(self._error(exc, st.url)["message"])
+        except Exception as exc:  # noqa: BLE001 - a bug on one page must not lose the others
+            outcome.error = self._error(exc, st.url)["message"]
+        self.pending.append(outcome)
+        self.progress(self.source.id, "detail", url=st.url, ok=outcome.error is None)
+        if len(self.pending) >= BATCH:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if not self.pending:
+            return
+        batch, self.pending = self.pending, []
+        async with self.write_lock:
+            counts = await asyncio.to_thread(self.store.apply, self.source.id, batch)
+        self.result.counts.add(counts)
+
+
+async def poll_sources(sources: Iterable[Source], store: Store, *, concurrency: int = 32,
+                       client: httpx.AsyncClient | None = None, progress: Progress | None = None) -> list[RunResult]:
+    """Poll the given sources concurrently with one shared fetcher; never raises for a source's failure."""
+    sources = list(sources)
+    await asyncio.to_thread(store.sync_sources, sources)
+    lock = asyncio.Lock()
+    async with Fetcher(client, concurrency=concurrency) as fetcher:
+        async def one(src: Source) -> RunResult:
+            try:
+                return await SourcePoll(src, store, fetcher, lock, progress).run()
+            except Exception as exc:  # noqa: BLE001 - e.g. the database went away mid-run
+                log.exception("source %s failed", src.id)
+                return RunResult(src.id, status="failed", errors=[dict(
+                    error=type(exc).__name__, message=str(exc), source_id=src.id, url=None)])
+        return list(await asyncio.gather(*(one(s) for s in sources)))
+
+
+def poll(config: Config, store: Store, source_ids: Iterable[str] | None = None, **kw) -> list[RunResult]:
+    """Synchronous entry point used by the CLI and the scheduler."""
+    ids = list(source_ids or [])
+    sources = [config.get(i) for i in ids] if ids else config.enabled
+    return asyncio.run(poll_sources(sources, store, concurrency=config.defaults.concurrency, **kw))

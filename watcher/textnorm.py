@@ -1,0 +1,86 @@
+"""Text normalisation for fingerprints and version comparison.
+
+Scraped notices carry noise that must not count as a change: full/half width variants, spacing,
+lines broken by PDF extraction, and the same text pasted twice (once as HTML, once as a PDF dump).
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+_TERMINAL = tuple("。！？：!?:…")
+_CLOSERS = tuple("”」』)）】\"'")
+_ENDS_WITH_DATE = re.compile(r"(?:19|20)\d{2}年\d{1,2}月\d{1,2}日$")
+# Numbered headings and list items start a new paragraph: 一、 （一） 1. 第三条 附件
+_ITEM_START = re.compile(
+    r"^(?:[一二三四五六七八九十百]+、|[（(][一二三四五六七八九十百]+[）)]|\d{1,3}[.、．)]|[（(]\d{1,3}[）)]|"
+    r"第[一二三四五六七八九十百零〇\d]+[章节条款]|附件|附表)")
+_CJK_GAP = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])\s+(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])")
+_SKELETON_DROP = re.compile(r"[^\u4e00-\u9fffA-Za-z]")
+_MIN_DUP = 12  # shorter paragraphs (headings, dates, signatures) may legitimately repeat
+_MIN_FRAGMENT = 20  # a fragment this long found inside earlier text is a re-paste, not new text
+
+
+def nfkc(text: str) -> str:
+    # NFKC turns （ into ( and ， into , — both spellings occur for the same document.
+    return unicodedata.normalize("NFKC", text)
+
+
+def clean_line(line: str) -> str:
+    line = " ".join(line.split())
+    return _CJK_GAP.sub("", line)
+
+
+def _is_heading(line: str) -> bool:
+    return len(line) <= 30 and bool(_ITEM_START.match(line)) and not line.endswith(("，", ","))
+
+
+def _ends_paragraph(line: str) -> bool:
+    stripped = line.rstrip("".join(_CLOSERS))
+    return (stripped.endswith(_TERMINAL) or (len(line) <= 40 and bool(_ENDS_WITH_DATE.search(line))))
+
+
+def rejoin_lines(lines: list[str]) -> list[str]:
+    """Join lines that a PDF dump or hard wrapping split in the middle of a sentence."""
+    out: list[str] = []
+    for line in lines:
+        if not line:
+            continue
+        if out:
+            prev = out[-1]
+            if (not _ends_paragraph(prev) and not _ITEM_START.match(line) and not _is_heading(prev)):
+                out[-1] = prev + line
+                continue
+        out.append(line)
+    return out
+
+
+def skeleton(paragraph: str) -> str:
+    """What is left when digits, punctuation and spacing go: PDF dumps often lose the digits."""
+    return _SKELETON_DROP.sub("", paragraph)
+
+
+def paragraphs(text: str) -> list[str]:
+    """Normalised paragraphs of text, PDF-broken lines rejoined, repeated paragraphs dropped."""
+    lines = [clean_line(l) for l in nfkc(text).splitlines()]
+    seen: set[str] = set()
+    so_far: list[str] = []
+    out: list[str] = []
+    for para in rejoin_lines(lines):
+        key = skeleton(para)
+        if len(key) >= _MIN_DUP:
+            if key in seen or (len(key) >= _MIN_FRAGMENT and key in "\n".join(so_far)):
+                continue
+            seen.add(key)
+            so_far.append(key)
+        out.append(para)
+    return out
+
+
+def normalise(text: str) -> str:
+    return "\n".join(paragraphs(text))
+
+
+def content_hash(normalised: str) -> str:
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
