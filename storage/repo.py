@@ -300,6 +300,19 @@ class Store:
             return list(s.exec(select(Version).where(Version.notice_id == notice_id)
                                .order_by(Version.seq)).scalars())
 
+    def diff(self, notice_id: int, old_seq: int | None = None, new_seq: int | None = None) -> list:
+        """Paragraph diff between two versions (default: the previous and the newest)."""
+        from .history import paragraph_diff
+        versions = {v.seq: v for v in self.versions(notice_id)}
+        if not versions:
+            raise KeyError(f"notice {notice_id} has no stored version")
+        new_seq = new_seq or max(versions)
+        old_seq = old_seq or max(new_seq - 1, 1)
+        for seq in (old_seq, new_seq):
+            if seq not in versions:
+                raise KeyError(f"notice {notice_id} has no version {seq} (has {sorted(versions)})")
+        return paragraph_diff(versions[old_seq].body, versions[new_seq].body)
+
     def events(self, after_id: int = 0, limit: int | None = None) -> list[Event]:
         with self.session() as s:
             q = select(Event).where(Event.id > after_id).order_by(Event.id)

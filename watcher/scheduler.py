@@ -1,0 +1,160 @@
+"""`watcher run`: one APScheduler job per enabled source, reloaded when sources.yaml changes.
+
+No two runs of one source overlap (max_instances=1), missed runs are coalesced into one, and a
+stop (SIGTERM, Ctrl-C) lets each source finish the batch it is writing: every batch is one
+transaction, and runs left 'running' by a hard kill are marked 'interrupted' at the next start.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+import signal
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import update
+
+from storage.repo import T_RUN, Store
+
+from .config import Config, Source, load_config
+from .errors import ConfigError
+from .pipeline import RunResult, poll_sources
+
+log = logging.getLogger("watcher.scheduler")
+
+
+def trigger_for(source: Source):
+    s = source.schedule
+    tz = ZoneInfo(s.timezone)
+    if s.cron:
+        trig = CronTrigger.from_crontab(s.cron, timezone=tz)
+        trig.jitter = int(s.jitter) or None
+        return trig
+    return IntervalTrigger(seconds=int(s.interval or 7200), timezone=tz, jitter=int(s.jitter) or None)
+
+
+def mark_interrupted(store: Store) -> int:
+    with store.engine.begin() as conn:
+        return conn.execute(update(T_RUN).where(T_RUN.c.status == "running").values(status="interrupted")).rowcount
+
+
+class Service:
+    def __init__(self, config_path: str | Path, store: Store, *, check_every: float = 5.0,
+                 first_run_delay: float = 5.0):
+        self.config_path = Path(config_path)
+        self.store = store
+        self.check_every = check_every
+        self.first_run_delay = first_run_delay
+        self.config: Config | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self._digest: str | None = None
+        self._stop = asyncio.Event()
+        self._running: set[asyncio.Task] = set()
+        self.results: list[RunResult] = []
+
+    def _file_digest(self) -> str | None:
+        try:
+            return hashlib.sha256(self.config_path.read_bytes()).hexdigest()
+        except OSError:
+            return None
+
+    def reload(self) -> bool:
+        """Read sources.yaml again; a broken file is reported and the previous sources keep running."""
+        digest = self._file_digest()
+        try:
+            config = load_config(self.config_path)
+        except ConfigError as exc:
+            log.error("sources.yaml not reloaded: %s", exc)
+            self._digest = digest
+            return False
+        for err in config.errors:
+            log.error("source skipped: %s", err)
+        self._digest = digest
+        self.config = config
+        self.store.sync_sources(config.sources)
+        self._sync_jobs()
+        log.info("loaded %d sources (%d enabled)", len(config.sources), len(config.enabled))
+        return True
+
+    def _sync_jobs(self) -> None:
+        assert self.scheduler is not None and self.config is not None
+        wanted = {s.id: s for s in self.config.enabled}
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("source:") and job.id[7:] not in wanted:
+                job.remove()
+        for sid, src in wanted.items():
+            job_id = f"source:{sid}"
+            trigger = trigger_for(src)
+            existing = self.scheduler.get_job(job_id)
+            if existing is not None:
+                if existing.kwargs.get("signature") != src.model_dump_json():
+                    existing.modify(kwargs={"source_id": sid, "signature": src.model_dump_json()})
+                    existing.reschedule(trigger)
+                continue
+            first = datetime.now(ZoneInfo(src.schedule.timezone)) + timedelta(
+                seconds=random.uniform(0, self.first_run_delay))
+            self.scheduler.add_job(self._poll_job, trigger, id=job_id, name=src.name, max_instances=1,
+                                   coalesce=True, misfire_grace_time=3600, next_run_time=first,
+                                   kwargs={"source_id": sid, "signature": src.model_dump_json()})
+
+    async def _poll_job(self, source_id: str, signature: str) -> None:
+        if self._stop.is_set() or self.config is None:
+            return
+        try:
+            source = self.config.get(source_id)
+        except ConfigError:
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            results = await poll_sources([source], self.store, concurrency=self.config.defaults.concurrency)
+            for r in results:
+                self.results.append(r)
+                log.info("%s: %s new=%d changed=%d unchanged=%d failed=%d", r.source_id, r.status,
+                         r.counts.new, r.counts.changed, r.counts.unchanged, r.counts.failed)
+        finally:
+            if task is not None:
+                self._running.discard(task)
+
+    async def _watch_file(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await asyncio.wait_for(self._stop.wait(), timeout=self.check_every)
+            except asyncio.TimeoutError:
+                if self._file_digest() != self._digest:
+                    self.reload()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self, install_signals: bool = True) -> None:
+        mark_interrupted(self.store)
+        self.scheduler = AsyncIOScheduler(timezone=ZoneInfo("Asia/Shanghai"))
+        self.scheduler.start()
+        if not self.reload() and self.config is None:
+            self.scheduler.shutdown(wait=False)
+            raise ConfigError("cannot start without a readable sources.yaml", path=str(self.config_path))
+        loop = asyncio.get_running_loop()
+        if install_signals:
+            loop.add_signal_handler(signal.SIGHUP, self.reload)
+            loop.add_signal_handler(signal.SIGTERM, self.stop)
+            loop.add_signal_handler(signal.SIGINT, self.stop)
+        watcher = asyncio.create_task(self._watch_file())
+        try:
+            await self._stop.wait()
+        finally:
+            log.info("stopping: waiting for %d running polls", len(self._running))
+            self.scheduler.shutdown(wait=False)
+            if self._running:
+                await asyncio.wait(set(self._running), timeout=60)
+            watcher.cancel()
+            if install_signals:
+                for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+                    loop.remove_signal_handler(sig)
