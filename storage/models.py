@@ -112,3 +112,12 @@ class Event(SQLModel, table=True):
     version_id: int | None = None
     payload_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class RobotsRow(SQLModel, table=True):
+    """robots.txt per host, kept between runs so a quiet portal costs one request, not two."""
+    __tablename__ = "robots"
+    host: str = Field(primary_key=True, max_length=255)
+    body: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    status: int | None = None
+    fetched_at: datetime = Field(default_factory=utcnow)

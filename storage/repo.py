@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from .db import make_engine, migrate
-from .models import CrawlRun, Event, Notice, Page, SourceRow, Version, utcnow
+from .models import CrawlRun, Event, Notice, Page, RobotsRow, SourceRow, Version, utcnow
 
 T_NOTICE = Notice.__table__
 T_VERSION = Version.__table__
@@ -23,6 +23,7 @@ T_PAGE = Page.__table__
 T_EVENT = Event.__table__
 T_RUN = CrawlRun.__table__
 T_SOURCE = SourceRow.__table__
+T_ROBOTS = RobotsRow.__table__
 
 
 @dataclass
@@ -157,6 +158,19 @@ class Store:
         with self.engine.begin() as conn:
             self._save_pages(conn, source_id, [dict(url=url, **fields)])
 
+    # ---- robots.txt cache ------------------------------------------------------------------
+    def robots_get(self, host: str) -> tuple[int | None, str, datetime] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(T_ROBOTS.c.status, T_ROBOTS.c.body, T_ROBOTS.c.fetched_at)
+                               .where(T_ROBOTS.c.host == host)).first()
+        return (row.status, row.body, row.fetched_at) if row else None
+
+    def robots_put(self, host: str, status: int | None, body: str) -> None:
+        with self.engine.begin() as conn:
+            values = dict(status=status, body=body, fetched_at=utcnow())
+            if conn.execute(update(T_ROBOTS).where(T_ROBOTS.c.host == host).values(**values)).rowcount == 0:
+                conn.execute(insert(T_ROBOTS).values(host=host, **values))
+
     # ---- notices -------------------------------------------------------------------------------
     def record_list(self, source_id: str, page: dict, items: Sequence) -> dict[str, NoticeState]:
         """Register a list page's items (new ones as pending) and its validators, in one transaction.
@@ -197,6 +211,16 @@ class Store:
                 T_NOTICE.c.source_id == source_id, T_NOTICE.c.status.in_(("pending", "failed")),
                 T_NOTICE.c.attempts < max_attempts).order_by(T_NOTICE.c.id))
             return [NoticeState(*r) for r in rows if r.url not in excluded]
+
+    def recheck_candidates(self, source_id: str, checked_before: datetime, limit: int,
+                           exclude: Iterable[str] = ()) -> list[NoticeState]:
+        """Stored notices not checked since `checked_before`, newest first: revisions happen to recent pages."""
+        excluded = set(exclude)
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(*_STATE_COLS).where(
+                T_NOTICE.c.source_id == source_id, T_NOTICE.c.status == "ok",
+                T_NOTICE.c.last_checked < checked_before).order_by(T_NOTICE.c.id.desc()).limit(limit + len(excluded)))
+            return [NoticeState(*r) for r in rows if r.url not in excluded][:limit]
 
     def apply(self, source_id: str, outcomes: Sequence[Outcome]) -> Counts:
         """Store a batch of outcomes: versions, notice updates and outbox events in one transaction."""

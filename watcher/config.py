@@ -133,6 +133,7 @@ class Source(_Model):
     enabled: bool = True
     tags: list[str] = Field(default_factory=list)
     recheck_after: float = 86400.0
+    recheck_limit: int = Field(50, ge=0, description="known detail pages re-fetched per run at most")
     options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("urls", mode="before")
@@ -267,8 +268,15 @@ def parse_config(text: str, path: str | Path | None = None) -> Config:
             errors.append(ConfigError("each source must be a mapping", path=where,
                                       line=_line_of(data, ("sources", i))))
             continue
+        merged = _merge(base, _plain(raw))
+        own_schedule = raw.get("schedule") or {}
+        if isinstance(own_schedule, dict) and isinstance(merged.get("schedule"), dict):
+            # A source's own cron replaces an inherited interval, and the other way round.
+            for mine, other in (("cron", "interval"), ("interval", "cron")):
+                if mine in own_schedule and other not in own_schedule:
+                    merged["schedule"].pop(other, None)
         try:
-            src = Source.model_validate(_merge(base, _plain(raw)))
+            src = Source.model_validate(merged)
         except ValidationError as exc:
             loc, msg = _first_error(exc)
             errors.append(ConfigError(msg, source_id=sid, field=".".join(map(str, loc)), path=where,

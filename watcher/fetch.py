@@ -12,8 +12,10 @@ import hashlib
 import random
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
+from typing import Protocol
 from urllib.robotparser import RobotFileParser
 
 import httpx
@@ -77,11 +79,20 @@ def _retry_after(headers: httpx.Headers) -> float | None:
             return None
 
 
+class RobotsCache(Protocol):
+    """Where robots.txt is kept between runs (the Store implements it)."""
+    def robots_get(self, host: str) -> tuple[int | None, str, datetime] | None: ...
+    def robots_put(self, host: str, status: int | None, body: str) -> None: ...
+
+
 class Fetcher:
     """Fetches pages for one run. Pass an httpx.AsyncClient to share or fake the transport."""
 
     def __init__(self, client: httpx.AsyncClient | None = None, *, concurrency: int = 32,
-                 max_backoff: float = 30.0):
+                 max_backoff: float = 30.0, robots_cache: RobotsCache | None = None,
+                 robots_ttl: float = 86400.0):
+        self.robots_cache = robots_cache
+        self.robots_ttl = robots_ttl
         self._own_client = client is None
         self.client = client or httpx.AsyncClient(
             follow_redirects=False, limits=httpx.Limits(max_connections=concurrency * 2,
@@ -222,13 +233,21 @@ class Fetcher:
         # Unreachable or broken robots.txt means no rules: many portals answer 404 or 500 here.
         parts = urlsplit(url)
         robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
-        quick = settings.model_copy(update={"retries": 0, "max_body_bytes": 512_000})
-        try:
-            resp = await self._get_once(robots_url, quick, source_id, None, None)
-        except FetchError:
-            return None
-        if resp.status != 200:
+        status, body = None, ""
+        cached = await asyncio.to_thread(self.robots_cache.robots_get, parts.netloc) if self.robots_cache else None
+        if cached and (datetime.now(timezone.utc) - cached[2]).total_seconds() < self.robots_ttl:
+            status, body = cached[0], cached[1]
+        else:
+            quick = settings.model_copy(update={"retries": 0, "max_body_bytes": 512_000})
+            try:
+                resp = await self._get_once(robots_url, quick, source_id, None, None)
+                status, body = resp.status, resp.text if resp.status == 200 else ""
+            except FetchError:
+                pass
+            if self.robots_cache is not None:
+                await asyncio.to_thread(self.robots_cache.robots_put, parts.netloc, status, body)
+        if status != 200:
             return None
         parser = RobotFileParser(robots_url)
-        parser.parse(resp.text.splitlines())
+        parser.parse(body.splitlines())
         return parser

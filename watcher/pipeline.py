@@ -98,6 +98,11 @@ class SourcePoll:
         retries = await asyncio.to_thread(self.store.retry_candidates, self.source.id, MAX_ATTEMPTS, due.keys())
         for st in retries:
             due[st.url] = (st, None)
+        cutoff = utcnow() - timedelta(seconds=self.source.recheck_after)
+        rechecks = await asyncio.to_thread(self.store.recheck_candidates, self.source.id, cutoff,
+                                           self.source.recheck_limit, due.keys())
+        for st in rechecks:
+            due[st.url] = (st, None)
         self.progress(self.source.id, "details", total=len(due))
         await asyncio.gather(*(self._detail(st, item) for st, item in due.values()))
         await self._flush()
@@ -205,7 +210,7 @@ async def poll_sources(sources: Iterable[Source], store: Store, *, concurrency: 
     sources = list(sources)
     await asyncio.to_thread(store.sync_sources, sources)
     lock = asyncio.Lock()
-    async with Fetcher(client, concurrency=concurrency) as fetcher:
+    async with Fetcher(client, concurrency=concurrency, robots_cache=store) as fetcher:
         async def one(src: Source) -> RunResult:
             try:
                 return await SourcePoll(src, store, fetcher, lock, progress).run()

@@ -37,7 +37,7 @@ class PortalServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self.routes: dict[str, Route] = {}
         self.hits: dict[str, int] = {}
-        self.requests: list[tuple[str, dict[str, str]]] = []
+        self.requests: list[tuple[str, dict[str, str], float]] = []
         self._lock = threading.Lock()
         server = self
 
@@ -70,7 +70,7 @@ class PortalServer:
         return route
 
     def start(self) -> "PortalServer":
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
 
@@ -88,7 +88,7 @@ class PortalServer:
         path = h.path.split("#")[0]
         with self._lock:
             self.hits[path] = self.hits.get(path, 0) + 1
-            self.requests.append((path, dict(h.headers.items())))
+            self.requests.append((path, dict(h.headers.items()), time.monotonic()))
             hit = self.hits[path]
         route = self.routes.get(path)
         if route is None:

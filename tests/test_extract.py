@@ -1,0 +1,103 @@
+"""Extraction on saved real pages, driven by tests/fixtures/extraction.yaml."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from ruamel.yaml import YAML
+
+from watcher.config import DetailSelectors, ListSelectors, Pagination
+from watcher.extract import metadata_from_segments, parse_detail, parse_list
+
+from .conftest import FIXTURES
+
+TABLE = YAML(typ="safe").load((FIXTURES / "extraction.yaml").read_text(encoding="utf-8"))
+CASES = TABLE["cases"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["page"].split("/")[-1] for c in CASES])
+def test_detail_page_gives_expected_fields(case):
+    html = (FIXTURES / case["page"]).read_text(encoding="utf-8")
+    sel = DetailSelectors(**TABLE["templates"][case["template"]])
+    d = parse_detail(html, case["url"], sel)
+    exp = case["expect"]
+    got = {"title": d.title, "doc_no": d.doc_no, "issuer": d.issuer,
+           "written": d.written.isoformat() if d.written else None,
+           "published": d.published.isoformat() if d.published else None,
+           "index_no": d.metadata.get("index_no"), "topic": d.metadata.get("topic")}
+    for key in ("title", "doc_no", "issuer", "written", "published", "index_no", "topic"):
+        if key in exp:
+            assert got[key] == exp[key], f"{key} of {case['page']}"
+    if "body_starts" in exp:
+        assert d.body.startswith(exp["body_starts"])
+        assert d.body.rstrip().endswith(exp["body_ends"])
+
+
+def test_govcn_table_covers_all_60_pages():
+    assert sum(c["template"] == "govcn-old" for c in CASES) == 60
+
+
+def test_govcn_body_keeps_paragraphs_and_matches_reference_text():
+    html = (FIXTURES / "govcn/gov_cn_content_5347765.html").read_text(encoding="utf-8")
+    d = parse_detail(html, "http://www.gov.cn/x.htm", DetailSelectors(meta="table.bd1", body="#UCAP-CONTENT"))
+    lines = d.body.splitlines()
+    assert lines[0] == "国务院办公厅关于国家综合性消防救援车辆"
+    assert lines[2] == "国办发〔2018〕114号"
+    assert len(lines) > 10
+    # The page cites other documents by title; its own 文号 is not a citation.
+    assert "国办发〔2018〕114号" not in d.cited_docnos
+    assert any("组建国家综合性消防救援队伍框架方案" in t for t in d.cited_titles)
+
+
+@pytest.mark.parametrize("segs,expected", [
+    (["索 引 号：", "000014349/2018-00215", "主题分类：", "综合政务"], {"index_no": "000014349/2018-00215", "topic": "综合政务"}),
+    (["标　　题：", "关于X的通知", "发文字号：", "国办发〔2018〕114号"], {"title": "关于X的通知", "doc_no": "国办发〔2018〕114号"}),
+    (["发布机构：邯郸市教育局", "文号：无"], {"issuer": "邯郸市教育局"}),
+    (["主 题 词：", "发文机关：", "国务院"], {"issuer": "国务院"}),
+    (["时间：2024-10-14 10:17 来源：省厅 字号：默认 小 大"], {"published": "2024-10-14 10:17 来源：省厅 字号：默认 小 大"}),
+    (["成文日期: 2021年7月8日"], {"written": "2021年7月8日"}),
+])
+def test_metadata_labels_are_matched_robustly(segs, expected):
+    assert metadata_from_segments(segs) == expected
+
+
+def test_list_page_with_selectors_and_next_page():
+    html = (FIXTURES / "portal_pages/hd_gov_cn_zfxxgk_list.html").read_text(encoding="utf-8")
+    sel = ListSelectors(item="div.szbmtclb tr", link="a", date="td:nth-child(4)")
+    page = parse_list(html, "http://hdzfxxgk.hd.gov.cn/zfwj/jinqixxgk/index.html", sel, Pagination(pages=3))
+    assert len(page.items) == 1
+    item = page.items[0]
+    assert item.url == "http://hdzfxxgk.hd.gov.cn/gszbm/auto23716/202008/t20200805_1353179.html"
+    assert item.title == "邯郸市教育局关于印发《邯郸市学校安全工作目标管理考核办法》的通知"
+    assert item.date == date(2020, 8, 5)
+    assert page.next_urls == ["http://hdzfxxgk.hd.gov.cn/zfwj/jinqixxgk/index_1.html"]
+
+
+def test_list_page_without_item_selector_finds_dated_links():
+    html = (FIXTURES / "portal_pages/hd_gov_cn_zfxxgk_list.html").read_text(encoding="utf-8")
+    page = parse_list(html, "http://hdzfxxgk.hd.gov.cn/zfwj/jinqixxgk/index.html", ListSelectors(), Pagination())
+    assert [i.date for i in page.items] == [date(2020, 8, 5)]
+    assert page.next_urls == []  # one page configured
+
+
+def test_list_template_pagination_and_relative_links():
+    html = '<ul class="l"><li><a href="../a/1.html">一</a><span>2024-01-02</span></li>' \
+           '<li><a href="javascript:void(0)">x</a></li><li><a href="2.html#top">二</a> 2024年1月3日</li></ul>'
+    page = parse_list(html, "http://p.gov.cn/col/list/index.html", ListSelectors(item="ul.l li"),
+                      Pagination(pages=3, template="index_{n}.html"), page_index=0)
+    assert [(i.url, i.title, i.date) for i in page.items] == [
+        ("http://p.gov.cn/col/a/1.html", "一", date(2024, 1, 2)),
+        ("http://p.gov.cn/col/list/2.html", "二", date(2024, 1, 3))]
+    assert page.next_urls == ["http://p.gov.cn/col/list/index_1.html"]
+
+
+def test_signature_gives_issuer_and_written_date_when_no_metadata():
+    html = "<div id=zoom><p>关于X的通知</p><p>苏政发〔2020〕28号</p><p>正文。</p><p>江苏省人民政府</p><p>2020年3月27日</p></div>"
+    d = parse_detail(html, "http://x/", DetailSelectors(body="#zoom"))
+    assert (d.issuer, d.written, d.doc_no) == ("江苏省人民政府", date(2020, 3, 27), "苏政发〔2020〕28号")
+
+
+def test_malformed_html_still_extracts():
+    html = "<html><body><div id=zoom><p>第一段<p>第二段<table><tr><td>未闭合</div></body>"
+    d = parse_detail(html, "http://x/", DetailSelectors(body="#zoom"))
+    assert d.body.splitlines()[:2] == ["第一段", "第二段"]

@@ -1,0 +1,133 @@
+"""The fetcher against a real HTTP server on loopback (pytest-httpx only for a chunked body)."""
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from watcher.config import FetchSettings
+from watcher.errors import FetchError, FetchTimeout, HTTPStatusError, RobotsDisallowed, TooLarge
+from watcher.fetch import Fetcher
+
+FAST = FetchSettings(min_delay=0, backoff=0, retries=2, timeout=2)
+
+
+async def test_etag_and_conditional_get(portal):
+    portal.add("/list.html", "<p>hello</p>")
+    async with Fetcher() as f:
+        first = await f.get(portal.url("/list.html"), FAST)
+        assert first.status == 200 and first.etag and first.last_modified
+        second = await f.get(portal.url("/list.html"), FAST, etag=first.etag)
+    assert second.not_modified and second.status == 304
+    assert portal.requests[-1][1].get("If-None-Match") == first.etag
+
+
+async def test_last_modified_only_server(portal):
+    portal.add("/lm.html", "<p>x</p>", etag=False)
+    async with Fetcher() as f:
+        first = await f.get(portal.url("/lm.html"), FAST)
+        assert first.etag is None
+        second = await f.get(portal.url("/lm.html"), FAST, last_modified=first.last_modified)
+    assert second.not_modified
+
+
+async def test_gbk_page_without_charset_is_decoded(portal):
+    html = "<html><body><h1>关于印发淮安市实施方案的通知</h1><p>各县区人民政府，市各委办局：现印发给你们。</p></body></html>"
+    portal.add("/gbk.html", html.encode("gbk"), content_type="text/html")
+    async with Fetcher() as f:
+        resp = await f.get(portal.url("/gbk.html"), FAST)
+    assert resp.text == html
+    assert resp.encoding == "gb18030"
+
+
+async def test_meta_charset_wins_over_detection(portal):
+    html = '<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312"></head><body>政府信息公开</body></html>'
+    portal.add("/meta.html", html.encode("gb2312"), content_type="text/html")
+    async with Fetcher() as f:
+        resp = await f.get(portal.url("/meta.html"), FAST)
+    assert "政府信息公开" in resp.text
+
+
+async def test_500_then_success_is_retried(portal):
+    portal.add("/flaky.html", "<p>ok</p>", fail_first=2)
+    async with Fetcher() as f:
+        resp = await f.get(portal.url("/flaky.html"), FAST, source_id="s1")
+    assert resp.status == 200 and portal.hits["/flaky.html"] == 3
+
+
+async def test_persistent_500_raises_with_source_and_url(portal):
+    portal.add("/down.html", "x", fail_first=99)
+    async with Fetcher() as f:
+        with pytest.raises(HTTPStatusError) as ei:
+            await f.get(portal.url("/down.html"), FAST.model_copy(update={"retries": 1}), source_id="s1")
+    assert ei.value.status == 500 and ei.value.source_id == "s1"
+    assert portal.url("/down.html") in str(ei.value) and "s1" in str(ei.value)
+    assert portal.hits["/down.html"] == 2
+
+
+async def test_404_is_not_retried(portal):
+    async with Fetcher() as f:
+        with pytest.raises(HTTPStatusError) as ei:
+            await f.get(portal.url("/missing.html"), FAST)
+    assert ei.value.status == 404 and not ei.value.retryable
+    assert portal.hits["/missing.html"] == 1
+
+
+async def test_timeout(portal):
+    portal.add("/slow.html", "x", delay=1.5)
+    async with Fetcher() as f:
+        with pytest.raises(FetchTimeout) as ei:
+            await f.get(portal.url("/slow.html"), FAST.model_copy(update={"timeout": 0.3, "retries": 0}), source_id="s")
+    assert ei.value.url == portal.url("/slow.html")
+
+
+async def test_redirect_followed_and_limited(portal):
+    portal.add("/new.html", "<p>moved</p>")
+    portal.add("/old.html", redirect="/new.html")
+    portal.add("/loop1", redirect="/loop2")
+    portal.add("/loop2", redirect="/loop1")
+    async with Fetcher() as f:
+        resp = await f.get(portal.url("/old.html"), FAST)
+        assert resp.url == portal.url("/new.html") and resp.redirects == [portal.url("/old.html")]
+        with pytest.raises(FetchError, match="redirects"):
+            await f.get(portal.url("/loop1"), FAST.model_copy(update={"max_redirects": 3}))
+
+
+async def test_oversized_body_is_refused(portal):
+    portal.add("/huge.html", b"x" * 300_000)
+    async with Fetcher() as f:
+        with pytest.raises(TooLarge):
+            await f.get(portal.url("/huge.html"), FAST.model_copy(update={"max_body_bytes": 100_000}))
+
+
+async def test_oversized_chunked_body_without_length(httpx_mock):
+    def chunks():
+        for _ in range(50):
+            yield b"y" * 10_000
+    httpx_mock.add_response(url="http://portal.test/stream", stream=httpx.ByteStream(b"".join(chunks())),
+                            headers={"Transfer-Encoding": "chunked"})
+    async with Fetcher() as f:
+        with pytest.raises(TooLarge):
+            await f.get("http://portal.test/stream",
+                        FAST.model_copy(update={"max_body_bytes": 100_000, "robots": False}))
+
+
+async def test_robots_txt_is_honoured_unless_opted_out(portal):
+    portal.add("/private/doc.html", "secret")
+    async with Fetcher() as f:
+        with pytest.raises(RobotsDisallowed):
+            await f.get(portal.url("/private/doc.html"), FAST)
+        resp = await f.get(portal.url("/private/doc.html"), FAST.model_copy(update={"robots": False}))
+    assert resp.status == 200
+
+
+async def test_user_agent_and_per_host_delay(portal):
+    for i in range(3):
+        portal.add(f"/p{i}.html", f"<p>{i}</p>")
+    settings = FAST.model_copy(update={"min_delay": 0.2, "user_agent": "TestWatcher/1"})
+    async with Fetcher() as f:
+        import asyncio
+        await asyncio.gather(*(f.get(portal.url(f"/p{i}.html"), settings) for i in range(3)))
+    pages = [r for r in portal.requests if r[0].startswith("/p")]
+    assert all(r[1]["User-Agent"] == "TestWatcher/1" for r in pages)
+    times = sorted(r[2] for r in pages)
+    assert all(b - a >= 0.18 for a, b in zip(times, times[1:]))
