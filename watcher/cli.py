@@ -176,11 +176,11 @@ def demo(workdir: str, as_json: bool) -> None:
       watcher demo --dir /tmp/watcher-demo
     """
     from .demo.run import run_demo
-    report = run_demo(Path(workdir))
+    report, results = run_demo(Path(workdir))
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
-    _summary(report["results_obj"], False)
+    _summary(results, False)
     table = Table(title=f"Notices stored in {report['database']}")
     table.add_column("id", no_wrap=True)
     table.add_column("title", max_width=36, overflow="ellipsis", no_wrap=True)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from pathlib import Path
 
 from ruamel.yaml import YAML
@@ -16,7 +15,8 @@ from .portal import build_demo_site
 from .server import PortalServer
 
 
-def run_demo(workdir: Path) -> dict:
+def run_demo(workdir: Path) -> tuple[dict, list]:
+    """Returns a JSON-able report and the RunResults."""
     workdir.mkdir(parents=True, exist_ok=True)
     db_path = workdir / "demo.db"
     for suffix in ("", "-wal", "-shm"):
@@ -46,8 +46,5 @@ def run_demo(workdir: Path) -> dict:
         finally:
             store.close()
     return {"database": str(db_path), "sources": str(sources_path), "notices": notices,
-            "results": [r.as_dict() for r in results], "results_obj": results}
+            "results": [r.as_dict() for r in results]}, results
 
-
-def clean(workdir: Path) -> None:
-    shutil.rmtree(workdir, ignore_errors=True)

@@ -1,0 +1,85 @@
+"""The CLI through click's test runner."""
+from __future__ import annotations
+
+import json
+
+import click
+import pytest
+from click.testing import CliRunner
+from ruamel.yaml import YAML
+
+from watcher.cli import main
+
+from .portal_site import build_site, source_for
+
+
+def _commands(group: click.Group, prefix=()):
+    for name, cmd in group.commands.items():
+        yield (*prefix, name)
+        if isinstance(cmd, click.Group):
+            yield from _commands(cmd, (*prefix, name))
+
+
+@pytest.mark.parametrize("path", [()] + list(_commands(main)), ids=lambda p: " ".join(p) or "watcher")
+def test_every_command_has_help_with_an_example(path):
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Example" in result.output and "Usage:" in result.output
+
+
+def _config(tmp_path, *sources):
+    p = tmp_path / "sources.yaml"
+    with open(p, "w", encoding="utf-8") as fh:
+        YAML().dump({"sources": [s.model_dump(mode="json", by_alias=True, exclude_none=True) for s in sources]}, fh)
+    return p
+
+
+def test_poll_json_and_exit_status(portal, tmp_path):
+    build_site(portal, pages=1, per_page=2)
+    portal.add("/broken/index.html", "<p>nothing</p>")
+    cfg = _config(tmp_path, source_for(portal, pages=1), source_for(portal, sid="broken", prefix="/broken", pages=1))
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+    ok = runner.invoke(main, ["-c", str(cfg), "--db", db, "poll", "test", "--json"])
+    assert ok.exit_code == 0, ok.output
+    [summary] = json.loads(ok.stdout)
+    assert (summary["source_id"], summary["new"], summary["status"]) == ("test", 2, "ok")
+    bad = runner.invoke(main, ["-c", str(cfg), "--db", db, "poll", "--json"])
+    assert bad.exit_code == 1
+    by_id = {r["source_id"]: r for r in json.loads(bad.stdout)}
+    assert by_id["broken"]["status"] == "failed" and by_id["test"]["new"] == 0
+    assert by_id["broken"]["errors"][0]["url"].endswith("/broken/index.html")
+    table = runner.invoke(main, ["-c", str(cfg), "--db", db, "poll", "test"])
+    assert "Poll summary" in table.stdout and "test" in table.stdout
+
+
+def test_poll_unknown_source_and_bad_config(tmp_path, portal):
+    cfg = _config(tmp_path, source_for(portal, pages=1))
+    r = CliRunner().invoke(main, ["-c", str(cfg), "--db", f"sqlite:///{tmp_path}/x.db", "poll", "nope"])
+    assert r.exit_code == 1 and "no such source" in r.output and "test" in r.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sources: [\n", encoding="utf-8")
+    r = CliRunner().invoke(main, ["-c", str(bad), "poll"])
+    assert r.exit_code == 1 and "not valid YAML" in r.output and "bad.yaml" in r.output
+
+
+def test_demo_finds_the_seed_documents_and_their_citations(tmp_path):
+    r = CliRunner().invoke(main, ["demo", "--dir", str(tmp_path / "demo"), "--json"])
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.stdout)
+    by_title = {n["title"]: n for n in report["notices"]}
+    assert len(by_title) == 5
+    js = by_title["江苏省人民政府关于推进绿色产业发展的意见"]
+    assert (js["doc_no"], js["issuer"], js["written"]) == ("苏政发〔2020〕28号", "江苏省人民政府", "2020-03-27")
+    lyg = by_title["连云港市人民政府关于推进绿色产业发展的实施意见"]
+    assert lyg["cites"] == ["苏政发〔2020〕28号"]
+    st = next(n for t, n in by_title.items() if t.startswith("汕头市"))
+    assert st["doc_no"] == "汕府〔2023〕30号" and st["cites"] == ["国发〔2021〕4号", "粤府〔2021〕81号"]
+    assert all(res["status"] == "ok" for res in report["results"])
+
+
+def test_migrate_command(tmp_path):
+    r = CliRunner().invoke(main, ["--db", f"sqlite:///{tmp_path}/m.db", "migrate"])
+    assert r.exit_code == 0 and "0002_robots_cache" in r.output
+    again = CliRunner().invoke(main, ["--db", f"sqlite:///{tmp_path}/m.db", "migrate"])
+    assert "up to date" in again.output
