@@ -151,9 +151,11 @@ class Service:
             await self._stop.wait()
         finally:
             log.info("stopping: waiting for %d running polls", len(self._running))
-            self.scheduler.shutdown(wait=False)
+            # Pause first: shutting the executor down would cancel the polls mid-run.
+            self.scheduler.pause()
             if self._running:
                 await asyncio.wait(set(self._running), timeout=60)
+            self.scheduler.shutdown(wait=False)
             watcher.cancel()
             if install_signals:
                 for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
