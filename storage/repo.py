@@ -115,14 +115,18 @@ class Store:
         """Mirror the configured sources (pydantic Source objects) into the sources table."""
         now = utcnow()
         with self.engine.begin() as conn:
-            existing = {r.id for r in conn.execute(select(T_SOURCE.c.id))}
+            existing = dict(conn.execute(select(T_SOURCE.c.id, T_SOURCE.c.config_json)).all())
+            fresh = []
             for s in sources:
+                config_json = s.model_dump_json(by_alias=True)
                 values = dict(name=s.name, kind=s.kind, region=s.region, enabled=s.enabled,
-                              config_json=s.model_dump_json(by_alias=True), updated_at=now)
-                if s.id in existing:
+                              config_json=config_json, updated_at=now)
+                if s.id not in existing:
+                    fresh.append(dict(id=s.id, created_at=now, **values))
+                elif existing[s.id] != config_json:
                     conn.execute(update(T_SOURCE).where(T_SOURCE.c.id == s.id).values(**values))
-                else:
-                    conn.execute(insert(T_SOURCE).values(id=s.id, created_at=now, **values))
+            if fresh:
+                conn.execute(insert(T_SOURCE), fresh)
 
     # ---- pages (HTTP validators) ------------------------------------------------------------
     def page(self, url: str) -> Page | None:
@@ -165,6 +169,10 @@ class Store:
                                .where(T_ROBOTS.c.host == host)).first()
         return (row.status, row.body, row.fetched_at) if row else None
 
+    def robots_all(self) -> dict[str, tuple[int | None, str, datetime]]:
+        with self.engine.connect() as conn:
+            return {r.host: (r.status, r.body, r.fetched_at) for r in conn.execute(select(T_ROBOTS))}
+
     def robots_put(self, host: str, status: int | None, body: str) -> None:
         with self.engine.begin() as conn:
             values = dict(status=status, body=body, fetched_at=utcnow())
@@ -203,24 +211,20 @@ class Store:
                 out[row.url] = NoticeState(*row)
         return out
 
-    def retry_candidates(self, source_id: str, max_attempts: int, exclude: Iterable[str] = ()) -> list[NoticeState]:
-        """Notices discovered earlier whose detail page was never stored: fetched again every run."""
-        excluded = set(exclude)
+    def candidates(self, source_id: str, *, max_attempts: int, checked_before: datetime,
+                   recheck_limit: int) -> list[NoticeState]:
+        """Notices to fetch although the list did not bring them: items whose detail page was never
+        stored (every run, up to max_attempts), then known ones not checked since checked_before
+        (newest first, at most recheck_limit: revisions happen to recent pages)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(*_STATE_COLS).where(
+            retry = conn.execute(select(*_STATE_COLS).where(
                 T_NOTICE.c.source_id == source_id, T_NOTICE.c.status.in_(("pending", "failed")),
-                T_NOTICE.c.attempts < max_attempts).order_by(T_NOTICE.c.id))
-            return [NoticeState(*r) for r in rows if r.url not in excluded]
-
-    def recheck_candidates(self, source_id: str, checked_before: datetime, limit: int,
-                           exclude: Iterable[str] = ()) -> list[NoticeState]:
-        """Stored notices not checked since `checked_before`, newest first: revisions happen to recent pages."""
-        excluded = set(exclude)
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(*_STATE_COLS).where(
+                T_NOTICE.c.attempts < max_attempts).order_by(T_NOTICE.c.id)).all()
+            recheck = conn.execute(select(*_STATE_COLS).where(
                 T_NOTICE.c.source_id == source_id, T_NOTICE.c.status == "ok",
-                T_NOTICE.c.last_checked < checked_before).order_by(T_NOTICE.c.id.desc()).limit(limit + len(excluded)))
-            return [NoticeState(*r) for r in rows if r.url not in excluded][:limit]
+                T_NOTICE.c.last_checked < checked_before).order_by(T_NOTICE.c.id.desc()).limit(recheck_limit)).all() \
+                if recheck_limit else []
+        return [NoticeState(*r) for r in retry] + [NoticeState(*r) for r in recheck]
 
     def apply(self, source_id: str, outcomes: Sequence[Outcome]) -> Counts:
         """Store a batch of outcomes: versions, notice updates and outbox events in one transaction."""
@@ -281,10 +285,15 @@ class Store:
         return counts
 
     # ---- crawl runs ------------------------------------------------------------------------------
-    def start_run(self, source_id: str) -> int:
+    def start_runs(self, source_ids: Sequence[str]) -> dict[str, int]:
+        """Open a 'running' crawl run per source, all in one transaction."""
+        if not source_ids:
+            return {}
+        now = utcnow()
         with self.engine.begin() as conn:
-            return conn.execute(insert(T_RUN).returning(T_RUN.c.id).values(
-                source_id=source_id, started_at=utcnow(), status="running")).scalar_one()
+            ids = conn.execute(insert(T_RUN).returning(T_RUN.c.id, sort_by_parameter_order=True), [
+                dict(source_id=sid, started_at=now, status="running") for sid in source_ids]).scalars().all()
+        return dict(zip(source_ids, ids))
 
     def finish_run(self, run_id: int, *, status: str, counts: Counts, pages: int, not_modified: int,
                    errors: list[dict], duration: float) -> None:

@@ -212,14 +212,6 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
-def _plain(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    return node
-
-
 def _first_error(exc: ValidationError) -> tuple[tuple, str]:
     err = exc.errors()[0]
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
@@ -229,46 +221,67 @@ def _first_error(exc: ValidationError) -> tuple[tuple, str]:
     return loc, msg
 
 
+class _Lines:
+    """Line numbers for error messages. The fast C loader keeps none, so the round-trip loader
+    re-reads the text only when an error needs placing."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self._doc: Any = None
+
+    def __call__(self, loc: tuple) -> int | None:
+        if self._doc is None:
+            try:
+                self._doc = YAML(typ="rt").load(self.text) or {}
+            except YAMLError:
+                return None
+        return _line_of(self._doc, loc)
+
+
 def parse_config(text: str, path: str | Path | None = None) -> Config:
     """Parse sources.yaml text. Raises ConfigError only when nothing can be read at all."""
     where = str(path) if path else None
     try:
-        data = YAML(typ="rt").load(text) or {}
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", path=where,
-                          line=mark.line + 1 if mark else None) from None
+        data = YAML(typ="safe").load(text) or {}
+    except YAMLError:
+        # The C loader speaks YAML 1.1 and refuses some valid 1.2 (e.g. `urls: [http://x]`).
+        try:
+            data = YAML(typ="rt").load(text) or {}
+        except YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", path=where,
+                              line=mark.line + 1 if mark else None) from None
+    line_of = _Lines(text)
     if not isinstance(data, dict):
         raise ConfigError("top level must be a mapping with 'defaults' and 'sources'", path=where)
     unknown = set(data) - {"defaults", "sources", "channels"}
     if unknown:
         k = sorted(unknown)[0]
-        raise ConfigError("unknown top-level key", field=k, path=where, line=_line_of(data, (k,)))
+        raise ConfigError("unknown top-level key", field=k, path=where, line=line_of((k,)))
     raw_defaults = data.get("defaults") or {}
     try:
-        defaults = Defaults.model_validate(_plain(raw_defaults))
+        defaults = Defaults.model_validate(raw_defaults)
     except ValidationError as exc:
         loc, msg = _first_error(exc)
         raise ConfigError(msg, field="defaults." + ".".join(map(str, loc)), path=where,
-                          line=_line_of(data, ("defaults", *loc))) from None
-    base = {"fetch": _plain(raw_defaults.get("fetch") or {}),
-            "schedule": _plain(raw_defaults.get("schedule") or {})}
+                          line=line_of(("defaults", *loc))) from None
+    base = {"fetch": raw_defaults.get("fetch") or {}, "schedule": raw_defaults.get("schedule") or {}}
     if "recheck_after" in raw_defaults:
         base["recheck_after"] = raw_defaults["recheck_after"]
     raw_sources = data.get("sources") or []
     if not isinstance(raw_sources, list):
-        raise ConfigError("'sources' must be a list", field="sources", path=where,
-                          line=_line_of(data, ("sources",)))
+        raise ConfigError("'sources' must be a list", field="sources", path=where, line=line_of(("sources",)))
+    from .kinds import known_kinds  # late: kinds imports config
+    kinds = known_kinds()
     sources: list[Source] = []
     errors: list[ConfigError] = []
     seen: set[str] = set()
     for i, raw in enumerate(raw_sources):
-        sid = raw.get("id") if isinstance(raw, dict) else None
         if not isinstance(raw, dict):
-            errors.append(ConfigError("each source must be a mapping", path=where,
-                                      line=_line_of(data, ("sources", i))))
+            errors.append(ConfigError("each source must be a mapping", path=where, line=line_of(("sources", i))))
             continue
-        merged = _merge(base, _plain(raw))
+        sid = raw.get("id")
+        merged = _merge(base, raw)
         own_schedule = raw.get("schedule") or {}
         if isinstance(own_schedule, dict) and isinstance(merged.get("schedule"), dict):
             # A source's own cron replaces an inherited interval, and the other way round.
@@ -280,18 +293,16 @@ def parse_config(text: str, path: str | Path | None = None) -> Config:
         except ValidationError as exc:
             loc, msg = _first_error(exc)
             errors.append(ConfigError(msg, source_id=sid, field=".".join(map(str, loc)), path=where,
-                                      line=_line_of(data, ("sources", i, *loc))
-                                      or _line_of(data, ("sources", i))))
+                                      line=line_of(("sources", i, *loc)) or line_of(("sources", i))))
             continue
         if src.id in seen:
             errors.append(ConfigError("duplicate source id", source_id=src.id, field="id", path=where,
-                                      line=_line_of(data, ("sources", i, "id"))))
+                                      line=line_of(("sources", i, "id"))))
             continue
-        from .kinds import known_kinds  # late: kinds import config
-        if src.kind not in known_kinds():
-            errors.append(ConfigError(f"unknown kind {src.kind!r} (known: {', '.join(known_kinds())})",
+        if src.kind not in kinds:
+            errors.append(ConfigError(f"unknown kind {src.kind!r} (known: {', '.join(kinds)})",
                                       source_id=src.id, field="kind", path=where,
-                                      line=_line_of(data, ("sources", i, "kind"))))
+                                      line=line_of(("sources", i, "kind"))))
             continue
         seen.add(src.id)
         sources.append(src)

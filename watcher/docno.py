@@ -16,10 +16,13 @@ _CLOSE = "〕\\]］】)）〉>}｝"
 _CJK = "\u4e00-\u9fff"
 # Words that precede a 文号 in running text but are never part of the issuer code.
 _LEAD = re.compile(r"^.*(?:按照|根据|依据|依照|参照|关于|对于|结合|贯彻|落实|印发|转发|执行|意见|通知|办法|方案|决定|规定|条例|细则|措施|规划|批复|报告|公告|通告|以|按|据|和|及|与|或|见|将|对|在|是|为|由|于|的|即|并|等)(?=[" + _CJK + r"]{2,})")
-_DOCNO = re.compile(
-    r"(?P<code>[" + _CJK + r"A-Za-z]{1,14}?)\s*[" + _OPEN + r"]\s*(?P<year>(?:19|20)\d{2})\s*[" + _CLOSE
-    + r"]\s*(?:第\s*)?(?P<num>\d{1,5})\s*号")
-_ORDER = re.compile(r"(?P<code>[" + _CJK + r"]{1,10}?令)\s*第\s*(?P<num>\d{1,5})\s*号")
+# Anchor on the bracketed year and the number, then look back for the issuer code: scanning for the
+# code first tries every CJK position in the text and is many times slower on long documents.
+# \d matches full-width digits too, so the text need not be NFKC-normalised first.
+_DOCNO_TAIL = re.compile(r"[" + _OPEN + r"]\s*(?P<year>(?:19|20|１９|２０)\d{2})\s*[" + _CLOSE
+                         + r"]\s*(?:第\s*)?(?P<num>\d{1,5})\s*号")
+_ORDER_TAIL = re.compile(r"令\s*第\s*(?P<num>\d{1,5})\s*号")
+_CODE_BEFORE = re.compile(r"([" + _CJK + r"A-Za-zＡ-Ｚａ-ｚ]{1,14})\s*$")
 
 
 @dataclass(frozen=True)
@@ -57,14 +60,15 @@ def normalise_docno(text: str | None) -> str | None:
 
 def find_docnos(text: str, limit: int | None = None) -> list[DocNo]:
     """Every 文号 in text, in order of appearance, without repeats."""
-    text = _nfkc(text)
     hits: list[tuple[int, DocNo]] = []
-    for m in _DOCNO.finditer(text):
-        code = _clean_code(m.group("code"))
-        hits.append((m.start(), DocNo(code, int(m.group("year")), int(m.group("num")))))
-    for m in _ORDER.finditer(text):
-        code = _clean_code(m.group("code"))
-        hits.append((m.start(), DocNo(code, None, int(m.group("num")))))
+    for m in _DOCNO_TAIL.finditer(text):
+        code = _code_before(text, m.start())
+        if code:
+            hits.append((m.start(), DocNo(code, int(m.group("year")), int(m.group("num")))))
+    for m in _ORDER_TAIL.finditer(text):
+        code = _code_before(text, m.start() + 1)
+        if code and code.endswith("令"):
+            hits.append((m.start(), DocNo(code, None, int(m.group("num")))))
     hits.sort(key=lambda h: h[0])
     out: list[DocNo] = []
     for _, d in hits:
@@ -73,6 +77,11 @@ def find_docnos(text: str, limit: int | None = None) -> list[DocNo]:
             if limit and len(out) >= limit:
                 break
     return out
+
+
+def _code_before(text: str, end: int) -> str | None:
+    m = _CODE_BEFORE.search(text, max(0, end - 20), end)
+    return _clean_code(_nfkc(m.group(1))) if m else None
 
 
 _TITLE = re.compile(r"《([^《》\n]{2,80})》")

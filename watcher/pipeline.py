@@ -7,15 +7,17 @@ one: pending items are fetched again on the next run.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Callable, Iterable
 
 import httpx
 
-from storage.models import utcnow
+from storage.models import Page, utcnow
 from storage.repo import Counts, NoticeState, Outcome, Snapshot, Store
 
 from .config import Config, Source
@@ -59,16 +61,48 @@ def snapshot(detail: Detail, etag: str | None = None, last_modified: str | None 
                     attachments=detail.attachments, etag=etag, last_modified=last_modified)
 
 
+class DB:
+    """Every storage call of a poll goes through one executor. With SQLite that is a single thread:
+    concurrent writers would only queue on the file lock and sleep in its busy handler."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        workers = 1 if store.engine.dialect.name == "sqlite" else 4
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="watcher-db")
+
+    async def __call__(self, fn, *args, **kw):
+        return await asyncio.get_running_loop().run_in_executor(self.pool, functools.partial(fn, *args, **kw))
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+
+class StoredRobots:
+    """robots.txt cache for the Fetcher: loaded in one query, new answers written through the DB."""
+
+    def __init__(self, db: DB, rows: dict):
+        self.db = db
+        self.rows = rows
+
+    async def get(self, host: str):
+        return self.rows.get(host)
+
+    async def put(self, host: str, status: int | None, body: str) -> None:
+        await self.db(self.db.store.robots_put, host, status, body)
+
+
 class SourcePoll:
     """State of one source's run."""
 
-    def __init__(self, source: Source, store: Store, fetcher: Fetcher, write_lock: asyncio.Lock,
+    def __init__(self, source: Source, db: DB, fetcher: Fetcher, run_id: int, pages: dict[str, Page],
                  progress: Progress | None = None):
         self.source = source
         self.kind: SourceKind = kind_for(source)
-        self.store = store
+        self.db = db
+        self.store = db.store
         self.fetcher = fetcher
-        self.write_lock = write_lock
+        self.run_id = run_id
+        self.known_pages = pages
         self.progress = progress or (lambda *a, **k: None)
         self.result = RunResult(source.id)
         self.pending: list[Outcome] = []
@@ -86,7 +120,6 @@ class SourcePoll:
 
     async def run(self) -> RunResult:
         started = time.monotonic()
-        run_id = await asyncio.to_thread(self.store.start_run, self.source.id)
         list_failures = 0
         due: dict[str, tuple[NoticeState, ListItem | None]] = {}
         for start in self.kind.start_urls():
@@ -95,14 +128,10 @@ class SourcePoll:
             except Exception as exc:  # noqa: BLE001 - one list URL failing must not stop the others
                 self._error(exc, start)
                 list_failures += 1
-        retries = await asyncio.to_thread(self.store.retry_candidates, self.source.id, MAX_ATTEMPTS, due.keys())
-        for st in retries:
-            due[st.url] = (st, None)
         cutoff = utcnow() - timedelta(seconds=self.source.recheck_after)
-        rechecks = await asyncio.to_thread(self.store.recheck_candidates, self.source.id, cutoff,
-                                           self.source.recheck_limit, due.keys())
-        for st in rechecks:
-            due[st.url] = (st, None)
+        for st in await self.db(self.store.candidates, self.source.id, max_attempts=MAX_ATTEMPTS,
+                                checked_before=cutoff, recheck_limit=self.source.recheck_limit):
+            due.setdefault(st.url, (st, None))
         self.progress(self.source.id, "details", total=len(due))
         await asyncio.gather(*(self._detail(st, item) for st, item in due.values()))
         await self._flush()
@@ -112,7 +141,7 @@ class SourcePoll:
         elif r.errors:
             r.status = "partial"
         r.duration = time.monotonic() - started
-        await asyncio.to_thread(self.store.finish_run, run_id, status=r.status, counts=r.counts, pages=r.pages,
+        await self.db(self.store.finish_run, self.run_id, status=r.status, counts=r.counts, pages=r.pages,
                                 not_modified=r.not_modified, errors=r.errors, duration=r.duration)
         self.progress(self.source.id, "done", result=r)
         return r
@@ -121,7 +150,7 @@ class SourcePoll:
         url: str | None = start
         index = 0
         while url is not None:
-            rec = await asyncio.to_thread(self.store.page, url)
+            rec = self.known_pages[url] if url in self.known_pages else await self.db(self.store.page, url)
             resp = await self.fetcher.get(url, self.source.fetch, source_id=self.source.id,
                                           etag=rec.etag if rec else None,
                                           last_modified=rec.last_modified if rec else None)
@@ -130,7 +159,7 @@ class SourcePoll:
                 # An unchanged first page means the older pages behind it are unchanged too.
                 self.result.not_modified += 1
                 if not resp.not_modified and (resp.etag, resp.last_modified) != (rec.etag, rec.last_modified):
-                    await asyncio.to_thread(self.store.touch_page, self.source.id, url, etag=resp.etag,
+                    await self.db(self.store.touch_page, self.source.id, url, etag=resp.etag,
                                             last_modified=resp.last_modified, body_hash=rec.body_hash,
                                             region_hash=rec.region_hash, status=resp.status)
                 return
@@ -141,14 +170,13 @@ class SourcePoll:
             page_row = dict(url=url, etag=resp.etag, last_modified=resp.last_modified, body_hash=resp.body_hash,
                             region_hash=page.region_hash, status=resp.status)
             if rec is not None and rec.region_hash == page.region_hash:
-                await asyncio.to_thread(self.store.touch_page, self.source.id, url, **{
+                await self.db(self.store.touch_page, self.source.id, url, **{
                     k: v for k, v in page_row.items() if k != "url"})
                 self.result.not_modified += 1
                 return
             if not page.items and index == 0:
                 raise ExtractError("no list items found: check the list selectors", source_id=self.source.id, url=url)
-            async with self.write_lock:
-                states = await asyncio.to_thread(self.store.record_list, self.source.id, page_row, page.items)
+            states = await self.db(self.store.record_list, self.source.id, page_row, page.items)
             fresh = 0
             for item in page.items:
                 st = states[item.url]
@@ -199,8 +227,7 @@ class SourcePoll:
         if not self.pending:
             return
         batch, self.pending = self.pending, []
-        async with self.write_lock:
-            counts = await asyncio.to_thread(self.store.apply, self.source.id, batch)
+        counts = await self.db(self.store.apply, self.source.id, batch)
         self.result.counts.add(counts)
 
 
@@ -208,17 +235,23 @@ async def poll_sources(sources: Iterable[Source], store: Store, *, concurrency: 
                        client: httpx.AsyncClient | None = None, progress: Progress | None = None) -> list[RunResult]:
     """Poll the given sources concurrently with one shared fetcher; never raises for a source's failure."""
     sources = list(sources)
-    await asyncio.to_thread(store.sync_sources, sources)
-    lock = asyncio.Lock()
-    async with Fetcher(client, concurrency=concurrency, robots_cache=store) as fetcher:
-        async def one(src: Source) -> RunResult:
-            try:
-                return await SourcePoll(src, store, fetcher, lock, progress).run()
-            except Exception as exc:  # noqa: BLE001 - e.g. the database went away mid-run
-                log.exception("source %s failed", src.id)
-                return RunResult(src.id, status="failed", errors=[dict(
-                    error=type(exc).__name__, message=str(exc), source_id=src.id, url=None)])
-        return list(await asyncio.gather(*(one(s) for s in sources)))
+    db = DB(store)
+    try:
+        await db(store.sync_sources, sources)
+        run_ids = await db(store.start_runs, [s.id for s in sources])
+        pages = await db(store.pages, [u for s in sources for u in s.urls])
+        robots = StoredRobots(db, await db(store.robots_all))
+        async with Fetcher(client, concurrency=concurrency, robots_cache=robots) as fetcher:
+            async def one(src: Source) -> RunResult:
+                try:
+                    return await SourcePoll(src, db, fetcher, run_ids[src.id], pages, progress).run()
+                except Exception as exc:  # noqa: BLE001 - e.g. the database went away mid-run
+                    log.exception("source %s failed", src.id)
+                    return RunResult(src.id, status="failed", errors=[dict(
+                        error=type(exc).__name__, message=str(exc), source_id=src.id, url=None)])
+            return list(await asyncio.gather(*(one(s) for s in sources)))
+    finally:
+        db.close()
 
 
 def poll(config: Config, store: Store, source_ids: Iterable[str] | None = None, **kw) -> list[RunResult]:
