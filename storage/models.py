@@ -26,6 +26,7 @@ class SourceRow(SQLModel, table=True):
 class Notice(SQLModel, table=True):
     """One per URL. The current content lives in the newest Version."""
     __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_source_status", "source_id", "status", "last_checked"),)
     id: int | None = Field(default=None, primary_key=True)
     source_id: str = Field(index=True, max_length=64)
     url: str = Field(sa_column=Column(Text, nullable=False, unique=True))

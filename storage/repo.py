@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Iterable, Sequence
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
@@ -86,6 +86,13 @@ class Counts:
 _STATE_COLS = (T_NOTICE.c.id, T_NOTICE.c.url, T_NOTICE.c.status, T_NOTICE.c.list_title, T_NOTICE.c.list_date,
                T_NOTICE.c.attempts, T_NOTICE.c.content_hash, T_NOTICE.c.version_count, T_NOTICE.c.last_checked,
                T_NOTICE.c.etag, T_NOTICE.c.last_modified)
+
+
+def _event_payload(oc: Outcome, seq: int) -> dict:
+    snap = oc.snapshot
+    published = snap.published or oc.notice.list_date
+    return dict(url=snap.url, title=snap.title, doc_no=snap.doc_no, issuer=snap.issuer, seq=seq,
+                published=published.isoformat() if published else None)
 
 
 def _chunks(seq: Sequence, n: int = 500) -> Iterable[Sequence]:
@@ -230,57 +237,66 @@ class Store:
         """Store a batch of outcomes: versions, notice updates and outbox events in one transaction."""
         counts = Counts()
         now = utcnow()
+        failed, unchanged, changed = [], [], []
+        new_versions: list[dict] = []
+        events_for: list[tuple[str, Outcome]] = []
+        for oc in outcomes:
+            n = oc.notice
+            if oc.error is not None:
+                counts.failed += 1
+                failed.append(dict(_id=n.id, _attempts=n.attempts + 1, _error=oc.error[:2000],
+                                   _status="failed" if n.version_count == 0 else "ok"))
+                continue
+            snap = oc.snapshot
+            if oc.not_modified or (snap is not None and snap.content_hash == n.content_hash):
+                counts.unchanged += 1
+                unchanged.append(dict(_id=n.id, _status="ok" if n.version_count else n.status,
+                                      _etag=snap.etag if snap else n.etag,
+                                      _lm=snap.last_modified if snap else n.last_modified))
+                continue
+            if snap is None:
+                raise ValueError(f"outcome for {n.url} has neither snapshot, error nor 304")
+            kind = "notice.new" if n.version_count == 0 else "notice.version"
+            if kind == "notice.new":
+                counts.new += 1
+            else:
+                counts.changed += 1
+            new_versions.append(dict(
+                notice_id=n.id, seq=n.version_count + 1, title=snap.title, doc_no=snap.doc_no,
+                issuer=snap.issuer, written=snap.written, published=snap.published, body=snap.body,
+                norm_text=snap.norm_text, content_hash=snap.content_hash,
+                metadata_json=json.dumps(snap.metadata, ensure_ascii=False),
+                citations_json=json.dumps(snap.citations, ensure_ascii=False),
+                attachments_json=json.dumps(snap.attachments, ensure_ascii=False),
+                etag=snap.etag, last_modified=snap.last_modified, fetched_at=now))
+            events_for.append((kind, oc))
+            changed.append(dict(_id=n.id, _title=snap.title, _doc_no=snap.doc_no, _issuer=snap.issuer,
+                                _written=snap.written, _published=snap.published or n.list_date,
+                                _hash=snap.content_hash, _count=n.version_count + 1, _etag=snap.etag,
+                                _lm=snap.last_modified))
         with self.engine.begin() as conn:
-            new_versions: list[dict] = []
-            events_for: list[tuple[str, Outcome]] = []
-            for oc in outcomes:
-                n = oc.notice
-                if oc.error is not None:
-                    counts.failed += 1
-                    conn.execute(update(T_NOTICE).where(T_NOTICE.c.id == n.id).values(
-                        attempts=T_NOTICE.c.attempts + 1, last_error=oc.error[:2000], last_checked=now,
-                        status="failed" if n.version_count == 0 else "ok"))
-                    continue
-                snap = oc.snapshot
-                if oc.not_modified or (snap is not None and snap.content_hash == n.content_hash):
-                    counts.unchanged += 1
-                    values = dict(last_checked=now, last_seen=now, last_error=None,
-                                  status="ok" if n.version_count else n.status)
-                    if snap is not None:
-                        values.update(etag=snap.etag, last_modified=snap.last_modified)
-                    conn.execute(update(T_NOTICE).where(T_NOTICE.c.id == n.id).values(**values))
-                    continue
-                assert snap is not None
-                kind = "notice.new" if n.version_count == 0 else "notice.version"
-                if kind == "notice.new":
-                    counts.new += 1
-                else:
-                    counts.changed += 1
-                new_versions.append(dict(
-                    notice_id=n.id, seq=n.version_count + 1, title=snap.title, doc_no=snap.doc_no,
-                    issuer=snap.issuer, written=snap.written, published=snap.published, body=snap.body,
-                    norm_text=snap.norm_text, content_hash=snap.content_hash,
-                    metadata_json=json.dumps(snap.metadata, ensure_ascii=False),
-                    citations_json=json.dumps(snap.citations, ensure_ascii=False),
-                    attachments_json=json.dumps(snap.attachments, ensure_ascii=False),
-                    etag=snap.etag, last_modified=snap.last_modified, fetched_at=now))
-                events_for.append((kind, oc))
-                conn.execute(update(T_NOTICE).where(T_NOTICE.c.id == n.id).values(
-                    title=snap.title, doc_no=snap.doc_no, issuer=snap.issuer, written=snap.written,
-                    published=snap.published or n.list_date, status="ok", last_error=None,
-                    content_hash=snap.content_hash, version_count=n.version_count + 1,
-                    etag=snap.etag, last_modified=snap.last_modified,
-                    last_checked=now, last_seen=now, last_changed=now))
+            where = T_NOTICE.c.id == bindparam("_id")
+            if failed:
+                conn.execute(update(T_NOTICE).where(where).values(
+                    attempts=bindparam("_attempts"), last_error=bindparam("_error"), last_checked=now,
+                    status=bindparam("_status")), failed)
+            if unchanged:
+                conn.execute(update(T_NOTICE).where(where).values(
+                    last_checked=now, last_seen=now, last_error=None, status=bindparam("_status"),
+                    etag=bindparam("_etag"), last_modified=bindparam("_lm")), unchanged)
+            if changed:
+                conn.execute(update(T_NOTICE).where(where).values(
+                    title=bindparam("_title"), doc_no=bindparam("_doc_no"), issuer=bindparam("_issuer"),
+                    written=bindparam("_written"), published=bindparam("_published"), status="ok",
+                    last_error=None, content_hash=bindparam("_hash"), version_count=bindparam("_count"),
+                    etag=bindparam("_etag"), last_modified=bindparam("_lm"), last_checked=now, last_seen=now,
+                    last_changed=now), changed)
             if new_versions:
                 ids = conn.execute(insert(T_VERSION).returning(T_VERSION.c.id, sort_by_parameter_order=True),
                                    new_versions).scalars().all()
                 conn.execute(insert(T_EVENT), [
                     dict(kind=kind, source_id=source_id, notice_id=oc.notice.id, version_id=vid, created_at=now,
-                         payload_json=json.dumps(dict(
-                             url=oc.snapshot.url, title=oc.snapshot.title, doc_no=oc.snapshot.doc_no,
-                             issuer=oc.snapshot.issuer, seq=v["seq"],
-                             published=(oc.snapshot.published or oc.notice.list_date or "") and
-                             str(oc.snapshot.published or oc.notice.list_date)), ensure_ascii=False))
+                         payload_json=json.dumps(_event_payload(oc, v["seq"]), ensure_ascii=False))
                     for (kind, oc), vid, v in zip(events_for, ids, new_versions)])
         return counts
 

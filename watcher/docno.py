@@ -22,6 +22,7 @@ _LEAD = re.compile(r"^.*(?:按照|根据|依据|依照|参照|关于|对于|结�
 _DOCNO_TAIL = re.compile(r"[" + _OPEN + r"]\s*(?P<year>(?:19|20|１９|２０)\d{2})\s*[" + _CLOSE
                          + r"]\s*(?:第\s*)?(?P<num>\d{1,5})\s*号")
 _ORDER_TAIL = re.compile(r"令\s*第\s*(?P<num>\d{1,5})\s*号")
+_FULLWIDTH_LATIN = re.compile("[Ａ-Ｚａ-ｚ]")
 _CODE_BEFORE = re.compile(r"([" + _CJK + r"A-Za-zＡ-Ｚａ-ｚ]{1,14})\s*$")
 
 
@@ -81,7 +82,10 @@ def find_docnos(text: str, limit: int | None = None) -> list[DocNo]:
 
 def _code_before(text: str, end: int) -> str | None:
     m = _CODE_BEFORE.search(text, max(0, end - 20), end)
-    return _clean_code(_nfkc(m.group(1))) if m else None
+    if not m:
+        return None
+    code = m.group(1)
+    return _clean_code(_nfkc(code) if not code.isascii() and _FULLWIDTH_LATIN.search(code) else code)
 
 
 _TITLE = re.compile(r"《([^《》\n]{2,80})》")

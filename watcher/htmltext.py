@@ -9,8 +9,7 @@ BLOCK_TAGS = frozenset(
     "th thead title tr ul".split())
 SKIP_TAGS = frozenset("script style noscript template iframe object embed svg canvas select option "
                       "button input textarea head".split())
-_SPACES = str.maketrans({"\xa0": " ", "\u3000": " ", "\t": " ", "\r": " ", "\n": " ", "\u200b": "",
-                         "\ufeff": ""})
+_INVISIBLE = str.maketrans({"\u200b": "", "\ufeff": "", "\u200c": "", "\u200d": ""})
 
 
 def parse(html: str) -> LexborHTMLParser:
@@ -26,7 +25,10 @@ def segments(node: LexborNode | None) -> list[str]:
 
     def flush() -> None:
         if buf:
-            text = " ".join("".join(buf).translate(_SPACES).split())
+            # str.split() already splits on \xa0, \u3000 and every other Unicode space.
+            text = " ".join("".join(buf).split())
+            if "\u200b" in text or "\ufeff" in text or "\u200c" in text or "\u200d" in text:
+                text = " ".join(text.translate(_INVISIBLE).split())
             if text:
                 out.append(text)
             buf.clear()
