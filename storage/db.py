@@ -4,13 +4,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import event
+import re
+from typing import TYPE_CHECKING
+
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import create_engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 DEFAULT_URL = "sqlite:///watcher.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -47,15 +49,45 @@ def make_engine(url: str | None = None, **kw) -> Engine:
     return engine
 
 
-def alembic_config(engine: Engine) -> AlembicConfig:
+def alembic_config(engine: Engine) -> "AlembicConfig":
+    from alembic.config import Config as AlembicConfig
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     return cfg
 
 
+def head_revision() -> str:
+    """The newest migration, read from the files: importing Alembic costs more than a warm poll."""
+    revs, downs = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        src = path.read_text(encoding="utf-8")
+        rev = re.search(r'^revision\s*=\s*["\']([^"\']+)', src, re.M)
+        down = re.search(r'^down_revision\s*=\s*["\']([^"\']+)', src, re.M)
+        if rev:
+            revs.add(rev.group(1))
+        if down:
+            downs.add(down.group(1))
+    heads = revs - downs
+    if len(heads) != 1:
+        raise RuntimeError(f"migrations must have one head, found {sorted(heads)}")
+    return heads.pop()
+
+
+def applied_revisions(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def migrate(engine: Engine) -> list[str]:
     """Bring the schema to head; returns the revisions applied (empty when already current)."""
+    if applied_revisions(engine) == head_revision():
+        return []
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
     cfg = alembic_config(engine)
     head = ScriptDirectory.from_config(cfg).get_current_head()
     with engine.begin() as conn:
@@ -67,7 +99,3 @@ def migrate(engine: Engine) -> list[str]:
     script = ScriptDirectory.from_config(cfg)
     return [rev.revision for rev in script.iterate_revisions(head, current)][::-1]
 
-
-def applied_revisions(engine: Engine) -> str | None:
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()

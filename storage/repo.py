@@ -218,20 +218,32 @@ class Store:
                 out[row.url] = NoticeState(*row)
         return out
 
-    def candidates(self, source_id: str, *, max_attempts: int, checked_before: datetime,
-                   recheck_limit: int) -> list[NoticeState]:
-        """Notices to fetch although the list did not bring them: items whose detail page was never
-        stored (every run, up to max_attempts), then known ones not checked since checked_before
-        (newest first, at most recheck_limit: revisions happen to recent pages)."""
+    def candidates(self, rules: dict[str, tuple[datetime, int]], max_attempts: int) -> dict[str, list[NoticeState]]:
+        """Per source, notices to fetch although the list may not bring them: items whose detail page
+        was never stored (every run, up to max_attempts), then stored ones not checked since the
+        source's cutoff, newest first and at most its limit (revisions happen to recent pages).
+        `rules` maps source id -> (checked_before, recheck_limit); two queries serve all sources."""
+        out: dict[str, list[NoticeState]] = {sid: [] for sid in rules}
+        if not rules:
+            return out
+        ids = list(rules)
+        latest_cutoff = max(cut for cut, _ in rules.values())
         with self.engine.connect() as conn:
-            retry = conn.execute(select(*_STATE_COLS).where(
-                T_NOTICE.c.source_id == source_id, T_NOTICE.c.status.in_(("pending", "failed")),
-                T_NOTICE.c.attempts < max_attempts).order_by(T_NOTICE.c.id)).all()
-            recheck = conn.execute(select(*_STATE_COLS).where(
-                T_NOTICE.c.source_id == source_id, T_NOTICE.c.status == "ok",
-                T_NOTICE.c.last_checked < checked_before).order_by(T_NOTICE.c.id.desc()).limit(recheck_limit)).all() \
-                if recheck_limit else []
-        return [NoticeState(*r) for r in retry] + [NoticeState(*r) for r in recheck]
+            for chunk in _chunks(ids):
+                for r in conn.execute(select(T_NOTICE.c.source_id, *_STATE_COLS).where(
+                        T_NOTICE.c.source_id.in_(chunk), T_NOTICE.c.status.in_(("pending", "failed")),
+                        T_NOTICE.c.attempts < max_attempts).order_by(T_NOTICE.c.id)):
+                    out[r[0]].append(NoticeState(*r[1:]))
+                rechecks: dict[str, int] = {}
+                for r in conn.execute(select(T_NOTICE.c.source_id, *_STATE_COLS).where(
+                        T_NOTICE.c.source_id.in_(chunk), T_NOTICE.c.status == "ok",
+                        T_NOTICE.c.last_checked < latest_cutoff).order_by(T_NOTICE.c.id.desc())):
+                    cutoff, limit = rules[r[0]]
+                    st = NoticeState(*r[1:])
+                    if st.last_checked < cutoff and rechecks.get(r[0], 0) < limit:
+                        rechecks[r[0]] = rechecks.get(r[0], 0) + 1
+                        out[r[0]].append(st)
+        return out
 
     def apply(self, source_id: str, outcomes: Sequence[Outcome]) -> Counts:
         """Store a batch of outcomes: versions, notice updates and outbox events in one transaction."""
@@ -311,13 +323,22 @@ class Store:
                 dict(source_id=sid, started_at=now, status="running") for sid in source_ids]).scalars().all()
         return dict(zip(source_ids, ids))
 
-    def finish_run(self, run_id: int, *, status: str, counts: Counts, pages: int, not_modified: int,
-                   errors: list[dict], duration: float) -> None:
+    def finish_runs(self, runs: Sequence[dict]) -> None:
+        """Close crawl runs, all in one transaction. Each dict: run_id, status, counts, pages,
+        not_modified, errors, duration."""
+        if not runs:
+            return
+        now = utcnow()
+        rows = [dict(_id=r["run_id"], _status=r["status"], _pages=r["pages"], _nm=r["not_modified"],
+                     _new=r["counts"].new, _changed=r["counts"].changed, _unchanged=r["counts"].unchanged,
+                     _failed=r["counts"].failed, _duration=r["duration"],
+                     _errors=json.dumps(r["errors"][:200], ensure_ascii=False)) for r in runs]
         with self.engine.begin() as conn:
-            conn.execute(update(T_RUN).where(T_RUN.c.id == run_id).values(
-                status=status, finished_at=utcnow(), pages=pages, not_modified=not_modified,
-                new=counts.new, changed=counts.changed, unchanged=counts.unchanged, failed=counts.failed,
-                duration=duration, errors_json=json.dumps(errors[:200], ensure_ascii=False)))
+            conn.execute(update(T_RUN).where(T_RUN.c.id == bindparam("_id")).values(
+                status=bindparam("_status"), finished_at=now, pages=bindparam("_pages"),
+                not_modified=bindparam("_nm"), new=bindparam("_new"), changed=bindparam("_changed"),
+                unchanged=bindparam("_unchanged"), failed=bindparam("_failed"), duration=bindparam("_duration"),
+                errors_json=bindparam("_errors")), rows)
 
     def last_runs(self, limit_per_source: int = 1) -> dict[str, CrawlRun]:
         with self.session() as s:

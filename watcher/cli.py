@@ -8,9 +8,6 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
 from storage.db import migrate as run_migrations, resolve_url
 from storage.repo import Store
@@ -19,8 +16,32 @@ from .config import load_config
 from .errors import ConfigError, WatcherError
 from .pipeline import RunResult, poll_sources
 
-err_console = Console(stderr=True)
-out = Console()
+
+
+class _LazyConsole:
+    """rich is imported only when something is printed for a person (a --json poll never needs it)."""
+
+    def __init__(self, **kw):
+        self._kw = kw
+        self._console = None
+
+    def get(self):
+        if self._console is None:
+            from rich.console import Console
+            self._console = Console(**self._kw)
+        return self._console
+
+    def __getattr__(self, name):
+        return getattr(self.get(), name)
+
+
+err_console = _LazyConsole(stderr=True)
+out = _LazyConsole()
+
+
+def Table(*a, **kw):  # noqa: N802 - stands in for rich.table.Table
+    from rich.table import Table as RichTable
+    return RichTable(*a, **kw)
 
 
 class Ctx:
@@ -85,8 +106,9 @@ def _summary(results: list[RunResult], as_json: bool) -> None:
 def run_poll(store: Store, sources, concurrency: int, show_progress: bool) -> list[RunResult]:
     if not show_progress:
         return asyncio.run(poll_sources(sources, store, concurrency=concurrency))
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  console=err_console, transient=True) as progress:
+                  console=err_console.get(), transient=True) as progress:
         tasks = {s.id: progress.add_task(s.id, total=None) for s in sources}
 
         def on_event(source_id: str, event: str, **info) -> None:

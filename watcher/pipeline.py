@@ -94,15 +94,15 @@ class StoredRobots:
 class SourcePoll:
     """State of one source's run."""
 
-    def __init__(self, source: Source, db: DB, fetcher: Fetcher, run_id: int, pages: dict[str, Page],
-                 progress: Progress | None = None):
+    def __init__(self, source: Source, db: DB, fetcher: Fetcher, pages: dict[str, Page],
+                 candidates: list[NoticeState], progress: Progress | None = None):
         self.source = source
         self.kind: SourceKind = kind_for(source)
         self.db = db
         self.store = db.store
         self.fetcher = fetcher
-        self.run_id = run_id
         self.known_pages = pages
+        self.candidates = candidates
         self.progress = progress or (lambda *a, **k: None)
         self.result = RunResult(source.id)
         self.pending: list[Outcome] = []
@@ -128,9 +128,7 @@ class SourcePoll:
             except Exception as exc:  # noqa: BLE001 - one list URL failing must not stop the others
                 self._error(exc, start)
                 list_failures += 1
-        cutoff = utcnow() - timedelta(seconds=self.source.recheck_after)
-        for st in await self.db(self.store.candidates, self.source.id, max_attempts=MAX_ATTEMPTS,
-                                checked_before=cutoff, recheck_limit=self.source.recheck_limit):
+        for st in self.candidates:
             due.setdefault(st.url, (st, None))
         self.progress(self.source.id, "details", total=len(due))
         await asyncio.gather(*(self._detail(st, item) for st, item in due.values()))
@@ -141,8 +139,6 @@ class SourcePoll:
         elif r.errors:
             r.status = "partial"
         r.duration = time.monotonic() - started
-        await self.db(self.store.finish_run, self.run_id, status=r.status, counts=r.counts, pages=r.pages,
-                                not_modified=r.not_modified, errors=r.errors, duration=r.duration)
         self.progress(self.source.id, "done", result=r)
         return r
 
@@ -233,23 +229,33 @@ class SourcePoll:
 
 async def poll_sources(sources: Iterable[Source], store: Store, *, concurrency: int = 32,
                        client: httpx.AsyncClient | None = None, progress: Progress | None = None) -> list[RunResult]:
-    """Poll the given sources concurrently with one shared fetcher; never raises for a source's failure."""
+    """Poll the given sources concurrently with one shared fetcher; never raises for a source's failure.
+
+    What every source needs from the database is read in a few queries up front and the crawl runs
+    are closed together at the end, so a quiet portal costs one conditional GET and no queries."""
     sources = list(sources)
     db = DB(store)
     try:
         await db(store.sync_sources, sources)
         run_ids = await db(store.start_runs, [s.id for s in sources])
         pages = await db(store.pages, [u for s in sources for u in s.urls])
+        now = utcnow()
+        candidates = await db(store.candidates, {
+            s.id: (now - timedelta(seconds=s.recheck_after), s.recheck_limit) for s in sources}, MAX_ATTEMPTS)
         robots = StoredRobots(db, await db(store.robots_all))
         async with Fetcher(client, concurrency=concurrency, robots_cache=robots) as fetcher:
             async def one(src: Source) -> RunResult:
                 try:
-                    return await SourcePoll(src, db, fetcher, run_ids[src.id], pages, progress).run()
+                    return await SourcePoll(src, db, fetcher, pages, candidates[src.id], progress).run()
                 except Exception as exc:  # noqa: BLE001 - e.g. the database went away mid-run
                     log.exception("source %s failed", src.id)
                     return RunResult(src.id, status="failed", errors=[dict(
                         error=type(exc).__name__, message=str(exc), source_id=src.id, url=None)])
-            return list(await asyncio.gather(*(one(s) for s in sources)))
+            results = list(await asyncio.gather(*(one(s) for s in sources)))
+        await db(store.finish_runs, [dict(run_id=run_ids[r.source_id], status=r.status, counts=r.counts,
+                                          pages=r.pages, not_modified=r.not_modified, errors=r.errors,
+                                          duration=r.duration) for r in results])
+        return results
     finally:
         db.close()
 
