@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -34,6 +34,7 @@ class Notice(SQLModel, table=True):
     list_date: date | None = None
     title: str | None = Field(default=None, sa_column=Column(Text))
     doc_no: str | None = Field(default=None, index=True, max_length=64)
+    title_key: str | None = Field(default=None, index=True, max_length=200)
     issuer: str | None = None
     written: date | None = None
     published: date | None = Field(default=None, index=True)
@@ -122,3 +123,44 @@ class RobotsRow(SQLModel, table=True):
     body: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     status: int | None = None
     fetched_at: datetime = Field(default_factory=utcnow)
+
+
+class SignatureRow(SQLModel, table=True):
+    """MinHash signature of one version; the parameters are stored with it and checked on use."""
+    __tablename__ = "signatures"
+    version_id: int = Field(primary_key=True, foreign_key="versions.id")
+    notice_id: int = Field(index=True)
+    params: str = Field(max_length=200)
+    size: int
+    hashvalues: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Citation(SQLModel, table=True):
+    """A 文号 or 《title》 a notice cites; resolved when the cited document is stored."""
+    __tablename__ = "citations"
+    __table_args__ = (Index("ix_citations_kind_key", "kind", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(index=True)
+    kind: str = Field(max_length=8)      # docno | title
+    key: str = Field(max_length=200)     # normalised 文号 or title key
+    raw: str = Field(sa_column=Column(Text, nullable=False))
+    in_purpose: bool = False             # cited in the title or the opening (purpose) clause
+    resolved_id: int | None = Field(default=None, index=True)
+
+
+class Link(SQLModel, table=True):
+    __tablename__ = "links"
+    __table_args__ = (UniqueConstraint("child_id", "parent_key", "relation"),)
+    id: int | None = Field(default=None, primary_key=True)
+    child_id: int = Field(index=True)
+    parent_id: int | None = Field(default=None, index=True)
+    parent_key: str = Field(max_length=220)  # "n:<id>" or the unresolved 文号/title
+    relation: str = Field(max_length=16)     # revision | repost | derived | cites | sibling
+    jaccard: float | None = None
+    contain_child: float | None = None       # share of the child's shingles found in the parent
+    contain_parent: float | None = None
+    evidence_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    alignment_json: str | None = Field(default=None, sa_column=Column(Text))
+    explanation: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = Field(default_factory=utcnow)

@@ -14,6 +14,8 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
+from watcher.docno import title_key
+
 from .db import make_engine, migrate
 from .models import CrawlRun, Event, Notice, Page, RobotsRow, SourceRow, Version, utcnow
 
@@ -282,7 +284,8 @@ class Store:
                 attachments_json=json.dumps(snap.attachments, ensure_ascii=False),
                 etag=snap.etag, last_modified=snap.last_modified, fetched_at=now))
             events_for.append((kind, oc))
-            changed.append(dict(_id=n.id, _title=snap.title, _doc_no=snap.doc_no, _issuer=snap.issuer,
+            changed.append(dict(_id=n.id, _title=snap.title, _tkey=title_key(snap.title), _doc_no=snap.doc_no,
+                                _issuer=snap.issuer,
                                 _written=snap.written, _published=snap.published or n.list_date,
                                 _hash=snap.content_hash, _count=n.version_count + 1, _etag=snap.etag,
                                 _lm=snap.last_modified))
@@ -298,7 +301,8 @@ class Store:
                     etag=bindparam("_etag"), last_modified=bindparam("_lm")), unchanged)
             if changed:
                 conn.execute(update(T_NOTICE).where(where).values(
-                    title=bindparam("_title"), doc_no=bindparam("_doc_no"), issuer=bindparam("_issuer"),
+                    title=bindparam("_title"), title_key=bindparam("_tkey"), doc_no=bindparam("_doc_no"),
+                    issuer=bindparam("_issuer"),
                     written=bindparam("_written"), published=bindparam("_published"), status="ok",
                     last_error=None, content_hash=bindparam("_hash"), version_count=bindparam("_count"),
                     etag=bindparam("_etag"), last_modified=bindparam("_lm"), last_checked=now, last_seen=now,

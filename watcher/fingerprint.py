@@ -1,0 +1,157 @@
+"""MinHash fingerprints of normalised text, computed with numpy.
+
+A document is the set of its character k-shingles. Each shingle is hashed by a polynomial over its
+code points (one vectorised pass over the whole text), and the hashes go through datasketch's
+`affine32` permutations, so the result is exactly the MinHash that datasketch would compute with
+that hash function — a real `datasketch.MinHash`, usable in `MinHashLSH` — only much faster.
+
+The parameters are part of the data: they are stored with every signature, and signatures made
+with different parameters are never compared.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+import numpy as np
+from datasketch import MinHash
+
+from .errors import WatcherError
+
+HASH_SCHEME = "poly31-utf32"
+_BASE = np.uint32(1_000_003)
+_SKIP = re.compile(r"[\s\u3000]+")
+
+
+class ParamsMismatch(WatcherError):
+    """Two signatures (or a signature and an index) were made with different parameters."""
+
+
+@dataclass(frozen=True)
+class Params:
+    k: int = 5
+    num_perm: int = 128
+    seed: int = 1
+    hash: str = HASH_SCHEME
+    scheme: str = "affine32"
+
+    def key(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_key(cls, key: str) -> "Params":
+        return cls(**json.loads(key))
+
+    def check(self, other: "Params", what: str = "signature") -> None:
+        if self != other:
+            raise ParamsMismatch(f"{what} made with {other.key()} cannot be compared with {self.key()}")
+
+
+@lru_cache(maxsize=8)
+def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+    return a.astype(np.uint32), b.astype(np.uint32)
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    # MurmurHash3's finalizer, as datasketch applies it before the affine permutations.
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+def shingle_text(text: str) -> str:
+    """What is shingled: the normalised text without whitespace (line breaks carry no content)."""
+    out = text.replace("\n", "").replace(" ", "")  # all the whitespace normalise() leaves
+    return _SKIP.sub("", out) if not out.isprintable() else out
+
+
+def shingle_hashes(text: str, k: int = 5) -> np.ndarray:
+    """Sorted unique 32-bit hashes of the k-shingles of text (whitespace removed first)."""
+    s = shingle_text(text)
+    if not s:
+        return np.zeros(0, dtype=np.uint32)
+    cps = np.frombuffer(s.encode("utf-32-le"), dtype=np.uint32)
+    if len(cps) < k:
+        k = len(cps)
+    n = len(cps) - k + 1
+    h = cps[:n].copy()
+    with np.errstate(over="ignore"):
+        for j in range(1, k):
+            h *= _BASE
+            h += cps[j:j + n]
+    h.sort()
+    # sort + neighbour compare: np.unique is five times slower on these sizes
+    return h[np.concatenate(([True], h[1:] != h[:-1]))]
+
+
+def hash_shingle(shingle: bytes) -> int:
+    """The same hash for one shingle given as UTF-32-LE bytes (for datasketch's `hashfunc`)."""
+    h = np.uint32(0)
+    with np.errstate(over="ignore"):
+        for c in np.frombuffer(shingle, dtype=np.uint32):
+            h = h * _BASE + c
+    return int(h)
+
+
+def shingles(text: str, k: int = 5) -> list[bytes]:
+    """The shingles themselves, as UTF-32-LE bytes (slow path: tests and the benchmark's baseline)."""
+    s = shingle_text(text)
+    k = min(k, len(s)) or 1
+    return list({s[i:i + k].encode("utf-32-le") for i in range(max(0, len(s) - k + 1))})
+
+
+@dataclass
+class Signature:
+    params: Params
+    hashvalues: np.ndarray  # uint32[num_perm]
+    size: int               # number of distinct shingles
+
+    def minhash(self) -> MinHash:
+        return MinHash(num_perm=self.params.num_perm, seed=self.params.seed, hashvalues=self.hashvalues,
+                       scheme=self.params.scheme)
+
+    def jaccard(self, other: "Signature") -> float:
+        self.params.check(other.params)
+        return float(np.mean(self.hashvalues == other.hashvalues))
+
+    def to_bytes(self) -> bytes:
+        return self.hashvalues.astype("<u4").tobytes()
+
+    @classmethod
+    def from_bytes(cls, params: Params, data: bytes, size: int) -> "Signature":
+        hv = np.frombuffer(data, dtype="<u4").astype(np.uint32)
+        if len(hv) != params.num_perm:
+            raise ParamsMismatch(f"signature has {len(hv)} values, params say {params.num_perm}")
+        return cls(params, hv, size)
+
+
+def signature_of_hashes(hashes: np.ndarray, params: Params = Params()) -> Signature:
+    a, b = _permutations(params.num_perm, params.seed)
+    if not len(hashes):
+        return Signature(params, np.full(params.num_perm, np.iinfo(np.uint32).max, dtype=np.uint32), 0)
+    mixed = _fmix32(hashes.astype(np.uint32))
+    buf = np.empty_like(mixed)
+    out = np.empty(params.num_perm, dtype=np.uint32)
+    # One contiguous pass per permutation beats a (shingles x permutations) matrix: no large temporaries.
+    for i in range(params.num_perm):
+        np.multiply(mixed, a[i], out=buf)
+        buf += b[i]
+        out[i] = buf.min()
+    return Signature(params, out, int(len(hashes)))
+
+
+def signature(text: str, params: Params = Params()) -> Signature:
+    return signature_of_hashes(shingle_hashes(text, params.k), params)
+
+
+def exact_scores(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """Exact Jaccard and containments (|A∩B|/|A|, |A∩B|/|B|) from two sorted unique hash arrays."""
+    if not len(a) or not len(b):
+        return 0.0, 0.0, 0.0
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    return inter / (len(a) + len(b) - inter), inter / len(a), inter / len(b)
