@@ -83,3 +83,35 @@ def test_migrate_command(tmp_path):
     assert r.exit_code == 0 and "0004_linking" in r.output
     again = CliRunner().invoke(main, ["--db", f"sqlite:///{tmp_path}/m.db", "migrate"])
     assert "up to date" in again.output
+
+
+def test_demo_shows_the_lianyungang_link_with_its_clause_summary(tmp_path):
+    r = CliRunner().invoke(main, ["demo", "--dir", str(tmp_path / "demo"), "--json"])
+    report = json.loads(r.stdout)
+    lyg = next(n for n in report["notices"] if n["title"].startswith("连云港"))
+    [link] = [l for l in lyg["links"] if l["relation"] == "derived"]
+    assert link["explanation"].startswith("derived from 苏政发〔2020〕28号 — cites it; 33 of 33 articles reused")
+    js = next(n for n in report["notices"] if n["doc_no"] == "苏政发〔2020〕28号")
+    assert link["parent_id"] == js["id"]
+    # The same alignment through `docs diff`, as text and as HTML.
+    db = f"sqlite:///{report['database']}"
+    html = tmp_path / "diff.html"
+    d = CliRunner().invoke(main, ["--db", db, "docs", "diff", str(js["id"]), str(lyg["id"]), "--html", str(html)])
+    assert d.exit_code == 0, d.output
+    assert "33 of 33 articles reused" in d.output and "(三十三) ← (三十三)" in d.output
+    assert "<del" in html.read_text(encoding="utf-8") and "&lt;" not in "".join(lyg["title"])
+    j = CliRunner().invoke(main, ["--db", db, "docs", "diff", str(js["id"]), str(lyg["id"]), "--json"])
+    assert json.loads(j.stdout)["parent_articles"] == 33
+    links = CliRunner().invoke(main, ["--db", db, "docs", "links", str(lyg["id"]), "--json"])
+    assert any(l["relation"] == "derived" and l["parent_id"] == js["id"] for l in json.loads(links.stdout))
+
+
+def test_eval_links_command(tmp_path):
+    from .conftest import FIXTURES
+    corpus = FIXTURES / "linking"
+    r = CliRunner().invoke(main, ["eval", "links", str(corpus), "--labels", str(corpus / "links.csv"), "--json"])
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.stdout)
+    assert report["documents"] == 34 and report["relations"]["derived"]["recall"] >= 0.9
+    table = CliRunner().invoke(main, ["eval", "links", str(corpus), "--labels", str(corpus / "links.csv")])
+    assert "precision" in table.stdout and "derived" in table.stdout

@@ -103,9 +103,9 @@ def _summary(results: list[RunResult], as_json: bool) -> None:
             err_console.print(f"[red]{r.source_id}[/] … and {len(r.errors) - 5} more errors")
 
 
-def run_poll(store: Store, sources, concurrency: int, show_progress: bool) -> list[RunResult]:
+def run_poll(store: Store, sources, concurrency: int, show_progress: bool, linker=None) -> list[RunResult]:
     if not show_progress:
-        return asyncio.run(poll_sources(sources, store, concurrency=concurrency))
+        return asyncio.run(poll_sources(sources, store, concurrency=concurrency, linker=linker))
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   console=err_console.get(), transient=True) as progress:
@@ -119,14 +119,15 @@ def run_poll(store: Store, sources, concurrency: int, show_progress: bool) -> li
                 progress.advance(t)
             elif event == "done":
                 progress.update(t, description=f"{source_id} {info['result'].status}")
-        return asyncio.run(poll_sources(sources, store, concurrency=concurrency, progress=on_event))
+        return asyncio.run(poll_sources(sources, store, concurrency=concurrency, progress=on_event, linker=linker))
 
 
 @main.command()
 @click.argument("source_ids", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--no-link", is_flag=True, help="Store only; link new notices on a later run.")
 @click.pass_obj
-def poll(obj: Ctx, source_ids: tuple[str, ...], as_json: bool) -> None:
+def poll(obj: Ctx, source_ids: tuple[str, ...], as_json: bool, no_link: bool) -> None:
     """Poll sources once now (all enabled ones, or the SOURCE_IDS given).
 
     Exit status is 1 when any source failed or had failing pages.
@@ -141,7 +142,9 @@ def poll(obj: Ctx, source_ids: tuple[str, ...], as_json: bool) -> None:
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     store = obj.store(cfg)
-    results = run_poll(store, sources, cfg.defaults.concurrency, show_progress=not as_json and sys.stderr.isatty())
+    from .pipeline import make_linker
+    results = run_poll(store, sources, cfg.defaults.concurrency, show_progress=not as_json and sys.stderr.isatty(),
+                       linker=None if no_link else make_linker(cfg, store))
     _summary(results, as_json)
     if any(r.status != "ok" for r in results):
         sys.exit(1)
@@ -213,8 +216,152 @@ def demo(workdir: str, as_json: bool) -> None:
         table.add_row(str(n["id"]), n["title"], n["doc_no"] or "—", n["issuer"] or "—", n["written"] or "—",
                       n["published"] or "—", ", ".join(n["cites"]) or "—")
     out.print(table)
+    for n in report["notices"]:
+        for ln in n["links"]:
+            if ln["relation"] in ("derived", "revision", "repost"):
+                out.print(f"[bold]{n['title']}[/]\n  → {ln['explanation']}", highlight=False)
     out.print(f"sources file: {report['sources']}  (the portal has stopped; `watcher -c … poll` needs it running)")
 
 
 if __name__ == "__main__":
     main()
+
+
+# ---- linking ------------------------------------------------------------------------------------
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the count as JSON.")
+@click.pass_obj
+def link(obj: Ctx, as_json: bool) -> None:
+    """Link every stored version not linked yet (polls do this themselves).
+
+    \b
+    Example:
+      watcher link
+    """
+    from .pipeline import make_linker
+    cfg = obj.load()
+    made = make_linker(cfg, obj.store(cfg)).run()
+    click.echo(json.dumps({"links": made}) if as_json else f"{made} new links")
+
+
+@main.group()
+def docs() -> None:
+    """Inspect stored notices.
+
+    \b
+    Example:
+      watcher docs diff 12 57
+    """
+
+
+def _notice_ref(store: Store, ident: str):
+    n = store.notice(int(ident)) if ident.isdigit() else store.notice_by_url(ident)
+    if n is None:
+        raise click.ClickException(f"no notice {ident!r} (give an id or a URL)")
+    return n
+
+
+@docs.command("diff")
+@click.argument("parent")
+@click.argument("child")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False), help="Also write the alignment as HTML.")
+@click.option("--json", "as_json", is_flag=True, help="Print the alignment as JSON.")
+@click.option("--full", is_flag=True, help="Show every character diff, however long.")
+@click.pass_obj
+def docs_diff(obj: Ctx, parent: str, child: str, html_out: str | None, as_json: bool, full: bool) -> None:
+    """Align CHILD's articles with PARENT's: reused, modified (with a character diff), added, removed.
+
+    PARENT and CHILD are notice ids or URLs.
+
+    \b
+    Example:
+      watcher docs diff 1 2 --html /tmp/diff.html
+    """
+    from .align import align
+    from .diffview import render_html, render_text
+    store = obj.store()
+    p, c = _notice_ref(store, parent), _notice_ref(store, child)
+    pv, cv = store.versions(p.id), store.versions(c.id)
+    if not pv or not cv:
+        raise click.ClickException("both notices need a stored version")
+    al = align(pv[-1].norm_text, cv[-1].norm_text)
+    pref, cref = p.doc_no or p.title or f"#{p.id}", c.doc_no or c.title or f"#{c.id}"
+    if html_out:
+        Path(html_out).write_text(render_html(al, pref, cref), encoding="utf-8")
+    if as_json:
+        click.echo(json.dumps(al, ensure_ascii=False, indent=2))
+    else:
+        out.print(render_text(al, pref, cref, full=full), highlight=False, soft_wrap=True)
+
+
+@docs.command("links")
+@click.argument("notice")
+@click.option("--json", "as_json", is_flag=True, help="Print the links as JSON.")
+@click.pass_obj
+def docs_links(obj: Ctx, notice: str, as_json: bool) -> None:
+    """Links of a notice: what it derives from, revises, reposts or cites, and what derives from it.
+
+    \b
+    Example:
+      watcher docs links 2
+    """
+    from .linkview import links_of
+    store = obj.store()
+    n = _notice_ref(store, notice)
+    rows = links_of(store, n.id)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        out.print(f"{'→' if r['direction'] == 'parent' else '←'} {r['explanation']}", highlight=False)
+    if not rows:
+        out.print("no links")
+
+
+@main.group("eval")
+def eval_group() -> None:
+    """Measure extraction and linking against labelled data.
+
+    \b
+    Example:
+      watcher eval links corpus/ --labels corpus/links.csv
+    """
+
+
+@eval_group.command("links")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.option("--labels", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="CSV with child,parent,relation,evidence (paths relative to FOLDER).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def eval_links(folder: str, labels: str, as_json: bool) -> None:
+    """Ingest FOLDER's .txt/.md documents in date order into a scratch database, link them, and print
+    precision and recall per relation.
+
+    \b
+    Example:
+      watcher eval links tests/fixtures/linking --labels tests/fixtures/linking/links.csv
+    """
+    import tempfile
+
+    from .evaluate import evaluate
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open(f"sqlite:///{tmp}/eval.db")
+        report = evaluate(Path(folder), Path(labels), store)
+        store.close()
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"Links on {report['documents']} documents")
+    for col in ("relation", "labelled", "reported", "correct", "precision", "recall"):
+        table.add_column(col, justify="right" if col != "relation" else "left")
+    for rel, r in report["relations"].items():
+        fmt = lambda x: "—" if x is None else f"{x:.2f}"  # noqa: E731
+        table.add_row(rel, str(r["gold"]), str(r["predicted"]), str(r["tp"]), fmt(r["precision"]), fmt(r["recall"]))
+    out.print(table)
+    out.print(f"sibling pairs reported as derived: {len(report['siblings_reported_as_derived'])}; other links: "
+              f"{report['other_links']}; links to cited titles outside the folder (not scored): {report['unscored_links']}")
+    for rel, r in report["relations"].items():
+        for m in r["missed"]:
+            err_console.print(f"missed {rel}: {m[0]} <- {m[1]}")
+        for w in r["wrong"]:
+            err_console.print(f"wrong {rel}: {w[0]} <- {w[1]}")

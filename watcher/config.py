@@ -153,12 +153,19 @@ class Source(_Model):
         return parse_duration(v)
 
 
+class IndexSettings(_Model):
+    """Where the MinHash LSH index lives: rebuilt in memory at start, or kept in Redis."""
+    storage: str = Field("memory", pattern="^(memory|redis)$")
+    redis_url: str | None = None
+
+
 class Defaults(_Model):
     fetch: FetchSettings = FetchSettings()
     schedule: Schedule = Schedule(interval=7200)
     concurrency: int = Field(32, ge=1, le=1024, description="requests in flight across all hosts")
     recheck_after: float = 86400.0
     database_url: str | None = None
+    index: IndexSettings = IndexSettings()
 
     @field_validator("recheck_after", mode="before")
     @classmethod

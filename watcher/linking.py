@@ -114,11 +114,11 @@ class Index:
 
 class Linker:
     def __init__(self, store: Store, params: Params = Params(), thresholds: Thresholds = Thresholds(),
-                 storage: str = "memory", redis_url: str | None = None):
+                 storage: str = "memory", redis_url: str | None = None, redis_basename: str = "watcher"):
         self.store = store
         self.params = params
         self.th = thresholds
-        self.index = Index(params, thresholds, storage, redis_url)
+        self.index = Index(params, thresholds, storage, redis_url, redis_basename)
         self._docs: dict[int, Doc] = {}
         self._load_index(storage)
 
@@ -226,10 +226,19 @@ class Linker:
             if len(key) < 4 or key == doc.title_key or any(r["key"] == key for r in rows):
                 continue
             rows.append(dict(notice_id=doc.id, kind="title", key=key[:200], raw=t, in_purpose=purpose(f"《{t}》", key)))
+        # 《title》（文号）names one document twice: remember the pair so it gets one placeholder link.
+        for r in rows:
+            if r["kind"] == "title":
+                m = re.search(re.escape(f"《{r['raw']}》") + r"\s*[(（]\s*([^()（）]{4,30}?号)", doc.text)
+                if m:
+                    for d in rows:
+                        if d["kind"] == "docno" and d["raw"] in m.group(1):
+                            d["title"] = r["raw"]
+                            r["paired"] = d["key"]
         for r in rows:
             r["resolved_id"] = self._resolve(conn, r["kind"], r["key"], doc.id)
         if rows:
-            conn.execute(insert(T_CIT), rows)
+            conn.execute(insert(T_CIT), [{k: v for k, v in r.items() if k in T_CIT.c} for r in rows])
         # Earlier citations that were waiting for this notice.
         keys = [and_(T_CIT.c.kind == "docno", T_CIT.c.key == doc.doc_no)] if doc.doc_no else []
         if doc.title_key:
@@ -305,8 +314,11 @@ class Linker:
         # Derived from documents that are not stored (yet): the 文号 or title it implements.
         for c in my_cits:
             if c["in_purpose"] and not c["resolved_id"] and c["key"] not in linked_parent_keys \
-                    and not self._cited_in_candidate(c, doc, candidates):
-                link = self._save(conn, "derived", doc, None, None, {"cites": c["raw"], "unresolved": True},
+                    and not c.get("paired") and not self._cited_in_candidate(c, doc, candidates):
+                evidence = {"cites": c["raw"], "unresolved": True}
+                if c.get("title"):
+                    evidence["title"] = c["title"]
+                link = self._save(conn, "derived", doc, None, None, evidence,
                                   parent_key=c["key"] if c["kind"] == "docno" else f"《{c['raw']}》")
                 if link:
                     made.append(link)
@@ -419,6 +431,8 @@ def explain(relation: str, parent_ref: str, evidence: dict, alignment: dict | No
         why.append(f"Jaccard {evidence['jaccard']:.2f}")
     if evidence.get("unresolved"):
         why.append("not stored yet")
+    if evidence.get("title") and evidence.get("unresolved"):
+        parent_ref = f"{parent_ref} 《{evidence['title']}》"
     verb = {"derived": "derived from", "revision": "revision of", "repost": "repost of", "cites": "cites",
             "sibling": "sibling of"}[relation]
     return f"{verb} {parent_ref} — " + "; ".join(why) if why else f"{verb} {parent_ref}"

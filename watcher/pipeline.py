@@ -228,7 +228,8 @@ class SourcePoll:
 
 
 async def poll_sources(sources: Iterable[Source], store: Store, *, concurrency: int = 32,
-                       client: httpx.AsyncClient | None = None, progress: Progress | None = None) -> list[RunResult]:
+                       client: httpx.AsyncClient | None = None, progress: Progress | None = None,
+                       linker=None) -> list[RunResult]:
     """Poll the given sources concurrently with one shared fetcher; never raises for a source's failure.
 
     What every source needs from the database is read in a few queries up front and the crawl runs
@@ -255,13 +256,39 @@ async def poll_sources(sources: Iterable[Source], store: Store, *, concurrency: 
         await db(store.finish_runs, [dict(run_id=run_ids[r.source_id], status=r.status, counts=r.counts,
                                           pages=r.pages, not_modified=r.not_modified, errors=r.errors,
                                           duration=r.duration) for r in results])
+        if linker is not None and any(r.counts.new or r.counts.changed for r in results):
+            await db(linker.run)
         return results
     finally:
         db.close()
 
 
-def poll(config: Config, store: Store, source_ids: Iterable[str] | None = None, **kw) -> list[RunResult]:
-    """Synchronous entry point used by the CLI and the scheduler."""
+class LazyLinker:
+    """The linking stage, built on first use: a cycle that stored nothing new never loads the index."""
+
+    def __init__(self, config: Config, store: Store):
+        self.config, self.store = config, store
+        self.linker = None
+
+    def run(self) -> int:
+        if self.linker is None:
+            import os
+
+            from .linking import Linker
+            idx = self.config.defaults.index
+            self.linker = Linker(self.store, storage=idx.storage,
+                                 redis_url=idx.redis_url or os.environ.get("WATCHER_REDIS_URL"))
+        return self.linker.run()
+
+
+def make_linker(config: Config, store: Store) -> LazyLinker:
+    return LazyLinker(config, store)
+
+
+def poll(config: Config, store: Store, source_ids: Iterable[str] | None = None, *, link: bool = True,
+         **kw) -> list[RunResult]:
+    """Synchronous entry point: poll, then link what was new."""
     ids = list(source_ids or [])
     sources = [config.get(i) for i in ids] if ids else config.enabled
-    return asyncio.run(poll_sources(sources, store, concurrency=config.defaults.concurrency, **kw))
+    linker = make_linker(config, store) if link else None
+    return asyncio.run(poll_sources(sources, store, concurrency=config.defaults.concurrency, linker=linker, **kw))

@@ -24,7 +24,7 @@ from storage.repo import T_RUN, Store
 
 from .config import Config, Source, load_config
 from .errors import ConfigError
-from .pipeline import RunResult, poll_sources
+from .pipeline import RunResult, make_linker, poll_sources
 
 log = logging.getLogger("watcher.scheduler")
 
@@ -57,6 +57,7 @@ class Service:
         self._stop = asyncio.Event()
         self._running: set[asyncio.Task] = set()
         self.results: list[RunResult] = []
+        self.linker = None
 
     def _file_digest(self) -> str | None:
         try:
@@ -76,6 +77,8 @@ class Service:
         for err in config.errors:
             log.error("source skipped: %s", err)
         self._digest = digest
+        if self.config is None or self.config.defaults.index != config.defaults.index:
+            self.linker = make_linker(config, self.store)
         self.config = config
         self.store.sync_sources(config.sources)
         self._sync_jobs()
@@ -114,7 +117,8 @@ class Service:
         if task is not None:
             self._running.add(task)
         try:
-            results = await poll_sources([source], self.store, concurrency=self.config.defaults.concurrency)
+            results = await poll_sources([source], self.store, concurrency=self.config.defaults.concurrency,
+                                         linker=self.linker)
             for r in results:
                 self.results.append(r)
                 log.info("%s: %s new=%d changed=%d unchanged=%d failed=%d", r.source_id, r.status,

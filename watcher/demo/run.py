@@ -10,7 +10,8 @@ from ruamel.yaml import YAML
 from storage.repo import Store
 
 from ..config import load_config
-from ..pipeline import poll_sources
+from ..linkview import links_of
+from ..pipeline import make_linker, poll_sources
 from .portal import build_demo_site
 from .server import PortalServer
 
@@ -34,7 +35,8 @@ def run_demo(workdir: Path) -> tuple[dict, list]:
         config = load_config(sources_path)
         store = Store.open(f"sqlite:///{db_path}")
         try:
-            results = asyncio.run(poll_sources(config.enabled, store, concurrency=config.defaults.concurrency))
+            results = asyncio.run(poll_sources(config.enabled, store, concurrency=config.defaults.concurrency,
+                                               linker=make_linker(config, store)))
             notices = []
             for n in sorted(store.notices(), key=lambda n: n.id):
                 latest = store.versions(n.id)[-1] if n.version_count else None
@@ -42,7 +44,10 @@ def run_demo(workdir: Path) -> tuple[dict, list]:
                 notices.append(dict(id=n.id, source=n.source_id, url=n.url, title=n.title, doc_no=n.doc_no,
                                     issuer=n.issuer, written=n.written and n.written.isoformat(),
                                     published=n.published and n.published.isoformat(), cites=cites,
-                                    versions=n.version_count, chars=len(latest.body) if latest else 0))
+                                    versions=n.version_count, chars=len(latest.body) if latest else 0,
+                                    links=[dict(relation=l["relation"], parent_id=l["parent_id"],
+                                                parent_key=l["parent_key"], explanation=l["explanation"])
+                                           for l in links_of(store, n.id) if l["direction"] == "parent"]))
         finally:
             store.close()
     return {"database": str(db_path), "sources": str(sources_path), "notices": notices,
