@@ -25,7 +25,8 @@ from storage.repo import Store
 
 from .align import align, summary_line
 from .docno import normalise_title, titles_implemented
-from .fingerprint import Params, ParamsMismatch, Signature, exact_scores, shingle_hashes, signature_of_hashes
+from .fingerprint import (Params, ParamsMismatch, Signature, exact_scores, shingle_hashes, signature_of_hashes,
+                          signatures_bulk)
 
 log = logging.getLogger("watcher.linking")
 T_SIG, T_CIT, T_LINK = SignatureRow.__table__, Citation.__table__, Link.__table__
@@ -139,7 +140,7 @@ class Linker:
             self.index.load([(str(k), v) for k, v in latest.items()])
 
     # ---- documents ----------------------------------------------------------------------------
-    def _doc(self, notice_id: int) -> Doc | None:
+    def _doc(self, notice_id: int, hashes: np.ndarray | None = None, version_id: int | None = None) -> Doc | None:
         doc = self._docs.get(notice_id)
         if doc is not None:
             return doc
@@ -153,7 +154,8 @@ class Linker:
             return None
         doc = Doc(row.id, row.title, row.title_key, row.doc_no, row.issuer, row.written or row.published,
                   row.norm_text, row.vid)
-        doc.hashes = shingle_hashes(doc.text, self.params.k)
+        doc.hashes = hashes if hashes is not None and doc.version_id == version_id else \
+            shingle_hashes(doc.text, self.params.k)
         if len(self._docs) > 5000:
             self._docs.clear()
         self._docs[notice_id] = doc
@@ -166,24 +168,36 @@ class Linker:
                 select(T_VERSION.c.id, T_VERSION.c.notice_id).outerjoin(T_SIG, T_SIG.c.version_id == T_VERSION.c.id)
                 .where(T_SIG.c.version_id.is_(None)).order_by(T_VERSION.c.id))]
 
-    def run(self) -> int:
-        """Link every version not linked yet; returns how many links were made."""
+    def run(self, batch: int = 200) -> int:
+        """Link every version not linked yet, in arrival order; returns how many links were made.
+        Signatures are computed in bulk per batch (one numpy pass per permutation for the batch)."""
         made = 0
-        for version_id, notice_id in self.pending_versions():
-            made += self.link_version(version_id, notice_id)
+        pending = self.pending_versions()
+        for i in range(0, len(pending), batch):
+            chunk = pending[i:i + batch]
+            with self.store.engine.connect() as conn:
+                texts = dict(conn.execute(select(T_VERSION.c.id, T_VERSION.c.norm_text)
+                                          .where(T_VERSION.c.id.in_([v for v, _ in chunk]))).all())
+            hashes = [shingle_hashes(texts[v], self.params.k) for v, _ in chunk]
+            for (version_id, notice_id), h, sig in zip(chunk, hashes, signatures_bulk(hashes, self.params)):
+                made += self.link_version(version_id, notice_id, (h, sig))
         return made
 
-    def link_version(self, version_id: int, notice_id: int) -> int:
+    def link_version(self, version_id: int, notice_id: int,
+                     computed: tuple[np.ndarray, Signature] | None = None) -> int:
         self._docs.pop(notice_id, None)
-        doc = self._doc(notice_id)
+        doc = self._doc(notice_id, computed[0] if computed else None, version_id)
         if doc is None or doc.version_id != version_id:
             # An older version that a newer one already superseded: sign it, link nothing.
             doc = None
         with self.store.engine.connect() as conn:
             v = conn.execute(select(T_VERSION.c.norm_text, T_VERSION.c.citations_json)
                              .where(T_VERSION.c.id == version_id)).first()
-        hashes = doc.hashes if doc else shingle_hashes(v.norm_text, self.params.k)
-        sig = signature_of_hashes(hashes, self.params)
+        if computed is not None:
+            hashes, sig = computed
+        else:
+            hashes = doc.hashes if doc else shingle_hashes(v.norm_text, self.params.k)
+            sig = signature_of_hashes(hashes, self.params)
         new_links: list[dict] = []
         with self.store.engine.begin() as conn:
             conn.execute(insert(T_SIG).values(version_id=version_id, notice_id=notice_id, params=self.params.key(),
