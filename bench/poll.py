@@ -150,7 +150,7 @@ def main() -> None:
                      "sources": sources}, fh)
     db = f"sqlite:///{work / 'bench.db'}"
     cycle = [sys.executable, str(Path(__file__).with_name("cycle.py")), str(cfg), db]
-    cli = [sys.executable, "-m", "watcher.cli", "-c", str(cfg), "--db", db, "poll", "--json"]
+    cli = [sys.executable, "-m", "watcher", "-c", str(cfg), "--db", db, "poll", "--json"]
     docs = args.portals * args.items
 
     def run_cycle() -> tuple[float, float, list[dict]]:

@@ -61,7 +61,7 @@ def test_sigterm_stops_watcher_run_cleanly(portal, tmp_path):
     _write(cfg, source_for(portal, pages=1))
     db = f"sqlite:///{tmp_path / 'run.db'}"
     env = dict(os.environ, WATCHER_DATABASE_URL=db)
-    proc = subprocess.Popen([sys.executable, "-m", "watcher.cli", "-c", str(cfg), "run"], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "watcher", "-c", str(cfg), "run"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     store = Store.open(db)
     try:

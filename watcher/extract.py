@@ -141,12 +141,14 @@ def _generic_items(tree: LexborHTMLParser) -> list[LexborNode]:
                 break
             if node.tag in ("li", "tr", "dd", "p", "div") and _DATE_IN_TEXT.search(node.text() or ""):
                 parent = node.parent
-                key = (node.tag, node.attributes.get("class"), id(parent.mem_id) if parent else 0)
+                key = (node.tag, node.attributes.get("class"), parent.mem_id if parent else 0)
                 bucket = groups.setdefault(key, [])
                 if not bucket or bucket[-1].mem_id != node.mem_id:
                     bucket.append(node)
                 break
-    return max(groups.values(), key=len) if groups else []
+    # Most items first; among equals the tightest containers (a list row, not the column around it).
+    return max(groups.values(), key=lambda g: (len(g), -sum(len(n.text() or "") for n in g) / len(g))) \
+        if groups else []
 
 
 def parse_list(html: str, page_url: str, sel: ListSelectors, pagination: Pagination,

@@ -1,0 +1,380 @@
+"""`watcher sources …`: manage sources.yaml from the terminal."""
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+import click
+from sqlalchemy import func, select
+
+from storage.models import Notice
+
+from .cli import Ctx, Table, err_console, main, out
+from .config import Source, load_config
+from .errors import ConfigError, WatcherError
+from .sources_file import SourcesFile, parse_value
+
+
+def _file(obj: Ctx) -> SourcesFile:
+    try:
+        return SourcesFile(obj.config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _save(f: SourcesFile, source_id: str | None, message: str) -> None:
+    try:
+        f.save(source_id)
+    except ConfigError as exc:
+        raise click.ClickException(f"not saved, {f.path} is unchanged: {exc}") from None
+    err_console.print(message)
+
+
+def _schedule(s: Source) -> str:
+    sc = s.schedule
+    if sc.cron:
+        return f"cron {sc.cron}"
+    hours = (sc.interval or 0) / 3600
+    return f"every {hours:g}h" if hours >= 1 else f"every {(sc.interval or 0) / 60:g}m"
+
+
+def source_status(obj: Ctx) -> list[dict]:
+    cfg = obj.load()
+    store = obj.store(cfg)
+    runs = store.last_runs()
+    with store.engine.connect() as conn:
+        counts = dict(conn.execute(select(Notice.source_id, func.count()).group_by(Notice.source_id)).all())
+    rows = []
+    for s in cfg.sources:
+        run = runs.get(s.id)
+        errors = json.loads(run.errors_json) if run else []
+        rows.append(dict(id=s.id, name=s.name, enabled=s.enabled, schedule=_schedule(s),
+                         last_poll=run.finished_at.isoformat(timespec="seconds") if run and run.finished_at else None,
+                         last_status=run.status if run else None,
+                         last_error=(errors[0]["message"] if errors else None), notices=counts.get(s.id, 0)))
+    return rows
+
+
+@main.group()
+def sources() -> None:
+    """Manage the source list (sources.yaml), keeping its comments and layout.
+
+    \b
+    Example:
+      watcher sources list
+      watcher sources edit jiangsu-szfwj --set pagination.pages=3
+    """
+
+
+@sources.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_obj
+def sources_list(obj: Ctx, as_json: bool) -> None:
+    """Every source with its status: enabled, schedule, last poll, last error, notices found.
+
+    \b
+    Example:
+      watcher sources list --json
+    """
+    rows = source_status(obj)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"Sources in {obj.config_path}")
+    for col in ("id", "name", "on", "schedule", "last poll", "status", "notices", "last error"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        colour = {"ok": "green", "partial": "yellow", None: "dim"}.get(r["last_status"], "red")
+        table.add_row(r["id"], r["name"], "yes" if r["enabled"] else "[dim]no[/]", r["schedule"], r["last_poll"] or "—",
+                      f"[{colour}]{r['last_status'] or 'never'}[/]", str(r["notices"]), (r["last_error"] or "")[:60])
+    out.print(table)
+
+
+@sources.command("show")
+@click.argument("source_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the effective configuration as JSON.")
+@click.pass_obj
+def sources_show(obj: Ctx, source_id: str, as_json: bool) -> None:
+    """One source: its entry in sources.yaml and the settings in effect (defaults merged).
+
+    \b
+    Example:
+      watcher sources show gov-cn-zxzc
+    """
+    try:
+        src = obj.load().get(source_id)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(src.model_dump_json(by_alias=True, indent=2))
+        return
+    f = _file(obj)
+    from ruamel.yaml import YAML
+    import io
+    buf = io.StringIO()
+    y = YAML()
+    y.indent(mapping=2, sequence=4, offset=2)
+    y.dump(f.entry(source_id), buf)
+    out.print(buf.getvalue(), highlight=False, soft_wrap=True)
+    out.print(f"[dim]in effect: fetch {src.fetch.model_dump()}[/]", highlight=False, soft_wrap=True)
+
+
+@sources.command("edit")
+@click.argument("source_id")
+@click.option("--set", "sets", multiple=True, required=True, metavar="KEY=VALUE",
+              help="Dotted key and a YAML value, e.g. fetch.min_delay=2s or list.item='ul.list li'. Repeatable.")
+@click.pass_obj
+def sources_edit(obj: Ctx, source_id: str, sets: tuple[str, ...]) -> None:
+    """Change fields of a source; refused (file untouched) when the result is invalid.
+
+    \b
+    Example:
+      watcher sources edit jiangsu-szfwj --set schedule.cron="0 8 * * *" --set enabled=false
+    """
+    f = _file(obj)
+    try:
+        for item in sets:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--set")
+            if key == "id":
+                raise click.BadParameter("the id cannot be changed; add a new source instead", param_hint="--set")
+            f.set(source_id, key, parse_value(value))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    _save(f, source_id, f"updated {source_id}")
+
+
+def _toggle(obj: Ctx, source_id: str, on: bool) -> None:
+    f = _file(obj)
+    try:
+        f.set(source_id, "enabled", on)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    _save(f, source_id, f"{'enabled' if on else 'disabled'} {source_id}")
+
+
+@sources.command("enable")
+@click.argument("source_id")
+@click.pass_obj
+def sources_enable(obj: Ctx, source_id: str) -> None:
+    """Enable a source.
+
+    \b
+    Example:
+      watcher sources enable jiangsu-szfwj
+    """
+    _toggle(obj, source_id, True)
+
+
+@sources.command("disable")
+@click.argument("source_id")
+@click.pass_obj
+def sources_disable(obj: Ctx, source_id: str) -> None:
+    """Disable a source (it stays in the file).
+
+    \b
+    Example:
+      watcher sources disable jiangsu-szfwj
+    """
+    _toggle(obj, source_id, False)
+
+
+@sources.command("remove")
+@click.argument("source_id")
+@click.option("--yes", is_flag=True, help="Do not ask.")
+@click.pass_obj
+def sources_remove(obj: Ctx, source_id: str, yes: bool) -> None:
+    """Remove a source from sources.yaml (what was found from it stays stored).
+
+    \b
+    Example:
+      watcher sources remove old-portal --yes
+    """
+    f = _file(obj)
+    try:
+        f.index(source_id)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not yes and not click.confirm(f"remove {source_id}?", default=False):
+        sys.exit(1)
+    f.remove(source_id)
+    _save(f, None, f"removed {source_id}")
+
+
+@sources.command("validate")
+@click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
+@click.pass_obj
+def sources_validate(obj: Ctx, as_json: bool) -> None:
+    """Check sources.yaml; exit status 1 when any source is invalid.
+
+    \b
+    Example:
+      watcher -c sources.yaml sources validate
+    """
+    try:
+        cfg = load_config(obj.config_path)
+    except ConfigError as exc:
+        problems = [dict(path=exc.path, line=exc.line, source_id=exc.source_id, field=exc.field, message=exc.message)]
+        cfg = None
+    else:
+        problems = [dict(path=e.path, line=e.line, source_id=e.source_id, field=e.field, message=e.message)
+                    for e in cfg.errors]
+    if as_json:
+        click.echo(json.dumps({"valid": not problems, "sources": len(cfg.sources) if cfg else 0,
+                               "problems": problems}, ensure_ascii=False, indent=2))
+    elif problems:
+        for p in problems:
+            err_console.print(f"[red]{p['path']}:{p['line']}[/] {p['source_id'] or ''} {p['field'] or ''}: {p['message']}")
+    else:
+        out.print(f"{obj.config_path}: {len(cfg.sources)} sources, all valid")
+    if problems:
+        sys.exit(1)
+
+
+@sources.command("export")
+@click.argument("source_ids", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of YAML.")
+@click.pass_obj
+def sources_export(obj: Ctx, source_ids: tuple[str, ...], as_json: bool) -> None:
+    """Print sources (all, or the ids given) as sources.yaml entries, for another installation.
+
+    \b
+    Example:
+      watcher sources export jiangsu-szfwj > jiangsu.yaml
+    """
+    f = _file(obj)
+    try:
+        entries = [f.entry(i) for i in source_ids] if source_ids else list(f.sources)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(json.loads(json.dumps(entries, default=dict)), ensure_ascii=False, indent=2))
+        return
+    from ruamel.yaml import YAML
+    y = YAML()
+    y.indent(mapping=2, sequence=4, offset=2)
+    y.dump({"sources": entries}, sys.stdout)
+
+
+@sources.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--replace", is_flag=True, help="Replace sources whose id exists already (default: skip them).")
+@click.pass_obj
+def sources_import(obj: Ctx, file: str, replace: bool) -> None:
+    """Add the sources of another sources.yaml (or an export) to this one.
+
+    \b
+    Example:
+      watcher sources import jiangsu.yaml --replace
+    """
+    other = SourcesFile(file)
+    f = _file(obj)
+    added, replaced, skipped = [], [], []
+    for entry in other.sources:
+        sid = entry.get("id")
+        exists = any(s.get("id") == sid for s in f.sources)
+        if exists and not replace:
+            skipped.append(sid)
+            continue
+        if exists:
+            f.remove(sid)
+            replaced.append(sid)
+        else:
+            added.append(sid)
+        f.add(json.loads(json.dumps(entry)))
+    for sid in added + replaced:
+        try:
+            f.validate(sid)
+        except ConfigError as exc:
+            raise click.ClickException(f"not imported, {f.path} is unchanged: {exc}") from None
+    _save(f, None, f"added {len(added)}, replaced {len(replaced)}, skipped {len(skipped)} (exists: {', '.join(skipped) or '—'})")
+
+
+@sources.command("test")
+@click.argument("source_id")
+@click.option("--limit", default=3, show_default=True, help="How many detail pages to read.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_obj
+def sources_test(obj: Ctx, source_id: str, limit: int, as_json: bool) -> None:
+    """Fetch the list page and the first detail pages and show exactly what would be extracted.
+    Nothing is stored.
+
+    \b
+    Example:
+      watcher sources test jiangsu-szfwj --limit 2
+    """
+    from .preview import preview_source
+    try:
+        src = obj.load().get(source_id)
+        result = asyncio.run(preview_source(src, limit))
+    except WatcherError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        _print_preview(result)
+    if result["errors"] or not result["items"]:
+        sys.exit(1)
+
+
+def _print_preview(result: dict) -> None:
+    out.print(f"[bold]{len(result['items'])} items[/] on {result.get('list_url', '')}; next page: "
+              f"{(result.get('next') or ['—'])[0]}", highlight=False, soft_wrap=True)
+    for it in result["items"][:10]:
+        out.print(f"  {it['date'] or '          '}  {it['title']}  [dim]{it['url']}[/]", highlight=False, soft_wrap=True)
+    for d in result.get("details", []):
+        out.print(f"\n[bold]{d['title']}[/]  [dim]{d['url']}[/]", highlight=False, soft_wrap=True)
+        for key in ("doc_no", "issuer", "written", "published"):
+            out.print(f"  {key:9} {d[key] or '—'}", highlight=False)
+        out.print(f"  cites     {', '.join(d['cites'] + ['《' + t + '》' for t in d['cited_titles']]) or '—'}",
+                  highlight=False, soft_wrap=True)
+        out.print(f"  body      {d['body_chars']} chars: {d['body_excerpt'][:120]}…", highlight=False, soft_wrap=True)
+    for e in result.get("errors", []):
+        err_console.print(f"[red]{e['url']}[/]: {e['message']}")
+
+
+@sources.command("add")
+@click.argument("url")
+@click.option("--id", "source_id", help="Id for the new source (default: from the host name).")
+@click.option("--name", help="Name for the new source (default: the page title).")
+@click.option("--yes", is_flag=True, help="Save without asking.")
+@click.option("--json", "as_json", is_flag=True, help="Print the proposal as JSON (with --yes, also save).")
+@click.pass_obj
+def sources_add(obj: Ctx, url: str, source_id: str | None, name: str | None, yes: bool, as_json: bool) -> None:
+    """Inspect a list page, propose a source (list items, pagination, detail selectors from the
+    first detail page), show what it would extract, and save it after asking.
+
+    \b
+    Example:
+      watcher sources add http://www.example.gov.cn/zwgk/zcwj/index.html --id example-zcwj
+    """
+    from .preview import inspect_url
+    try:
+        entry, preview = asyncio.run(inspect_url(url))
+    except WatcherError as exc:
+        raise click.ClickException(str(exc)) from None
+    if source_id:
+        entry["id"] = source_id
+    if name:
+        entry["name"] = name
+    if as_json:
+        click.echo(json.dumps({"source": entry, "preview": preview}, ensure_ascii=False, indent=2))
+    else:
+        from ruamel.yaml import YAML
+        y = YAML()
+        y.indent(mapping=2, sequence=4, offset=2)
+        y.dump([entry], sys.stdout)
+        _print_preview({"items": preview["items"], "list_url": url,
+                        "details": [preview["detail"]] if preview.get("detail") else [], "errors": []})
+    if not yes and (as_json or not click.confirm("save this source?", default=True)):
+        if not as_json:
+            sys.exit(1)
+        return
+    f = _file(obj)
+    try:
+        f.add(entry)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    _save(f, entry["id"], f"added {entry['id']} to {f.path}")
