@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .fingerprint import shingle_hashes
+from .fingerprint import intersection_size, shingle_hashes
 from .textnorm import paragraphs
 
 _MARKERS = {
@@ -63,8 +63,7 @@ def split_articles(text: str) -> list[Article]:
 def _similarity(a: np.ndarray, b: np.ndarray) -> float:
     if not len(a) or not len(b):
         return 0.0
-    inter = len(np.intersect1d(a, b, assume_unique=True))
-    return inter / max(len(a), len(b))
+    return intersection_size(a, b) / max(len(a), len(b))
 
 
 def char_diff(old: str, new: str) -> list[tuple[str, str, str]]:

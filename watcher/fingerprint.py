@@ -55,6 +55,11 @@ def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return a.astype(np.uint32), b.astype(np.uint32)
 
 
+@lru_cache(maxsize=8)
+def _perm_matrix(num_perm: int, seed: int) -> np.ndarray:
+    return np.array(_permutations(num_perm, seed))
+
+
 def _fmix32(h: np.ndarray) -> np.ndarray:
     # MurmurHash3's finalizer, as datasketch applies it before the affine permutations.
     h = h ^ (h >> np.uint32(16))
@@ -112,8 +117,9 @@ class Signature:
     size: int               # number of distinct shingles
 
     def minhash(self) -> MinHash:
+        # Passing the permutations spares datasketch regenerating them from the seed every time.
         return MinHash(num_perm=self.params.num_perm, seed=self.params.seed, hashvalues=self.hashvalues,
-                       scheme=self.params.scheme)
+                       permutations=_perm_matrix(self.params.num_perm, self.params.seed), scheme=self.params.scheme)
 
     def jaccard(self, other: "Signature") -> float:
         self.params.check(other.params)
@@ -167,9 +173,18 @@ def signature(text: str, params: Params = Params()) -> Signature:
     return signature_of_hashes(shingle_hashes(text, params.k), params)
 
 
+def intersection_size(a: np.ndarray, b: np.ndarray) -> int:
+    """|a ∩ b| for sorted unique arrays: a binary search of the smaller in the larger, no re-sort."""
+    if len(a) > len(b):
+        a, b = b, a
+    idx = np.searchsorted(b, a)
+    idx[idx == len(b)] = 0
+    return int(np.count_nonzero(b[idx] == a))
+
+
 def exact_scores(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     """Exact Jaccard and containments (|A∩B|/|A|, |A∩B|/|B|) from two sorted unique hash arrays."""
     if not len(a) or not len(b):
         return 0.0, 0.0, 0.0
-    inter = len(np.intersect1d(a, b, assume_unique=True))
+    inter = intersection_size(a, b)
     return inter / (len(a) + len(b) - inter), inter / len(a), inter / len(b)

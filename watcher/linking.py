@@ -57,6 +57,7 @@ class Doc:
     text: str
     version_id: int
     hashes: np.ndarray = field(default=None, repr=False)
+    purpose_keys: set = field(default_factory=set)   # what it says it implements
 
     def ref(self) -> str:
         return self.doc_no or (f"《{self.title}》" if self.title else f"notice {self.id}")
@@ -156,6 +157,9 @@ class Linker:
                   row.norm_text, row.vid)
         doc.hashes = hashes if hashes is not None and doc.version_id == version_id else \
             shingle_hashes(doc.text, self.params.k)
+        with self.store.engine.connect() as conn:
+            doc.purpose_keys = set(conn.execute(select(T_CIT.c.key).where(
+                T_CIT.c.notice_id == notice_id, T_CIT.c.in_purpose.is_(True))).scalars())
         if len(self._docs) > 5000:
             self._docs.clear()
         self._docs[notice_id] = doc
@@ -286,6 +290,7 @@ class Linker:
     # ---- linking ----------------------------------------------------------------------------------
     def _link(self, conn, doc: Doc, sig: Signature, cited: dict) -> list[dict]:
         my_cits = self._record_citations(conn, doc, cited)
+        doc.purpose_keys = {c["key"] for c in my_cits if c["in_purpose"]}
         cites_to: dict[int, list[dict]] = {}
         for c in my_cits:
             if c["resolved_id"]:
@@ -306,7 +311,7 @@ class Linker:
                         cites_to.setdefault(nid, []).append(c)
         candidates = {int(k) for k in self.index.query(sig)} | set(cites_to) | set(cited_by) | same
         candidates.discard(doc.id)
-        my_parents = {c["key"] for c in my_cits if c["in_purpose"]}
+        my_parents = doc.purpose_keys
         made: list[dict] = []
         linked_parent_keys: set[str] = set()
         for cid in sorted(candidates):
@@ -375,9 +380,7 @@ class Linker:
                 return "derived", child, parent, ev
             return "cites", child, parent, ev
         # Two documents implementing the same parent look alike: siblings, never parent and child.
-        other_parents = {r.key for r in conn.execute(select(T_CIT.c.key).where(
-            T_CIT.c.notice_id == other.id, T_CIT.c.in_purpose.is_(True)))}
-        shared = my_parents & other_parents
+        shared = my_parents & other.purpose_keys
         if shared:
             ev["shared_parent"] = sorted(shared)[0]
             parent, child = sorted((doc, other), key=Doc.order)

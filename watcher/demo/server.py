@@ -50,8 +50,16 @@ class PortalServer:
             def do_GET(self) -> None:  # noqa: N802
                 server._serve(self)
 
-        self.httpd = ThreadingHTTPServer((host, port), Handler)
-        self.httpd.daemon_threads = True
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address) -> None:
+                # Clients that give up (timeouts, size limits) reset the connection: not an error here.
+                import sys
+                if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+                    super().handle_error(request, client_address)
+
+        self.httpd = Server((host, port), Handler)
         self._thread: threading.Thread | None = None
 
     @property
