@@ -13,7 +13,7 @@ from storage.models import Notice
 from .cli import Ctx, Table, err_console, main, out
 from .config import Source, load_config
 from .errors import ConfigError, WatcherError
-from .sources_file import SourcesFile, parse_value
+from .sources_file import SourcesFile, dump_yaml, parse_value
 
 
 def _file(obj: Ctx) -> SourcesFile:
@@ -109,14 +109,7 @@ def sources_show(obj: Ctx, source_id: str, as_json: bool) -> None:
     if as_json:
         click.echo(src.model_dump_json(by_alias=True, indent=2))
         return
-    f = _file(obj)
-    from ruamel.yaml import YAML
-    import io
-    buf = io.StringIO()
-    y = YAML()
-    y.indent(mapping=2, sequence=4, offset=2)
-    y.dump(f.entry(source_id), buf)
-    out.print(buf.getvalue(), highlight=False, soft_wrap=True)
+    out.print(dump_yaml(_file(obj).entry(source_id)), highlight=False, soft_wrap=True)
     out.print(f"[dim]in effect: fetch {src.fetch.model_dump()}[/]", highlight=False, soft_wrap=True)
 
 
@@ -252,10 +245,7 @@ def sources_export(obj: Ctx, source_ids: tuple[str, ...], as_json: bool) -> None
     if as_json:
         click.echo(json.dumps(json.loads(json.dumps(entries, default=dict)), ensure_ascii=False, indent=2))
         return
-    from ruamel.yaml import YAML
-    y = YAML()
-    y.indent(mapping=2, sequence=4, offset=2)
-    y.dump({"sources": entries}, sys.stdout)
+    dump_yaml({"sources": entries}, sys.stdout)
 
 
 @sources.command("import")
@@ -362,10 +352,7 @@ def sources_add(obj: Ctx, url: str, source_id: str | None, name: str | None, yes
     if as_json:
         click.echo(json.dumps({"source": entry, "preview": preview}, ensure_ascii=False, indent=2))
     else:
-        from ruamel.yaml import YAML
-        y = YAML()
-        y.indent(mapping=2, sequence=4, offset=2)
-        y.dump([entry], sys.stdout)
+        dump_yaml([entry], sys.stdout)
         _print_preview({"items": preview["items"], "list_url": url,
                         "details": [preview["detail"]] if preview.get("detail") else [], "errors": []})
     if not yes and (as_json or not click.confirm("save this source?", default=True)):

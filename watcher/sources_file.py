@@ -26,6 +26,16 @@ def _yaml() -> YAML:
     return y
 
 
+def dump_yaml(data: Any, stream=None) -> str | None:
+    """YAML in this file's layout, to a stream or as a string."""
+    if stream is not None:
+        _yaml().dump(data, stream)
+        return None
+    buf = io.StringIO()
+    _yaml().dump(data, buf)
+    return buf.getvalue()
+
+
 def parse_value(text: str) -> Any:
     """`--set key=value` values are YAML: 2h, true, [a, b], {pages: 3}."""
     value = YAML(typ="safe").load(text)
@@ -81,9 +91,7 @@ class SourcesFile:
 
     # ---- writing ------------------------------------------------------------------------------
     def text(self) -> str:
-        buf = io.StringIO()
-        _yaml().dump(self.data, buf)
-        return buf.getvalue()
+        return dump_yaml(self.data)
 
     def validate(self, source_id: str | None = None) -> Config:
         """The whole new file must parse, and the changed source must be valid."""
