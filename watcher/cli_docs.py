@@ -216,6 +216,8 @@ def docs_links(obj: Ctx, notice: str, as_json: bool) -> None:
     Example:
       watcher docs links 2
     """
+    from rich.tree import Tree
+
     from .linkview import links_of
     store = obj.store()
     n = _notice_ref(store, notice)
@@ -223,10 +225,22 @@ def docs_links(obj: Ctx, notice: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    for r in rows:
-        out.print(f"{'→' if r['direction'] == 'parent' else '←'} {r['explanation']}", highlight=False)
+    tree = Tree(f"[bold]#{n.id} {n.doc_no or ''} {n.title or ''}[/]")
+    groups = {"parents": [r for r in rows if r["direction"] == "parent" and r["relation"] in ("derived", "revision", "cites")],
+              "children": [r for r in rows if r["direction"] == "child" and r["relation"] in ("derived", "revision", "cites")],
+              "reposts": [r for r in rows if r["relation"] == "repost"],
+              "siblings": [r for r in rows if r["relation"] == "sibling"]}
+    for name, items in groups.items():
+        if items:
+            branch = tree.add(f"{name} ({len(items)})")
+            for r in items:
+                other = r["child_id"] if r["direction"] == "child" else (r["parent_id"] or r["parent_key"])
+                label = f"#{other}" if isinstance(other, int) else str(other)
+                text = r["explanation"] if r["direction"] == "parent" else f"{label}: {r['explanation']}"
+                branch.add(text)
     if not rows:
-        out.print("no links")
+        tree.add("[dim]no links[/]")
+    out.print(tree, highlight=False, soft_wrap=True)
 
 
 @main.command()
