@@ -164,3 +164,28 @@ class Link(SQLModel, table=True):
     alignment_json: str | None = Field(default=None, sa_column=Column(Text))
     explanation: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class Delivery(SQLModel, table=True):
+    """One event to one channel: claimed before sending, marked after. Never sent twice once 'sent'."""
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("event_id", "channel_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(index=True)
+    channel_id: str = Field(max_length=64, index=True)
+    batch_key: str = Field(max_length=64, index=True)   # idempotency key of the message that carries it
+    status: str = Field(max_length=16)                   # sending | sent | failed | skipped
+    owner: str | None = Field(default=None, max_length=128)   # host:pid of the worker that claimed it
+    claimed_at: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+
+
+class ChannelRow(SQLModel, table=True):
+    """A channel starts with the events after it was first seen: no flood of old notices."""
+    __tablename__ = "channels"
+    id: str = Field(primary_key=True, max_length=64)
+    start_event_id: int
+    created_at: datetime = Field(default_factory=utcnow)

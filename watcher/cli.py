@@ -143,8 +143,17 @@ def poll(obj: Ctx, source_ids: tuple[str, ...], as_json: bool, no_link: bool) ->
         raise click.ClickException(str(exc)) from None
     store = obj.store(cfg)
     from .pipeline import make_linker
+    if cfg.channels:
+        from notifiers.dispatch import register_channels
+        register_channels(store, cfg.channels)
     results = run_poll(store, sources, cfg.defaults.concurrency, show_progress=not as_json and sys.stderr.isatty(),
                        linker=None if no_link else make_linker(cfg, store))
+    if cfg.channels:   # also retries what failed last time
+        from notifiers.dispatch import Dispatcher
+        with Dispatcher(store, cfg) as d:
+            for rep in d.send_webhooks():
+                for e in rep.errors:
+                    err_console.print(f"[red]{rep.channel}[/]: {e}")
     _summary(results, as_json)
     if any(r.status != "ok" for r in results):
         sys.exit(1)
@@ -220,8 +229,9 @@ def demo(workdir: str, as_json: bool) -> None:
         for ln in n["links"]:
             if ln["relation"] in ("derived", "revision", "repost"):
                 out.print(f"[bold]{n['title']}[/]\n  → {ln['explanation']}", highlight=False)
+    out.print(f"digest it would send: {report['digest']}")
     out.print(f"sources file: {report['sources']}  (the portal has stopped; `watcher -c … poll` needs it running)")
 
 
 
-from . import cli_docs, cli_sources  # noqa: E402,F401  (register `watcher docs`, `sources`, …)
+from . import cli_docs, cli_notify, cli_sources  # noqa: E402,F401  (register `watcher docs`, `sources`, …)

@@ -286,7 +286,12 @@ def status(obj: Ctx, as_json: bool) -> None:
     from .linkview import recent_failures
     rows = source_status(obj)
     store = obj.store()
-    report = {"sources": rows, "channels": [], "recent_failures": recent_failures(store)}
+    cfg = obj.load()
+    channels = []
+    if cfg.channels:
+        from notifiers.dispatch import Dispatcher
+        channels = Dispatcher(store, cfg).status()
+    report = {"sources": rows, "channels": channels, "recent_failures": recent_failures(store)}
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
     else:
@@ -298,10 +303,16 @@ def status(obj: Ctx, as_json: bool) -> None:
             table.add_row(r["id"], "yes" if r["enabled"] else "no", r["last_poll"] or "—",
                           f"[{colour}]{r['last_status'] or 'never'}[/]", str(r["notices"]), (r["last_error"] or "")[:70])
         out.print(table)
-        out.print("channels: none configured")
+        for c in channels:
+            colour = "red" if c["failed"] else "green"
+            out.print(f"channel [bold]{c['id']}[/] ({c['type']}): [{colour}]{c['sent']} sent, {c['failed']} failed[/], "
+                      f"{c['uncertain']} uncertain; last sent {c['last_sent'] or '—'}"
+                      + (f"; last error: {c['last_error']}" if c["last_error"] else ""), highlight=False)
+        if not channels:
+            out.print("channels: none configured")
         for f in report["recent_failures"]:
             err_console.print(f"[red]{f['source_id']}[/] {f['url']}: {f['error']} ({f['attempts']} attempts)")
-    if any(r["last_status"] == "failed" for r in rows if r["enabled"]):
+    if any(r["last_status"] == "failed" for r in rows if r["enabled"]) or any(c["failed"] for c in channels):
         sys.exit(1)
 
 

@@ -179,6 +179,7 @@ class Config:
     defaults: Defaults
     sources: list[Source]
     errors: list[ConfigError] = field(default_factory=list)
+    channels: list = field(default_factory=list)
 
     def get(self, source_id: str) -> Source:
         for s in self.sources:
@@ -315,7 +316,12 @@ def parse_config(text: str, path: str | Path | None = None) -> Config:
             continue
         seen.add(src.id)
         sources.append(src)
-    return Config(path=Path(path) if path else None, defaults=defaults, sources=sources, errors=errors)
+    from notifiers.config import load_channels  # late: notifiers build on watcher
+    channels, channel_errors = load_channels(data.get("channels"))
+    for err in channel_errors:
+        err.path = where
+    return Config(path=Path(path) if path else None, defaults=defaults, sources=sources,
+                  errors=errors + channel_errors, channels=channels)
 
 
 def load_config(path: str | Path) -> Config:

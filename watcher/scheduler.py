@@ -81,6 +81,9 @@ class Service:
             self.linker = make_linker(config, self.store)
         self.config = config
         self.store.sync_sources(config.sources)
+        if config.channels:
+            from notifiers.dispatch import register_channels
+            register_channels(self.store, config.channels)
         self._sync_jobs()
         log.info("loaded %d sources (%d enabled)", len(config.sources), len(config.enabled))
         return True
@@ -91,6 +94,14 @@ class Service:
         for job in self.scheduler.get_jobs():
             if job.id.startswith("source:") and job.id[7:] not in wanted:
                 job.remove()
+            if job.id.startswith("digest:"):
+                job.remove()
+        for ch in self.config.channels:
+            if ch.type == "email" and ch.enabled:
+                hour, minute = map(int, ch.send_at.split(":"))
+                self.scheduler.add_job(self._digest_job, CronTrigger(hour=hour, minute=minute, timezone=ZoneInfo(ch.timezone)),
+                                       id=f"digest:{ch.id}", kwargs={"channel_id": ch.id}, max_instances=1,
+                                       coalesce=True, misfire_grace_time=6 * 3600)
         for sid, src in wanted.items():
             job_id = f"source:{sid}"
             trigger = trigger_for(src)
@@ -119,6 +130,8 @@ class Service:
         try:
             results = await poll_sources([source], self.store, concurrency=self.config.defaults.concurrency,
                                          linker=self.linker)
+            if self.config.channels:   # also retries what failed last time
+                await asyncio.to_thread(self._notify)
             for r in results:
                 self.results.append(r)
                 log.info("%s: %s new=%d changed=%d unchanged=%d failed=%d", r.source_id, r.status,
@@ -126,6 +139,19 @@ class Service:
         finally:
             if task is not None:
                 self._running.discard(task)
+
+    def _notify(self) -> None:
+        from notifiers.dispatch import Dispatcher
+        with Dispatcher(self.store, self.config) as d:
+            for rep in d.send_webhooks():
+                for e in rep.errors:
+                    log.error("channel %s: %s", rep.channel, e)
+
+    async def _digest_job(self, channel_id: str) -> None:
+        from notifiers.dispatch import Dispatcher
+        with Dispatcher(self.store, self.config) as d:
+            rep = await asyncio.to_thread(d.send_digest, d.channel(channel_id))
+        log.info("digest %s: %s", channel_id, "; ".join(rep.answers + rep.errors))
 
     async def _watch_file(self) -> None:
         while not self._stop.is_set():

@@ -48,8 +48,15 @@ def run_demo(workdir: Path) -> tuple[dict, list]:
                                     links=[dict(relation=l["relation"], parent_id=l["parent_id"],
                                                 parent_key=l["parent_key"], explanation=l["explanation"])
                                            for l in links_of(store, n.id) if l["direction"] == "parent"]))
+            from datetime import date
+
+            from notifiers.digest import render_digest
+            from notifiers.items import load_items
+            _, _, html = render_digest(load_items(store), date.today(), store)
+            digest_path = workdir / "digest.html"
+            digest_path.write_text(html, encoding="utf-8")
         finally:
             store.close()
-    return {"database": str(db_path), "sources": str(sources_path), "notices": notices,
+    return {"database": str(db_path), "sources": str(sources_path), "notices": notices, "digest": str(digest_path),
             "results": [r.as_dict() for r in results]}, results
 

@@ -1,0 +1,90 @@
+"""Channels: where notices are announced. Configured in the `channels:` section of sources.yaml;
+secrets are named by environment variable (`*_env`), never written in the file or logged."""
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from watcher.errors import ConfigError
+
+LEVELS = {"info": 0, "notice": 1, "important": 2}
+
+
+class Filter(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    sources: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list, description="in title or body")
+    relations: list[str] = Field(default_factory=list, description="only notices with such a link, e.g. derived")
+    parent_prefix: str | None = Field(None, description="…whose parent's 文号 starts so, e.g. 国发")
+    kinds: list[str] = Field(default_factory=lambda: ["notice.new", "notice.version", "link.new"])
+    min_level: Literal["info", "notice", "important"] = "info"
+
+
+class Channel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    type: Literal["email", "webhook", "slack", "dingtalk", "wecom", "feishu"]
+    enabled: bool = True
+    filter: Filter = Filter()
+    # webhooks
+    url_env: str | None = Field(None, description="environment variable holding the webhook URL")
+    secret_env: str | None = Field(None, description="environment variable holding the signing secret")
+    timeout: float = 10.0
+    retries: int = Field(3, ge=0, le=10)
+    per_minute: int | None = Field(None, description="rate limit; DingTalk robots allow 20")
+    # email
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 587
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None
+    password_env: str | None = None
+    verify_tls: bool = True
+    sender: str = "policy-watcher@localhost"
+    to: list[str] = Field(default_factory=list)
+    send_at: str = Field("08:00", pattern=r"^\d{2}:\d{2}$")
+    timezone: str = "Asia/Shanghai"
+    empty: Literal["skip", "short"] = "skip"
+
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, v: list[str]) -> list[str]:
+        for a in v:
+            if "@" not in a:
+                raise ValueError(f"not an email address: {a!r}")
+        return v
+
+    def secret(self, name: str | None) -> str | None:
+        if not name:
+            return None
+        value = os.environ.get(name)
+        if value is None:
+            raise ConfigError(f"environment variable {name} is not set", field=name)
+        return value
+
+    @property
+    def rate_limit(self) -> int | None:
+        return self.per_minute if self.per_minute is not None else (20 if self.type == "dingtalk" else None)
+
+
+def load_channels(raw: list | None) -> tuple[list[Channel], list[ConfigError]]:
+    from pydantic import ValidationError
+    channels, errors = [], []
+    for i, entry in enumerate(raw or []):
+        try:
+            ch = Channel.model_validate(entry)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            errors.append(ConfigError(err["msg"].removeprefix("Value error, "),
+                                      field=f"channels[{i}]." + ".".join(map(str, err["loc"]))))
+            continue
+        if ch.type != "email" and not ch.url_env:
+            errors.append(ConfigError("webhook channels need url_env", field=f"channels[{i}].url_env"))
+            continue
+        if ch.type == "email" and not ch.to:
+            errors.append(ConfigError("email channels need recipients", field=f"channels[{i}].to"))
+            continue
+        channels.append(ch)
+    return channels, errors

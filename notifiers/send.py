@@ -1,0 +1,129 @@
+"""Talking to the services: webhooks (with each service's error codes) and SMTP."""
+from __future__ import annotations
+
+import json
+import smtplib
+import ssl
+import time
+from collections import deque
+from email.message import EmailMessage
+from email.utils import formatdate
+from urllib.parse import urlencode
+
+import httpx
+
+from watcher.errors import WatcherError
+
+from .config import Channel
+from .formats import sign_dingtalk, sign_feishu, sign_generic
+
+
+class DeliveryError(WatcherError):
+    """The service refused or did not answer; `retryable` says whether trying again can help."""
+
+    def __init__(self, message: str, *, channel: str, retryable: bool = True):
+        super().__init__(message, source_id=None, url=None)
+        self.channel = channel
+        self.retryable = retryable
+
+    def __str__(self) -> str:
+        return f"[channel {self.channel}] {self.message}"
+
+
+def check_answer(kind: str, resp: httpx.Response, channel: str) -> str:
+    """The service's own verdict: chat robots answer HTTP 200 with an error code in the body."""
+    text = resp.text[:500]
+    if resp.status_code >= 400:
+        raise DeliveryError(f"HTTP {resp.status_code}: {text}", channel=channel,
+                            retryable=resp.status_code >= 500 or resp.status_code == 429)
+    if kind == "slack":
+        if text.strip() != "ok":
+            raise DeliveryError(f"Slack answered {text!r}", channel=channel, retryable=False)
+        return text
+    if kind in ("dingtalk", "wecom", "feishu"):
+        try:
+            data = resp.json()
+        except ValueError:
+            raise DeliveryError(f"{kind} answered non-JSON: {text!r}", channel=channel) from None
+        code = data.get("errcode") if kind != "feishu" else data.get("code", data.get("StatusCode"))
+        if code not in (0, None):
+            msg = data.get("errmsg") or data.get("msg") or data.get("StatusMessage") or ""
+            # Rate limits and busy answers are worth retrying; bad keywords, signatures and tokens are not.
+            retry = code in (130101, 45009, 9499, 11232, -1)
+            raise DeliveryError(f"{kind} error {code}: {msg}", channel=channel, retryable=retry)
+    return text
+
+
+class RateLimit:
+    """At most n sends in any 60 s window per channel (in this process): a sliding window, because
+    DingTalk counts the last minute, not the calendar minute."""
+
+    def __init__(self, per_minute: int | None, *, clock=time.monotonic, sleep=time.sleep):
+        self.per_minute = per_minute
+        self.sent: deque[float] = deque()
+        self.clock, self.sleep = clock, sleep
+
+    def wait(self) -> None:
+        if not self.per_minute:
+            return
+        now = self.clock()
+        while self.sent and now - self.sent[0] >= 60:
+            self.sent.popleft()
+        if len(self.sent) >= self.per_minute:
+            self.sleep(60 - (now - self.sent[0]))
+            self.sent.popleft()
+        self.sent.append(self.clock())
+
+
+def post_webhook(ch: Channel, body: dict, batch_key: str, client: httpx.Client) -> str:
+    url = ch.secret(ch.url_env)
+    secret = ch.secret(ch.secret_env) if ch.secret_env else None
+    headers = {"Content-Type": "application/json", "User-Agent": "PolicyWatcher/0.1",
+               "X-Watcher-Delivery": batch_key}
+    if ch.type == "dingtalk" and secret:
+        ts, sign = sign_dingtalk(secret)
+        url += ("&" if "?" in url else "?") + urlencode({"timestamp": ts, "sign": sign})
+    if ch.type == "feishu" and secret:
+        ts, sign = sign_feishu(secret)
+        body = {"timestamp": ts, "sign": sign, **body}
+    data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    if ch.type == "webhook" and secret:
+        headers["X-Watcher-Signature"] = sign_generic(secret, data)
+    try:
+        resp = client.post(url, content=data, headers=headers, timeout=ch.timeout)
+    except httpx.HTTPError as exc:
+        raise DeliveryError(f"{type(exc).__name__}: {exc}", channel=ch.id) from None
+    return check_answer("webhook" if ch.type == "webhook" else ch.type, resp, ch.id)
+
+
+def send_email(ch: Channel, subject: str, text: str, html: str, message_id: str) -> str:
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"] = ch.sender
+    msg["To"] = ", ".join(ch.to)
+    msg["Date"] = formatdate(localtime=True)
+    # The same digest resent after a crash carries the same Message-ID: mail clients show it once.
+    msg["Message-ID"] = message_id
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    context = ssl.create_default_context()
+    if not ch.verify_tls:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    try:
+        if ch.security == "ssl":
+            smtp = smtplib.SMTP_SSL(ch.smtp_host, ch.smtp_port, timeout=ch.timeout, context=context)
+        else:
+            smtp = smtplib.SMTP(ch.smtp_host, ch.smtp_port, timeout=ch.timeout)
+        with smtp:
+            if ch.security == "starttls":
+                smtp.starttls(context=context)
+            if ch.username:
+                smtp.login(ch.username, ch.secret(ch.password_env) or "")
+            refused = smtp.send_message(msg)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise DeliveryError(f"SMTP {ch.smtp_host}:{ch.smtp_port}: {exc}", channel=ch.id,
+                            retryable=not isinstance(exc, smtplib.SMTPAuthenticationError)) from None
+    if refused:
+        raise DeliveryError(f"recipients refused: {refused}", channel=ch.id, retryable=False)
+    return f"accepted by {ch.smtp_host}:{ch.smtp_port} for {len(ch.to)} recipients"

@@ -1,0 +1,152 @@
+"""`watcher notify …` and `watcher digest …`: the notifiers from the terminal."""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from .cli import Ctx, err_console, main, out
+
+
+def dispatcher(obj: Ctx):
+    from notifiers.dispatch import Dispatcher
+    cfg = obj.load()
+    return Dispatcher(obj.store(cfg), cfg)
+
+
+def _channel(d, channel_id: str):
+    try:
+        return d.channel(channel_id)
+    except KeyError as exc:
+        raise click.ClickException(str(exc).strip('"')) from None
+
+
+@main.group()
+def notify() -> None:
+    """Webhook alerts to team chat (Slack, DingTalk, WeCom, Feishu, generic JSON).
+
+    \b
+    Example:
+      watcher notify test dingtalk-team
+    """
+
+
+@notify.command("test")
+@click.argument("channel_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.pass_obj
+def notify_test(obj: Ctx, channel_id: str, as_json: bool) -> None:
+    """Send a sample message to a channel and report the service's answer.
+
+    \b
+    Example:
+      DINGTALK_URL=https://oapi.dingtalk.com/robot/send?access_token=… watcher notify test dingtalk-team
+    """
+    from notifiers.send import DeliveryError
+    from .errors import ConfigError
+    d = dispatcher(obj)
+    try:
+        answer = d.test(_channel(d, channel_id))
+    except (DeliveryError, ConfigError) as exc:
+        if as_json:
+            click.echo(json.dumps({"channel": channel_id, "ok": False, "error": str(exc)}, ensure_ascii=False))
+            sys.exit(1)
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps({"channel": channel_id, "ok": True, "answer": answer}, ensure_ascii=False)
+               if as_json else f"{channel_id}: {answer}")
+
+
+@notify.command("send")
+@click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
+@click.pass_obj
+def notify_send(obj: Ctx, as_json: bool) -> None:
+    """Send what the webhook channels have not had yet (polls do this themselves).
+    Exit status 1 when a delivery failed.
+
+    \b
+    Example:
+      watcher notify send --json
+    """
+    reports = dispatcher(obj).send_webhooks()
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in reports], ensure_ascii=False, indent=2))
+    else:
+        for r in reports:
+            out.print(f"{r.channel}: {r.messages} messages, {r.items} items, {r.failed} failed", highlight=False)
+            for e in r.errors:
+                err_console.print(f"  [red]{e}[/]")
+    if any(r.failed for r in reports):
+        sys.exit(1)
+
+
+@main.group()
+def digest() -> None:
+    """The daily email digest.
+
+    \b
+    Example:
+      watcher digest preview --out digest.html
+    """
+
+
+def _email_channels(d, channel_id: str | None):
+    chans = [_channel(d, channel_id)] if channel_id else [c for c in d.config.channels if c.type == "email"]
+    if not chans:
+        from notifiers.config import Channel
+        # Without an email channel, preview with defaults (everything, no recipients).
+        chans = [Channel(id="preview", type="email", to=["preview@localhost"])]
+    return chans
+
+
+@digest.command("preview")
+@click.option("--channel", "channel_id", help="Email channel (default: the first one).")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only notices published since (YYYY-MM-DD).")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write the HTML here.")
+@click.option("--text", "as_text", is_flag=True, help="Print the plain-text version.")
+@click.pass_obj
+def digest_preview(obj: Ctx, channel_id: str | None, since, out_file: str | None, as_text: bool) -> None:
+    """Render the next digest without sending it or marking anything as sent.
+
+    \b
+    Example:
+      watcher digest preview --since 2024-01-01 --out /tmp/digest.html
+    """
+    d = dispatcher(obj)
+    ch = _email_channels(d, channel_id)[0]
+    items, (subject, text, html) = d.digest(ch, since=since.date() if since else None)
+    if out_file:
+        Path(out_file).write_text(html, encoding="utf-8")
+        err_console.print(f"wrote {out_file}")
+    out.print(text if as_text else f"{subject}  ({len(items)} items)", highlight=False, soft_wrap=True)
+
+
+@digest.command("send")
+@click.option("--channel", "channel_id", help="Only this email channel.")
+@click.option("--dry-run", is_flag=True, help="Render and report, send nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
+@click.pass_obj
+def digest_send(obj: Ctx, channel_id: str | None, dry_run: bool, as_json: bool) -> None:
+    """Send the digest of everything since the channel's last successful digest.
+
+    \b
+    Example:
+      SMTP_PASSWORD=… watcher digest send --channel compliance-mail
+    """
+    from notifiers.send import DeliveryError
+    d = dispatcher(obj)
+    reports = []
+    for ch in _email_channels(d, channel_id):
+        try:
+            reports.append(d.send_digest(ch, dry_run=dry_run))
+        except DeliveryError as exc:
+            raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in reports], ensure_ascii=False, indent=2))
+    else:
+        for r in reports:
+            out.print(f"{r.channel}: {r.items} items; " + "; ".join(r.answers + r.errors), highlight=False)
+    if any(r.failed for r in reports):
+        sys.exit(1)
