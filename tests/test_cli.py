@@ -76,6 +76,8 @@ def test_demo_finds_the_seed_documents_and_their_citations(tmp_path):
     st = next(n for t, n in by_title.items() if t.startswith("汕头市"))
     assert st["doc_no"] == "汕府〔2023〕30号" and st["cites"] == ["国发〔2021〕4号", "粤府〔2021〕81号"]
     assert all(res["status"] == "ok" for res in report["results"])
+    digest = open(report["digest"], encoding="utf-8").read()   # the digest it would send
+    assert "连云港市人民政府关于推进绿色产业发展的实施意见" in digest and "derived from 苏政发〔2020〕28号" in digest
 
 
 def test_migrate_command(tmp_path):

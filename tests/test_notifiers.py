@@ -517,3 +517,37 @@ def test_the_scheduler_alerts_after_its_polls(portal, tmp_path, hooks, monkeypat
     [post] = hooks.posts
     assert post["json"]["text"].startswith("政策动态：3 条新文件")
     store.close()
+
+
+def test_two_workers_racing_send_each_event_once(fresh_db, hooks, monkeypatch):
+    """On SQLite and the live PostgreSQL: two dispatchers at once (two polls finishing together)."""
+    import threading
+
+    from watcher.config import parse_config
+    from watcher.extract import ListItem
+
+    from .test_storage import _snap
+    urls = [f"http://p/{i}.html" for i in range(12)]
+    cfg = parse_config(json.dumps({"sources": [], "channels": [_hook(monkeypatch, hooks, "race", "webhook", "/race")]}))
+    from notifiers.dispatch import register_channels
+    register_channels(fresh_db, cfg.channels)
+    states = fresh_db.record_list("s", dict(url="http://p/list"), [ListItem(u, f"通知{i}", None) for i, u in enumerate(urls)])
+    from storage.repo import Outcome
+    fresh_db.apply("s", [Outcome(states[u], _snap(u, f"正文{i}。")) for i, u in enumerate(urls)])
+    hooks.on_post = lambda post: time.sleep(0.3)      # hold the first send open while the other worker looks
+    start = threading.Barrier(2)
+
+    def worker():
+        with Dispatcher(fresh_db, cfg, backoff=0) as d:
+            start.wait()
+            d.send_webhooks()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    sent = [i["event_id"] for p in hooks.posts for i in p["json"]["items"]]
+    assert sorted(sent) == sorted(e.id for e in fresh_db.events())   # each once, none lost
+    with Dispatcher(fresh_db, cfg, backoff=0) as d:
+        assert d.pending(d.channel("race")) == []
