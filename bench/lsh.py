@@ -8,11 +8,12 @@ probability 0.15, so unrelated documents of one topic have Jaccard ≈ 0.02 and 
 and then, as boilerplate-sharing notices do. Each size is built in a fresh subprocess so memory is
 measured from a clean process.
 
-    python bench/lsh.py [--sizes 10000,100000,300000] [--queries 2000]
+    python bench/lsh.py [--sizes 10000,100000,1000000] [--baseline-max 100000] [--queries 2000]
 
-With datasketch's dict storage an index costs about 22 kB per document (64 bands, mostly
-one-member Python sets), so 1M signatures would need about 22 GB: more than this 24 GB machine
-can spare. Pass --sizes 1000000 on a larger machine; the Redis storage moves that memory to Redis.
+The `memory` index is MinHashLSH with compact numpy tables (watcher/lshstore.py). The baseline,
+measured in the same run, is MinHashLSH with datasketch's own dict storage: about 22 kB per document
+(64 bands, mostly one-member Python sets), so it is run only up to --baseline-max (1M would need
+22 GB). Ratios are baseline / memory: above 1 means the memory index is smaller or faster.
 """
 from __future__ import annotations
 
@@ -46,13 +47,13 @@ def synthetic(n: int, num_perm: int = 128, topics: int = 200, p: float = 0.15, s
     return sigs
 
 
-def one_size(n: int, queries: int) -> dict:
+def one_size(n: int, queries: int, storage: str = "memory") -> dict:
     from watcher.fingerprint import Params, Signature
     from watcher.linking import Index, Thresholds
     params = Params()
     sigs = synthetic(n)
     base = rss_bytes()
-    index = Index(params, Thresholds())
+    index = Index(params, Thresholds(), storage)
     t = time.perf_counter()
     index.load([(str(i), Signature(params, sigs[i], 0)) for i in range(n)])
     build = time.perf_counter() - t
@@ -102,26 +103,42 @@ def ingest_throughput(docs: int) -> dict:
             "rebuild_s": rebuild}
 
 
+def _run(n: int, queries: int, storage: str) -> dict | None:
+    proc = subprocess.run([sys.executable, __file__, "--one", str(n), "--queries", str(queries), "--storage", storage],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(f"{n:>12} {storage:>7}  failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr else proc.returncode}")
+        return None
+    return json.loads(proc.stdout)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", default="10000,100000,300000")
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--baseline-max", type=int, default=100_000, help="largest size run with the dict baseline")
     ap.add_argument("--queries", type=int, default=2000)
     ap.add_argument("--ingest-docs", type=int, default=2000)
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--storage", default="memory", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(one_size(args.one, args.queries)))
+        print(json.dumps(one_size(args.one, args.queries, args.storage)))
         return
-    print(f"{'signatures':>12}{'build s':>10}{'bytes/doc':>11}{'p50 ms':>9}{'p99 ms':>9}{'cand/query':>12}")
+    print(f"{'signatures':>12}{'index':>8}{'build s':>9}{'bytes/doc':>11}{'p50 ms':>9}{'p99 ms':>9}{'cand/q':>8}"
+          f"   baseline/memory: memory  build  p50  p99")
     for n in [int(x) for x in args.sizes.split(",")]:
-        proc = subprocess.run([sys.executable, __file__, "--one", str(n), "--queries", str(args.queries)],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            print(f"{n:>12}  failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr else proc.returncode}")
-            continue
-        r = json.loads(proc.stdout)
-        print(f"{r['n']:>12}{r['build_s']:>10.1f}{r['bytes_per_doc']:>11.0f}{r['p50_ms']:>9.3f}{r['p99_ms']:>9.3f}"
-              f"{r['candidates_per_query']:>12.1f}", flush=True)
+        base = _run(n, args.queries, "dict") if n <= args.baseline_max else None
+        r = _run(n, args.queries, "memory")
+        for row in (base, r):
+            if row is None:
+                continue
+            line = (f"{row['n']:>12}{'dict' if row is base else 'memory':>8}{row['build_s']:>9.2f}"
+                    f"{row['bytes_per_doc']:>11.0f}{row['p50_ms']:>9.3f}{row['p99_ms']:>9.3f}"
+                    f"{row['candidates_per_query']:>8.1f}")
+            if row is r and base is not None:
+                line += (f"   {base['bytes_per_doc'] / r['bytes_per_doc']:>22.1f}x {base['build_s'] / r['build_s']:>5.1f}x"
+                         f" {base['p50_ms'] / r['p50_ms']:>4.1f}x {base['p99_ms'] / r['p99_ms']:>4.1f}x")
+            print(line, flush=True)
     r = ingest_throughput(args.ingest_docs)
     print(f"\nlinking stage (fingerprint + query + verify + store) on {r['docs']} real-text documents: "
           f"{r['docs_per_s']:.0f} docs/s, {r['links']} links; memory index rebuilt from "

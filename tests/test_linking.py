@@ -137,3 +137,30 @@ def test_redis_index_links_and_refuses_other_parameters(sqlite_store):
     finally:
         for key in r.scan_iter(f"{base}*"):
             r.delete(key)
+
+
+def test_compact_index_answers_exactly_as_datasketch_dict_storage():
+    """The memory index (numpy tables inside MinHashLSH) against datasketch's own dict storage:
+    bulk load, single inserts past a merge, re-insertion of a key and removal."""
+    from watcher.linking import Index, Thresholds
+    from watcher.lshstore import MERGE_AT, bucket_key, bucket_keys
+    rng = np.random.default_rng(0)
+    topics = rng.integers(0, 2**32, size=(20, 128), dtype=np.uint32)
+    n = 3000 + MERGE_AT // 64 + 10
+    sigs = rng.integers(0, 2**32, size=(n, 128), dtype=np.uint32)
+    take = rng.random(sigs.shape) < 0.3           # shared values, so buckets really collide
+    sigs[take] = topics[rng.integers(0, 20, size=n)][take]
+    params = Params()
+    items = [(str(i), Signature(params, sigs[i], 0)) for i in range(n)]
+    compact, ref = Index(params, Thresholds(), "memory"), Index(params, Thresholds(), "dict")
+    for index in (compact, ref):
+        index.load(items[:3000])
+        for key, sig in items[3000:] + items[:20]:
+            index.put(key, sig)
+        index.lsh.remove("7")
+    answers = [(sorted(compact.query(s)), sorted(ref.query(s))) for _, s in items[:300]]
+    assert all(a == b for a, b in answers)
+    assert sum(len(b) for _, b in answers) > 600          # more than each key finding itself
+    assert "7" not in compact.lsh.keys and len(compact.lsh.keys) == n - 1
+    band = sigs[5, :2]
+    assert bucket_keys(sigs[5:6], 2, 64)[0, 0] == bucket_key(bytes(band.byteswap().data))

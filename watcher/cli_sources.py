@@ -35,8 +35,8 @@ def _schedule(s: Source) -> str:
     sc = s.schedule
     if sc.cron:
         return f"cron {sc.cron}"
-    hours = (sc.interval or 0) / 3600
-    return f"every {hours:g}h" if hours >= 1 else f"every {(sc.interval or 0) / 60:g}m"
+    hours = sc.every / 3600
+    return f"every {hours:g}h" if hours >= 1 else f"every {sc.every / 60:g}m"
 
 
 def source_status(obj: Ctx) -> list[dict]:

@@ -56,11 +56,18 @@ class FetchSettings(_Model):
         return parse_duration(v)
 
 
+DEFAULT_INTERVAL = 7200.0   # seconds, when a source names neither an interval nor a cron
+
+
 class Schedule(_Model):
     interval: float | None = None
     cron: str | None = None
     timezone: str = "Asia/Shanghai"
     jitter: float = 300.0
+
+    @property
+    def every(self) -> float:
+        return self.interval or DEFAULT_INTERVAL
 
     @field_validator("interval", "jitter", mode="before")
     @classmethod

@@ -36,7 +36,7 @@ def trigger_for(source: Source):
         trig = CronTrigger.from_crontab(s.cron, timezone=tz)
         trig.jitter = int(s.jitter) or None
         return trig
-    return IntervalTrigger(seconds=int(s.interval or 7200), timezone=tz, jitter=int(s.jitter) or None)
+    return IntervalTrigger(seconds=int(s.every), timezone=tz, jitter=int(s.jitter) or None)
 
 
 def mark_interrupted(store: Store) -> int:
