@@ -189,3 +189,18 @@ class ChannelRow(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     start_event_id: int
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class AttachmentText(SQLModel, table=True):
+    """What was read from one attachment file, by content hash: read once however often it is linked."""
+    __tablename__ = "attachment_texts"
+    sha256: str = Field(primary_key=True, max_length=64)
+    size: int
+    filename: str | None = Field(default=None, sa_column=Column(Text))
+    media_type: str = Field(max_length=128)
+    kind: str = Field(max_length=16)                 # pdf docx xlsx ofd zip doc wps … (from the bytes)
+    status: str = Field(max_length=16)               # ok | no_text | error
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    pages: int | None = None
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = Field(default_factory=utcnow)

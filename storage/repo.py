@@ -17,7 +17,7 @@ from sqlmodel import Session
 from watcher.docno import title_key
 
 from .db import make_engine, migrate
-from .models import CrawlRun, Event, Notice, Page, RobotsRow, SourceRow, Version, utcnow
+from .models import AttachmentText, CrawlRun, Event, Notice, Page, RobotsRow, SourceRow, Version, utcnow
 
 T_NOTICE = Notice.__table__
 T_VERSION = Version.__table__
@@ -26,6 +26,7 @@ T_EVENT = Event.__table__
 T_RUN = CrawlRun.__table__
 T_SOURCE = SourceRow.__table__
 T_ROBOTS = RobotsRow.__table__
+T_ATT = AttachmentText.__table__
 
 
 @dataclass
@@ -60,6 +61,9 @@ class Snapshot:
     attachments: list = field(default_factory=list)
     etag: str | None = None
     last_modified: str | None = None
+    attachment_text: str = ""                               # what the attachments say, for search
+    attachment_texts: list = field(default_factory=list)   # rows for attachment_texts read this time
+    attachment_pages: list = field(default_factory=list)   # validators of the attachment URLs
 
 
 @dataclass
@@ -166,6 +170,35 @@ class Store:
                 conn.execute(update(T_PAGE).where(T_PAGE.c.url == r["url"]).values(**values))
             else:
                 conn.execute(insert(T_PAGE).values(url=r["url"], **values))
+
+    # ---- attachments ---------------------------------------------------------------------------
+    def attachment_text(self, sha256: str) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(T_ATT).where(T_ATT.c.sha256 == sha256)).mappings().first()
+        return dict(row) if row else None
+
+    def attachment_cache(self, urls: Sequence[str]) -> dict[str, dict]:
+        """Per attachment URL already fetched: its validators, and what was read from it."""
+        out: dict[str, dict] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(urls)):
+                q = (select(T_PAGE.c.url, T_PAGE.c.etag, T_PAGE.c.last_modified, T_ATT)
+                     .join(T_ATT, T_ATT.c.sha256 == T_PAGE.c.body_hash, isouter=True).where(T_PAGE.c.url.in_(chunk)))
+                for r in conn.execute(q).mappings():
+                    row = {k: r[k] for k in T_ATT.c.keys()} if r["sha256"] else None
+                    record = dict(filename=row["filename"], media_type=row["media_type"], size=row["size"],
+                                  sha256=row["sha256"], kind=row["kind"], status=row["status"], error=row["error"],
+                                  pages=row["pages"], chars=len(row["text"])) if row else None
+                    out[r["url"]] = dict(etag=r["etag"], last_modified=r["last_modified"], text_row=row, record=record)
+        return out
+
+    def _save_attachment_texts(self, conn: Connection, rows: list[dict]) -> None:
+        rows = list({r["sha256"]: r for r in rows}.values())
+        known = set(conn.execute(select(T_ATT.c.sha256).where(T_ATT.c.sha256.in_([r["sha256"] for r in rows])))
+                    .scalars())
+        fresh = [dict(r, created_at=utcnow()) for r in rows if r["sha256"] not in known]
+        if fresh:
+            conn.execute(insert(T_ATT), fresh)
 
     def touch_page(self, source_id: str, url: str, **fields) -> None:
         with self.engine.begin() as conn:
@@ -282,7 +315,8 @@ class Store:
                 metadata_json=json.dumps(snap.metadata, ensure_ascii=False),
                 citations_json=json.dumps(snap.citations, ensure_ascii=False),
                 attachments_json=json.dumps(snap.attachments, ensure_ascii=False),
-                etag=snap.etag, last_modified=snap.last_modified, fetched_at=now))
+                etag=snap.etag, last_modified=snap.last_modified, fetched_at=now,
+                _search=snap.body + ("\n" + snap.attachment_text if snap.attachment_text else "")))
             events_for.append((kind, oc))
             changed.append(dict(_id=n.id, _title=snap.title, _tkey=title_key(snap.title), _doc_no=snap.doc_no,
                                 _issuer=snap.issuer,
@@ -307,8 +341,15 @@ class Store:
                     last_error=None, content_hash=bindparam("_hash"), version_count=bindparam("_count"),
                     etag=bindparam("_etag"), last_modified=bindparam("_lm"), last_checked=now, last_seen=now,
                     last_changed=now), changed)
+            texts = [r for oc in outcomes if oc.snapshot for r in oc.snapshot.attachment_texts]
+            if texts:
+                self._save_attachment_texts(conn, texts)
+            pages = [r for oc in outcomes if oc.snapshot for r in oc.snapshot.attachment_pages]
+            if pages:
+                self._save_pages(conn, source_id, pages)
             if new_versions:
-                self._index_text(conn, [(v["notice_id"], v["title"] or "", v["body"]) for v in new_versions])
+                self._index_text(conn, [(v["notice_id"], v["title"] or "", v.pop("_search"))
+                                        for v in new_versions])
                 ids = conn.execute(insert(T_VERSION).returning(T_VERSION.c.id, sort_by_parameter_order=True),
                                    new_versions).scalars().all()
                 conn.execute(insert(T_EVENT), [

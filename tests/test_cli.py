@@ -82,7 +82,7 @@ def test_demo_finds_the_seed_documents_and_their_citations(tmp_path):
 
 def test_migrate_command(tmp_path):
     r = CliRunner().invoke(main, ["--db", f"sqlite:///{tmp_path}/m.db", "migrate"])
-    assert r.exit_code == 0 and "0006_deliveries" in r.output
+    assert r.exit_code == 0 and "0007_attachments" in r.output
     again = CliRunner().invoke(main, ["--db", f"sqlite:///{tmp_path}/m.db", "migrate"])
     assert "up to date" in again.output
 

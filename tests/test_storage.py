@@ -21,7 +21,7 @@ def _snap(url, body, title="关于X的通知"):
 
 
 def test_migrations_are_recorded_and_idempotent(fresh_db):
-    assert applied_revisions(fresh_db.engine) == "0006_deliveries"
+    assert applied_revisions(fresh_db.engine) == "0007_attachments"
     assert migrate(fresh_db.engine) == []
     tables = set(inspect(fresh_db.engine).get_table_names())
     assert {"sources", "notices", "versions", "pages", "crawl_runs", "events", "robots", "alembic_version"} <= tables

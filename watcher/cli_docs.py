@@ -107,7 +107,10 @@ def docs_show(obj: Ctx, notice: str, full: bool, as_json: bool) -> None:
     body = d["body"] if full else "\n".join(d["body"].splitlines()[:12])
     out.print("\n" + body + ("" if full else "\n[dim]… (--full for the whole text)[/]"), highlight=False, soft_wrap=True)
     for a in d["attachments"]:
-        out.print(f"  附件 {a.get('name') or ''} {a['url']}", highlight=False, soft_wrap=True)
+        state = a.get("status")
+        info = (f"{a.get('kind')}, {a.get('size', 0) // 1024} kB, {a.get('chars')} chars" if state == "ok"
+                else f"[red]{state}: {a.get('error')}[/]" if state else "not read")
+        out.print(f"  附件 {a.get('filename') or a.get('name') or ''} ({info}) {a['url']}", highlight=False, soft_wrap=True)
     for r in d["links"]:
         out.print(f"{'→' if r['direction'] == 'parent' else '←'} {r['explanation']}", highlight=False, soft_wrap=True)
 

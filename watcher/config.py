@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from .attachments import AttachmentSettings
 from .errors import ConfigError
 
 DEFAULT_USER_AGENT = "PolicyWatcher/0.1 (+policy notice monitor; contact: admin@localhost)"
@@ -143,6 +145,7 @@ class Source(_Model):
     tags: list[str] = Field(default_factory=list)
     recheck_after: float = 86400.0
     recheck_limit: int = Field(50, ge=0, description="known detail pages re-fetched per run at most")
+    attachments: AttachmentSettings = AttachmentSettings()
     options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("urls", mode="before")
@@ -173,6 +176,7 @@ class Defaults(_Model):
     recheck_after: float = 86400.0
     database_url: str | None = None
     index: IndexSettings = IndexSettings()
+    attachments: AttachmentSettings = AttachmentSettings()
 
     @field_validator("recheck_after", mode="before")
     @classmethod
@@ -282,7 +286,8 @@ def parse_config(text: str, path: str | Path | None = None) -> Config:
         loc, msg = _first_error(exc)
         raise ConfigError(msg, field="defaults." + ".".join(map(str, loc)), path=where,
                           line=line_of(("defaults", *loc))) from None
-    base = {"fetch": raw_defaults.get("fetch") or {}, "schedule": raw_defaults.get("schedule") or {}}
+    base = {"fetch": raw_defaults.get("fetch") or {}, "schedule": raw_defaults.get("schedule") or {},
+            "attachments": raw_defaults.get("attachments") or {}}
     if "recheck_after" in raw_defaults:
         base["recheck_after"] = raw_defaults["recheck_after"]
     raw_sources = data.get("sources") or []

@@ -291,20 +291,38 @@ def parse_detail(html: str, page_url: str, sel: DetailSelectors, *, list_title: 
     base = base_url(tree, page_url)
     return Detail(url=page_url, title=" ".join(title.split()), body=body, metadata=meta, doc_no=doc_no,
                   issuer=issuer, written=written, published=published, cited_docnos=cited,
-                  cited_titles=find_titles(body), attachments=find_attachments(body_node, base))
+                  cited_titles=find_titles(body), attachments=find_attachments(body_node, base, tree))
 
 
-_ATTACHMENT_EXT = re.compile(r"\.(pdf|docx?|wps|ofd|xlsx?|zip|rar|et)(?:$|[?#])", re.I)
+_ATTACHMENT_EXT = re.compile(r"\.(pdf|docx?|wps|ofd|xlsx?|zip|rar|et)(?:$|[?#&])", re.I)
+_NAMED_FILE = re.compile(r"\.(pdf|docx?|wps|ofd|xlsx?|zip|rar|et)\s*$", re.I)
+# Download scripts of the common CMSs: /module/download/downfile.jsp?…, /attach/…, getFile.do?id=…
+_DOWNLOAD_URL = re.compile(r"down(?:load|file)?|attach|fujian|getfile|file(?:id|name)?=|\bfid=", re.I)
 
 
-def find_attachments(node: LexborNode | None, base: str) -> list[dict]:
-    """Links to attachment files inside the body (downloaded by the attachments stage)."""
+def _is_attachment(url: str, text: str) -> bool:
+    path_and_query = url.split("://", 1)[-1].split("/", 1)[-1]
+    if _ATTACHMENT_EXT.search(path_and_query) or _NAMED_FILE.search(text):
+        return True
+    return "附件" in text and bool(_DOWNLOAD_URL.search(path_and_query))
+
+
+def find_attachments(node: LexborNode | None, base: str, page: LexborHTMLParser | None = None) -> list[dict]:
+    """Links to attachment files: in the body, a link to a file or a 附件 link to a download script;
+    elsewhere on the page (the 附件 block under the body), links whose URL or text names a file."""
     out: list[dict] = []
-    if node is None:
-        return out
-    for a in node.css("a[href]"):
-        url = _absolute(base, a.attributes.get("href"))
-        name = _node_text(a)
-        if url and (_ATTACHMENT_EXT.search(url) or "附件" in name) and url not in [x["url"] for x in out]:
-            out.append({"url": url, "name": name})
+    seen: set[str] = set()
+    scopes = [(node, True)] if node is not None else []
+    if page is not None and page.body is not None:
+        scopes.append((page.body, False))
+    for scope, in_body in scopes:
+        for a in scope.css("a[href]"):
+            url = _absolute(base, a.attributes.get("href"))
+            name = _node_text(a) or (a.attributes.get("title") or "").strip()
+            if not url or url in seen:
+                continue
+            label = name + " " + (a.parent.text() if a.parent is not None and not in_body else "")[:40]
+            if _is_attachment(url, name if in_body else label):
+                seen.add(url)
+                out.append({"url": url, "name": name})
     return out

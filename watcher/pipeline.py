@@ -20,7 +20,9 @@ import httpx
 from storage.models import Page, utcnow
 from storage.repo import Counts, NoticeState, Outcome, Snapshot, Store
 
+from .attachments import AttachmentReader, Read
 from .config import Config, Source
+from .docno import find_docnos, find_titles
 from .errors import ExtractError, FetchError, WatcherError
 from .extract import Detail, ListItem
 from .fetch import Fetcher
@@ -50,15 +52,27 @@ class RunResult:
                     duration=round(self.duration, 3))
 
 
-def snapshot(detail: Detail, etag: str | None = None, last_modified: str | None = None) -> Snapshot:
-    norm = normalise(detail.body)
+def snapshot(detail: Detail, etag: str | None = None, last_modified: str | None = None,
+             reads: list[Read] | None = None) -> Snapshot:
+    """A detail page ready to store; its attachments' text joins the normalised text (and so the
+    fingerprint and change detection) and their citations join the page's."""
+    reads = reads or []
+    extra = "\n\n".join(r.text for r in reads if r.text)
+    norm = normalise(detail.body + ("\n\n" + extra if extra else ""))
+    docnos, titles = list(detail.cited_docnos), list(detail.cited_titles)
+    if extra:
+        docnos += [d for d in map(str, find_docnos(extra)) if d not in docnos and d != detail.doc_no]
+        titles += [t for t in find_titles(extra) if t not in titles]
     key = "\n".join([detail.title or "", detail.doc_no or "", detail.issuer or "",
                      str(detail.written or ""), norm])
     return Snapshot(url=detail.url, title=detail.title, body=detail.body, norm_text=norm,
                     content_hash=content_hash(key), doc_no=detail.doc_no, issuer=detail.issuer,
                     written=detail.written, published=detail.published, metadata=detail.metadata,
-                    citations={"docnos": detail.cited_docnos, "titles": detail.cited_titles},
-                    attachments=detail.attachments, etag=etag, last_modified=last_modified)
+                    citations={"docnos": docnos, "titles": titles},
+                    attachments=[r.record for r in reads] + detail.attachments[len(reads):],
+                    etag=etag, last_modified=last_modified, attachment_text=extra,
+                    attachment_texts=[r.text_row for r in reads if r.text_row],
+                    attachment_pages=[r.page_row for r in reads if r.page_row])
 
 
 class DB:
@@ -106,6 +120,7 @@ class SourcePoll:
         self.progress = progress or (lambda *a, **k: None)
         self.result = RunResult(source.id)
         self.pending: list[Outcome] = []
+        self.attachments = AttachmentReader(source, fetcher, db)
 
     def _error(self, exc: BaseException, url: str) -> dict:
         if isinstance(exc, WatcherError):
@@ -206,10 +221,15 @@ class SourcePoll:
                     detail = self.kind.parse_detail(resp.text, resp.url, item)
                 except Exception as exc:
                     raise ExtractError(f"detail page could not be parsed: {exc}") from exc
-                if not detail.body.strip():
+                reads = await self.attachments.read_all(detail.attachments) if self.source.attachments.enabled else []
+                if not detail.body.strip() and not any(r.text for r in reads):
                     raise ExtractError("no body text found: check the detail.body selector")
                 detail.url = st.url
-                outcome.snapshot = snapshot(detail, resp.etag, resp.last_modified)
+                # An attachment that failed for now: keep no validators, so the next visit fetches the
+                # page in full and tries the attachment again.
+                retry = any(r.transient for r in reads)
+                outcome.snapshot = snapshot(detail, None if retry else resp.etag,
+                                            None if retry else resp.last_modified, reads)
         except (FetchError, ExtractError) as exc:
             outcome.error = str(self._error(exc, st.url)["message"])
         except Exception as exc:  # noqa: BLE001 - a bug on one page must not lose the others

@@ -1,0 +1,216 @@
+"""Attachments: detection, download through the poll (real server), file names, text from real
+PDF/DOCX/XLSX/OFD/zip files, hostile files contained, and linking through an attachment's text."""
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from storage.repo import Store
+from watcher.attachments import AttachmentSettings, extract_isolated, filename_from_disposition
+from watcher.config import Source
+from watcher.demo.portal import DETAIL_SELECTORS, LIST_SELECTORS, detail_page, list_page
+from watcher.doctext import extract, sniff
+from watcher.extract import find_attachments
+from watcher.pipeline import make_linker, poll_sources
+
+from . import files
+
+PLAN = ["连云港市绿色产业发展三年行动实施方案", "一、总体要求", "深入贯彻落实苏政发〔2020〕28号文件精神，推进绿色产业发展。",
+        "二、主要任务", "（一）培育壮大节能环保产业，打造绿色低碳循环发展的产业体系。",
+        "（二）加快发展清洁生产产业，全面推行清洁生产审核制度。", "（三）大力发展清洁能源产业，推进光伏风电项目建设。",
+        "三、保障措施", "加强组织领导，完善政策支持，强化考核评估，营造良好氛围。"]
+
+
+# ---- text from files ---------------------------------------------------------------------------
+@pytest.mark.parametrize("kind, make, name", [
+    ("pdf", lambda: files.pdf(PLAN), "方案.pdf"),
+    ("docx", lambda: files.docx(PLAN), "方案.docx"),
+    ("ofd", lambda: files.ofd(PLAN), "方案.ofd"),
+    ("zip", lambda: files.zip_of({"方案.docx": files.docx(PLAN)}, gbk_names=True), "附件.zip"),
+    ("docx", lambda: files.docx(PLAN), "方案.pdf"),          # wrong extension: the bytes decide
+])
+def test_text_from_real_files(kind, make, name):
+    res = extract(make(), name)
+    assert (res.kind, res.status) == (kind, "ok"), res.error
+    lines = [l.strip() for l in res.text.splitlines() if l.strip()]
+    assert lines[:3] == PLAN[:3] and "苏政发〔2020〕28号" in res.text
+    if kind == "zip":
+        assert res.parts == ["方案.docx"]     # the GBK member name, read as GBK
+
+
+def test_spreadsheet_rows_become_lines():
+    res = extract(files.xlsx([["项目名称", "责任单位", "投资（亿元）"], ["光伏电站", "市发改委", 12.5]]), "表.xlsx")
+    assert res.status == "ok" and res.text.splitlines() == ["项目名称\t责任单位\t投资（亿元）", "光伏电站\t市发改委\t12.5"]
+
+
+@pytest.mark.parametrize("data, name, status, message", [
+    (lambda: files.pdf(PLAN)[:400], "t.pdf", "error", "broken PDF"),
+    (lambda: files.pdf(PLAN, password="secret"), "e.pdf", "error", "encrypted PDF"),
+    (lambda: files.zip_bomb(), "bomb.docx", "error", "zip bomb"),
+    (lambda: files.docx(PLAN)[:2000], "cut.docx", "error", "zip"),
+    (lambda: "<!DOCTYPE html><html><body>文件不存在</body></html>".encode(), "x.pdf", "error", "HTML page"),
+    (lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), "old.wps", "no_text", "no converter"),
+    (lambda: b"Rar!\x1a\x07\x00" + bytes(100), "a.rar", "no_text", "no text extraction for .rar"),
+])
+def test_broken_and_hostile_files_get_a_clear_status(data, name, status, message):
+    res = extract(data(), name, converters={})
+    assert res.status == status and message in res.error and res.text == ""
+
+
+def test_legacy_formats_go_through_an_installed_converter(tmp_path):
+    script = tmp_path / "fake_catdoc.py"   # a real process standing in for catdoc
+    script.write_text("import sys; print(open(sys.argv[1], 'rb').read()[8:].decode('gbk'))", encoding="utf-8")
+    data = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "旧格式文件的正文".encode("gbk")
+    res = extract(data, "a.doc", converters={"doc": [["no-such-converter", "{path}"], [sys.executable, str(script), "{path}"]]})
+    assert (res.kind, res.status, res.text.strip()) == ("doc", "ok", "旧格式文件的正文")
+
+
+def test_the_sandbox_stops_a_slow_reader_and_returns_results():
+    big = files.pdf(PLAN * 40, pages=60)
+    slow = extract_isolated(big, "big.pdf", AttachmentSettings(timeout=0.05))
+    assert slow.status == "error" and "took over 0.05 s" in slow.error
+    ok = extract_isolated(files.docx(PLAN), "a.docx", AttachmentSettings())
+    assert ok.status == "ok" and ok.text.startswith(PLAN[0])
+
+
+def test_pages_beyond_the_limit_are_not_read():
+    res = extract(files.pdf(["第一页内容"], pages=5), "a.pdf", __import__("watcher.doctext").doctext.Limits(max_pages=2))
+    assert res.pages == 5 and res.text.count("第一页内容") == 2
+
+
+# ---- names and links --------------------------------------------------------------------------------
+@pytest.mark.parametrize("header, name", [
+    ("attachment; filename*=UTF-8''%E5%AE%9E%E6%96%BD%E6%96%B9%E6%A1%88.pdf", "实施方案.pdf"),
+    ('attachment; filename="' + "实施方案.pdf".encode("gbk").decode("latin-1") + '"', "实施方案.pdf"),
+    ('attachment; filename="' + "实施方案.pdf".encode("utf-8").decode("latin-1") + '"', "实施方案.pdf"),
+    ("attachment; filename=%CA%B5%CA%A9%B7%BD%B0%B8.pdf", "实施方案.pdf"),           # percent-encoded GBK
+    ("attachment; filename=%E5%AE%9E%E6%96%BD%E6%96%B9%E6%A1%88.pdf", "实施方案.pdf"),  # percent-encoded UTF-8
+    ("attachment; filename*=GBK''%CA%B5%CA%A9%B7%BD%B0%B8.pdf; filename=x.pdf", "实施方案.pdf"),
+    ("inline", None),
+])
+def test_file_names_from_content_disposition(header, name):
+    assert filename_from_disposition(header) == name
+
+
+def test_attachment_links_are_found_in_and_under_the_body():
+    from selectolax.lexbor import LexborHTMLParser
+    html = """<html><body><div id="zoom"><p>现将《实施方案》印发给你们。</p>
+      <p><a href="/module/download/downfile.jsp?classid=0&filename=abc">附件1：实施方案</a></p>
+      <p><a href="/art/other.html">相关新闻</a></p></div>
+      <div class="fj">附件：<a href="/uploads/2024/表格.xlsx">项目表</a> <a href="/getFile.do?id=9">实施细则.docx</a></div>
+      <div class="footer"><a href="/about.html">关于我们</a></div></body></html>"""
+    tree = LexborHTMLParser(html)
+    found = find_attachments(tree.css_first("#zoom"), "http://p.gov.cn/art/1.html", tree)
+    assert [a["url"] for a in found] == ["http://p.gov.cn/module/download/downfile.jsp?classid=0&filename=abc",
+                                         "http://p.gov.cn/uploads/2024/表格.xlsx", "http://p.gov.cn/getFile.do?id=9"]
+
+
+# ---- through the poll ---------------------------------------------------------------------------------
+def _source(portal, sid="att", prefix="/att", **over) -> Source:
+    data = dict(id=sid, name="附件门户", kind="html", urls=[portal.url(f"{prefix}/index.html")], list=LIST_SELECTORS,
+                detail=DETAIL_SELECTORS, pagination={"pages": 1}, recheck_after="0s",
+                fetch={"min_delay": 0, "backoff": 0, "retries": 1, "timeout": 2})
+    data.update(over)
+    return Source.model_validate(data)
+
+
+def _site(portal, prefix, docs):
+    """docs: [(i, title, paragraphs, [(href, link text)])]"""
+    items = []
+    for i, title, paras, atts in docs:
+        path = f"{prefix}/art/{i}.html"
+        meta = dict(title=title, issuer="连云港市人民政府", written="2021-03-01", published="2021-03-02")
+        portal.add(path, detail_page(meta, paras, atts))
+        items.append((path, title, "2021-03-02"))
+    portal.add(f"{prefix}/index.html", list_page("文件", items))
+
+
+def _poll(sources, store, linker=None):
+    return asyncio.run(poll_sources(sources, store, concurrency=4, linker=linker))
+
+
+def test_a_one_line_notice_is_read_and_linked_through_its_attachment(portal, tmp_path):
+    gbk_name = "连云港市实施方案.pdf".encode("gbk").decode("latin-1")
+    script = "/att/module/download/downfile.jsp?classid=0&filename=6f2a1c.pdf"
+    portal.add(script, files.pdf(PLAN), content_type="application/octet-stream",
+               headers={"Content-Disposition": f'attachment; filename="{gbk_name}"'})
+    _site(portal, "/att", [(1, "关于印发连云港市绿色产业发展三年行动实施方案的通知",
+                            ["各县区人民政府：", "现将《连云港市绿色产业发展三年行动实施方案》印发给你们，请认真贯彻执行。"],
+                            [(script, "连云港市绿色产业发展三年行动实施方案")])])
+    # The same plan reposted elsewhere as a web page.
+    _site(portal, "/repost", [(2, "连云港市绿色产业发展三年行动实施方案", PLAN, [])])
+    store = Store.open(f"sqlite:///{tmp_path / 'a.db'}")
+    cfg_sources = [_source(portal), _source(portal, sid="repost", prefix="/repost")]
+    from watcher.config import parse_config
+    linker = make_linker(parse_config("sources: []"), store)
+    results = _poll(cfg_sources, store, linker)
+    assert all(r.status == "ok" for r in results), [r.errors for r in results]
+    notice = store.notice_by_url(portal.url("/att/art/1.html"))
+    [v] = store.versions(notice.id)
+    [att] = json.loads(v.attachments_json)
+    assert att["filename"] == "连云港市实施方案.pdf" and att["kind"] == "pdf" and att["status"] == "ok"
+    assert att["media_type"] == "application/pdf" and att["size"] > 1000 and len(att["sha256"]) == 64
+    assert att["chars"] > 100 and "清洁生产审核制度" in v.norm_text and "清洁生产审核制度" not in v.body
+    assert "苏政发〔2020〕28号" in json.loads(v.citations_json)["docnos"]   # cited in the attachment
+    assert notice.id in [h["id"] for h in store.search("清洁生产审核")]
+    from watcher.linkview import links_of
+    rels = {(l["relation"], l["direction"]) for l in links_of(store, notice.id)}
+    assert rels & {("repost", "parent"), ("repost", "child"), ("derived", "parent"), ("derived", "child")}, rels
+
+    # Next visit, page unchanged: one conditional GET of the page (304), the attachment is not touched.
+    portal.requests.clear()
+    results = _poll(cfg_sources[:1], store)
+    assert results[0].counts.unchanged == 1 and not [p for p, _, _ in portal.requests if p == script]
+    # The page is edited: it is read again, the attachment answers 304 and its stored text is reused.
+    _site(portal, "/att", [(1, "关于印发连云港市绿色产业发展三年行动实施方案的通知",
+                            ["各县区人民政府：", "现将《连云港市绿色产业发展三年行动实施方案》印发给你们，请遵照执行。"],
+                            [(script, "连云港市绿色产业发展三年行动实施方案")])])
+    portal.requests.clear()
+    results = _poll(cfg_sources[:1], store)
+    assert results[0].counts.changed == 1
+    att_requests = [(h, p) for p, h, _ in portal.requests if p == script]
+    assert len(att_requests) == 1 and "If-None-Match" in att_requests[0][0]
+    latest = store.versions(notice.id)[-1]
+    assert latest.seq == 2 and "清洁生产审核制度" in latest.norm_text
+    assert json.loads(latest.attachments_json)[0]["filename"] == "连云港市实施方案.pdf"
+    store.close()
+
+
+def test_a_broken_attachment_is_recorded_and_the_notice_kept(portal, tmp_path):
+    portal.add("/b/files/a.pdf", files.pdf(PLAN)[:500], content_type="application/pdf")
+    portal.add("/b/files/bomb.zip", files.zip_bomb(), content_type="application/zip")
+    _site(portal, "/b", [(1, "关于X的通知", ["正文第一段。", "正文第二段。"],
+                          [("/b/files/a.pdf", "附件1.pdf"), ("/b/files/bomb.zip", "附件2.zip"),
+                           ("/b/files/missing.docx", "附件3.docx")])])
+    store = Store.open(f"sqlite:///{tmp_path / 'b.db'}")
+    [r] = _poll([_source(portal, sid="b", prefix="/b")], store)
+    assert r.counts.new == 1 and r.status == "ok"
+    n = store.notice_by_url(portal.url("/b/art/1.html"))
+    atts = {a["name"]: a for a in json.loads(store.versions(n.id)[0].attachments_json)}
+    assert atts["附件1.pdf"]["status"] == "error" and "broken PDF" in atts["附件1.pdf"]["error"]
+    assert atts["附件2.zip"]["status"] == "error" and "zip bomb" in atts["附件2.zip"]["error"]
+    assert atts["附件3.docx"]["status"] == "fetch_error" and "404" in atts["附件3.docx"]["error"]
+    assert store.versions(n.id)[0].body.startswith("正文第一段")
+    store.close()
+
+
+def test_an_attachment_that_failed_for_now_is_tried_again(portal, tmp_path):
+    route = portal.add("/c/files/plan.docx", files.docx(PLAN), fail_first=10,
+                       content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    _site(portal, "/c", [(1, "关于印发方案的通知", ["现将方案印发给你们。"], [("/c/files/plan.docx", "方案")])])
+    store = Store.open(f"sqlite:///{tmp_path / 'c.db'}")
+    src = _source(portal, sid="c", prefix="/c")
+    _poll([src], store)
+    n = store.notice_by_url(portal.url("/c/art/1.html"))
+    assert json.loads(store.versions(n.id)[0].attachments_json)[0]["status"] == "fetch_error"
+    route.fail_first = 0
+    portal.hits.clear()
+    [r] = _poll([src], store)
+    versions = store.versions(n.id)
+    assert r.counts.changed == 1 and json.loads(versions[-1].attachments_json)[0]["status"] == "ok"
+    assert "清洁生产" in versions[-1].norm_text
+    store.close()

@@ -1,0 +1,220 @@
+"""The attachments stage: download what a detail page links to, read its text in a sandbox.
+
+Downloads go through the run's Fetcher (same pacing, robots.txt, retries and conditional GET; the
+validators of each attachment URL are kept in `pages` like any page). Text is extracted in a child
+process with a time and memory limit: a crafted PDF can hang a parser or eat memory, and must cost
+one attachment, not the poll. A file already read (same sha256) is not read again.
+
+The attachment's text joins the notice's normalised text, so it takes part in change detection,
+fingerprints, linking and search; the page body stays what the page shows.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import multiprocessing
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .doctext import MEDIA_TYPES, Limits, TextResult
+from .errors import FetchError, RobotsDisallowed, TooLarge
+
+log = logging.getLogger("watcher.attachments")
+
+
+class AttachmentSettings(BaseModel):
+    """Per source (`attachments:` in sources.yaml); the defaults suit government portals."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = True
+    max_files: int = Field(10, ge=0, le=100, description="attachments read per notice")
+    max_bytes: int = Field(30_000_000, ge=1024, description="largest file downloaded")
+    max_pages: int = Field(300, ge=1)
+    timeout: float = Field(60.0, gt=0, description="seconds to extract one file's text")
+    max_memory: int = Field(1_000_000_000, ge=50_000_000, description="bytes the extracting process may use")
+
+
+@dataclass
+class Read:
+    """One attachment: the record kept with the version, and the text row when newly read."""
+    record: dict
+    text: str = ""
+    text_row: dict | None = None
+    page_row: dict | None = None
+    transient: bool = False          # a fetch failure worth retrying on the next visit
+
+
+# ---- file names -------------------------------------------------------------------------------------
+def _decode_bytes(raw: bytes) -> str:
+    for enc in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")
+
+
+def _unquote_any(value: str) -> str:
+    if "%" not in value:
+        return value
+    return _decode_bytes(unquote(value, encoding="latin-1").encode("latin-1"))
+
+
+def filename_from_disposition(header: str | None) -> str | None:
+    """The file name of a Content-Disposition header: RFC 6266 `filename*=charset''…` first, then
+    `filename=`, which portals fill with raw GBK or UTF-8 bytes or percent-encoding."""
+    if not header:
+        return None
+    star = re.search(r"filename\*\s*=\s*([\w-]+)'[^']*'([^;]+)", header, re.I)
+    if star:
+        charset, value = star.group(1), star.group(2).strip().strip('"')
+        try:
+            return unquote(value, encoding=charset, errors="strict")
+        except (LookupError, UnicodeDecodeError):
+            return _unquote_any(value)
+    plain = re.search(r'filename\s*=\s*("([^"]*)"|[^;]+)', header, re.I)
+    if not plain:
+        return None
+    value = plain.group(2) if plain.group(2) is not None else plain.group(1).strip()
+    # httpx hands header bytes over as latin-1: undo that, then read them as the portal meant.
+    try:
+        value = _decode_bytes(value.encode("latin-1"))
+    except UnicodeEncodeError:
+        pass
+    return _unquote_any(value).strip() or None
+
+
+def filename_for(url: str, headers, link_text: str) -> str:
+    name = filename_from_disposition(headers.get("content-disposition")) if headers is not None else None
+    if name:
+        return PurePosixPath(name.replace("\\", "/")).name
+    path_name = _unquote_any(PurePosixPath(urlsplit(url).path).name)
+    if "." in path_name and not path_name.lower().endswith((".jsp", ".do", ".aspx", ".php", ".action")):
+        return path_name
+    for key in ("filename", "fileName", "name", "title"):
+        m = re.search(rf"[?&]{key}=([^&]+)", url)
+        if m and "." in m.group(1):
+            return _unquote_any(m.group(1))
+    return link_text.strip() or path_name or "attachment"
+
+
+# ---- the sandbox ------------------------------------------------------------------------------------
+_ctx = None
+
+
+def _context():
+    global _ctx
+    if _ctx is None:
+        # forkserver: children fork from a clean, single-threaded server, never from the event
+        # loop's process with its threads and locks.
+        _ctx = multiprocessing.get_context("forkserver")
+        _ctx.set_forkserver_preload(["watcher.doctext"])
+    return _ctx
+
+
+def _child(conn, data: bytes, filename: str, limits: Limits, max_memory: int) -> None:
+    import resource
+
+    from .doctext import extract
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (max_memory, max_memory))
+    except (ValueError, OSError):
+        pass
+    try:
+        conn.send(extract(data, filename, limits).as_dict())
+    except MemoryError:
+        conn.send({"status": "error", "error": f"needed more than {max_memory // 1_000_000} MB to read"})
+    finally:
+        conn.close()
+
+
+def extract_isolated(data: bytes, filename: str, settings: AttachmentSettings) -> TextResult:
+    """doctext.extract in a child process, killed past settings.timeout."""
+    from .doctext import sniff
+    kind = sniff(data, filename)
+    ctx = _context()
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(child, data, filename, Limits(max_pages=settings.max_pages),
+                                            settings.max_memory), daemon=True)
+    proc.start()
+    child.close()
+    try:
+        if parent.poll(settings.timeout):
+            try:
+                out = parent.recv()
+            except EOFError:
+                out = {"status": "error", "error": f"the reader died (exit code {proc.exitcode})"}
+        else:
+            proc.kill()
+            out = {"status": "error", "error": f"text extraction took over {settings.timeout:g} s"}
+    finally:
+        proc.join(5)
+        if proc.is_alive():
+            proc.kill()
+        parent.close()
+    out.setdefault("kind", kind)
+    return TextResult(kind=out.get("kind") or kind, status=out["status"], text=out.get("text") or "",
+                      error=out.get("error"), pages=out.get("pages"), parts=out.get("parts") or [])
+
+
+# ---- the stage --------------------------------------------------------------------------------------
+class AttachmentReader:
+    """Reads the attachments of detail pages for one source's poll."""
+
+    def __init__(self, source, fetcher, db, *, slots: asyncio.Semaphore | None = None):
+        self.source = source
+        self.settings: AttachmentSettings = source.attachments
+        self.fetcher = fetcher
+        self.db = db
+        self.store = db.store
+        # Extraction is CPU-bound: no more at once than the machine has cores for.
+        self.slots = slots or asyncio.Semaphore(max(1, (multiprocessing.cpu_count() or 2)))
+
+    async def read_all(self, links: list[dict]) -> list[Read]:
+        links = links[: self.settings.max_files]
+        if not links:
+            return []
+        known = await self.db(self.store.attachment_cache, [a["url"] for a in links])
+        return list(await asyncio.gather(*(self._one(a, known.get(a["url"])) for a in links)))
+
+    async def _one(self, link: dict, known: dict | None) -> Read:
+        url, name = link["url"], link.get("name") or ""
+        base = dict(url=url, name=name)
+        fetch = self.source.fetch.model_copy(update={"max_body_bytes": self.settings.max_bytes})
+        try:
+            resp = await self.fetcher.get(url, fetch, source_id=self.source.id,
+                                          etag=known["etag"] if known and known.get("text_row") else None,
+                                          last_modified=known["last_modified"] if known and known.get("text_row") else None)
+        except FetchError as exc:
+            status = getattr(exc, "status", None)
+            transient = not isinstance(exc, (TooLarge, RobotsDisallowed)) and (status is None or status >= 500
+                                                                               or status == 429)
+            log.warning("%s: attachment %s: %s", self.source.id, url, exc.message)
+            return Read(record={**base, "status": "fetch_error", "error": exc.message}, transient=transient)
+        if resp.not_modified and known and known.get("text_row"):
+            row = known["text_row"]
+            return Read(record={**base, **known["record"]}, text=row["text"] if row["status"] == "ok" else "")
+        data = resp.content
+        sha = hashlib.sha256(data).hexdigest()
+        filename = filename_for(resp.url, resp.headers, name)
+        page_row = dict(url=url, etag=resp.etag, last_modified=resp.last_modified, body_hash=sha,
+                        region_hash=None, status=resp.status)
+        row = await self.db(self.store.attachment_text, sha)
+        fresh = row is None
+        if fresh:
+            async with self.slots:
+                res = await asyncio.to_thread(extract_isolated, data, filename, self.settings)
+            row = dict(sha256=sha, size=len(data), filename=filename, kind=res.kind, status=res.status, error=res.error,
+                       pages=res.pages, text=res.text if res.status == "ok" else "",
+                       media_type=MEDIA_TYPES.get(res.kind) or (resp.headers.get("content-type") or "").split(";")[0]
+                       or "application/octet-stream")
+            if res.status != "ok":
+                log.warning("%s: attachment %s: %s", self.source.id, url, res.error)
+        record = {**base, "filename": filename, "media_type": row["media_type"], "size": row["size"], "sha256": sha,
+                  "kind": row["kind"], "status": row["status"], "error": row["error"], "pages": row["pages"],
+                  "chars": len(row["text"])}
+        return Read(record=record, text=row["text"], text_row=row if fresh else None, page_row=page_row)
