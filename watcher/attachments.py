@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .doctext import MEDIA_TYPES, Limits, TextResult
 from .errors import FetchError, RobotsDisallowed, TooLarge
@@ -36,6 +36,12 @@ class AttachmentSettings(BaseModel):
     max_pages: int = Field(300, ge=1)
     timeout: float = Field(60.0, gt=0, description="seconds to extract one file's text")
     max_memory: int = Field(1_000_000_000, ge=50_000_000, description="bytes the extracting process may use")
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _duration(cls, v):
+        from .config import parse_duration   # late: config imports this module
+        return parse_duration(v)
 
 
 @dataclass

@@ -293,7 +293,7 @@ def parse_config(text: str, path: str | Path | None = None) -> Config:
     raw_sources = data.get("sources") or []
     if not isinstance(raw_sources, list):
         raise ConfigError("'sources' must be a list", field="sources", path=where, line=line_of(("sources",)))
-    from .kinds import known_kinds  # late: kinds imports config
+    from .kinds import kind_class, known_kinds  # late: kinds imports config
     kinds = known_kinds()
     sources: list[Source] = []
     errors: list[ConfigError] = []
@@ -325,6 +325,14 @@ def parse_config(text: str, path: str | Path | None = None) -> Config:
             errors.append(ConfigError(f"unknown kind {src.kind!r} (known: {', '.join(kinds)})",
                                       source_id=src.id, field="kind", path=where,
                                       line=line_of(("sources", i, "kind"))))
+            continue
+        try:
+            kind_class(src.kind).Options.model_validate(src.options)
+        except ValidationError as exc:
+            loc, msg = _first_error(exc)
+            errors.append(ConfigError(f"{msg} (kind {src.kind})", source_id=src.id,
+                                      field=".".join(map(str, ("options", *loc))), path=where,
+                                      line=line_of(("sources", i, "options", *loc)) or line_of(("sources", i))))
             continue
         seen.add(src.id)
         sources.append(src)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Callable, ClassVar
 
+from pydantic import BaseModel, ConfigDict
+
 from .config import Source
 from .extract import Detail, ListItem, ListPage, parse_detail, parse_list
 
@@ -19,18 +21,35 @@ def register(name: str) -> Callable[[type["SourceKind"]], type["SourceKind"]]:
 
 
 def known_kinds() -> list[str]:
+    _load_platforms()
     return sorted(_REGISTRY)
 
 
+def kind_class(name: str) -> type["SourceKind"]:
+    _load_platforms()
+    return _REGISTRY[name]
+
+
 def kind_for(source: Source) -> "SourceKind":
-    return _REGISTRY[source.kind](source)
+    return kind_class(source.kind)(source)
+
+
+def _load_platforms() -> None:
+    from . import platforms  # noqa: F401  (registers hanweb, gkmlpt, feed, govcn)
+
+
+class NoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class SourceKind:
+    """A kind reads a platform's list and detail pages. `Options` validates the source's `options:`."""
     name: ClassVar[str] = ""
+    Options: ClassVar[type[BaseModel]] = NoOptions
 
     def __init__(self, source: Source):
         self.source = source
+        self.options = self.Options.model_validate(source.options)
 
     def start_urls(self) -> list[str]:
         return list(self.source.urls)
