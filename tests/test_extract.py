@@ -101,3 +101,44 @@ def test_malformed_html_still_extracts():
     html = "<html><body><div id=zoom><p>第一段<p>第二段<table><tr><td>未闭合</div></body>"
     d = parse_detail(html, "http://x/", DetailSelectors(body="#zoom"))
     assert d.body.splitlines()[:2] == ["第一段", "第二段"]
+
+
+def test_generic_extraction_on_every_labelled_page():
+    """No selectors at all: the 60 gov.cn pages and the portal pages of other CMSs."""
+    from pathlib import Path
+
+    from watcher.evalextract import evaluate_extraction
+    report = evaluate_extraction(Path(FIXTURES / "extract_labels.yaml"))
+    s = report["summary"]
+    assert s["govcn"]["pages"] == 60 and s["portal"]["pages"] == 8
+    assert s["all"]["title"] == 1.0 and s["all"]["date"] == 1.0, [p for p in report["pages"] if not p["date_ok"]]
+    assert s["all"]["body_f1_min"] >= 0.95, [(p["page"], p["body_f1"]) for p in report["pages"]]
+
+
+def test_generic_body_skips_links_hidden_summaries_and_chrome():
+    article = ["为进一步优化营商环境，现就有关事项通知如下。", "一、加强组织领导，明确责任分工，确保各项措施落到实处。",
+               "二、强化督促检查，定期通报进展情况，及时研究解决工作中遇到的问题。"]
+    related = "".join(f'<li><a href="/art/{i}.html">关于做好第{i}项重点工作的通知及其配套实施细则的解读</a></li>' for i in range(30))
+    html = f"""<html><head><title>关于优化营商环境的通知_某市人民政府</title></head><body>
+      <div class="nav"><a href="/">首页</a> &gt; <a href="/zwgk/">政务公开</a></div>
+      <h1>关于优化营商环境的通知</h1>
+      <div class="info">2024年05月06日 10时20分 来源：市政府办公室 【字体：大 中 小】</div>
+      <div class="share-summary" style="display:none">{"为进一步优化营商环境，现就有关事项通知如下" * 6}</div>
+      <div id="art"><cmscontent>{"".join(f"<p>{p}</p>" for p in article)}</cmscontent></div>
+      <div class="tools"><p>打印本页</p><p>关闭窗口</p></div>
+      <div class="related"><h3>相关链接</h3><ul>{related}</ul></div>
+      <div class="footer"><p>主办单位：某市人民政府办公室 网站标识码：1234567890 ICP备案号：京ICP备000000号</p></div>
+    </body></html>"""
+    d = parse_detail(html, "http://p.gov.cn/art/1.html", DetailSelectors())
+    assert d.body.splitlines() == article
+    assert d.title == "关于优化营商环境的通知" and d.published == date(2024, 5, 6)
+
+
+def test_eval_extract_command():
+    from click.testing import CliRunner
+
+    from watcher.cli import main
+    r = CliRunner().invoke(main, ["eval", "extract", str(FIXTURES / "extract_labels.yaml"), "--json"])
+    assert r.exit_code == 0, r.output
+    import json
+    assert json.loads(r.stdout)["summary"]["govcn"]["body_f1_mean"] == 1.0

@@ -368,3 +368,38 @@ def eval_links(folder: str, labels: str, as_json: bool) -> None:
             err_console.print(f"wrong {rel}: {w[0]} <- {w[1]}")
 
 
+
+@eval_group.command("extract")
+@click.argument("labels", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Per-page results and summaries as JSON.")
+@click.pass_obj
+def eval_extract(obj: Ctx, labels: str, as_json: bool) -> None:
+    """Read every labelled page with no selectors (the generic extractor) and print title and date
+    accuracy and body F1 (characters, against the text of the page's main content element).
+    Exit status 1 when any page is wrong.
+
+    \b
+    Example:
+      watcher eval extract tests/fixtures/extract_labels.yaml
+    """
+    from .evalextract import evaluate_extraction
+    report = evaluate_extraction(Path(labels))
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        table = Table(title="Generic extraction, no per-site configuration")
+        for col in ("set", "pages", "title", "date", "body F1 mean", "body F1 min"):
+            table.add_column(col, justify="left" if col == "set" else "right")
+        for name, s in report["summary"].items():
+            fmt = lambda x: "—" if x is None else f"{x:.3f}"  # noqa: E731
+            table.add_row(name, str(s["pages"]), fmt(s["title"]), fmt(s["date"]), fmt(s["body_f1_mean"]),
+                          fmt(s["body_f1_min"]))
+        out.print(table)
+        for p in report["pages"]:
+            if not (p["title_ok"] and p["date_ok"]) or (p["body_f1"] is not None and p["body_f1"] < 0.9):
+                err_console.print(f"{p['page']}: title {'ok' if p['title_ok'] else repr(p['title'])}, "
+                                  f"date {'ok' if p['date_ok'] else p['published']}, body F1 {p['body_f1']}")
+    bad = [p for p in report["pages"] if not (p["title_ok"] and p["date_ok"])
+           or (p["body_f1"] is not None and p["body_f1"] < 0.9)]
+    if bad:
+        sys.exit(1)

@@ -220,19 +220,56 @@ def _title_fallback(tree: LexborHTMLParser) -> str:
     return ""
 
 
+_CHROME_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "form", "select", "button", "iframe")
+_HIDDEN = ('[style*="display:none"]', '[style*="display: none"]', '[style*="visibility:hidden"]', "[hidden]")
+_PARAGRAPH = {"p", "-text", "br", "span", "font", "strong", "b", "section"}
+# Page chrome that sits inside or beside the text: font size, print, close, share, QR code.
+_CHROME_LINE = re.compile(r"^[【\[]?(?:字号|字体|文字大小)[:：]?.{0,12}$|^.{0,6}(?:打印本页|打印|关闭窗口|关闭本页|关闭当前页面|"
+                          r"扫一扫在手机打开当前页|分享到|分享)[:：】\]]?.{0,12}$|^[大中小\s]{3,}$")
+
+
 def _body_fallback(tree: LexborHTMLParser) -> LexborNode | None:
-    """The element whose own paragraphs hold the most text."""
+    """The element whose own paragraphs hold the most text, hidden and chrome elements left out.
+    Any tag counts (CMSs wrap text in their own: <ucapcontent>, <founder-content>); text in links
+    does not (navigation and related-link lists are mostly links)."""
+    for selector in (*_CHROME_TAGS, *_HIDDEN):
+        for node in tree.css(selector):
+            node.decompose()
     best, best_score = None, 0
-    for node in tree.css("div, td, article, section"):
+    root = tree.body
+    if root is None:
+        return None
+    for node in root.traverse():
+        if node.tag in ("-text", "a", "p", "br", "span", "font", "strong", "b", "li", "img"):
+            continue
         score = 0
         child = node.child
         while child is not None:
-            if child.tag in ("p", "-text", "br", "span", "font"):
-                score += len((child.text() or "").strip())
+            if child.tag in _PARAGRAPH:
+                text = (child.text(deep=True) or "").strip()
+                links = sum(len((a.text() or "").strip()) for a in child.css("a")) if child.tag != "-text" else 0
+                score += max(0, len(text) - 2 * links)
             child = child.next
         if score > best_score:
             best, best_score = node, score
     return best or tree.body
+
+
+def _strip_chrome(body: str) -> str:
+    return "\n".join(line for line in body.splitlines() if not (len(line) <= 24 and _CHROME_LINE.search(line.strip())))
+
+
+def _date_under_title(tree: LexborHTMLParser, title: str) -> date | None:
+    """The date in the info bar under the headline (标题 / 2020年09月15日 来源：…), as readers see it."""
+    if not title or tree.body is None:
+        return None
+    text = " ".join((tree.body.text(separator=" ") or "").split())
+    at = text.find(title[:20])
+    if at < 0:
+        return None
+    window = text[at + len(title[:20]): at + len(title) + 160]
+    m = _DATE_IN_TEXT.search(window)
+    return parse_date(m.group(0)) if m else None
 
 
 def _signature(lines: list[str]) -> tuple[str | None, date | None]:
@@ -270,11 +307,14 @@ def parse_detail(html: str, page_url: str, sel: DetailSelectors, *, list_title: 
     meta_node = first_css(tree, sel.meta) if sel.meta else None
     meta = metadata_from_segments(segments(meta_node)) if meta_node is not None else {}
     body_node = first_css(tree, sel.body) if sel.body else None
-    if body_node is None:
+    generic = body_node is None
+    if generic:
         body_node = _body_fallback(tree)
     if not meta:
         meta = metadata_from_segments(segments(tree.body))
     body = block_text(body_node)
+    if generic:
+        body = _strip_chrome(body)
     title_node = first_css(tree, sel.title) if sel.title else None
     title = (_node_text(title_node) if title_node is not None else "") or meta.get("title") \
         or _title_fallback(tree) or (list_title or "")
@@ -283,7 +323,7 @@ def parse_detail(html: str, page_url: str, sel: DetailSelectors, *, list_title: 
     doc_no = normalise_docno(meta.get("doc_no")) if meta.get("doc_no") else _docno_at_top(lines)
     issuer = meta.get("issuer") or signer or source_issuer
     written = parse_date(meta.get("written")) or signed
-    published = parse_date(meta.get("published")) or list_date
+    published = parse_date(meta.get("published")) or list_date or _date_under_title(tree, title)
     if published is None:
         node = tree.css_first('meta[name="PubDate"]')
         published = parse_date(node.attributes.get("content")) if node is not None else None
