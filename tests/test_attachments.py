@@ -214,3 +214,14 @@ def test_an_attachment_that_failed_for_now_is_tried_again(portal, tmp_path):
     assert r.counts.changed == 1 and json.loads(versions[-1].attachments_json)[0]["status"] == "ok"
     assert "清洁生产" in versions[-1].norm_text
     store.close()
+
+
+def test_an_attachment_over_the_size_limit_is_not_downloaded(portal, tmp_path):
+    portal.add("/d/files/huge.pdf", files.pdf(PLAN * 30, pages=20), content_type="application/pdf")
+    _site(portal, "/d", [(1, "关于Y的通知", ["正文。"], [("/d/files/huge.pdf", "附件.pdf")])])
+    store = Store.open(f"sqlite:///{tmp_path / 'd.db'}")
+    [r] = _poll([_source(portal, sid="d", prefix="/d", attachments={"max_bytes": 5000})], store)
+    n = store.notice_by_url(portal.url("/d/art/1.html"))
+    [att] = json.loads(store.versions(n.id)[0].attachments_json)
+    assert r.counts.new == 1 and att["status"] == "fetch_error" and "exceeds the limit of 5000" in att["error"]
+    store.close()
