@@ -225,3 +225,16 @@ def test_an_attachment_over_the_size_limit_is_not_downloaded(portal, tmp_path):
     [att] = json.loads(store.versions(n.id)[0].attachments_json)
     assert r.counts.new == 1 and att["status"] == "fetch_error" and "exceeds the limit of 5000" in att["error"]
     store.close()
+
+
+@pytest.mark.parametrize("url, text, name", [
+    ("http://x.gov.cn/P020240102123.pdf", "实施方案.pdf", "实施方案.pdf"),        # the link names the file
+    ("http://x.gov.cn/P020240102123.pdf", "实施方案", "P020240102123.pdf"),
+    ("http://x.gov.cn/down.jsp?filename=%E6%96%B9%E6%A1%88.docx", "附件1", "方案.docx"),
+    ("http://x.gov.cn/down.jsp?id=1", "附件1", "附件1"),
+])
+def test_file_names_without_content_disposition(url, text, name):
+    import httpx
+
+    from watcher.attachments import filename_for
+    assert filename_for(url, httpx.Headers({}), text) == name

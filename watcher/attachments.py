@@ -98,6 +98,8 @@ def filename_for(url: str, headers, link_text: str) -> str:
     name = filename_from_disposition(headers.get("content-disposition")) if headers is not None else None
     if name:
         return PurePosixPath(name.replace("\\", "/")).name
+    if re.search(r"\.[A-Za-z]{2,4}$", link_text.strip()):   # 实施方案.pdf beats P020240102….pdf
+        return link_text.strip()
     path_name = _unquote_any(PurePosixPath(urlsplit(url).path).name)
     if "." in path_name and not path_name.lower().endswith((".jsp", ".do", ".aspx", ".php", ".action")):
         return path_name
