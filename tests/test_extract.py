@@ -142,3 +142,13 @@ def test_eval_extract_command():
     assert r.exit_code == 0, r.output
     import json
     assert json.loads(r.stdout)["summary"]["govcn"]["body_f1_mean"] == 1.0
+
+
+def test_generic_body_inside_an_aspnet_form():
+    html = """<html><body><form id="form1" method="post" action="./view.aspx?id=3">
+      <input type="hidden" name="__VIEWSTATE" value="abc"/>
+      <div class="nav"><a href="/">首页</a></div>
+      <div class="article"><p>第一条 为了规范行政规范性文件管理，制定本办法。</p><p>第二条 本办法适用于本市各级行政机关。</p></div>
+    </form></body></html>"""
+    d = parse_detail(html, "http://p.gov.cn/view.aspx?id=3", DetailSelectors())
+    assert d.body.splitlines() == ["第一条 为了规范行政规范性文件管理，制定本办法。", "第二条 本办法适用于本市各级行政机关。"]

@@ -220,7 +220,8 @@ def _title_fallback(tree: LexborHTMLParser) -> str:
     return ""
 
 
-_CHROME_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "form", "select", "button", "iframe")
+# Not <form>: ASP.NET portals wrap the whole page in <form id="form1">.
+_CHROME_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "select", "button", "iframe")
 _HIDDEN = ('[style*="display:none"]', '[style*="display: none"]', '[style*="visibility:hidden"]', "[hidden]")
 _PARAGRAPH = {"p", "-text", "br", "span", "font", "strong", "b", "section"}
 # Page chrome that sits inside or beside the text: font size, print, close, share, QR code.
