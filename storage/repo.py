@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Iterable, Sequence
 
 from sqlalchemy import bindparam, func, insert, select, text, update
@@ -27,6 +27,8 @@ T_RUN = CrawlRun.__table__
 T_SOURCE = SourceRow.__table__
 T_ROBOTS = RobotsRow.__table__
 T_ATT = AttachmentText.__table__
+# last_checked of a notice to look at again on the next run, whatever its source's recheck_after.
+_RETRY_AT = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass
@@ -64,6 +66,7 @@ class Snapshot:
     attachment_text: str = ""                               # what the attachments say, for search
     attachment_texts: list = field(default_factory=list)   # rows for attachment_texts read this time
     attachment_pages: list = field(default_factory=list)   # validators of the attachment URLs
+    retry: bool = False      # something on the page failed for now (an attachment): check again next run
 
 
 @dataclass
@@ -298,6 +301,7 @@ class Store:
             if oc.not_modified or (snap is not None and snap.content_hash == n.content_hash):
                 counts.unchanged += 1
                 unchanged.append(dict(_id=n.id, _status="ok" if n.version_count else n.status,
+                                      _checked=_RETRY_AT if snap is not None and snap.retry else now,
                                       _etag=snap.etag if snap else n.etag,
                                       _lm=snap.last_modified if snap else n.last_modified))
                 continue
@@ -322,6 +326,7 @@ class Store:
                                 _issuer=snap.issuer,
                                 _written=snap.written, _published=snap.published or n.list_date,
                                 _hash=snap.content_hash, _count=n.version_count + 1, _etag=snap.etag,
+                                _checked=_RETRY_AT if snap.retry else now,
                                 _lm=snap.last_modified))
         with self.engine.begin() as conn:
             where = T_NOTICE.c.id == bindparam("_id")
@@ -331,7 +336,7 @@ class Store:
                     status=bindparam("_status")), failed)
             if unchanged:
                 conn.execute(update(T_NOTICE).where(where).values(
-                    last_checked=now, last_seen=now, last_error=None, status=bindparam("_status"),
+                    last_checked=bindparam("_checked"), last_seen=now, last_error=None, status=bindparam("_status"),
                     etag=bindparam("_etag"), last_modified=bindparam("_lm")), unchanged)
             if changed:
                 conn.execute(update(T_NOTICE).where(where).values(
@@ -339,8 +344,8 @@ class Store:
                     issuer=bindparam("_issuer"),
                     written=bindparam("_written"), published=bindparam("_published"), status="ok",
                     last_error=None, content_hash=bindparam("_hash"), version_count=bindparam("_count"),
-                    etag=bindparam("_etag"), last_modified=bindparam("_lm"), last_checked=now, last_seen=now,
-                    last_changed=now), changed)
+                    etag=bindparam("_etag"), last_modified=bindparam("_lm"), last_checked=bindparam("_checked"),
+                    last_seen=now, last_changed=now), changed)
             texts = [r for oc in outcomes if oc.snapshot for r in oc.snapshot.attachment_texts]
             if texts:
                 self._save_attachment_texts(conn, texts)

@@ -203,7 +203,7 @@ def test_an_attachment_that_failed_for_now_is_tried_again(portal, tmp_path):
                        content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
     _site(portal, "/c", [(1, "关于印发方案的通知", ["现将方案印发给你们。"], [("/c/files/plan.docx", "方案")])])
     store = Store.open(f"sqlite:///{tmp_path / 'c.db'}")
-    src = _source(portal, sid="c", prefix="/c")
+    src = _source(portal, sid="c", prefix="/c", recheck_after="1d")   # retried on the next run, not in a day
     _poll([src], store)
     n = store.notice_by_url(portal.url("/c/art/1.html"))
     assert json.loads(store.versions(n.id)[0].attachments_json)[0]["status"] == "fetch_error"

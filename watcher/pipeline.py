@@ -72,7 +72,8 @@ def snapshot(detail: Detail, etag: str | None = None, last_modified: str | None 
                     attachments=[r.record for r in reads] + detail.attachments[len(reads):],
                     etag=etag, last_modified=last_modified, attachment_text=extra,
                     attachment_texts=[r.text_row for r in reads if r.text_row],
-                    attachment_pages=[r.page_row for r in reads if r.page_row])
+                    attachment_pages=[r.page_row for r in reads if r.page_row],
+                    retry=any(r.transient for r in reads))
 
 
 class DB:
@@ -225,8 +226,8 @@ class SourcePoll:
                 if not detail.body.strip() and not any(r.text for r in reads):
                     raise ExtractError("no body text found: check the detail.body selector")
                 detail.url = st.url
-                # An attachment that failed for now: keep no validators, so the next visit fetches the
-                # page in full and tries the attachment again.
+                # An attachment that failed for now: keep no validators and check the notice again on the
+                # next run (Snapshot.retry), so the page is fetched in full and the attachment retried.
                 retry = any(r.transient for r in reads)
                 outcome.snapshot = snapshot(detail, None if retry else resp.etag,
                                             None if retry else resp.last_modified, reads)
