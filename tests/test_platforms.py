@@ -61,17 +61,21 @@ def test_hanweb_column_and_dataproxy_pages(portal, tmp_path):
     src = _src(portal, "js2", "hanweb", "/col/col84242/index.html", pagination={"pages": 5},
                options={"columnid": 84242, "webid": 1, "unitid": 297589, "per_request": 2})
     kind = kind_for(src)
-    urls = [kind._proxy(i).replace(portal.url(""), "/") for i in range(2)]
-    portal.add(urls[0].replace("//", "/", 1), "<datastore><totalrecord>3</totalrecord><recordset>"
+    urls = ["/" + kind._proxy(i).split("/", 3)[3] for i in range(2)]   # the paths, with their query
+    portal.add(urls[0], "<datastore><totalrecord>3</totalrecord><recordset>"
                + _record("/art/p/1.html", "关于第一件事的通知", "2024-10-01")
                + _record("/art/p/2.html", "关于第二件事的通知", "2024-10-02") + "</recordset></datastore>")
-    portal.add(urls[1].replace("//", "/", 1), "<datastore><totalrecord>3</totalrecord><recordset>"
+    portal.add(urls[1], "<datastore><totalrecord>3</totalrecord><recordset>"
                + _record("/art/p/3.html", "关于第三件事的通知", "2024-10-03") + "</recordset></datastore>")
     for i in (1, 2, 3):
         portal.add(f"/art/p/{i}.html", page)
     [r] = _poll(store, src)
     assert r.status == "ok" and r.counts.new == 3 and r.pages == 2, r.errors
-    assert "startrecord=3&endrecord=4" in kind._proxy(1) and "columnid=84242" in kind._proxy(1)
+    # The column's fields go as a POSTed form, the record range in the query, as the jpage script does.
+    assert [p for p, _ in portal.posts] == urls and "startrecord=3&endrecord=4" in urls[1]
+    assert all("columnid=84242" in form and "unitid=297589" in form for _, form in portal.posts)
+    get = kind_for(src.model_copy(update={"options": {**src.options, "method": "get"}}))
+    assert "columnid=84242" in get._proxy(1) and get.request_form(get._proxy(1)) is None
     store.close()
 
 

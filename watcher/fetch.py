@@ -163,20 +163,21 @@ class Fetcher:
             await asyncio.sleep(wait)
 
     async def get(self, url: str, settings: FetchSettings, *, source_id: str | None = None,
-                  etag: str | None = None, last_modified: str | None = None) -> Response:
-        """GET url, following redirects; raises a FetchError subclass carrying source_id and url."""
+                  etag: str | None = None, last_modified: str | None = None, form: dict | None = None) -> Response:
+        """GET url (POST `form` when given, as some CMS list endpoints want), following redirects;
+        raises a FetchError subclass carrying source_id and url."""
         redirects: list[str] = []
         current = url
         while True:
             if settings.robots:
                 await self._check_robots(current, settings, source_id)
-            resp = await self._get_once(current, settings, source_id, etag, last_modified)
+            resp = await self._get_once(current, settings, source_id, etag, last_modified, form)
             if resp.status in (301, 302, 303, 307, 308) and "location" in resp.headers:
                 if len(redirects) >= settings.max_redirects:
                     raise FetchError(f"more than {settings.max_redirects} redirects", source_id=source_id, url=url)
                 redirects.append(current)
                 current = urljoin(current, resp.headers["location"])
-                etag = last_modified = None
+                etag = last_modified = form = None     # a redirected POST continues as a GET
                 continue
             resp.redirects = redirects
             resp.url = current
@@ -188,7 +189,7 @@ class Fetcher:
             return resp
 
     async def _get_once(self, url: str, settings: FetchSettings, source_id: str | None,
-                        etag: str | None, last_modified: str | None) -> Response:
+                        etag: str | None, last_modified: str | None, form: dict | None = None) -> Response:
         headers = {"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate",
                    "Accept": "text/html,application/xhtml+xml,*/*;q=0.8", "Accept-Language": "zh-CN,zh;q=0.9"}
         if etag:
@@ -207,7 +208,7 @@ class Fetcher:
                     started = time.monotonic()
                     self.requests += 1
                     try:
-                        resp = await self._stream(url, headers, timeout, settings, source_id)
+                        resp = await self._stream(url, headers, timeout, settings, source_id, form)
                         resp.elapsed = time.monotonic() - started
                     except httpx.TimeoutException as exc:
                         error = FetchTimeout(f"timed out ({type(exc).__name__})", source_id=source_id, url=url)
@@ -227,9 +228,10 @@ class Fetcher:
             await asyncio.sleep(min(self.max_backoff, delay if delay is not None else backoff))
 
     async def _stream(self, url: str, headers: dict, timeout: httpx.Timeout, settings: FetchSettings,
-                      source_id: str | None) -> Response:
+                      source_id: str | None, form: dict | None = None) -> Response:
         client = self._client_for(settings)
-        async with client.stream("GET", url, headers=headers, timeout=timeout) as r:
+        method, extra = ("POST", {"data": form}) if form is not None else ("GET", {})
+        async with client.stream(method, url, headers=headers, timeout=timeout, **extra) as r:
             length = r.headers.get("content-length")
             if length and length.isdigit() and int(length) > settings.max_body_bytes:
                 raise TooLarge(f"body of {int(length)} bytes exceeds the limit of {settings.max_body_bytes}",

@@ -54,6 +54,10 @@ class SourceKind:
     def start_urls(self) -> list[str]:
         return list(self.source.urls)
 
+    def request_form(self, url: str) -> dict | None:
+        """Form fields to POST for this list URL; None: a plain (conditional) GET."""
+        return None
+
     def parse_list(self, html: str, url: str, page_index: int) -> ListPage:
         raise NotImplementedError
 

@@ -165,7 +165,8 @@ class SourcePoll:
             rec = self.known_pages[url] if url in self.known_pages else await self.db(self.store.page, url)
             resp = await self.fetcher.get(url, self.source.fetch, source_id=self.source.id,
                                           etag=rec.etag if rec else None,
-                                          last_modified=rec.last_modified if rec else None)
+                                          last_modified=rec.last_modified if rec else None,
+                                          form=self.kind.request_form(url))
             self.result.pages += 1
             if resp.not_modified or (rec is not None and rec.body_hash == resp.body_hash):
                 # An unchanged first page means the older pages behind it are unchanged too.

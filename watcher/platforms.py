@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 from datetime import date, datetime, timezone
+from typing import Literal
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode, urljoin, urlsplit
 from xml.etree import ElementTree as ET
@@ -84,24 +85,41 @@ class HanwebOptions(_Options):
     perpage: int = 15
     path: str = "/"
     source_content_type: str = "1"
+    webname: str | None = None
+    method: Literal["post", "get"] = Field("post", description="post: the column fields as a form, "
+                                                                   "as the portal's own script sends them")
 
 
 @register("hanweb")
 class HanwebKind(_DetailAsHtml):
     """大汉 Hanweb portals. Without `columnid` the column page's embedded records are read; with it,
-    dataproxy.jsp pages through the column (GET with the form fields as query, as the portals accept)."""
+    dataproxy.jsp pages through the column: the record range in the query, the column's fields POSTed
+    as a form (or all in the query with `method: get`, which many portals also accept)."""
     Options = HanwebOptions
     detail_defaults = DetailSelectors(title="div.sp_title, div.title, .article-title, h1",
                                       body="#zoom, .bt-content, #barrierfree_container",
                                       meta="div.sp_time, table.xxgk_table, .xxgk_table")
 
+    def _form(self) -> dict:
+        o: HanwebOptions = self.options
+        form = dict(col=1, appid=1, webid=o.webid, path=o.path, columnid=o.columnid,
+                    sourceContentType=o.source_content_type, unitid=o.unitid or "", permissiontype=0)
+        if o.webname:
+            form["webname"] = o.webname
+        return form
+
     def _proxy(self, page_index: int) -> str:
         o: HanwebOptions = self.options
         start = page_index * o.per_request + 1
-        query = dict(startrecord=start, endrecord=start + o.per_request - 1, perpage=o.perpage, col=1, appid=1,
-                     webid=o.webid, path=o.path, columnid=o.columnid, sourceContentType=o.source_content_type,
-                     unitid=o.unitid or "", permissiontype=0)
+        query = dict(startrecord=start, endrecord=start + o.per_request - 1, perpage=o.perpage)
+        if o.method == "get":
+            query.update(self._form())
         return f"{_origin(self.source.urls[0])}/module/web/jpage/dataproxy.jsp?{urlencode(query)}"
+
+    def request_form(self, url: str) -> dict | None:
+        if self.options.columnid and self.options.method == "post" and "/jpage/dataproxy.jsp" in url:
+            return {k: str(v) for k, v in self._form().items()}
+        return None
 
     def start_urls(self) -> list[str]:
         return [self._proxy(0)] if self.options.columnid else list(self.source.urls)

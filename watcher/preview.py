@@ -31,7 +31,7 @@ async def preview_source(source: Source, limit: int = 3, client: httpx.AsyncClie
     list_url = kind.start_urls()[0]   # what a poll fetches first: for gkmlpt the API, for hanweb maybe dataproxy.jsp
     out: dict = {"source": source.id, "list_url": list_url, "items": [], "details": [], "errors": []}
     async with Fetcher(client, concurrency=4) as f:
-        resp = await f.get(list_url, source.fetch, source_id=source.id)
+        resp = await f.get(list_url, source.fetch, source_id=source.id, form=kind.request_form(list_url))
         page = kind.parse_list(resp.text, resp.url, 0)
         out["items"] = [dict(url=i.url, title=i.title, date=i.date.isoformat() if i.date else None) for i in page.items]
         out["next"] = page.next_urls

@@ -38,6 +38,7 @@ class PortalServer:
         self.routes: dict[str, Route] = {}
         self.hits: dict[str, int] = {}
         self.requests: list[tuple[str, dict[str, str], float]] = []
+        self.posts: list[tuple[str, str]] = []     # (path, form body) of POST requests
         self._lock = threading.Lock()
         server = self
 
@@ -48,6 +49,12 @@ class PortalServer:
                 pass
 
             def do_GET(self) -> None:  # noqa: N802
+                server._serve(self)
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with server._lock:
+                    server.posts.append((self.path, body.decode("utf-8", "replace")))
                 server._serve(self)
 
         class Server(ThreadingHTTPServer):
