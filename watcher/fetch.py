@@ -192,9 +192,9 @@ class Fetcher:
                         etag: str | None, last_modified: str | None, form: dict | None = None) -> Response:
         headers = {"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate",
                    "Accept": "text/html,application/xhtml+xml,*/*;q=0.8", "Accept-Language": "zh-CN,zh;q=0.9"}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
+        if etag and form is None:           # validators are for GET; an unchanged POST answer is
+            headers["If-None-Match"] = etag  # recognised by its body hash instead
+        if last_modified and form is None:
             headers["If-Modified-Since"] = last_modified
         timeout = httpx.Timeout(settings.timeout, connect=settings.connect_timeout)
         host = self._host(url, settings)
