@@ -238,3 +238,15 @@ def test_file_names_without_content_disposition(url, text, name):
 
     from watcher.attachments import filename_for
     assert filename_for(url, httpx.Headers({}), text) == name
+
+
+def test_attachment_text_with_control_characters_is_stored_on_both_databases(portal, db_url):
+    """PDF text from broken fonts can hold NUL, which PostgreSQL refuses: it must never cost the notice."""
+    portal.add("/e/files/ctl.pdf", files.pdf(["第一条\x00 控制字符\x07之后的正文。"]), content_type="application/pdf")
+    _site(portal, "/e", [(1, "关于Z的通知", ["正文。"], [("/e/files/ctl.pdf", "附件.pdf")])])
+    store = Store.open(db_url)
+    [r] = _poll([_source(portal, sid="e", prefix="/e")], store)
+    assert r.counts.new == 1 and r.status == "ok", r.errors
+    v = store.versions(store.notice_by_url(portal.url("/e/art/1.html")).id)[0]
+    assert "控制字符之后的正文" in v.norm_text and "\x00" not in v.norm_text
+    store.close()

@@ -54,6 +54,7 @@ MEDIA_TYPES = {
     "xls": "application/vnd.ms-excel", "rar": "application/vnd.rar", "html": "text/html", "text": "text/plain",
 }
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def sniff(data: bytes, filename: str = "") -> str:
@@ -284,7 +285,8 @@ def extract(data: bytes, filename: str = "", limits: Limits = Limits(),
             res = TextResult(kind, "no_text", error=f"no text extraction for .{kind} files")
     except Unreadable as exc:
         return TextResult(kind, "error", error=str(exc))
-    res.text = res.text[: limits.max_chars]
+    # NUL and other C0 controls come out of broken fonts; PostgreSQL refuses NUL in text.
+    res.text = _CONTROL.sub("", res.text[: limits.max_chars])
     if res.status == "ok" and not res.text.strip():
         res.status, res.error = "no_text", res.error or "the file holds no text"
     return res
