@@ -161,10 +161,11 @@ def test_a_one_line_notice_is_read_and_linked_through_its_attachment(portal, tmp
     rels = {(l["relation"], l["direction"]) for l in links_of(store, notice.id)}
     assert rels & {("repost", "parent"), ("repost", "child"), ("derived", "parent"), ("derived", "child")}, rels
 
-    # Next visit, page unchanged: one conditional GET of the page (304), the attachment is not touched.
+    # Next visit, page unchanged: conditional GETs of the page and of its attachment, both 304.
     portal.requests.clear()
     results = _poll(cfg_sources[:1], store)
-    assert results[0].counts.unchanged == 1 and not [p for p, _, _ in portal.requests if p == script]
+    assert results[0].counts.unchanged == 1
+    assert ["If-None-Match" in h for p, h, _ in portal.requests if p == script] == [True]
     # The page is edited: it is read again, the attachment answers 304 and its stored text is reused.
     _site(portal, "/att", [(1, "关于印发连云港市绿色产业发展三年行动实施方案的通知",
                             ["各县区人民政府：", "现将《连云港市绿色产业发展三年行动实施方案》印发给你们，请遵照执行。"],
@@ -249,4 +250,25 @@ def test_attachment_text_with_control_characters_is_stored_on_both_databases(por
     assert r.counts.new == 1 and r.status == "ok", r.errors
     v = store.versions(store.notice_by_url(portal.url("/e/art/1.html")).id)[0]
     assert "控制字符之后的正文" in v.norm_text and "\x00" not in v.norm_text
+    store.close()
+
+
+def test_an_attachment_replaced_behind_an_unchanged_page_makes_a_new_version(portal, tmp_path):
+    route = portal.add("/g/files/plan.pdf", files.pdf(PLAN), content_type="application/pdf")
+    _site(portal, "/g", [(1, "关于印发方案的通知", ["现将方案印发给你们。"], [("/g/files/plan.pdf", "方案.pdf")])])
+    store = Store.open(f"sqlite:///{tmp_path / 'g.db'}")
+    src = _source(portal, sid="g", prefix="/g")          # recheck_after 0s: every run re-checks
+    _poll([src], store)
+    n = store.notice_by_url(portal.url("/g/art/1.html"))
+    [r] = _poll([src], store)                             # page 304, attachment 304: nothing new
+    assert (r.counts.unchanged, r.counts.changed) == (1, 0) and len(store.versions(n.id)) == 1
+    route.set_body(files.pdf(PLAN[:3] + ["（四）新增：建立绿色金融支持机制。"]))   # the file is replaced
+    route.fail_first = 0
+    [r] = _poll([src], store)
+    versions = store.versions(n.id)
+    assert r.counts.changed == 1 and len(versions) == 2
+    assert "建立绿色金融支持机制" in versions[-1].norm_text and versions[-1].body == versions[0].body
+    route.status = 503                                    # the host fails: no version without the file
+    [r] = _poll([src], store)
+    assert r.counts.changed == 0 and len(store.versions(n.id)) == 2
     store.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -217,7 +218,9 @@ class SourcePoll:
                                           etag=st.etag if st.version_count else None,
                                           last_modified=st.last_modified if st.version_count else None)
             if resp.not_modified:
-                outcome.not_modified = True
+                # The page is unchanged; an attachment may have been replaced behind it.
+                outcome.snapshot = await self._attachments_changed(st)
+                outcome.not_modified = outcome.snapshot is None
             else:
                 try:
                     detail = self.kind.parse_detail(resp.text, resp.url, item)
@@ -240,6 +243,29 @@ class SourcePoll:
         self.progress(self.source.id, "detail", url=st.url, ok=outcome.error is None)
         if len(self.pending) >= BATCH:
             await self._flush()
+
+    async def _attachments_changed(self, st: NoticeState) -> Snapshot | None:
+        """A new snapshot when a stored attachment answers with other content (conditional GETs)."""
+        if not (self.source.attachments.enabled and st.version_count):
+            return None
+        versions = await self.db(self.store.versions, st.id)
+        latest = versions[-1]
+        before = [a for a in json.loads(latest.attachments_json or "[]") if a.get("url")]
+        if not before:
+            return None
+        reads = await self.attachments.read_all([dict(url=a["url"], name=a.get("name") or "") for a in before])
+        if any(r.record.get("status") == "fetch_error" for r in reads):
+            return None     # a host that fails now says nothing about the file: no version without it
+        if [r.record.get("sha256") for r in reads] == [a.get("sha256") for a in before[:len(reads)]]:
+            return None
+        cites = json.loads(latest.citations_json or "{}")
+        page_docnos = [d for d in cites.get("docnos", []) if d in latest.body]
+        detail = Detail(url=st.url, title=latest.title or "", body=latest.body,
+                        metadata=json.loads(latest.metadata_json or "{}"), doc_no=latest.doc_no, issuer=latest.issuer,
+                        written=latest.written, published=latest.published, cited_docnos=page_docnos,
+                        cited_titles=[t for t in cites.get("titles", []) if t in latest.body],
+                        attachments=[dict(url=a["url"], name=a.get("name") or "") for a in before])
+        return snapshot(detail, st.etag, st.last_modified, reads)
 
     async def _flush(self) -> None:
         if not self.pending:
