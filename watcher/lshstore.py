@@ -141,14 +141,18 @@ class BandTable:
     def get(self, band: bytes) -> list:
         if not band:
             return []
-        k = np.uint64(bucket_key(band))
-        lo, hi = np.searchsorted(self.h, k, side="left"), np.searchsorted(self.h, k, side="right")
-        slots = list(self.s[lo:hi])
+        k = np.uint64(bucket_key(band))   # a Python int would make numpy promote (copy) the whole array
+        h = self.h
+        # Most lookups miss: one search and a comparison; the bucket's end only on a hit.
+        lo = h.searchsorted(k)
+        dead, key_of = self.shared.dead, self.shared.key_of
+        out = []
+        if lo < len(h) and h[lo] == k:
+            out = [key_of[x] for x in self.s[lo:h.searchsorted(k, "right")].tolist() if not dead[x]]
         if len(self.buf_h):
             buf = np.frombuffer(self.buf_h, dtype=np.uint64)
-            slots += [self.buf_s[i] for i in np.flatnonzero(buf == k)]
-        dead, key_of = self.shared.dead, self.shared.key_of
-        return [key_of[x] for x in slots if not dead[x]]
+            out += [key_of[self.buf_s[i]] for i in np.flatnonzero(buf == k) if not dead[self.buf_s[i]]]
+        return out
 
     def size(self) -> int:
         return len(self.shared.slot_of)
