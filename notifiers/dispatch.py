@@ -107,7 +107,7 @@ class Dispatcher:
         self.backoff = backoff
         self.tags = {s.id: s.tags for s in config.sources}
         self.limits: dict[str, RateLimit] = {}
-        self._register()
+        register_channels(store, config.channels)
 
     def close(self) -> None:
         self.client.close()
@@ -118,9 +118,6 @@ class Dispatcher:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _register(self) -> None:
-        register_channels(self.store, self.config.channels)
-
     def channel(self, channel_id: str) -> Channel:
         for ch in self.config.channels:
             if ch.id == channel_id:
@@ -128,7 +125,7 @@ class Dispatcher:
         raise KeyError(f"no channel {channel_id!r} (configured: {', '.join(c.id for c in self.config.channels) or 'none'})")
 
     # ---- what is due --------------------------------------------------------------------------
-    def due(self, ch: Channel, since: date | None = None) -> tuple[list[list[Item]], list[Item]]:
+    def due(self, ch: Channel, since: date | None = None) -> tuple[list[Batch], list[Item]]:
         """(batches left `sending` by a crash, to be resent as they were; other matching events).
 
         The database picks the undelivered events (an anti-join on deliveries), so the cost of a
@@ -256,9 +253,8 @@ class Dispatcher:
                 continue
             rep = Report(ch.id)
             uncertain, fresh = self.due(ch)
-            kind = "webhook" if ch.type == "webhook" else ch.type
-            todo = [(b.items, BUILDERS[kind](b.items), b.owner) for b in uncertain]
-            todo += [(items, body, None) for items, body in messages(kind, fresh)]
+            todo = [(b.items, BUILDERS[ch.type](b.items), b.owner) for b in uncertain]
+            todo += [(items, body, None) for items, body in messages(ch.type, fresh)]
             for batch, body, stale in todo:
                 ok, answer = self._deliver(ch, batch, lambda key, body=body: post_webhook(ch, body, key, self.client),
                                            stale)
@@ -328,20 +324,29 @@ class Dispatcher:
         if ch.type == "email":
             subject, text, html = render_digest(sample, date.today(), None)
             return send_email(ch, "[测试] " + subject, text, html, f"<{key}@policy-watcher>")
-        [(_, body)] = messages("webhook" if ch.type == "webhook" else ch.type, sample)
+        [(_, body)] = messages(ch.type, sample)
         return post_webhook(ch, body, key, self.client)
 
-    def status(self) -> list[dict]:
-        out = []
-        with self.store.engine.connect() as conn:
-            for ch in self.config.channels:
-                rows = conn.execute(select(T_DEL.c.status, func.count(), func.max(T_DEL.c.sent_at))
-                                    .where(T_DEL.c.channel_id == ch.id).group_by(T_DEL.c.status)).all()
-                counts = {r[0]: r[1] for r in rows}
-                last = max((r[2] for r in rows if r[2]), default=None)
-                err = conn.execute(select(T_DEL.c.last_error).where(T_DEL.c.channel_id == ch.id, T_DEL.c.status == "failed")
-                                   .order_by(T_DEL.c.id.desc()).limit(1)).scalar()
-                out.append(dict(id=ch.id, type=ch.type, enabled=ch.enabled, sent=counts.get("sent", 0),
-                                failed=counts.get("failed", 0), uncertain=counts.get("sending", 0),
-                                last_sent=last.isoformat(timespec="seconds") if last else None, last_error=err))
-        return out
+
+def send_alerts(store: Store, config: Config) -> list[Report]:
+    """What a poll ends with (the CLI's and the scheduler's): each webhook channel gets the events it
+    is owed, the ones that failed last time included."""
+    with Dispatcher(store, config) as d:
+        return d.send_webhooks()
+
+
+def channel_status(store: Store, channels: list[Channel]) -> list[dict]:
+    """Per channel: deliveries sent, failed and uncertain, the last send and the last error."""
+    out = []
+    with store.engine.connect() as conn:
+        for ch in channels:
+            rows = conn.execute(select(T_DEL.c.status, func.count(), func.max(T_DEL.c.sent_at))
+                                .where(T_DEL.c.channel_id == ch.id).group_by(T_DEL.c.status)).all()
+            counts = {r[0]: r[1] for r in rows}
+            last = max((r[2] for r in rows if r[2]), default=None)
+            err = conn.execute(select(T_DEL.c.last_error).where(T_DEL.c.channel_id == ch.id, T_DEL.c.status == "failed")
+                               .order_by(T_DEL.c.id.desc()).limit(1)).scalar()
+            out.append(dict(id=ch.id, type=ch.type, enabled=ch.enabled, sent=counts.get("sent", 0),
+                            failed=counts.get("failed", 0), uncertain=counts.get("sending", 0),
+                            last_sent=last.isoformat(timespec="seconds") if last else None, last_error=err))
+    return out

@@ -30,7 +30,6 @@ class Item:
     level: str = "notice"
     relations: list[str] = field(default_factory=list)
     parents: list[str] = field(default_factory=list)
-    body_start: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -74,10 +73,11 @@ def load_items(store: Store, event_ids: list[int] | None = None, after: int = 0)
             relation = payload.get("explanation") or payload.get("relation", "")
             parent = parent_refs.get(payload.get("parent_id")) or payload.get("parent_key")
         elif e.kind == "notice.version":
-            versions = store.versions(n.id)
-            prev = next((v for v in versions if v.seq == payload.get("seq", 2) - 1), None)
-            cur = next((v for v in versions if v.id == e.version_id), versions[-1] if versions else None)
-            changed = changed_paragraphs(store.diff(n.id, prev.seq, cur.seq)) if prev and cur else 0
+            seq = payload.get("seq", 2)
+            try:   # store.diff loads the two versions itself
+                changed = changed_paragraphs(store.diff(n.id, seq - 1, seq))
+            except KeyError:
+                changed = 0
             relation = f"revised — {changed} paragraph{'s' if changed != 1 else ''} changed"
         else:
             relation = "new"

@@ -93,7 +93,7 @@ def post_webhook(ch: Channel, body: dict, batch_key: str, client: httpx.Client) 
         resp = client.post(url, content=data, headers=headers, timeout=ch.timeout)
     except httpx.HTTPError as exc:
         raise DeliveryError(f"{type(exc).__name__}: {exc}", channel=ch.id) from None
-    return check_answer("webhook" if ch.type == "webhook" else ch.type, resp, ch.id)
+    return check_answer(ch.type, resp, ch.id)
 
 
 def send_email(ch: Channel, subject: str, text: str, html: str, message_id: str) -> str:

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from ruamel.yaml import YAML
 from sqlalchemy import select, text, update
 
-from notifiers.dispatch import Dispatcher, abandoned
+from notifiers.dispatch import Dispatcher, abandoned, channel_status
 from notifiers.formats import LIMITS, messages
 from notifiers.items import Item
 from notifiers.send import RateLimit
@@ -175,7 +175,7 @@ def test_error_codes_in_a_200_answer_count_as_failures(tmp_path, demo_db, httpx_
     cfg, store, cfg_path = _world(tmp_path, demo_db, channels)
     with Dispatcher(store, cfg, backoff=0) as d:
         reports = {r.channel: r for r in d.send_webhooks()}
-        status = {c["id"]: c for c in d.status()}
+        status = {c["id"]: c for c in channel_status(store, cfg.channels)}
     assert reports["ding"].failed == 11 and "310000" in reports["ding"].errors[0]
     assert reports["wecom"].failed == 0 and reports["wecom"].answers
     assert reports["feishu"].failed == 11 and "19021" in reports["feishu"].errors[0]
@@ -551,3 +551,18 @@ def test_two_workers_racing_send_each_event_once(fresh_db, hooks, monkeypatch):
     assert sorted(sent) == sorted(e.id for e in fresh_db.events())   # each once, none lost
     with Dispatcher(fresh_db, cfg, backoff=0) as d:
         assert d.pending(d.channel("race")) == []
+
+
+def test_a_new_version_is_announced_with_its_changed_paragraphs(fresh_db):
+    from notifiers.items import load_items
+    from storage.repo import Outcome
+    from watcher.extract import ListItem
+
+    from .test_storage import _snap
+    url = "http://p/v.html"
+    for body in ("第一段。\n第二段。", "第一段。\n第二段（修订）。\n第三段。"):
+        st = fresh_db.record_list("s", dict(url="http://p/list"), [ListItem(url, "关于X的通知", None)])[url]
+        fresh_db.apply("s", [Outcome(st, _snap(url, body))])
+    items = load_items(fresh_db)
+    assert [(i.kind, i.relation) for i in items] == [("notice.new", "new"),
+                                                     ("notice.version", "revised — 2 paragraphs changed")]

@@ -149,11 +149,10 @@ def poll(obj: Ctx, source_ids: tuple[str, ...], as_json: bool, no_link: bool) ->
     results = run_poll(store, sources, cfg.defaults.concurrency, show_progress=not as_json and sys.stderr.isatty(),
                        linker=None if no_link else make_linker(cfg, store))
     if cfg.channels:   # also retries what failed last time
-        from notifiers.dispatch import Dispatcher
-        with Dispatcher(store, cfg) as d:
-            for rep in d.send_webhooks():
-                for e in rep.errors:
-                    err_console.print(f"[red]{rep.channel}[/]: {e}")
+        from notifiers.dispatch import send_alerts
+        for rep in send_alerts(store, cfg):
+            for e in rep.errors:
+                err_console.print(f"[red]{rep.channel}[/]: {e}")
     _summary(results, as_json)
     if any(r.status != "ok" for r in results):
         sys.exit(1)

@@ -290,10 +290,8 @@ def status(obj: Ctx, as_json: bool) -> None:
     rows = source_status(obj)
     store = obj.store()
     cfg = obj.load()
-    channels = []
-    if cfg.channels:
-        from notifiers.dispatch import Dispatcher
-        channels = Dispatcher(store, cfg).status()
+    from notifiers.dispatch import channel_status
+    channels = channel_status(store, cfg.channels)
     report = {"sources": rows, "channels": channels, "recent_failures": recent_failures(store)}
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
@@ -395,11 +393,11 @@ def eval_extract(obj: Ctx, labels: str, as_json: bool) -> None:
             table.add_row(name, str(s["pages"]), fmt(s["title"]), fmt(s["date"]), fmt(s["body_f1_mean"]),
                           fmt(s["body_f1_min"]))
         out.print(table)
-        for p in report["pages"]:
-            if not (p["title_ok"] and p["date_ok"]) or (p["body_f1"] is not None and p["body_f1"] < 0.9):
-                err_console.print(f"{p['page']}: title {'ok' if p['title_ok'] else repr(p['title'])}, "
-                                  f"date {'ok' if p['date_ok'] else p['published']}, body F1 {p['body_f1']}")
     bad = [p for p in report["pages"] if not (p["title_ok"] and p["date_ok"])
            or (p["body_f1"] is not None and p["body_f1"] < 0.9)]
+    if not as_json:
+        for p in bad:
+            err_console.print(f"{p['page']}: title {'ok' if p['title_ok'] else repr(p['title'])}, "
+                              f"date {'ok' if p['date_ok'] else p['published']}, body F1 {p['body_f1']}")
     if bad:
         sys.exit(1)

@@ -141,11 +141,10 @@ class Service:
                 self._running.discard(task)
 
     def _notify(self) -> None:
-        from notifiers.dispatch import Dispatcher
-        with Dispatcher(self.store, self.config) as d:
-            for rep in d.send_webhooks():
-                for e in rep.errors:
-                    log.error("channel %s: %s", rep.channel, e)
+        from notifiers.dispatch import send_alerts
+        for rep in send_alerts(self.store, self.config):
+            for e in rep.errors:
+                log.error("channel %s: %s", rep.channel, e)
 
     async def _digest_job(self, channel_id: str) -> None:
         from notifiers.dispatch import Dispatcher
