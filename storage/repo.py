@@ -189,10 +189,7 @@ class Store:
                      .join(T_ATT, T_ATT.c.sha256 == T_PAGE.c.body_hash, isouter=True).where(T_PAGE.c.url.in_(chunk)))
                 for r in conn.execute(q).mappings():
                     row = {k: r[k] for k in T_ATT.c.keys()} if r["sha256"] else None
-                    record = dict(filename=row["filename"], media_type=row["media_type"], size=row["size"],
-                                  sha256=row["sha256"], kind=row["kind"], status=row["status"], error=row["error"],
-                                  pages=row["pages"], chars=len(row["text"])) if row else None
-                    out[r["url"]] = dict(etag=r["etag"], last_modified=r["last_modified"], text_row=row, record=record)
+                    out[r["url"]] = dict(etag=r["etag"], last_modified=r["last_modified"], text_row=row)
         return out
 
     def _save_attachment_texts(self, conn: Connection, rows: list[dict]) -> None:
@@ -459,6 +456,11 @@ class Store:
         with self.session() as s:
             return list(s.exec(select(Version).where(Version.notice_id == notice_id)
                                .order_by(Version.seq)).scalars())
+
+    def latest_version(self, notice_id: int) -> Version | None:
+        with self.session() as s:
+            return s.exec(select(Version).where(Version.notice_id == notice_id)
+                          .order_by(Version.seq.desc()).limit(1)).scalars().first()
 
     def diff(self, notice_id: int, old_seq: int | None = None, new_seq: int | None = None) -> list:
         """Paragraph diff between two versions (default: the previous and the newest)."""

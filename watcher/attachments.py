@@ -164,9 +164,15 @@ def extract_isolated(data: bytes, filename: str, settings: AttachmentSettings) -
         if proc.is_alive():
             proc.kill()
         parent.close()
-    out.setdefault("kind", kind)
     return TextResult(kind=out.get("kind") or kind, status=out["status"], text=out.get("text") or "",
                       error=out.get("error"), pages=out.get("pages"), parts=out.get("parts") or [])
+
+
+def _record(base: dict, row: dict, filename: str | None) -> dict:
+    """What a version keeps of one attachment: its link, and what was read from the file."""
+    return {**base, "filename": filename, "media_type": row["media_type"], "size": row["size"],
+            "sha256": row["sha256"], "kind": row["kind"], "status": row["status"], "error": row["error"],
+            "pages": row["pages"], "chars": len(row["text"])}
 
 
 # ---- the stage --------------------------------------------------------------------------------------
@@ -193,19 +199,20 @@ class AttachmentReader:
         url, name = link["url"], link.get("name") or ""
         base = dict(url=url, name=name)
         fetch = self.source.fetch.model_copy(update={"max_body_bytes": self.settings.max_bytes})
+        cached = known if known and known.get("text_row") else None   # validators count only with the text
         try:
             resp = await self.fetcher.get(url, fetch, source_id=self.source.id,
-                                          etag=known["etag"] if known and known.get("text_row") else None,
-                                          last_modified=known["last_modified"] if known and known.get("text_row") else None)
+                                          etag=cached["etag"] if cached else None,
+                                          last_modified=cached["last_modified"] if cached else None)
         except FetchError as exc:
             status = getattr(exc, "status", None)
             transient = not isinstance(exc, (TooLarge, RobotsDisallowed)) and (status is None or status >= 500
                                                                                or status == 429)
             log.warning("%s: attachment %s: %s", self.source.id, url, exc.message)
             return Read(record={**base, "status": "fetch_error", "error": exc.message}, transient=transient)
-        if resp.not_modified and known and known.get("text_row"):
-            row = known["text_row"]
-            return Read(record={**base, **known["record"]}, text=row["text"] if row["status"] == "ok" else "")
+        if resp.not_modified and cached:
+            row = cached["text_row"]
+            return Read(record=_record(base, row, row["filename"]), text=row["text"])
         data = resp.content
         sha = hashlib.sha256(data).hexdigest()
         filename = filename_for(resp.url, resp.headers, name)
@@ -222,7 +229,5 @@ class AttachmentReader:
                        or "application/octet-stream")
             if res.status != "ok":
                 log.warning("%s: attachment %s: %s", self.source.id, url, res.error)
-        record = {**base, "filename": filename, "media_type": row["media_type"], "size": row["size"], "sha256": sha,
-                  "kind": row["kind"], "status": row["status"], "error": row["error"], "pages": row["pages"],
-                  "chars": len(row["text"])}
-        return Read(record=record, text=row["text"], text_row=row if fresh else None, page_row=page_row)
+        return Read(record=_record(base, row, filename), text=row["text"], text_row=row if fresh else None,
+                    page_row=page_row)

@@ -58,6 +58,9 @@ def snapshot(detail: Detail, etag: str | None = None, last_modified: str | None 
     """A detail page ready to store; its attachments' text joins the normalised text (and so the
     fingerprint and change detection) and their citations join the page's."""
     reads = reads or []
+    retry = any(r.transient for r in reads)
+    if retry:   # keep no validators: the next visit fetches the page in full and retries the attachment
+        etag = last_modified = None
     extra = "\n\n".join(r.text for r in reads if r.text)
     norm = normalise(detail.body + ("\n\n" + extra if extra else ""))
     docnos, titles = list(detail.cited_docnos), list(detail.cited_titles)
@@ -74,7 +77,7 @@ def snapshot(detail: Detail, etag: str | None = None, last_modified: str | None 
                     etag=etag, last_modified=last_modified, attachment_text=extra,
                     attachment_texts=[r.text_row for r in reads if r.text_row],
                     attachment_pages=[r.page_row for r in reads if r.page_row],
-                    retry=any(r.transient for r in reads))
+                    retry=retry)
 
 
 class DB:
@@ -230,11 +233,7 @@ class SourcePoll:
                 if not detail.body.strip() and not any(r.text for r in reads):
                     raise ExtractError("no body text found: check the detail.body selector")
                 detail.url = st.url
-                # An attachment that failed for now: keep no validators and check the notice again on the
-                # next run (Snapshot.retry), so the page is fetched in full and the attachment retried.
-                retry = any(r.transient for r in reads)
-                outcome.snapshot = snapshot(detail, None if retry else resp.etag,
-                                            None if retry else resp.last_modified, reads)
+                outcome.snapshot = snapshot(detail, resp.etag, resp.last_modified, reads)
         except (FetchError, ExtractError) as exc:
             outcome.error = str(self._error(exc, st.url)["message"])
         except Exception as exc:  # noqa: BLE001 - a bug on one page must not lose the others
@@ -248,8 +247,7 @@ class SourcePoll:
         """A new snapshot when a stored attachment answers with other content (conditional GETs)."""
         if not (self.source.attachments.enabled and st.version_count):
             return None
-        versions = await self.db(self.store.versions, st.id)
-        latest = versions[-1]
+        latest = await self.db(self.store.latest_version, st.id)
         before = [a for a in json.loads(latest.attachments_json or "[]") if a.get("url")]
         if not before:
             return None
