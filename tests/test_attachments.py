@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -13,7 +12,7 @@ from storage.repo import Store
 from watcher.attachments import AttachmentSettings, extract_isolated, filename_from_disposition
 from watcher.config import Source
 from watcher.demo.portal import DETAIL_SELECTORS, LIST_SELECTORS, detail_page, list_page
-from watcher.doctext import extract, sniff
+from watcher.doctext import extract
 from watcher.extract import find_attachments
 from watcher.pipeline import make_linker, poll_sources
 

@@ -16,11 +16,10 @@ import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-import httpx
 import pytest
 from click.testing import CliRunner
 from ruamel.yaml import YAML
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
 
 from notifiers.dispatch import Dispatcher, abandoned, channel_status
 from notifiers.formats import LIMITS, messages

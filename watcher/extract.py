@@ -179,14 +179,18 @@ def parse_list(html: str, page_url: str, sel: ListSelectors, pagination: Paginat
         when = parse_date(_node_text(date_node) if date_node else _node_text(node))
         seen.add(url)
         items.append(ListItem(url=url, title=title, date=when))
-    digest = hashlib.sha256()
-    if region is not None:
-        digest.update((region.html or "").encode("utf-8"))
-    else:
-        for it in items:
-            digest.update(f"{it.url}\t{it.title}\t{it.date}\n".encode("utf-8"))
+    region_hash = (hashlib.sha256((region.html or "").encode("utf-8")).hexdigest() if region is not None
+                   else items_digest(items))
     return ListPage(items=items, next_urls=_next_pages(tree, base, page_url, pagination, page_index),
-                    region_hash=digest.hexdigest())
+                    region_hash=region_hash)
+
+
+def items_digest(items: list[ListItem]) -> str:
+    """What a list page says, as a hash: the same items again mean the page need not be walked."""
+    digest = hashlib.sha256()
+    for it in items:
+        digest.update(f"{it.url}\t{it.title}\t{it.date}\n".encode("utf-8"))
+    return digest.hexdigest()
 
 
 def _next_pages(tree: LexborHTMLParser, base: str, page_url: str, p: Pagination, page_index: int) -> list[str]:
@@ -335,8 +339,9 @@ def parse_detail(html: str, page_url: str, sel: DetailSelectors, *, list_title: 
                   cited_titles=find_titles(body), attachments=find_attachments(body_node, base, tree))
 
 
-_ATTACHMENT_EXT = re.compile(r"\.(pdf|docx?|wps|ofd|xlsx?|zip|rar|et)(?:$|[?#&])", re.I)
-_NAMED_FILE = re.compile(r"\.(pdf|docx?|wps|ofd|xlsx?|zip|rar|et)\s*$", re.I)
+_FILE_EXT = r"\.(?:pdf|docx?|wps|ofd|xlsx?|zip|rar|et)"
+_ATTACHMENT_EXT = re.compile(_FILE_EXT + r"(?:$|[?#&])", re.I)
+_NAMED_FILE = re.compile(_FILE_EXT + r"\s*$", re.I)
 # Download scripts of the common CMSs: /module/download/downfile.jsp?…, /attach/…, getFile.do?id=…
 _DOWNLOAD_URL = re.compile(r"down(?:load|file)?|attach|fujian|getfile|file(?:id|name)?=|\bfid=", re.I)
 

@@ -6,7 +6,7 @@ from typing import Callable, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from .config import Source
+from .config import DetailSelectors, Source
 from .extract import Detail, ListItem, ListPage, parse_detail, parse_list
 
 _REGISTRY: dict[str, type["SourceKind"]] = {}
@@ -72,7 +72,10 @@ class HtmlKind(SourceKind):
     def parse_list(self, html: str, url: str, page_index: int) -> ListPage:
         return parse_list(html, url, self.source.listing, self.source.pagination, page_index)
 
+    def detail_selectors(self) -> DetailSelectors:
+        return self.source.detail
+
     def parse_detail(self, html: str, url: str, item: ListItem | None) -> Detail:
-        return parse_detail(html, url, self.source.detail,
+        return parse_detail(html, url, self.detail_selectors(),
                             list_title=item.title if item else None, list_date=item.date if item else None,
                             source_issuer=self.source.issuer)

@@ -86,9 +86,6 @@ class CompactTables:
         for b, table in enumerate(self.bands):
             table.add_many(bucket_matrix[:, b], slots)
 
-    def nbytes(self) -> int:
-        return sum(t.nbytes() for t in self.bands) + self.dead.nbytes
-
 
 class BandTable:
     """One band: bucket key -> slots. Implements the part of datasketch's UnorderedStorage that
@@ -161,9 +158,6 @@ class BandTable:
         self.empty_buffer()
         keys, counts = np.unique(self.h[~self.shared.dead[self.s]], return_counts=True)
         return dict(zip(keys.tolist(), counts.tolist()))
-
-    def nbytes(self) -> int:
-        return self.h.nbytes + self.s.nbytes + self.buf_h.itemsize * len(self.buf_h) * 2
 
 
 class KeyTable:

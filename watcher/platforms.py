@@ -10,13 +10,12 @@ HTML with the source's selectors or the platform's, falling back to the generic 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from datetime import date, datetime, timezone
-from typing import Literal
 from email.utils import parsedate_to_datetime
-from urllib.parse import urlencode, urljoin, urlsplit
+from typing import Literal
+from urllib.parse import urlencode, urlsplit
 from xml.etree import ElementTree as ET
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,19 +24,12 @@ from selectolax.lexbor import LexborHTMLParser
 from .config import DetailSelectors
 from .docno import parse_date
 from .errors import ExtractError
-from .extract import Detail, ListItem, ListPage, _absolute, parse_detail
-from .kinds import HtmlKind, SourceKind, register
+from .extract import ListItem, ListPage, _absolute, items_digest
+from .kinds import HtmlKind, register
 
 
 class _Options(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)   # columnid: 84242
-
-
-def _digest(items: list[ListItem]) -> str:
-    h = hashlib.sha256()
-    for it in items:
-        h.update(f"{it.url}\t{it.title}\t{it.date}\n".encode("utf-8"))
-    return h.hexdigest()
 
 
 def _origin(url: str) -> str:
@@ -45,15 +37,14 @@ def _origin(url: str) -> str:
     return f"{p.scheme}://{p.netloc}"
 
 
-class _DetailAsHtml(SourceKind):
-    """Detail pages: the source's selectors, else the platform's defaults, else the generic extractor."""
+class _DetailAsHtml(HtmlKind):
+    """Detail pages: the source's selectors, else the platform's defaults, else the generic extractor.
+    Lists are the platform's own (each subclass's parse_list)."""
     detail_defaults: DetailSelectors = DetailSelectors()
 
-    def parse_detail(self, html: str, url: str, item: ListItem | None) -> Detail:
+    def detail_selectors(self) -> DetailSelectors:
         own = self.source.detail
-        sel = own if (own.body or own.meta or own.title) else self.detail_defaults
-        return parse_detail(html, url, sel, list_title=item.title if item else None,
-                            list_date=item.date if item else None, source_issuer=self.source.issuer)
+        return own if (own.body or own.meta or own.title) else self.detail_defaults
 
 
 # ---- Hanweb -----------------------------------------------------------------------------------------
@@ -134,7 +125,7 @@ class HanwebKind(_DetailAsHtml):
         more = (page_index + 1) * self.options.per_request < total_n if total_n is not None else bool(items)
         if self.options.columnid and more and page_index + 1 < self.source.pagination.pages:
             next_urls = [self._proxy(page_index + 1)]
-        return ListPage(items=items, next_urls=next_urls, region_hash=_digest(items))
+        return ListPage(items=items, next_urls=next_urls, region_hash=items_digest(items))
 
 
 # ---- Guangdong gkmlpt ---------------------------------------------------------------------------------
@@ -181,7 +172,7 @@ class GkmlptKind(_DetailAsHtml):
         total = data.get("total") or (data.get("classify") or {}).get("post_count") or 0
         seen = (page_index + 1) * max(len(items), 1)
         more = items and seen < int(total) and page_index + 1 < self.source.pagination.pages
-        return ListPage(items=items, next_urls=[self._api(page_index + 2)] if more else [], region_hash=_digest(items))
+        return ListPage(items=items, next_urls=[self._api(page_index + 2)] if more else [], region_hash=items_digest(items))
 
 
 # ---- RSS / Atom ---------------------------------------------------------------------------------------
@@ -227,7 +218,7 @@ class FeedKind(_DetailAsHtml):
             url_abs = _absolute(url, link)
             if url_abs:
                 items.append(ListItem(url=url_abs, title=title, date=when))
-        return ListPage(items=items, next_urls=[], region_hash=_digest(items))
+        return ListPage(items=items, next_urls=[], region_hash=items_digest(items))
 
 
 # ---- gov.cn -------------------------------------------------------------------------------------------
