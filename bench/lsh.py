@@ -48,8 +48,8 @@ def synthetic(n: int, num_perm: int = 128, topics: int = 200, p: float = 0.15, s
 
 
 def one_size(n: int, queries: int, storage: str = "memory") -> dict:
-    from watcher.fingerprint import Params, Signature
-    from watcher.linking import Index, Thresholds
+    from watcher.link.fingerprint import Params, Signature
+    from watcher.link.linker import Index, Thresholds
     params = Params()
     sigs = synthetic(n)
     base = rss_bytes()
@@ -74,9 +74,9 @@ def ingest_throughput(docs: int) -> dict:
     """Linking stage on real text: documents made from corpus paragraphs, stored, then linked."""
     from storage.repo import Outcome, Store
     from watcher.demo.portal import seed_documents
-    from watcher.extract import Detail, ListItem
-    from watcher.linking import Linker
-    from watcher.pipeline import snapshot
+    from watcher.extract.page import Detail, ListItem
+    from watcher.link.linker import Linker
+    from watcher.pipeline.poll import snapshot
     paras = [p for _, t in seed_documents()[1] for p in t.splitlines() if len(p) > 40]
     laws = ROOT / "tests" / "fixtures" / "linking" / "laws"
     paras += [p for f in laws.glob("*.md") for p in f.read_text(encoding="utf-8").splitlines() if len(p) > 40]

@@ -16,8 +16,8 @@ from datasketch import MinHash
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from watcher.demo.portal import seed_documents  # noqa: E402
-from watcher.fingerprint import hash_shingle, shingle_hashes, shingles, signature, signatures_bulk  # noqa: E402
-from watcher.textnorm import normalise  # noqa: E402
+from watcher.link.fingerprint import hash_shingle, shingle_hashes, shingles, signature, signatures_bulk  # noqa: E402
+from watcher.text.normalise import normalise  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 

@@ -24,9 +24,9 @@ from sqlalchemy.exc import IntegrityError
 
 from storage.models import ChannelRow, Delivery, Event, Version, utcnow
 from storage.repo import Store
-from watcher.config import Config
+from watcher.config.settings import Config
 
-from .config import Channel
+from watcher.config.channels import Channel
 from .digest import render_digest
 from .formats import BUILDERS, messages
 from .items import Item, load_items, matches

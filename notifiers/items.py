@@ -9,7 +9,7 @@ from sqlalchemy import select
 from storage.models import Event, Link, Notice, Version
 from storage.repo import Store
 
-from .config import LEVELS, Channel
+from watcher.config.channels import LEVELS, Channel
 
 T_EVENT, T_NOTICE, T_LINK, T_VERSION = Event.__table__, Notice.__table__, Link.__table__, Version.__table__
 
@@ -45,7 +45,7 @@ def _level(kind: str, relation: str | None, parent: str | None) -> str:
 
 def load_items(store: Store, event_ids: list[int] | None = None, after: int = 0) -> list[Item]:
     """Items for the given events (or every event after `after`), oldest first."""
-    from storage.history import changed_paragraphs
+    from watcher.text.diff import changed_paragraphs
     with store.engine.connect() as conn:
         q = select(T_EVENT).order_by(T_EVENT.c.id)
         q = q.where(T_EVENT.c.id.in_(event_ids)) if event_ids is not None else q.where(T_EVENT.c.id > after)

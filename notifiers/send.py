@@ -14,7 +14,7 @@ import httpx
 
 from watcher.errors import WatcherError
 
-from .config import Channel
+from watcher.config.channels import Channel
 from .formats import sign_dingtalk, sign_feishu, sign_generic
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from watcher.docno import title_key
+from watcher.text.docno import title_key
 
 from .db import make_engine, migrate
 from .models import AttachmentText, CrawlRun, Event, Notice, Page, RobotsRow, SourceRow, Version, utcnow
@@ -464,7 +464,7 @@ class Store:
 
     def diff(self, notice_id: int, old_seq: int | None = None, new_seq: int | None = None) -> list:
         """Paragraph diff between two versions (default: the previous and the newest)."""
-        from .history import paragraph_diff
+        from watcher.text.diff import paragraph_diff
         versions = {v.seq: v for v in self.versions(notice_id)}
         if not versions:
             raise KeyError(f"notice {notice_id} has no stored version")

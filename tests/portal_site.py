@@ -1,7 +1,7 @@
 """Build test portals on a PortalServer: paginated list pages and detail pages."""
 from __future__ import annotations
 
-from watcher.config import Source
+from watcher.config.settings import Source
 from watcher.demo.portal import DETAIL_SELECTORS, LIST_SELECTORS, detail_page, list_page
 
 

@@ -9,12 +9,12 @@ import sys
 import pytest
 
 from storage.repo import Store
-from watcher.attachments import AttachmentSettings, extract_isolated, filename_from_disposition
-from watcher.config import Source
+from watcher.attachments.reader import AttachmentSettings, extract_isolated, filename_from_disposition
+from watcher.config.settings import Source
 from watcher.demo.portal import DETAIL_SELECTORS, LIST_SELECTORS, detail_page, list_page
-from watcher.doctext import extract
-from watcher.extract import find_attachments
-from watcher.pipeline import make_linker, poll_sources
+from watcher.attachments.doctext import Limits, extract
+from watcher.extract.page import find_attachments
+from watcher.pipeline.poll import make_linker, poll_sources
 
 from . import files
 
@@ -77,7 +77,7 @@ def test_the_sandbox_stops_a_slow_reader_and_returns_results():
 
 
 def test_pages_beyond_the_limit_are_not_read():
-    res = extract(files.pdf(["第一页内容"], pages=5), "a.pdf", __import__("watcher.doctext").doctext.Limits(max_pages=2))
+    res = extract(files.pdf(["第一页内容"], pages=5), "a.pdf", Limits(max_pages=2))
     assert res.pages == 5 and res.text.count("第一页内容") == 2
 
 
@@ -144,7 +144,7 @@ def test_a_one_line_notice_is_read_and_linked_through_its_attachment(portal, tmp
     _site(portal, "/repost", [(2, "连云港市绿色产业发展三年行动实施方案", PLAN, [])])
     store = Store.open(f"sqlite:///{tmp_path / 'a.db'}")
     cfg_sources = [_source(portal), _source(portal, sid="repost", prefix="/repost")]
-    from watcher.config import parse_config
+    from watcher.config.settings import parse_config
     linker = make_linker(parse_config("sources: []"), store)
     results = _poll(cfg_sources, store, linker)
     assert all(r.status == "ok" for r in results), [r.errors for r in results]
@@ -156,7 +156,7 @@ def test_a_one_line_notice_is_read_and_linked_through_its_attachment(portal, tmp
     assert att["chars"] > 100 and "清洁生产审核制度" in v.norm_text and "清洁生产审核制度" not in v.body
     assert "苏政发〔2020〕28号" in json.loads(v.citations_json)["docnos"]   # cited in the attachment
     assert notice.id in [h["id"] for h in store.search("清洁生产审核")]
-    from watcher.linkview import links_of
+    from watcher.views.links import links_of
     rels = {(l["relation"], l["direction"]) for l in links_of(store, notice.id)}
     assert rels & {("repost", "parent"), ("repost", "child"), ("derived", "parent"), ("derived", "child")}, rels
 
@@ -236,7 +236,7 @@ def test_an_attachment_over_the_size_limit_is_not_downloaded(portal, tmp_path):
 def test_file_names_without_content_disposition(url, text, name):
     import httpx
 
-    from watcher.attachments import filename_for
+    from watcher.attachments.reader import filename_for
     assert filename_for(url, httpx.Headers({}), text) == name
 
 

@@ -12,7 +12,7 @@ from ruamel.yaml import YAML
 from watcher.cli import main
 from watcher.demo.portal import detail_page
 
-from .portal_site import build_site, doc_body, doc_meta, source_for
+from tests.portal_site import build_site, doc_body, doc_meta, source_for
 
 REPO = Path(__file__).parents[1]
 
@@ -129,8 +129,8 @@ def test_docs_commands_search_and_status(portal, tmp_path):
 
 def test_search_on_postgres(fresh_db):
     from storage.repo import Outcome
-    from watcher.extract import Detail, ListItem
-    from watcher.pipeline import snapshot
+    from watcher.extract.page import Detail, ListItem
+    from watcher.pipeline.poll import snapshot
     states = fresh_db.record_list("s", {"url": "l"}, [ListItem("http://p/1", "关于推进绿色产业发展的意见", None)])
     fresh_db.apply("s", [Outcome(states["http://p/1"], snapshot(Detail(
         url="http://p/1", title="关于推进绿色产业发展的意见", body="加快推动绿色产业发展，是深入贯彻的需要。")))])

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from watcher.config import load_config, parse_config
+from watcher.config.settings import load_config, parse_config
 from watcher.errors import ConfigError
 
 GOOD = """

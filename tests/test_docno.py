@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from watcher.docno import DocNo, find_docnos, find_titles, normalise_docno, normalise_title, parse_date, parse_docno
+from watcher.text.docno import DocNo, find_docnos, find_titles, normalise_docno, normalise_title, parse_date, parse_docno
 
 
 @pytest.mark.parametrize("raw,norm", [

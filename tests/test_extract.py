@@ -6,10 +6,10 @@ from datetime import date
 import pytest
 from ruamel.yaml import YAML
 
-from watcher.config import DetailSelectors, ListSelectors, Pagination
-from watcher.extract import metadata_from_segments, parse_detail, parse_list
+from watcher.config.settings import DetailSelectors, ListSelectors, Pagination
+from watcher.extract.page import metadata_from_segments, parse_detail, parse_list
 
-from .conftest import FIXTURES
+from tests.conftest import FIXTURES
 
 TABLE = YAML(typ="safe").load((FIXTURES / "extraction.yaml").read_text(encoding="utf-8"))
 CASES = TABLE["cases"]
@@ -107,7 +107,7 @@ def test_generic_extraction_on_every_labelled_page():
     """No selectors at all: the 60 gov.cn pages and the portal pages of other CMSs."""
     from pathlib import Path
 
-    from watcher.evalextract import evaluate_extraction
+    from watcher.evaluation.extraction import evaluate_extraction
     report = evaluate_extraction(Path(FIXTURES / "extract_labels.yaml"))
     s = report["summary"]
     assert s["govcn"]["pages"] == 60 and s["portal"]["pages"] == 8

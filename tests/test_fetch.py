@@ -4,9 +4,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from watcher.config import FetchSettings
+from watcher.config.settings import FetchSettings
 from watcher.errors import FetchError, FetchTimeout, HTTPStatusError, RobotsDisallowed, TooLarge
-from watcher.fetch import Fetcher
+from watcher.crawl.fetch import Fetcher
 
 FAST = FetchSettings(min_delay=0, backoff=0, retries=2, timeout=2)
 

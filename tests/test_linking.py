@@ -11,14 +11,14 @@ from datasketch import MinHash, MinHashLSH
 
 from storage.models import Link
 from storage.repo import Store
-from watcher.align import align, split_articles
-from watcher.evaluate import LoadedDoc, evaluate, ingest, load_document
-from watcher.fingerprint import (Params, ParamsMismatch, Signature, exact_scores, hash_shingle, shingle_hashes,
+from watcher.link.align import align, split_articles
+from watcher.evaluation.links import LoadedDoc, evaluate, ingest, load_document
+from watcher.link.fingerprint import (Params, ParamsMismatch, Signature, exact_scores, hash_shingle, shingle_hashes,
                                  shingles, signature)
-from watcher.linking import Linker
-from watcher.textnorm import normalise
+from watcher.link.linker import Linker
+from watcher.text.normalise import normalise
 
-from .conftest import FIXTURES
+from tests.conftest import FIXTURES
 
 CORPUS = FIXTURES / "linking"
 
@@ -142,8 +142,8 @@ def test_redis_index_links_and_refuses_other_parameters(sqlite_store):
 def test_compact_index_answers_exactly_as_datasketch_dict_storage():
     """The memory index (numpy tables inside MinHashLSH) against datasketch's own dict storage:
     bulk load, single inserts past a merge, re-insertion of a key and removal."""
-    from watcher.linking import Index, Thresholds
-    from watcher.lshstore import MERGE_AT, bucket_key, bucket_keys
+    from watcher.link.linker import Index, Thresholds
+    from watcher.link.lshstore import MERGE_AT, bucket_key, bucket_keys
     rng = np.random.default_rng(0)
     topics = rng.integers(0, 2**32, size=(20, 128), dtype=np.uint32)
     n = 3000 + MERGE_AT // 64 + 10

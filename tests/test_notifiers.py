@@ -28,12 +28,12 @@ from notifiers.send import RateLimit
 from storage.models import Delivery
 from storage.repo import Store
 from watcher.cli import main
-from watcher.config import load_config
+from watcher.config.settings import load_config
 from watcher.demo.portal import build_demo_site
 from watcher.demo.server import PortalServer
-from watcher.pipeline import make_linker, poll_sources
+from watcher.pipeline.poll import make_linker, poll_sources
 
-from .receivers import HookReceiver, SMTPReceiver
+from tests.receivers import HookReceiver, SMTPReceiver
 
 T_DEL = Delivery.__table__
 TOKEN = "tok-9f8e7d-secret"   # appears in webhook URLs; must never reach logs, status or errors
@@ -390,7 +390,7 @@ def test_digest_escapes_what_portals_write(tmp_path):
 def test_digest_over_implicit_tls(tmp_path, demo_db, monkeypatch):
     from aiosmtpd.controller import Controller
 
-    from .receivers import free_port, self_signed
+    from tests.receivers import free_port, self_signed
     got = []
 
     class Handler:
@@ -441,7 +441,7 @@ def test_cli_notify_test_preview_and_dry_run(tmp_path, demo_db, hooks, smtp, mon
 
 
 def test_channel_config_errors_name_the_field(tmp_path):
-    from watcher.config import parse_config
+    from watcher.config.settings import parse_config
     cfg = parse_config(json.dumps({"sources": [], "channels": [
         {"id": "a", "type": "dingtalk"},
         {"id": "b", "type": "slack", "url": "https://hooks.slack.com/services/T/B/X"},
@@ -453,7 +453,7 @@ def test_channel_config_errors_name_the_field(tmp_path):
 
 
 def test_scheduler_plans_each_digest_at_its_local_time(tmp_path, demo_db, smtp, monkeypatch):
-    from watcher.scheduler import Service
+    from watcher.scheduler.service import Service
     cfg, store, cfg_path = _world(tmp_path, demo_db, [_mail(smtp, send_at="08:00")])
 
     async def plan():
@@ -475,7 +475,7 @@ def test_scheduler_plans_each_digest_at_its_local_time(tmp_path, demo_db, smtp, 
 
 
 def test_a_poll_sends_one_batched_alert_and_nothing_when_quiet(portal, tmp_path, hooks, monkeypatch):
-    from .portal_site import build_site, source_for
+    from tests.portal_site import build_site, source_for
     build_site(portal, pages=1, per_page=6)
     src = source_for(portal, pages=1).model_dump(mode="json", by_alias=True, exclude_none=True)
     cfg_path = tmp_path / "sources.yaml"
@@ -491,9 +491,9 @@ def test_a_poll_sends_one_batched_alert_and_nothing_when_quiet(portal, tmp_path,
 
 
 def test_the_scheduler_alerts_after_its_polls(portal, tmp_path, hooks, monkeypatch):
-    from watcher.scheduler import Service
+    from watcher.scheduler.service import Service
 
-    from .portal_site import build_site, source_for
+    from tests.portal_site import build_site, source_for
     build_site(portal, pages=1, per_page=3)
     src = source_for(portal, pages=1, schedule={"interval": "1h", "jitter": 0})
     cfg_path = tmp_path / "sources.yaml"
@@ -522,10 +522,10 @@ def test_two_workers_racing_send_each_event_once(fresh_db, hooks, monkeypatch):
     """On SQLite and the live PostgreSQL: two dispatchers at once (two polls finishing together)."""
     import threading
 
-    from watcher.config import parse_config
-    from watcher.extract import ListItem
+    from watcher.config.settings import parse_config
+    from watcher.extract.page import ListItem
 
-    from .test_storage import _snap
+    from tests.test_storage import _snap
     urls = [f"http://p/{i}.html" for i in range(12)]
     cfg = parse_config(json.dumps({"sources": [], "channels": [_hook(monkeypatch, hooks, "race", "webhook", "/race")]}))
     from notifiers.dispatch import register_channels
@@ -555,9 +555,9 @@ def test_two_workers_racing_send_each_event_once(fresh_db, hooks, monkeypatch):
 def test_a_new_version_is_announced_with_its_changed_paragraphs(fresh_db):
     from notifiers.items import load_items
     from storage.repo import Outcome
-    from watcher.extract import ListItem
+    from watcher.extract.page import ListItem
 
-    from .test_storage import _snap
+    from tests.test_storage import _snap
     url = "http://p/v.html"
     for body in ("第一段。\n第二段。", "第一段。\n第二段（修订）。\n第三段。"):
         st = fresh_db.record_list("s", dict(url="http://p/list"), [ListItem(url, "关于X的通知", None)])[url]

@@ -5,9 +5,9 @@ import asyncio
 import json
 
 from watcher.demo.portal import detail_page
-from watcher.pipeline import poll_sources
+from watcher.pipeline.poll import poll_sources
 
-from .portal_site import build_site, doc_body, doc_meta, source_for
+from tests.portal_site import build_site, doc_body, doc_meta, source_for
 
 
 def run(store, *sources):

@@ -9,11 +9,11 @@ import pytest
 from ruamel.yaml import YAML
 
 from storage.repo import Store
-from watcher.config import Source, parse_config
-from watcher.kinds import kind_for
-from watcher.pipeline import poll_sources
+from watcher.config.settings import Source, parse_config
+from watcher.extract.kinds import kind_for
+from watcher.pipeline.poll import poll_sources
 
-from .conftest import FIXTURES
+from tests.conftest import FIXTURES
 
 TABLE = YAML(typ="safe").load((FIXTURES / "extraction.yaml").read_text(encoding="utf-8"))
 GOVCN = [c for c in TABLE["cases"] if c["template"] == "govcn-old"]

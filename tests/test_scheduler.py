@@ -11,9 +11,9 @@ import time
 from ruamel.yaml import YAML
 
 from storage.repo import Store
-from watcher.scheduler import Service
+from watcher.scheduler.service import Service
 
-from .portal_site import build_site, source_for
+from tests.portal_site import build_site, source_for
 
 
 def _write(path, *sources):

@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import inspect
 
 from storage.db import applied_revisions, migrate
-from storage.history import changed_paragraphs, render_unified
+from watcher.text.diff import changed_paragraphs, render_unified
 from storage.models import Event, Version
 from storage.repo import Outcome, Snapshot
-from watcher.extract import ListItem
-from watcher.textnorm import content_hash, normalise
+from watcher.extract.page import ListItem
+from watcher.text.normalise import content_hash, normalise
 
 
 def _snap(url, body, title="关于X的通知"):

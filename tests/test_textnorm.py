@@ -1,4 +1,4 @@
-from watcher.textnorm import normalise, paragraphs, rejoin_lines
+from watcher.text.normalise import normalise, paragraphs, rejoin_lines
 from watcher.demo.portal import seed_documents
 
 

@@ -9,9 +9,9 @@ from ruamel.yaml import YAML
 
 from storage.repo import Store
 
-from ..config import load_config
-from ..linkview import links_of
-from ..pipeline import make_linker, poll_sources
+from watcher.config.settings import load_config
+from watcher.views.links import links_of
+from watcher.pipeline.poll import make_linker, poll_sources
 from .portal import build_demo_site
 from .server import PortalServer
 

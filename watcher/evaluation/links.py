@@ -10,11 +10,11 @@ from pathlib import Path
 
 from storage.repo import Outcome, Store
 
-from .docno import find_docnos, parse_date
-from .extract import ListItem, _signature
-from .linking import Linker, Thresholds
-from .pipeline import snapshot
-from .extract import Detail
+from watcher.text.docno import find_docnos, parse_date
+from watcher.extract.page import ListItem, _signature
+from watcher.link.linker import Linker, Thresholds
+from watcher.pipeline.poll import snapshot
+from watcher.extract.page import Detail
 
 _MD_INFO_END = "<!-- INFO END -->"
 _FILE_DATE = re.compile(r"\((\d{4}-\d{2}-\d{2})\)")
@@ -62,7 +62,7 @@ def ingest(store: Store, docs: list[LoadedDoc], linker: Linker) -> dict[str, int
         states = store.record_list("eval", dict(url=f"eval:{d.path}"), [ListItem(url, d.title or d.path, d.when)])
         detail = Detail(url=url, title=d.title or "", body=d.body, doc_no=d.doc_no, written=d.when,
                         cited_docnos=[str(x) for x in find_docnos(d.body) if str(x) != d.doc_no])
-        from .docno import find_titles
+        from watcher.text.docno import find_titles
         detail.cited_titles = find_titles(d.body)
         store.apply("eval", [Outcome(states[url], snapshot(detail))])
         ids[d.path] = states[url].id

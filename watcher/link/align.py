@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .fingerprint import intersection_size, shingle_hashes
-from .textnorm import paragraphs
+from watcher.link.fingerprint import intersection_size, shingle_hashes
+from watcher.text.normalise import paragraphs
 
 _MARKERS = {
     "article": re.compile(r"^第[一二三四五六七八九十百零〇\d]+条"),

@@ -12,9 +12,9 @@ import click
 from storage.db import migrate as run_migrations, resolve_url
 from storage.repo import Store
 
-from .config import load_config
-from .errors import ConfigError, WatcherError
-from .pipeline import RunResult, poll_sources
+from watcher.config.settings import load_config
+from watcher.errors import ConfigError, WatcherError
+from watcher.pipeline.poll import RunResult, poll_sources
 
 
 
@@ -142,7 +142,7 @@ def poll(obj: Ctx, source_ids: tuple[str, ...], as_json: bool, no_link: bool) ->
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     store = obj.store(cfg)
-    from .pipeline import make_linker
+    from watcher.pipeline.poll import make_linker
     if cfg.channels:
         from notifiers.dispatch import register_channels
         register_channels(store, cfg.channels)
@@ -169,7 +169,7 @@ def run(obj: Ctx) -> None:
     Example:
       WATCHER_DATABASE_URL=postgresql://localhost/watcher watcher -v run
     """
-    from .scheduler import Service
+    from watcher.scheduler.service import Service
     cfg = obj.load()
     store = obj.store(cfg)
     service = Service(obj.config_path, store)
@@ -208,7 +208,7 @@ def demo(workdir: str, as_json: bool) -> None:
     Example:
       watcher demo --dir /tmp/watcher-demo
     """
-    from .demo.run import run_demo
+    from watcher.demo.run import run_demo
     report, results = run_demo(Path(workdir))
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
@@ -233,4 +233,4 @@ def demo(workdir: str, as_json: bool) -> None:
 
 
 
-from . import cli_docs, cli_notify, cli_sources  # noqa: E402,F401  (register `watcher docs`, `sources`, …)
+from watcher.cli import docs as _docs, notify as _notify, sources as _sources  # noqa: E402,F401  (register `watcher docs`, `sources`, …)

@@ -9,7 +9,7 @@ import click
 
 from storage.repo import Store
 
-from .cli import Ctx, Table, err_console, main, out
+from watcher.cli import Ctx, Table, err_console, main, out
 
 # ---- linking ------------------------------------------------------------------------------------
 @main.command()
@@ -22,7 +22,7 @@ def link(obj: Ctx, as_json: bool) -> None:
     Example:
       watcher link
     """
-    from .pipeline import make_linker
+    from watcher.pipeline.poll import make_linker
     cfg = obj.load()
     made = make_linker(cfg, obj.store(cfg)).run()
     click.echo(json.dumps({"links": made}) if as_json else f"{made} new links")
@@ -64,7 +64,7 @@ def docs_list(obj: Ctx, source: str | None, since, relation: str | None, limit: 
     Example:
       watcher docs list --source jiangsu-szfwj --since 2024-01-01 --relation derived
     """
-    from .linkview import list_notices
+    from watcher.views.links import list_notices
     rows = list_notices(obj.store(), source=source, since=since.date() if since else None, relation=relation,
                         limit=limit)
     if as_json:
@@ -91,7 +91,7 @@ def docs_show(obj: Ctx, notice: str, full: bool, as_json: bool) -> None:
     Example:
       watcher docs show 12 --full
     """
-    from .linkview import links_of, notice_detail
+    from watcher.views.links import links_of, notice_detail
     store = obj.store()
     n = _notice_ref(store, notice)
     d = notice_detail(store, n.id)
@@ -126,7 +126,7 @@ def docs_history(obj: Ctx, notice: str, as_json: bool) -> None:
     Example:
       watcher docs history 12
     """
-    from storage.history import changed_paragraphs, paragraph_diff
+    from watcher.text.diff import changed_paragraphs, paragraph_diff
     store = obj.store()
     n = _notice_ref(store, notice)
     rows, prev = [], None
@@ -171,8 +171,8 @@ def docs_diff(obj: Ctx, args: tuple[str, ...], html_out: str | None, as_json: bo
         return
     if len(args) != 2:
         raise click.UsageError("give ID, ID V1 V2, or PARENT CHILD")
-    from .align import align
-    from .diffview import render_html, render_text
+    from watcher.link.align import align
+    from watcher.views.diff import render_html, render_text
     p, c = _ids(store, args)
     pv, cv = store.versions(p.id), store.versions(c.id)
     if not pv or not cv:
@@ -190,7 +190,7 @@ def docs_diff(obj: Ctx, args: tuple[str, ...], html_out: str | None, as_json: bo
 def _version_diff(store: Store, args: tuple[str, ...], as_json: bool, html_out: str | None) -> None:
     from html import escape
 
-    from storage.history import render_unified
+    from watcher.text.diff import render_unified
     n = _notice_ref(store, args[0])
     try:
         ops = store.diff(n.id, *(int(a) for a in args[1:]))
@@ -221,7 +221,7 @@ def docs_links(obj: Ctx, notice: str, as_json: bool) -> None:
     """
     from rich.tree import Tree
 
-    from .linkview import links_of
+    from watcher.views.links import links_of
     store = obj.store()
     n = _notice_ref(store, notice)
     rows = links_of(store, n.id)
@@ -285,8 +285,8 @@ def status(obj: Ctx, as_json: bool) -> None:
     Example:
       watcher status --json
     """
-    from .cli_sources import source_status
-    from .linkview import recent_failures
+    from watcher.cli.sources import source_status
+    from watcher.views.links import recent_failures
     rows = source_status(obj)
     store = obj.store()
     cfg = obj.load()
@@ -342,7 +342,7 @@ def eval_links(folder: str, labels: str, as_json: bool) -> None:
     """
     import tempfile
 
-    from .evaluate import evaluate
+    from watcher.evaluation.links import evaluate
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(f"sqlite:///{tmp}/eval.db")
         report = evaluate(Path(folder), Path(labels), store)
@@ -380,7 +380,7 @@ def eval_extract(obj: Ctx, labels: str, as_json: bool) -> None:
     Example:
       watcher eval extract tests/fixtures/extract_labels.yaml
     """
-    from .evalextract import evaluate_extraction
+    from watcher.evaluation.extraction import evaluate_extraction
     report = evaluate_extraction(Path(labels))
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))

@@ -13,10 +13,10 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from selectolax.lexbor import LexborHTMLParser
 
-from .config import DetailSelectors
-from .extract import parse_detail
-from .htmltext import block_text
-from .textnorm import nfkc
+from watcher.config.settings import DetailSelectors
+from watcher.extract.page import parse_detail
+from watcher.extract.htmltext import block_text
+from watcher.text.normalise import nfkc
 
 _SPACE = re.compile(r"\s+")
 

@@ -22,11 +22,11 @@ from sqlalchemy import update
 
 from storage.repo import T_RUN, Store
 
-from .config import Config, Source, load_config
-from .errors import ConfigError
-from .pipeline import RunResult, make_linker, poll_sources
+from watcher.config.settings import Config, Source, load_config
+from watcher.errors import ConfigError
+from watcher.pipeline.poll import RunResult, make_linker, poll_sources
 
-log = logging.getLogger("watcher.scheduler")
+log = logging.getLogger("watcher.scheduler.service")
 
 
 def trigger_for(source: Source):

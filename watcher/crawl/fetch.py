@@ -20,9 +20,9 @@ from urllib.robotparser import RobotFileParser
 
 import httpx
 
-from .config import FetchSettings
-from .encoding import decode
-from .errors import FetchError, FetchTimeout, HTTPStatusError, RobotsDisallowed, TooLarge
+from watcher.config.settings import FetchSettings
+from watcher.crawl.encoding import decode
+from watcher.errors import FetchError, FetchTimeout, HTTPStatusError, RobotsDisallowed, TooLarge
 
 
 @dataclass

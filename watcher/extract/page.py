@@ -9,10 +9,10 @@ from urllib.parse import urljoin, urldefrag
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from .config import DetailSelectors, ListSelectors, Pagination
-from .docno import find_docnos, find_titles, normalise_docno, parse_date
-from .htmltext import block_text, first_css, segments, split_selectors
-from .textnorm import nfkc
+from watcher.config.settings import DetailSelectors, ListSelectors, Pagination
+from watcher.text.docno import find_docnos, find_titles, normalise_docno, parse_date
+from watcher.extract.htmltext import block_text, first_css, segments, split_selectors
+from watcher.text.normalise import nfkc
 
 # Canonical metadata keys and the labels portals use for them. Order matters: longer labels first
 # so that 发文字号 wins over 文号.

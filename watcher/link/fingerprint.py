@@ -18,7 +18,7 @@ from functools import lru_cache
 import numpy as np
 from datasketch import MinHash
 
-from .errors import WatcherError
+from watcher.errors import WatcherError
 
 HASH_SCHEME = "poly31-utf32"
 _BASE = np.uint32(1_000_003)

@@ -14,8 +14,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from .config import Config, parse_config
-from .errors import ConfigError
+from watcher.config.settings import Config, parse_config
+from watcher.errors import ConfigError
 
 
 def _yaml() -> YAML:

@@ -6,8 +6,8 @@ from typing import Callable, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from .config import DetailSelectors, Source
-from .extract import Detail, ListItem, ListPage, parse_detail, parse_list
+from watcher.config.settings import DetailSelectors, Source
+from watcher.extract.page import Detail, ListItem, ListPage, parse_detail, parse_list
 
 _REGISTRY: dict[str, type["SourceKind"]] = {}
 
@@ -21,21 +21,15 @@ def register(name: str) -> Callable[[type["SourceKind"]], type["SourceKind"]]:
 
 
 def known_kinds() -> list[str]:
-    _load_platforms()
     return sorted(_REGISTRY)
 
 
 def kind_class(name: str) -> type["SourceKind"]:
-    _load_platforms()
     return _REGISTRY[name]
 
 
 def kind_for(source: Source) -> "SourceKind":
     return kind_class(source.kind)(source)
-
-
-def _load_platforms() -> None:
-    from . import platforms  # noqa: F401  (registers hanweb, gkmlpt, feed, govcn)
 
 
 class NoOptions(BaseModel):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .cli import Ctx, err_console, main, out
+from watcher.cli import Ctx, err_console, main, out
 
 
 def dispatcher(obj: Ctx):
@@ -45,7 +45,7 @@ def notify_test(obj: Ctx, channel_id: str, as_json: bool) -> None:
       DINGTALK_URL=https://oapi.dingtalk.com/robot/send?access_token=… watcher notify test dingtalk-team
     """
     from notifiers.send import DeliveryError
-    from .errors import ConfigError
+    from watcher.errors import ConfigError
     d = dispatcher(obj)
     try:
         answer = d.test(_channel(d, channel_id))
@@ -94,7 +94,7 @@ def digest() -> None:
 def _email_channels(d, channel_id: str | None):
     chans = [_channel(d, channel_id)] if channel_id else [c for c in d.config.channels if c.type == "email"]
     if not chans:
-        from notifiers.config import Channel
+        from watcher.config.channels import Channel
         # Without an email channel, preview with defaults (everything, no recipients).
         chans = [Channel(id="preview", type="email", to=["preview@localhost"])]
     return chans

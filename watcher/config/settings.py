@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from .attachments import AttachmentSettings
-from .errors import ConfigError
+from watcher.attachments.reader import AttachmentSettings
+from watcher.errors import ConfigError
 
 DEFAULT_USER_AGENT = "PolicyWatcher/0.1 (+policy notice monitor; contact: admin@localhost)"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -292,7 +292,7 @@ def parse_config(text: str, path: str | Path | None = None) -> Config:
     raw_sources = data.get("sources") or []
     if not isinstance(raw_sources, list):
         raise ConfigError("'sources' must be a list", field="sources", path=where, line=line_of(("sources",)))
-    from .kinds import kind_class, known_kinds  # late: kinds imports config
+    from watcher.extract.kinds import kind_class, known_kinds  # late: kinds imports config
     kinds = known_kinds()
     sources: list[Source] = []
     errors: list[ConfigError] = []
@@ -335,7 +335,7 @@ def parse_config(text: str, path: str | Path | None = None) -> Config:
             continue
         seen.add(src.id)
         sources.append(src)
-    from notifiers.config import load_channels  # late: notifiers build on watcher
+    from watcher.config.channels import load_channels  # late: notifiers build on watcher
     channels, channel_errors = load_channels(data.get("channels"))
     for err in channel_errors:
         err.path = where

@@ -21,10 +21,10 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .doctext import MEDIA_TYPES, Limits, TextResult
-from .errors import FetchError, RobotsDisallowed, TooLarge
+from watcher.attachments.doctext import MEDIA_TYPES, Limits, TextResult
+from watcher.errors import FetchError, RobotsDisallowed, TooLarge
 
-log = logging.getLogger("watcher.attachments")
+log = logging.getLogger("watcher.attachments.reader")
 
 
 class AttachmentSettings(BaseModel):
@@ -40,7 +40,7 @@ class AttachmentSettings(BaseModel):
     @field_validator("timeout", mode="before")
     @classmethod
     def _duration(cls, v):
-        from .config import parse_duration   # late: config imports this module
+        from watcher.config.settings import parse_duration   # late: config imports this module
         return parse_duration(v)
 
 
@@ -120,14 +120,14 @@ def _context():
         # forkserver: children fork from a clean, single-threaded server, never from the event
         # loop's process with its threads and locks.
         _ctx = multiprocessing.get_context("forkserver")
-        _ctx.set_forkserver_preload(["watcher.doctext"])
+        _ctx.set_forkserver_preload(["watcher.attachments.doctext"])
     return _ctx
 
 
 def _child(conn, data: bytes, filename: str, limits: Limits, max_memory: int) -> None:
     import resource
 
-    from .doctext import extract
+    from watcher.attachments.doctext import extract
     try:
         resource.setrlimit(resource.RLIMIT_AS, (max_memory, max_memory))
     except (ValueError, OSError):
@@ -142,7 +142,7 @@ def _child(conn, data: bytes, filename: str, limits: Limits, max_memory: int) ->
 
 def extract_isolated(data: bytes, filename: str, settings: AttachmentSettings) -> TextResult:
     """doctext.extract in a child process, killed past settings.timeout."""
-    from .doctext import sniff
+    from watcher.attachments.doctext import sniff
     kind = sniff(data, filename)
     ctx = _context()
     parent, child = ctx.Pipe(duplex=False)

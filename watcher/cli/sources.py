@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 
 from storage.models import Notice
 
-from .cli import Ctx, Table, err_console, main, out
-from .config import Source, load_config
-from .errors import ConfigError, WatcherError
-from .sources_file import SourcesFile, dump_yaml, parse_value
+from watcher.cli import Ctx, Table, err_console, main, out
+from watcher.config.settings import Source, load_config
+from watcher.errors import ConfigError, WatcherError
+from watcher.config.sources_file import SourcesFile, dump_yaml, parse_value
 
 
 def _file(obj: Ctx) -> SourcesFile:
@@ -295,7 +295,7 @@ def sources_test(obj: Ctx, source_id: str, limit: int, as_json: bool) -> None:
     Example:
       watcher sources test jiangsu-szfwj --limit 2
     """
-    from .preview import preview_source
+    from watcher.views.preview import preview_source
     try:
         src = obj.load().get(source_id)
         result = asyncio.run(preview_source(src, limit))
@@ -340,7 +340,7 @@ def sources_add(obj: Ctx, url: str, source_id: str | None, name: str | None, yes
     Example:
       watcher sources add http://www.example.gov.cn/zwgk/zcwj/index.html --id example-zcwj
     """
-    from .preview import inspect_url
+    from watcher.views.preview import inspect_url
     try:
         entry, preview = asyncio.run(inspect_url(url))
     except WatcherError as exc:

@@ -8,11 +8,11 @@ from urllib.parse import urlsplit
 import httpx
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from .config import Source
-from .errors import WatcherError
-from .extract import LABELS, _body_fallback, _generic_items, base_url
-from .fetch import Fetcher
-from .kinds import kind_for
+from watcher.config.settings import Source
+from watcher.errors import WatcherError
+from watcher.extract.page import LABELS, _body_fallback, _generic_items, base_url
+from watcher.crawl.fetch import Fetcher
+from watcher.extract.kinds import kind_for
 
 _LABEL_WORDS = [lab for labs in LABELS.values() for lab in labs if len(lab) >= 3]
 

@@ -21,16 +21,16 @@ import httpx
 from storage.models import Page, utcnow
 from storage.repo import Counts, NoticeState, Outcome, Snapshot, Store
 
-from .attachments import AttachmentReader, Read
-from .config import Config, Source
-from .docno import find_docnos, find_titles
-from .errors import ExtractError, FetchError, WatcherError
-from .extract import Detail, ListItem
-from .fetch import Fetcher
-from .kinds import SourceKind, kind_for
-from .textnorm import content_hash, normalise
+from watcher.attachments.reader import AttachmentReader, Read
+from watcher.config.settings import Config, Source
+from watcher.text.docno import find_docnos, find_titles
+from watcher.errors import ExtractError, FetchError, WatcherError
+from watcher.extract.page import Detail, ListItem
+from watcher.crawl.fetch import Fetcher
+from watcher.extract.kinds import SourceKind, kind_for
+from watcher.text.normalise import content_hash, normalise
 
-log = logging.getLogger("watcher.pipeline")
+log = logging.getLogger("watcher.pipeline.poll")
 MAX_ATTEMPTS = 8
 BATCH = 50
 Progress = Callable[..., None]
@@ -320,7 +320,7 @@ class LazyLinker:
         if self.linker is None:
             import os
 
-            from .linking import Linker
+            from watcher.link.linker import Linker
             idx = self.config.defaults.index
             self.linker = Linker(self.store, storage=idx.storage,
                                  redis_url=idx.redis_url or os.environ.get("WATCHER_REDIS_URL"))

@@ -23,13 +23,13 @@ from sqlalchemy import and_, delete, insert, or_, select, update
 from storage.models import Citation, Event, Link, Notice, SignatureRow, Version, utcnow
 from storage.repo import Store
 
-from .align import align, summary_line
-from .docno import normalise_title, titles_implemented
-from .lshstore import attach, bucket_keys
-from .fingerprint import (Params, ParamsMismatch, Signature, exact_scores, shingle_hashes, signature_of_hashes,
+from watcher.link.align import align, summary_line
+from watcher.text.docno import normalise_title, titles_implemented
+from watcher.link.lshstore import attach, bucket_keys
+from watcher.link.fingerprint import (Params, ParamsMismatch, Signature, exact_scores, shingle_hashes, signature_of_hashes,
                           signatures_bulk)
 
-log = logging.getLogger("watcher.linking")
+log = logging.getLogger("watcher.link.linker")
 T_SIG, T_CIT, T_LINK = SignatureRow.__table__, Citation.__table__, Link.__table__
 T_NOTICE, T_VERSION, T_EVENT = Notice.__table__, Version.__table__, Event.__table__
 

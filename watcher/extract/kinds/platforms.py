@@ -21,11 +21,11 @@ from xml.etree import ElementTree as ET
 from pydantic import BaseModel, ConfigDict, Field
 from selectolax.lexbor import LexborHTMLParser
 
-from .config import DetailSelectors
-from .docno import parse_date
-from .errors import ExtractError
-from .extract import ListItem, ListPage, _absolute, items_digest
-from .kinds import HtmlKind, register
+from watcher.config.settings import DetailSelectors
+from watcher.text.docno import parse_date
+from watcher.errors import ExtractError
+from watcher.extract.page import ListItem, ListPage, _absolute, items_digest
+from watcher.extract.kinds.base import HtmlKind, register
 
 
 class _Options(BaseModel):

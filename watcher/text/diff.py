@@ -4,7 +4,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from watcher.textnorm import paragraphs
+from watcher.text.normalise import paragraphs
 
 
 @dataclass

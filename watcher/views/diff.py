@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from jinja2 import Environment
 
-from .align import summary_line
+from watcher.link.align import summary_line
 
 _MARK = {"reused": "=", "modified": "~", "added": "+", "removed": "-"}
 
