@@ -7,7 +7,8 @@
     │   ├── FetchTimeout     connect/read timed out
     │   ├── TooLarge         the body exceeds the size limit
     │   └── RobotsDisallowed robots.txt forbids the URL
-    └── ExtractError         the page was fetched but could not be read
+    ├── ExtractError         the page was fetched but could not be read
+    └── NotFoundError        a notice, channel or source named by the user does not exist
 """
 from __future__ import annotations
 
@@ -83,3 +84,8 @@ class RobotsDisallowed(FetchError):
 
 class ExtractError(WatcherError):
     """The page was fetched but its content could not be read."""
+
+
+class NotFoundError(WatcherError):
+    """A notice, version, channel or source that the caller named does not exist (the CLI's exit 1,
+    the web view's 404). The message says what was looked for, in the reader's words."""
