@@ -72,7 +72,8 @@ def one_size(n: int, queries: int, storage: str = "memory") -> dict:
 
 def ingest_throughput(docs: int) -> dict:
     """Linking stage on real text: documents made from corpus paragraphs, stored, then linked."""
-    from storage.repo import Outcome, Store
+    from storage.records import Outcome
+    from storage.repo import Store
     from watcher.demo.portal import seed_documents
     from watcher.extract.page import Detail, ListItem
     from watcher.link.linker import Linker

@@ -128,7 +128,7 @@ def test_docs_commands_search_and_status(portal, tmp_path):
 
 
 def test_search_on_postgres(fresh_db):
-    from storage.repo import Outcome
+    from storage.records import Outcome
     from watcher.extract.page import Detail, ListItem
     from watcher.pipeline.poll import snapshot
     states = fresh_db.record_list("s", {"url": "l"}, [ListItem("http://p/1", "关于推进绿色产业发展的意见", None)])

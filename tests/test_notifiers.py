@@ -531,7 +531,7 @@ def test_two_workers_racing_send_each_event_once(fresh_db, hooks, monkeypatch):
     from notifiers.dispatch import register_channels
     register_channels(fresh_db, cfg.channels)
     states = fresh_db.record_list("s", dict(url="http://p/list"), [ListItem(u, f"通知{i}", None) for i, u in enumerate(urls)])
-    from storage.repo import Outcome
+    from storage.records import Outcome
     fresh_db.apply("s", [Outcome(states[u], _snap(u, f"正文{i}。")) for i, u in enumerate(urls)])
     hooks.on_post = lambda post: time.sleep(0.3)      # hold the first send open while the other worker looks
     start = threading.Barrier(2)
@@ -554,7 +554,7 @@ def test_two_workers_racing_send_each_event_once(fresh_db, hooks, monkeypatch):
 
 def test_a_new_version_is_announced_with_its_changed_paragraphs(fresh_db):
     from notifiers.items import load_items
-    from storage.repo import Outcome
+    from storage.records import Outcome
     from watcher.extract.page import ListItem
 
     from tests.test_storage import _snap

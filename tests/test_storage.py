@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 from storage.db import applied_revisions, migrate
 from watcher.text.diff import changed_paragraphs, render_unified
 from storage.models import Event, Version
-from storage.repo import Outcome, Snapshot
+from storage.records import Outcome, Snapshot
 from watcher.extract.page import ListItem
 from watcher.text.normalise import content_hash, normalise
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from storage.repo import Outcome, Store
+from storage.records import Outcome
+from storage.repo import Store
 
 from watcher.text.docno import find_docnos, parse_date
 from watcher.extract.page import ListItem, _signature

@@ -19,7 +19,8 @@ from typing import Callable, Iterable
 import httpx
 
 from storage.models import Page, utcnow
-from storage.repo import Counts, NoticeState, Outcome, Snapshot, Store
+from storage.records import Counts, NoticeState, Outcome, Snapshot
+from storage.repo import Store
 
 from watcher.attachments.reader import AttachmentReader, Read
 from watcher.config.settings import Config, Source

@@ -18,9 +18,8 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import update
 
-from storage.repo import T_RUN, Store
+from storage.repo import Store
 
 from watcher.config.settings import Config, Source, load_config
 from watcher.errors import ConfigError
@@ -37,11 +36,6 @@ def trigger_for(source: Source):
         trig.jitter = int(s.jitter) or None
         return trig
     return IntervalTrigger(seconds=int(s.every), timezone=tz, jitter=int(s.jitter) or None)
-
-
-def mark_interrupted(store: Store) -> int:
-    with store.engine.begin() as conn:
-        return conn.execute(update(T_RUN).where(T_RUN.c.status == "running").values(status="interrupted")).rowcount
 
 
 class Service:
@@ -164,7 +158,7 @@ class Service:
         self._stop.set()
 
     async def run(self, install_signals: bool = True) -> None:
-        mark_interrupted(self.store)
+        self.store.mark_interrupted()
         self.scheduler = AsyncIOScheduler(timezone=ZoneInfo("Asia/Shanghai"))
         self.scheduler.start()
         if not self.reload() and self.config is None:

@@ -1,0 +1,97 @@
+"""The HTTP cache: validators per fetched URL, what was read from each attachment file, robots.txt."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
+from sqlmodel import col
+from sqlmodel import select as select_model
+
+from storage.core import T_ATT, T_PAGE, T_ROBOTS, Repo, chunks
+from storage.models import Page, utcnow
+
+
+def save_pages(conn: Connection, source_id: str, rows: list[dict]) -> None:
+    """Insert or update the validators of fetched URLs (each dict: url and any of etag, last_modified,
+    body_hash, region_hash, status)."""
+    if not rows:
+        return
+    now = utcnow()
+    urls = [r["url"] for r in rows]
+    known: set[str] = set()
+    for chunk in chunks(urls):
+        known.update(r[0] for r in conn.execute(select(T_PAGE.c.url).where(T_PAGE.c.url.in_(chunk))))
+    for r in rows:
+        values = dict(source_id=source_id, etag=r.get("etag"), last_modified=r.get("last_modified"),
+                      body_hash=r.get("body_hash"), region_hash=r.get("region_hash"),
+                      status=r.get("status"), fetched_at=now)
+        if r["url"] in known:
+            conn.execute(update(T_PAGE).where(T_PAGE.c.url == r["url"]).values(**values))
+        else:
+            conn.execute(insert(T_PAGE).values(url=r["url"], **values))
+
+
+def save_attachment_texts(conn: Connection, rows: list[dict]) -> None:
+    """Store what was read from attachment files not stored yet (one row per content hash)."""
+    rows = list({r["sha256"]: r for r in rows}.values())
+    known = set(conn.execute(select(T_ATT.c.sha256).where(T_ATT.c.sha256.in_([r["sha256"] for r in rows])))
+                .scalars())
+    fresh = [dict(r, created_at=utcnow()) for r in rows if r["sha256"] not in known]
+    if fresh:
+        conn.execute(insert(T_ATT), fresh)
+
+
+class PageRepo(Repo):
+    # ---- pages (HTTP validators) --------------------------------------------------------------
+    def page(self, url: str) -> Page | None:
+        with self.session() as s:
+            return s.get(Page, url)
+
+    def pages(self, urls: Sequence[str]) -> dict[str, Page]:
+        out: dict[str, Page] = {}
+        with self.session() as s:
+            for chunk in chunks(list(urls)):
+                for p in s.exec(select_model(Page).where(col(Page.url).in_(chunk))):
+                    out[p.url] = p
+        return out
+
+    def touch_page(self, source_id: str, url: str, **fields) -> None:
+        with self.engine.begin() as conn:
+            save_pages(conn, source_id, [dict(url=url, **fields)])
+
+    # ---- attachments ----------------------------------------------------------------------------
+    def attachment_text(self, sha256: str) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(T_ATT).where(T_ATT.c.sha256 == sha256)).mappings().first()
+        return dict(row) if row else None
+
+    def attachment_cache(self, urls: Sequence[str]) -> dict[str, dict]:
+        """Per attachment URL already fetched: its validators, and what was read from it."""
+        out: dict[str, dict] = {}
+        with self.engine.connect() as conn:
+            for chunk in chunks(list(urls)):
+                q = (select(T_PAGE.c.url, T_PAGE.c.etag, T_PAGE.c.last_modified, T_ATT)
+                     .join(T_ATT, T_ATT.c.sha256 == T_PAGE.c.body_hash, isouter=True).where(T_PAGE.c.url.in_(chunk)))
+                for r in conn.execute(q).mappings():
+                    row = {k: r[k] for k in T_ATT.c.keys()} if r["sha256"] else None
+                    out[r["url"]] = dict(etag=r["etag"], last_modified=r["last_modified"], text_row=row)
+        return out
+
+    # ---- robots.txt cache -------------------------------------------------------------------------
+    def robots_get(self, host: str) -> tuple[int | None, str, datetime] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(T_ROBOTS.c.status, T_ROBOTS.c.body, T_ROBOTS.c.fetched_at)
+                               .where(T_ROBOTS.c.host == host)).first()
+        return (row.status, row.body, row.fetched_at) if row else None
+
+    def robots_all(self) -> dict[str, tuple[int | None, str, datetime]]:
+        with self.engine.connect() as conn:
+            return {r.host: (r.status, r.body, r.fetched_at) for r in conn.execute(select(T_ROBOTS))}
+
+    def robots_put(self, host: str, status: int | None, body: str) -> None:
+        with self.engine.begin() as conn:
+            values = dict(status=status, body=body, fetched_at=utcnow())
+            if conn.execute(update(T_ROBOTS).where(T_ROBOTS.c.host == host).values(**values)).rowcount == 0:
+                conn.execute(insert(T_ROBOTS).values(host=host, **values))

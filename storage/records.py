@@ -1,0 +1,145 @@
+"""The typed records that cross the storage boundary: what the pipeline hands in, what the linker reads.
+
+They are plain dataclasses with no database behaviour, so the stages above (pipeline, linking,
+evaluation, bench) can import them without importing SQLAlchemy's session machinery.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, NamedTuple
+
+
+# ---- the crawl write path ----------------------------------------------------------------------
+@dataclass
+class NoticeState:
+    """What a run needs to know about a stored notice to decide whether to fetch it and how to store it."""
+    id: int
+    url: str
+    status: str
+    list_title: str | None
+    list_date: date | None
+    attempts: int
+    content_hash: str | None
+    version_count: int
+    last_checked: datetime | None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass
+class Snapshot:
+    """One fetched and extracted detail page, ready to store."""
+    url: str
+    title: str
+    body: str
+    norm_text: str
+    content_hash: str
+    doc_no: str | None = None
+    issuer: str | None = None
+    written: date | None = None
+    published: date | None = None
+    metadata: dict = field(default_factory=dict)
+    citations: dict = field(default_factory=dict)
+    attachments: list = field(default_factory=list)
+    etag: str | None = None
+    last_modified: str | None = None
+    attachment_text: str = ""                               # what the attachments say, for search
+    attachment_texts: list = field(default_factory=list)   # rows for attachment_texts read this time
+    attachment_pages: list = field(default_factory=list)   # validators of the attachment URLs
+    retry: bool = False      # something on the page failed for now (an attachment): check again next run
+
+
+@dataclass
+class Outcome:
+    """What happened to one notice in a run: a snapshot, a 304, or an error."""
+    notice: NoticeState
+    snapshot: Snapshot | None = None
+    not_modified: bool = False
+    error: str | None = None
+
+
+@dataclass
+class Counts:
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    failed: int = 0
+
+    def add(self, other: Counts) -> None:
+        self.new += other.new
+        self.changed += other.changed
+        self.unchanged += other.unchanged
+        self.failed += other.failed
+
+
+# ---- the linking stage --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Citations:
+    """What a version's text cites (the decoded `versions.citations_json`)."""
+    docnos: list[str] = field(default_factory=list)
+    titles: list[str] = field(default_factory=list)
+
+
+class PendingVersion(NamedTuple):
+    """A version without a signature: the linker has not seen it yet."""
+    version_id: int
+    notice_id: int
+
+
+@dataclass(frozen=True)
+class StoredSignature:
+    """One `signatures` row as stored; the linker checks `params` before it rebuilds the MinHash."""
+    notice_id: int
+    version_id: int
+    params: str
+    size: int
+    hashvalues: bytes
+
+
+@dataclass(frozen=True)
+class NoticeText:
+    """A notice's metadata with the normalised text of its newest version."""
+    id: int
+    title: str | None
+    title_key: str | None
+    doc_no: str | None
+    issuer: str | None
+    written: date | None
+    published: date | None
+    text: str
+    version_id: int
+
+
+@dataclass(frozen=True)
+class VersionText:
+    """One version's normalised text and what it cites."""
+    norm_text: str
+    citations: Citations
+
+
+@dataclass
+class CitationRow:
+    """A 文号 (kind `docno`) or a 《title》 (kind `title`, key normalised) that a notice cites."""
+    notice_id: int
+    kind: str
+    key: str
+    raw: str
+    in_purpose: bool
+    resolved_id: int | None = None
+
+
+@dataclass
+class LinkRow:
+    """A link between two notices, or from a notice to a parent not stored yet (`parent_id` None and
+    `parent_key` the cited 文号 or 《title》). Scores are None for such placeholder links."""
+    child_id: int
+    parent_id: int | None
+    parent_key: str
+    relation: str
+    jaccard: float | None
+    contain_child: float | None
+    contain_parent: float | None
+    evidence: dict[str, Any]
+    alignment: dict[str, Any] | None
+    explanation: str
