@@ -49,7 +49,8 @@ def synthetic(n: int, num_perm: int = 128, topics: int = 200, p: float = 0.15, s
 
 def one_size(n: int, queries: int, storage: str = "memory") -> dict:
     from watcher.link.fingerprint import Params, Signature
-    from watcher.link.linker import Index, Thresholds
+    from watcher.link.classify import Thresholds
+    from watcher.link.index import Index
     params = Params()
     sigs = synthetic(n)
     base = rss_bytes()

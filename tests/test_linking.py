@@ -142,7 +142,8 @@ def test_redis_index_links_and_refuses_other_parameters(sqlite_store):
 def test_compact_index_answers_exactly_as_datasketch_dict_storage():
     """The memory index (numpy tables inside MinHashLSH) against datasketch's own dict storage:
     bulk load, single inserts past a merge, re-insertion of a key and removal."""
-    from watcher.link.linker import Index, Thresholds
+    from watcher.link.classify import Thresholds
+    from watcher.link.index import Index
     from watcher.link.lshstore import MERGE_AT, bucket_key, bucket_keys
     rng = np.random.default_rng(0)
     topics = rng.integers(0, 2**32, size=(20, 128), dtype=np.uint32)

@@ -13,7 +13,8 @@ from storage.repo import Store
 
 from watcher.text.docno import find_docnos, parse_date
 from watcher.extract.page import ListItem, _signature
-from watcher.link.linker import Linker, Thresholds
+from watcher.link.classify import Thresholds
+from watcher.link.linker import Linker
 from watcher.pipeline.poll import snapshot
 from watcher.extract.page import Detail
 
@@ -76,10 +77,7 @@ def evaluate(folder: Path, labels: Path, store: Store, thresholds: Thresholds = 
     linker = Linker(store, thresholds=thresholds)
     ids = ingest(store, docs, linker)
     path_of = {v: k for k, v in ids.items()}
-    with store.engine.connect() as conn:
-        from sqlalchemy import select
-        from storage.models import Link
-        links = conn.execute(select(Link.__table__)).all()
+    links = store.all_links()
     predicted: dict[str, set] = {}
     unscored = 0
     for ln in links:

@@ -1,0 +1,69 @@
+"""The LSH index over the latest signature of each notice: which stored notices may resemble a new one."""
+from __future__ import annotations
+
+import numpy as np
+from datasketch import MinHashLSH
+
+from watcher.link.classify import Thresholds
+from watcher.link.fingerprint import Params, ParamsMismatch, Signature
+from watcher.link.lshstore import attach, bucket_keys
+
+
+class Index:
+    """datasketch MinHashLSH over the latest signature of each notice. Storage `memory` (compact numpy
+    tables, watcher/link/lshstore.py), `redis` (datasketch's), or `dict` (datasketch's own in-memory
+    storage: the benchmark's baseline)."""
+
+    def __init__(self, params: Params, th: Thresholds, storage: str = "memory", redis_url: str | None = None,
+                 basename: str = "watcher"):
+        self.params = params
+        config = None
+        if storage == "redis":
+            from urllib.parse import urlsplit
+            u = urlsplit(redis_url or "redis://127.0.0.1:6379/0")
+            config = {"type": "redis", "basename": f"{basename}:{params.num_perm}:{params.seed}".encode(),
+                      "redis": {"host": u.hostname or "127.0.0.1", "port": u.port or 6379,
+                                "db": int((u.path or "/0").strip("/") or 0)}}
+            self._check_redis_params(config, params)
+        elif storage not in ("memory", "dict"):
+            raise ValueError(f"unknown index storage {storage!r} (memory or redis)")
+        self.lsh = MinHashLSH(num_perm=params.num_perm, params=(th.lsh_bands, th.lsh_rows), storage_config=config)
+        self.compact = attach(self.lsh) if storage == "memory" else None
+
+    @staticmethod
+    def _check_redis_params(config: dict, params: Params) -> None:
+        import redis  # the optional `redis` extra, imported only for a Redis index
+        r = redis.Redis(**config["redis"])
+        key = config["basename"] + b":params"
+        stored = r.get(key)
+        if stored is None:
+            r.set(key, params.key())
+        elif stored.decode() != params.key():
+            raise ParamsMismatch(f"redis index {config['basename'].decode()} holds signatures made with "
+                                 f"{stored.decode()}, not {params.key()}")
+
+    def load(self, items: list[tuple[str, Signature]]) -> None:
+        if self.compact is not None:
+            # The session's work, vectorised: every band key of every signature in one numpy pass.
+            fresh = [(k, s) for k, s in items if k not in self.compact.slot_of]
+            for _, sig in fresh:
+                self.params.check(sig.params, "signature")
+            if fresh:
+                matrix = np.stack([s.hashvalues for _, s in fresh])   # the dtype MinHashLSH hashes
+                self.compact.bulk([k for k, _ in fresh], bucket_keys(matrix, self.lsh.r, self.lsh.b))
+            return
+        with self.lsh.insertion_session(buffer_size=50_000) as session:
+            for key, sig in items:
+                self.params.check(sig.params, "signature")
+                if not self.lsh.keys.has_key(key):
+                    session.insert(key, sig.minhash(), check_duplication=False)
+
+    def put(self, key: str, sig: Signature) -> None:
+        self.params.check(sig.params, "signature")
+        if self.lsh.keys.has_key(key):
+            self.lsh.remove(key)
+        self.lsh.insert(key, sig.minhash(), check_duplication=False)
+
+    def query(self, sig: Signature) -> list[str]:
+        self.params.check(sig.params, "signature")
+        return list(self.lsh.query(sig.minhash()))
