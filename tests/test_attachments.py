@@ -14,7 +14,8 @@ from watcher.config.settings import Source
 from watcher.demo.portal import DETAIL_SELECTORS, LIST_SELECTORS, detail_page, list_page
 from watcher.attachments.doctext import Limits, extract
 from watcher.extract.page import find_attachments
-from watcher.pipeline.poll import make_linker, poll_sources
+from watcher.link.stage import make_linker
+from watcher.pipeline.poll import poll_sources
 
 from . import files
 

@@ -31,7 +31,8 @@ from watcher.cli import main
 from watcher.config.settings import load_config
 from watcher.demo.portal import build_demo_site
 from watcher.demo.server import PortalServer
-from watcher.pipeline.poll import make_linker, poll_sources
+from watcher.link.stage import make_linker
+from watcher.pipeline.poll import poll_sources
 
 from tests.receivers import HookReceiver, SMTPReceiver
 

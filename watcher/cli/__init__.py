@@ -142,7 +142,7 @@ def poll(obj: Ctx, source_ids: tuple[str, ...], as_json: bool, no_link: bool) ->
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     store = obj.store(cfg)
-    from watcher.pipeline.poll import make_linker
+    from watcher.link.stage import make_linker
     if cfg.channels:
         from notifiers.dispatch import register_channels
         register_channels(store, cfg.channels)

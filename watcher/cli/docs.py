@@ -22,7 +22,7 @@ def link(obj: Ctx, as_json: bool) -> None:
     Example:
       watcher link
     """
-    from watcher.pipeline.poll import make_linker
+    from watcher.link.stage import make_linker
     cfg = obj.load()
     made = make_linker(cfg, obj.store(cfg)).run()
     click.echo(json.dumps({"links": made}) if as_json else f"{made} new links")

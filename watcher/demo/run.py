@@ -11,7 +11,8 @@ from storage.repo import Store
 
 from watcher.config.settings import load_config
 from watcher.views.links import links_of
-from watcher.pipeline.poll import make_linker, poll_sources
+from watcher.link.stage import make_linker
+from watcher.pipeline.poll import poll_sources
 from .portal import build_demo_site
 from .server import PortalServer
 

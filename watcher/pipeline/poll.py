@@ -29,6 +29,7 @@ from watcher.errors import ExtractError, FetchError, WatcherError
 from watcher.extract.page import Detail, ListItem
 from watcher.crawl.fetch import Fetcher
 from watcher.extract.kinds import SourceKind, kind_for
+from watcher.link.stage import LinkStage, make_linker
 from watcher.text.normalise import content_hash, normalise
 
 log = logging.getLogger("watcher.pipeline.poll")
@@ -276,7 +277,7 @@ class SourcePoll:
 
 async def poll_sources(sources: Iterable[Source], store: Store, *, concurrency: int = 32,
                        client: httpx.AsyncClient | None = None, progress: Progress | None = None,
-                       linker=None) -> list[RunResult]:
+                       linker: LinkStage | None = None) -> list[RunResult]:
     """Poll the given sources concurrently with one shared fetcher; never raises for a source's failure.
 
     What every source needs from the database is read in a few queries up front and the crawl runs
@@ -308,28 +309,6 @@ async def poll_sources(sources: Iterable[Source], store: Store, *, concurrency: 
         return results
     finally:
         db.close()
-
-
-class LazyLinker:
-    """The linking stage, built on first use: a cycle that stored nothing new never loads the index."""
-
-    def __init__(self, config: Config, store: Store):
-        self.config, self.store = config, store
-        self.linker = None
-
-    def run(self) -> int:
-        if self.linker is None:
-            import os
-
-            from watcher.link.linker import Linker
-            idx = self.config.defaults.index
-            self.linker = Linker(self.store, storage=idx.storage,
-                                 redis_url=idx.redis_url or os.environ.get("WATCHER_REDIS_URL"))
-        return self.linker.run()
-
-
-def make_linker(config: Config, store: Store) -> LazyLinker:
-    return LazyLinker(config, store)
 
 
 def poll(config: Config, store: Store, source_ids: Iterable[str] | None = None, *, link: bool = True,

@@ -23,7 +23,8 @@ from storage.repo import Store
 
 from watcher.config.settings import Config, Source, load_config
 from watcher.errors import ConfigError
-from watcher.pipeline.poll import RunResult, make_linker, poll_sources
+from watcher.link.stage import LinkStage, make_linker
+from watcher.pipeline.poll import RunResult, poll_sources
 
 log = logging.getLogger("watcher.scheduler.service")
 
@@ -51,7 +52,7 @@ class Service:
         self._stop = asyncio.Event()
         self._running: set[asyncio.Task] = set()
         self.results: list[RunResult] = []
-        self.linker = None
+        self.linker: LinkStage | None = None
 
     def _file_digest(self) -> str | None:
         try:
