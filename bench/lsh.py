@@ -48,8 +48,8 @@ def synthetic(n: int, num_perm: int = 128, topics: int = 200, p: float = 0.15, s
 
 
 def one_size(n: int, queries: int, storage: str = "memory") -> dict:
-    from watcher.link.fingerprint import Params, Signature
     from watcher.link.classify import Thresholds
+    from watcher.link.fingerprint import Params, Signature
     from watcher.link.index import Index
     params = Params()
     sigs = synthetic(n)
@@ -109,7 +109,8 @@ def _run(n: int, queries: int, storage: str) -> dict | None:
     proc = subprocess.run([sys.executable, __file__, "--one", str(n), "--queries", str(queries), "--storage", storage],
                           capture_output=True, text=True)
     if proc.returncode != 0:
-        print(f"{n:>12} {storage:>7}  failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr else proc.returncode}")
+        why = proc.stderr.strip().splitlines()[-1] if proc.stderr else proc.returncode
+        print(f"{n:>12} {storage:>7}  failed: {why}")
         return None
     return json.loads(proc.stdout)
 
@@ -138,7 +139,8 @@ def main() -> None:
                     f"{row['bytes_per_doc']:>11.0f}{row['p50_ms']:>9.3f}{row['p99_ms']:>9.3f}"
                     f"{row['candidates_per_query']:>8.1f}")
             if row is r and base is not None:
-                line += (f"   {base['bytes_per_doc'] / r['bytes_per_doc']:>22.1f}x {base['build_s'] / r['build_s']:>5.1f}x"
+                line += (f"   {base['bytes_per_doc'] / r['bytes_per_doc']:>22.1f}x"
+                         f" {base['build_s'] / r['build_s']:>5.1f}x"
                          f" {base['p50_ms'] / r['p50_ms']:>4.1f}x {base['p99_ms'] / r['p99_ms']:>4.1f}x")
             print(line, flush=True)
     r = ingest_throughput(args.ingest_docs)

@@ -1,14 +1,14 @@
 """Tables. Times are aware UTC datetimes; dates are the portal's calendar dates (Asia/Shanghai)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class SourceRow(SQLModel, table=True):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -12,7 +11,6 @@ from storage.db import make_engine, migrate
 from storage.repo import Store
 from watcher.demo.server import PortalServer
 
-FIXTURES = Path(__file__).parent / "fixtures"
 PG_URL = os.environ.get("WATCHER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

@@ -109,7 +109,7 @@ def test_demo_shows_the_lianyungang_link_with_its_clause_summary(tmp_path):
 
 
 def test_eval_links_command(tmp_path):
-    from tests.conftest import FIXTURES
+    from tests.builders import FIXTURES
     corpus = FIXTURES / "linking"
     r = CliRunner().invoke(main, ["eval", "links", str(corpus), "--labels", str(corpus / "links.csv"), "--json"])
     assert r.exit_code == 0, r.output

@@ -9,7 +9,7 @@ from ruamel.yaml import YAML
 from watcher.config.settings import DetailSelectors, ListSelectors, Pagination
 from watcher.extract.page import metadata_from_segments, parse_detail, parse_list
 
-from tests.conftest import FIXTURES
+from tests.builders import FIXTURES
 
 TABLE = YAML(typ="safe").load((FIXTURES / "extraction.yaml").read_text(encoding="utf-8"))
 CASES = TABLE["cases"]

@@ -3,22 +3,31 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
+from datetime import date
 
 import numpy as np
 import pytest
 from datasketch import MinHash, MinHashLSH
 
 from storage.models import Link
+from storage.records import CitationRow, Citations
 from storage.repo import Store
-from watcher.link.align import align, split_articles
+from tests.builders import FIXTURES
 from watcher.evaluation.links import LoadedDoc, evaluate, ingest, load_document
-from watcher.link.fingerprint import (Params, ParamsMismatch, Signature, exact_scores, hash_shingle, shingle_hashes,
-                                 shingles, signature)
+from watcher.link.align import align, split_articles
+from watcher.link.classify import Doc, Pair, Scores, Thresholds, citations_of, classify
+from watcher.link.fingerprint import (
+    Params,
+    ParamsMismatch,
+    Signature,
+    exact_scores,
+    hash_shingle,
+    shingle_hashes,
+    shingles,
+    signature,
+)
 from watcher.link.linker import Linker
 from watcher.text.normalise import normalise
-
-from tests.conftest import FIXTURES
 
 CORPUS = FIXTURES / "linking"
 
@@ -83,7 +92,7 @@ def test_labelled_corpus_precision_recall_and_no_sibling_as_derived(tmp_path):
     # Every link was announced in the outbox (placeholders replaced later were announced too).
     announced = {(e.notice_id, json.loads(e.payload_json)["parent_key"], json.loads(e.payload_json)["relation"])
                  for e in store.events() if e.kind == "link.new"}
-    links = {(l.child_id, l.parent_key, l.relation) for l in _links(store)}
+    links = {(ln.child_id, ln.parent_key, ln.relation) for ln in _links(store)}
     assert links and links <= announced
     store.close()
 
@@ -102,7 +111,7 @@ def test_citation_of_a_document_not_stored_yet_is_resolved_when_it_arrives(fresh
     assert "归侨侨眷权益保护法" in placeholder.parent_key
     ids.update(ingest(fresh_db, [LoadedDoc(parent.path, parent.title, None, child.when, parent.body)], linker))
     links = _links(fresh_db)
-    assert [(l.relation, l.child_id, l.parent_id) for l in links] == [
+    assert [(ln.relation, ln.child_id, ln.parent_id) for ln in links] == [
         ("derived", ids[child.path], ids[parent.path])]
     assert "articles reused" in links[0].explanation and json.loads(links[0].alignment_json)["parent_articles"] == 30
 
@@ -118,7 +127,7 @@ def test_memory_index_is_rebuilt_from_stored_signatures(sqlite_store):
     ingest(sqlite_store, [a], Linker(sqlite_store))
     # A new process: the index comes back from the signatures table, so 001 still finds 000.
     ingest(sqlite_store, [b], Linker(sqlite_store))
-    [link] = [l for l in _links(sqlite_store) if l.parent_id]
+    [link] = [ln for ln in _links(sqlite_store) if ln.parent_id]
     assert link.relation == "derived" and link.jaccard > 0.4
 
 
@@ -131,7 +140,7 @@ def test_redis_index_links_and_refuses_other_parameters(sqlite_store):
         ingest(sqlite_store, [a], Linker(sqlite_store, storage="redis", redis_basename=base))
         assert r.keys(f"{base}*")   # the index really lives in Redis
         ingest(sqlite_store, [b], Linker(sqlite_store, storage="redis", redis_basename=base))
-        assert [l.relation for l in _links(sqlite_store) if l.parent_id] == ["derived"]
+        assert [ln.relation for ln in _links(sqlite_store) if ln.parent_id] == ["derived"]
         with pytest.raises(ParamsMismatch):
             Linker(sqlite_store, params=Params(num_perm=128, seed=7), storage="redis", redis_basename=base)
     finally:
@@ -165,3 +174,67 @@ def test_compact_index_answers_exactly_as_datasketch_dict_storage():
     assert "7" not in compact.lsh.keys and len(compact.lsh.keys) == n - 1
     band = sigs[5, :2]
     assert bucket_keys(sigs[5:6], 2, 64)[0, 0] == bucket_key(bytes(band.byteswap().data))
+
+
+def _cit(in_purpose: bool, raw: str = "国发〔2021〕4号") -> CitationRow:
+    return CitationRow(notice_id=0, kind="docno", key=raw, raw=raw, in_purpose=in_purpose)
+
+
+PURPOSE, PASSING = [_cit(True)], [_cit(False)]
+OLD, NEW = date(2023, 1, 1), date(2024, 1, 1)
+
+
+@pytest.mark.parametrize(
+    "scores, doc_cites, other_cites, same_name, issuers, shared_parent, when, expected", [
+        # same title or 文号 and the same issuer: a revision, even after a large rewrite
+        ((0.5, 0.6, 0.6), (), (), True, ("省政府", "省政府"), False, NEW, ("revision", "doc")),
+        ((0.05, 0.35, 0.1), (), (), True, ("省政府", None), False, NEW, ("revision", "doc")),
+        ((0.05, 0.1, 0.1), (), (), True, ("省政府", "省政府"), False, NEW, None),
+        ((0.5, 0.6, 0.6), (), (), True, ("省政府", "市政府"), False, NEW, ("derived", "doc")),
+        ((0.5, 0.6, 0.6), (), (), True, ("省政府", "省政府"), False, date(2022, 1, 1), ("revision", "other")),
+        # the same text: a repost of the older one
+        ((0.85, 0.9, 0.9), (), (), False, (None, None), False, NEW, ("repost", "doc")),
+        ((0.85, 0.9, 0.9), (), (), False, (None, None), False, date(2022, 1, 1), ("repost", "other")),
+        # a citation: derived when cited as what it implements or copied heavily, else cites
+        ((0.02, 0.05, 0.01), PURPOSE, (), False, (None, None), False, NEW, ("derived", "doc")),
+        ((0.02, 0.05, 0.01), PASSING, (), False, (None, None), False, NEW, ("cites", "doc")),
+        ((0.3, 0.5, 0.2), PASSING, (), False, (None, None), False, NEW, ("derived", "doc")),
+        ((0.3, 0.2, 0.5), (), PASSING, False, (None, None), False, NEW, ("derived", "other")),
+        ((0.3, 0.5, 0.2), (), PASSING, False, (None, None), False, NEW, ("cites", "other")),
+        # implementing the same parent: siblings when they share some text, never parent and child
+        ((0.06, 0.5, 0.5), (), (), False, (None, None), True, NEW, ("sibling", "doc")),
+        ((0.04, 0.5, 0.5), (), (), False, (None, None), True, NEW, None),
+        # text reuse alone
+        ((0.3, 0.3, 0.3), (), (), False, (None, None), False, NEW, ("derived", "doc")),
+        ((0.1, 0.1, 0.45), (), (), False, (None, None), False, NEW, ("derived", "doc")),
+        ((0.1, 0.1, 0.1), (), (), False, (None, None), False, NEW, None),
+    ])
+def test_classification_table(scores, doc_cites, other_cites, same_name, issuers, shared_parent, when, expected):
+    """The new document `doc` against a stored one (`other`, dated 2023-01-01): relation and child."""
+    def make(id_: int, issuer: str | None, day: date) -> Doc:
+        return Doc(id_, "关于X的意见", "关于X的意见", None, issuer, day, "正文", id_, np.empty(0, np.uint64),
+                   {"国发〔2021〕4号"} if shared_parent else set())
+    doc, other = make(2, issuers[0], when), make(1, issuers[1], OLD)
+    rel = classify(doc, other, Pair(Scores(*scores), doc_cites, other_cites, same_name), Thresholds())
+    got = None if rel is None else (rel.relation, "doc" if rel.child is doc else "other")
+    assert got == expected
+    if rel is not None:
+        assert rel.parent is (other if rel.child is doc else doc)
+        assert rel.evidence["jaccard"] == round(scores[0], 3)
+        if doc_cites or other_cites:
+            assert rel.evidence["cites"] == "国发〔2021〕4号"
+
+
+def test_citations_name_their_purpose_and_pair_a_title_with_its_docno():
+    parent = "关于加快建立健全绿色低碳循环发展经济体系的指导意见"
+    text = (f"为贯彻落实《{parent}》（国发〔2021〕4号），结合本省实际，制定本措施。"
+            + "其他内容。" * 400 + "参照《某某管理办法》执行。")
+    doc = Doc(1, "江西省若干措施", "江西省若干措施", None, None, None, text, 1, np.empty(0, np.uint64))
+    cited = Citations(docnos=["国发〔2021〕4号"], titles=[parent, "某某管理办法"])
+    rows = {c.raw: c for c in citations_of(doc, cited, Thresholds())}
+    assert [(c.kind, c.in_purpose) for c in rows.values()] == [("docno", True), ("title", True), ("title", False)]
+    assert rows["国发〔2021〕4号"].title == parent and rows[parent].paired == "国发〔2021〕4号"
+    # A title saying what it implements decides alone: 上海市实施《X》办法 derives from X.
+    law = Doc(2, "上海市实施《归侨侨眷权益保护法》办法", None, None, None, None, text, 2, np.empty(0, np.uint64))
+    implemented = [c for c in citations_of(law, cited, Thresholds()) if c.in_purpose]
+    assert [c.key for c in implemented] == ["归侨侨眷权益保护法"]

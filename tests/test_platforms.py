@@ -13,7 +13,7 @@ from watcher.config.settings import Source, parse_config
 from watcher.extract.kinds import kind_for
 from watcher.pipeline.poll import poll_sources
 
-from tests.conftest import FIXTURES
+from tests.builders import FIXTURES
 
 TABLE = YAML(typ="safe").load((FIXTURES / "extraction.yaml").read_text(encoding="utf-8"))
 GOVCN = [c for c in TABLE["cases"] if c["template"] == "govcn-old"]

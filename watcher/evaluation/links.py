@@ -10,13 +10,11 @@ from pathlib import Path
 
 from storage.records import Outcome
 from storage.repo import Store
-
-from watcher.text.docno import find_docnos, parse_date
-from watcher.extract.page import ListItem, _signature
+from watcher.extract.page import Detail, ListItem, _signature
 from watcher.link.classify import Thresholds
 from watcher.link.linker import Linker
 from watcher.pipeline.poll import snapshot
-from watcher.extract.page import Detail
+from watcher.text.docno import find_docnos, parse_date
 
 _MD_INFO_END = "<!-- INFO END -->"
 _FILE_DATE = re.compile(r"\((\d{4}-\d{2}-\d{2})\)")
@@ -38,11 +36,11 @@ def load_document(path: Path, root: Path) -> LoadedDoc:
     m = _FILE_DATE.search(path.name)
     if path.suffix == ".md":
         head, _, body = text.partition(_MD_INFO_END)
-        title = next((l[2:].strip() for l in head.splitlines() if l.startswith("# ")), None)
-        dates = [parse_date(l) for l in head.splitlines() if parse_date(l)]
+        title = next((line[2:].strip() for line in head.splitlines() if line.startswith("# ")), None)
+        dates = [d for d in map(parse_date, head.splitlines()) if d]
         when = date.fromisoformat(m.group(1)) if m else (max(dates) if dates else None)
         return LoadedDoc(rel, title, None, when, body if body.strip() else head)
-    lines = [l.strip() for l in text.splitlines() if l.strip()]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     first = lines[0] if lines else ""
     title = first if len(first) <= 60 and not re.search(r"[。；;，,]", first) else None
     doc_no = None
@@ -72,7 +70,8 @@ def ingest(store: Store, docs: list[LoadedDoc], linker: Linker) -> dict[str, int
     return ids
 
 
-def evaluate(folder: Path, labels: Path, store: Store, thresholds: Thresholds = Thresholds()) -> dict:
+def evaluate(folder: Path, labels: Path, store: Store,
+             thresholds: Thresholds = Thresholds()) -> dict:  # noqa: B008 - frozen, shared safely
     docs = [load_document(p, folder) for p in sorted(folder.rglob("*")) if p.suffix in (".txt", ".md")]
     linker = Linker(store, thresholds=thresholds)
     ids = ingest(store, docs, linker)

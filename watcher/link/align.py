@@ -93,10 +93,10 @@ def align(parent_text: str, child_text: str) -> dict:
     # one added: the numbering is the evidence when the wording has changed too much.
     free_parent = {pa[j].label: j for j in range(len(pa)) if j not in used}
     for i, art in enumerate(ca):
-        j = free_parent.pop(art.label, None)
-        if i not in match and j is not None:
-            match[i] = (j, float(sims[i, j]))
-            used.add(j)
+        same_label = free_parent.pop(art.label, None)
+        if i not in match and same_label is not None:
+            match[i] = (same_label, float(sims[i, same_label]))
+            used.add(same_label)
     for i, art in enumerate(ca):
         if i in match:
             j, s = match[i]

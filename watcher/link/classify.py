@@ -12,7 +12,6 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from storage.records import CitationRow, Citations
-
 from watcher.link.align import summary_line
 from watcher.text.docno import normalise_title, titles_implemented
 

@@ -41,10 +41,10 @@ class Params:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def from_key(cls, key: str) -> "Params":
+    def from_key(cls, key: str) -> Params:
         return cls(**json.loads(key))
 
-    def check(self, other: "Params", what: str = "signature") -> None:
+    def check(self, other: Params, what: str = "signature") -> None:
         if self != other:
             raise ParamsMismatch(f"{what} made with {other.key()} cannot be compared with {self.key()}")
 
@@ -121,7 +121,7 @@ class Signature:
         return MinHash(num_perm=self.params.num_perm, seed=self.params.seed, hashvalues=self.hashvalues,
                        permutations=_perm_matrix(self.params.num_perm, self.params.seed), scheme=self.params.scheme)
 
-    def jaccard(self, other: "Signature") -> float:
+    def jaccard(self, other: Signature) -> float:
         self.params.check(other.params)
         return float(np.mean(self.hashvalues == other.hashvalues))
 
@@ -129,7 +129,7 @@ class Signature:
         return self.hashvalues.astype("<u4").tobytes()
 
     @classmethod
-    def from_bytes(cls, params: Params, data: bytes, size: int) -> "Signature":
+    def from_bytes(cls, params: Params, data: bytes, size: int) -> Signature:
         hv = np.frombuffer(data, dtype="<u4").astype(np.uint32)
         if len(hv) != params.num_perm:
             raise ParamsMismatch(f"signature has {len(hv)} values, params say {params.num_perm}")

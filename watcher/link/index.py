@@ -1,6 +1,8 @@
 """The LSH index over the latest signature of each notice: which stored notices may resemble a new one."""
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from datasketch import MinHashLSH
 
@@ -35,7 +37,7 @@ class Index:
         import redis  # the optional `redis` extra, imported only for a Redis index
         r = redis.Redis(**config["redis"])
         key = config["basename"] + b":params"
-        stored = r.get(key)
+        stored = cast("bytes | None", r.get(key))   # bytes: the client does not decode responses
         if stored is None:
             r.set(key, params.key())
         elif stored.decode() != params.key():

@@ -20,7 +20,6 @@ import numpy as np
 from storage.links import LinkSession
 from storage.records import CitationRow, Citations, LinkRow, PendingVersion
 from storage.repo import Store
-
 from watcher.link.align import align
 from watcher.link.classify import Cited, Doc, Pair, Relation, Scores, Thresholds, citations_of, classify, explain
 from watcher.link.fingerprint import (
@@ -47,7 +46,8 @@ class Candidates:
 
 
 class Linker:
-    def __init__(self, store: Store, params: Params = Params(), thresholds: Thresholds = Thresholds(),
+    def __init__(self, store: Store,
+                 params: Params = Params(), thresholds: Thresholds = Thresholds(),  # noqa: B008 - frozen, shared safely
                  storage: str = "memory", redis_url: str | None = None, redis_basename: str = "watcher"):
         self.store = store
         self.params = params
@@ -64,7 +64,8 @@ class Linker:
             p = Params.from_key(r.params)
             if p != self.params:
                 raise ParamsMismatch(f"stored signature of version {r.version_id} was made with {r.params}; "
-                                     f"this index uses {self.params.key()} (re-fingerprint with `watcher link --rebuild`)")
+                                     f"this index uses {self.params.key()} "
+                                     f"(re-fingerprint with `watcher link --rebuild`)")
             latest[r.notice_id] = Signature.from_bytes(p, r.hashvalues, r.size)
         if storage == "memory" or latest:
             self.index.load([(str(k), v) for k, v in latest.items()])

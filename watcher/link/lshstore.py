@@ -16,7 +16,7 @@ slot, and merges drop dead entries.
 from __future__ import annotations
 
 from array import array
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -114,7 +114,7 @@ class BandTable:
     def merge(self, extra_h: np.ndarray | None = None, extra_s: np.ndarray | None = None) -> None:
         parts_h = [self.h, np.frombuffer(self.buf_h, dtype=np.uint64)]
         parts_s = [self.s, np.frombuffer(self.buf_s, dtype=np.int32)]
-        if extra_h is not None:
+        if extra_h is not None and extra_s is not None:
             parts_h.append(extra_h)
             parts_s.append(extra_s)
         h, s = np.concatenate(parts_h), np.concatenate(parts_s)
@@ -157,7 +157,7 @@ class BandTable:
     def itemcounts(self) -> dict:
         self.empty_buffer()
         keys, counts = np.unique(self.h[~self.shared.dead[self.s]], return_counts=True)
-        return dict(zip(keys.tolist(), counts.tolist()))
+        return dict(zip(keys.tolist(), counts.tolist(), strict=True))
 
 
 class KeyTable:

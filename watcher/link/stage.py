@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from storage.repo import Store
-
     from watcher.config.settings import Config
     from watcher.link.linker import Linker
 
