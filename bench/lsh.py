@@ -10,7 +10,7 @@ measured from a clean process.
 
     python bench/lsh.py [--sizes 10000,100000,1000000] [--baseline-max 100000] [--queries 2000]
 
-The `memory` index is MinHashLSH with compact numpy tables (watcher/lshstore.py). The baseline,
+The `memory` index is MinHashLSH with compact numpy tables (watcher/link/lshstore.py). The baseline,
 measured in the same run, is MinHashLSH with datasketch's own dict storage: about 22 kB per document
 (64 bands, mostly one-member Python sets), so it is run only up to --baseline-max (1M would need
 22 GB). Ratios are baseline / memory: above 1 means the memory index is smaller or faster.
