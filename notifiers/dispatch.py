@@ -28,9 +28,9 @@ from watcher.config.settings import Config
 
 from watcher.config.channels import Channel
 from .digest import render_digest
-from .formats import BUILDERS, messages
 from .items import Item, load_items, matches
 from .send import DeliveryError, RateLimit, post_webhook, send_email
+from notifiers.services import service_for
 
 log = logging.getLogger("notifiers")
 T_DEL, T_CH, T_EVENT, T_VERSION = Delivery.__table__, ChannelRow.__table__, Event.__table__, Version.__table__
@@ -93,6 +93,13 @@ def register_channels(store: Store, channels: list[Channel]) -> None:
         fresh = [dict(id=ch.id, start_event_id=start, created_at=utcnow()) for ch in channels if ch.id not in known]
         if fresh:
             conn.execute(insert(T_CH), fresh)
+
+
+def rate_limit(ch: Channel) -> int | None:
+    """Sends a minute: the channel's per_minute, else its service's default (none for email)."""
+    if ch.per_minute is not None:
+        return ch.per_minute
+    return None if ch.type == "email" else service_for(ch.type).default_rate
 
 
 def batch_key(channel: str, event_ids: list[int]) -> str:
@@ -222,7 +229,7 @@ class Dispatcher:
         key = batch_key(ch.id, ids)
         if not self._claim(ch.id, ids, key, stale_owner):
             return False, "claimed by another process: not sent from here"
-        limiter = self.limits.setdefault(ch.id, RateLimit(ch.rate_limit))
+        limiter = self.limits.setdefault(ch.id, RateLimit(rate_limit(ch)))
         error = "not sent"
         for attempt in range(ch.retries + 1):
             limiter.wait()
@@ -252,9 +259,10 @@ class Dispatcher:
             if ch.type == "email" or not ch.enabled:
                 continue
             rep = Report(ch.id)
+            service = service_for(ch.type)
             uncertain, fresh = self.due(ch)
-            todo = [(b.items, BUILDERS[ch.type](b.items), b.owner) for b in uncertain]
-            todo += [(items, body, None) for items, body in messages(ch.type, fresh)]
+            todo = [(b.items, service.format(b.items), b.owner) for b in uncertain]
+            todo += [(items, body, None) for items, body in service.messages(fresh)]
             for batch, body, stale in todo:
                 ok, answer = self._deliver(ch, batch, lambda key, body=body: post_webhook(ch, body, key, self.client),
                                            stale)
@@ -324,7 +332,7 @@ class Dispatcher:
         if ch.type == "email":
             subject, text, html = render_digest(sample, date.today(), None)
             return send_email(ch, "[测试] " + subject, text, html, f"<{key}@policy-watcher>")
-        [(_, body)] = messages(ch.type, sample)
+        [(_, body)] = service_for(ch.type).messages(sample)
         return post_webhook(ch, body, key, self.client)
 
 

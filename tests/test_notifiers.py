@@ -22,9 +22,9 @@ from ruamel.yaml import YAML
 from sqlalchemy import select, text
 
 from notifiers.dispatch import Dispatcher, abandoned, channel_status
-from notifiers.formats import LIMITS, messages
 from notifiers.items import Item
 from notifiers.send import RateLimit
+from notifiers.services import service_for
 from storage.models import Delivery
 from storage.repo import Store
 from watcher.cli import main
@@ -148,11 +148,11 @@ def _items(n: int, title_len: int = 60) -> list[Item]:
 @pytest.mark.parametrize("kind", ["wecom", "dingtalk", "slack", "feishu"])
 def test_long_batches_split_within_each_services_limit(kind):
     items = _items(300)
-    msgs = messages(kind, items)
+    msgs = service_for(kind).messages(items)
     assert len(msgs) > 1
     assert [i.event_id for batch, _ in msgs for i in batch] == [i.event_id for i in items]
     for _, body in msgs:
-        assert len(json.dumps(body, ensure_ascii=False).encode()) <= LIMITS[kind]
+        assert len(json.dumps(body, ensure_ascii=False).encode()) <= service_for(kind).limit
         if kind == "slack":
             assert len(body["blocks"]) <= 50
 
