@@ -6,7 +6,7 @@ from datetime import date
 
 from jinja2 import Environment
 
-from .items import Item
+from notifiers.items import Item
 
 _env = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
 _text_env = Environment(autoescape=False, trim_blocks=True, lstrip_blocks=True)
@@ -55,7 +55,7 @@ TEXT = _text_env.from_string("""政策动态日报 · {{ day }}
 """)
 
 
-def _group(items: list[Item]) -> "OrderedDict[str, list[dict]]":
+def _group(items: list[Item]) -> OrderedDict[str, list[dict]]:
     """One entry per notice (its events merged into lines), grouped by issuer/source, newest first."""
     per_notice: dict[int, dict] = {}
     for i in items:
@@ -66,7 +66,7 @@ def _group(items: list[Item]) -> "OrderedDict[str, list[dict]]":
                                          f"发布 {i.published}" if i.published else "") if x)))
         if i.relation != "new" and i.relation not in n["lines"]:
             n["lines"].append(i.relation)
-    groups: "OrderedDict[str, list[dict]]" = OrderedDict()
+    groups: OrderedDict[str, list[dict]] = OrderedDict()
     for n in sorted(per_notice.values(), key=lambda n: n["published"], reverse=True):
         groups.setdefault(n["group"], []).append(n)
     return groups

@@ -14,34 +14,29 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import exists, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
-from storage.models import ChannelRow, Delivery, Event, Version, utcnow
+from notifiers.digest import render_digest
+from notifiers.items import Item, load_items, matches
+from notifiers.send import DeliveryError, RateLimit, post_webhook, send_email
+from notifiers.services import service_for
+from storage.deliveries import Deliveries
+from storage.models import utcnow
 from storage.repo import Store
+from watcher.config.channels import Channel
 from watcher.config.settings import Config
 
-from watcher.config.channels import Channel
-from .digest import render_digest
-from .formats import BUILDERS, messages
-from .items import Item, load_items, matches
-from .send import DeliveryError, RateLimit, post_webhook, send_email
-
 log = logging.getLogger("notifiers")
-T_DEL, T_CH, T_EVENT, T_VERSION = Delivery.__table__, ChannelRow.__table__, Event.__table__, Version.__table__
 
 
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
 LEASE = timedelta(hours=1)   # a claim from another host counts as abandoned after this
-
-
-class _Taken(Exception):
-    pass
 
 
 def abandoned(owner: str | None, claimed_at: datetime | None) -> bool:
@@ -61,7 +56,7 @@ def abandoned(owner: str | None, claimed_at: datetime | None) -> bool:
     if claimed_at is None:
         return True
     if claimed_at.tzinfo is None:
-        claimed_at = claimed_at.replace(tzinfo=timezone.utc)
+        claimed_at = claimed_at.replace(tzinfo=UTC)
     return utcnow() - claimed_at > LEASE
 
 
@@ -87,12 +82,19 @@ class Report:
 def register_channels(store: Store, channels: list[Channel]) -> None:
     """A channel is owed the events after it was first configured: call this when the config is
     loaded, before polling, so the first poll's notices count; an old history is not flooded in."""
-    with store.engine.begin() as conn:
-        known = set(conn.execute(select(T_CH.c.id)).scalars())
-        start = conn.execute(select(func.max(T_EVENT.c.id))).scalar() or 0
-        fresh = [dict(id=ch.id, start_event_id=start, created_at=utcnow()) for ch in channels if ch.id not in known]
-        if fresh:
-            conn.execute(insert(T_CH), fresh)
+    Deliveries(store.engine).register_channels(ch.id for ch in channels)
+
+
+def rate_limit(ch: Channel) -> int | None:
+    """Sends a minute: the channel's per_minute, else its service's default (none for email)."""
+    if ch.per_minute is not None:
+        return ch.per_minute
+    return None if ch.type == "email" else service_for(ch.type).default_rate
+
+
+def _email(ch: Channel, subject: str, text: str, html: str, key: str) -> str:
+    """An email whose Message-ID is its batch key: resent after a crash, mail clients show it once."""
+    return send_email(ch, subject, text, html, f"<{key}@policy-watcher>")
 
 
 def batch_key(channel: str, event_ids: list[int]) -> str:
@@ -102,6 +104,7 @@ def batch_key(channel: str, event_ids: list[int]) -> str:
 class Dispatcher:
     def __init__(self, store: Store, config: Config, *, client: httpx.Client | None = None, backoff: float = 1.0):
         self.store = store
+        self.deliveries = Deliveries(store.engine)
         self.config = config
         self.client = client or httpx.Client()
         self.backoff = backoff
@@ -112,7 +115,7 @@ class Dispatcher:
     def close(self) -> None:
         self.client.close()
 
-    def __enter__(self) -> "Dispatcher":
+    def __enter__(self) -> Dispatcher:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -122,38 +125,32 @@ class Dispatcher:
         for ch in self.config.channels:
             if ch.id == channel_id:
                 return ch
-        raise KeyError(f"no channel {channel_id!r} (configured: {', '.join(c.id for c in self.config.channels) or 'none'})")
+        configured = ", ".join(c.id for c in self.config.channels) or "none"
+        raise KeyError(f"no channel {channel_id!r} (configured: {configured})")
 
     # ---- what is due --------------------------------------------------------------------------
     def due(self, ch: Channel, since: date | None = None) -> tuple[list[Batch], list[Item]]:
         """(batches left `sending` by a crash, to be resent as they were; other matching events).
 
-        The database picks the undelivered events (an anti-join on deliveries), so the cost of a
-        poll does not grow with the history. Events the filter rejects are marked `skipped`.
+        The database picks the undelivered events, so the cost of a poll does not grow with the
+        history. Events the filter rejects are marked `skipped`.
         """
-        with self.store.engine.connect() as conn:
-            start = conn.execute(select(T_CH.c.start_event_id).where(T_CH.c.id == ch.id)).scalar() or 0
-            delivered = select(T_DEL.c.id).where(T_DEL.c.channel_id == ch.id, T_DEL.c.event_id == T_EVENT.c.id,
-                                                 T_DEL.c.status.in_(("sent", "skipped")))
-            ids = list(conn.execute(select(T_EVENT.c.id).where(T_EVENT.c.id > start, ~exists(delivered))
-                                    .order_by(T_EVENT.c.id)).scalars())
-            claimed = {r.event_id: r for r in conn.execute(
-                select(T_DEL.c.event_id, T_DEL.c.batch_key, T_DEL.c.owner, T_DEL.c.claimed_at).where(
-                    T_DEL.c.channel_id == ch.id, T_DEL.c.status == "sending"))}
-        items = load_items(self.store, event_ids=ids) if ids else []
-        uncertain: dict[tuple, list[Item]] = {}
-        keep, skip = [], []
+        due = self.deliveries.due(ch.id)
+        items = load_items(self.store, event_ids=due.event_ids) if due.event_ids else []
+        uncertain: dict[tuple[str, str | None], list[Item]] = {}
+        keep: list[Item] = []
+        skip: list[Item] = []
         for i in items:
-            if i.event_id in claimed:
-                row = claimed[i.event_id]
-                if abandoned(row.owner, row.claimed_at):     # in flight elsewhere otherwise: not ours
-                    uncertain.setdefault((row.batch_key, row.owner), []).append(i)
+            if i.event_id in due.claims:
+                claim = due.claims[i.event_id]
+                if abandoned(claim.owner, claim.claimed_at):     # in flight elsewhere otherwise: not ours
+                    uncertain.setdefault((claim.batch_key, claim.owner), []).append(i)
             elif since and (i.published or "9999") < since.isoformat():
                 continue
             else:
-                (keep if matches(i, ch, self.tags, self._text) else skip).append(i)
+                (keep if matches(i, ch, self.tags, self.deliveries.latest_body) else skip).append(i)
         if skip:
-            self._mark(ch.id, [i.event_id for i in skip], "skipped", batch="-")
+            self.deliveries.mark(ch.id, [i.event_id for i in skip], "skipped", batch="-")
         return [Batch(items, owner) for (_, owner), items in uncertain.items()], keep
 
     def pending(self, ch: Channel, since: date | None = None) -> list[Item]:
@@ -161,68 +158,17 @@ class Dispatcher:
         uncertain, fresh = self.due(ch, since)
         return sorted([i for b in uncertain for i in b.items] + fresh, key=lambda i: i.event_id)
 
-    def _text(self, notice_id: int) -> str:
-        with self.store.engine.connect() as conn:
-            return conn.execute(select(T_VERSION.c.body).where(T_VERSION.c.notice_id == notice_id)
-                                .order_by(T_VERSION.c.seq.desc()).limit(1)).scalar() or ""
-
-    # ---- bookkeeping --------------------------------------------------------------------------
-    def _mark(self, channel_id: str, event_ids: list[int], status: str, batch: str, error: str | None = None) -> None:
-        """Record an outcome: sent, failed or skipped (claims go through _claim)."""
-        now = utcnow()
-        with self.store.engine.begin() as conn:
-            existing = set(conn.execute(select(T_DEL.c.event_id).where(
-                T_DEL.c.channel_id == channel_id, T_DEL.c.event_id.in_(event_ids))).scalars())
-            fresh = [e for e in event_ids if e not in existing]
-            if fresh:
-                conn.execute(insert(T_DEL), [dict(event_id=e, channel_id=channel_id, batch_key=batch, status=status,
-                                                  attempts=0, last_error=error, created_at=now,
-                                                  sent_at=now if status == "sent" else None)
-                                             for e in fresh])
-            if existing:
-                values = dict(status=status, batch_key=batch, last_error=error)
-                if status == "sent":
-                    values["sent_at"] = now
-                conn.execute(update(T_DEL).where(T_DEL.c.channel_id == channel_id,
-                                                 T_DEL.c.event_id.in_(list(existing))).values(**values))
-
-    def _claim(self, channel_id: str, event_ids: list[int], key: str, stale_owner: str | None = None) -> bool:
-        """Mark the events `sending` under key, unless another worker holds or has delivered any of
-        them: a compare-and-set in one transaction, so two polls (or processes) never send one event twice."""
-        try:
-            now = utcnow()
-            with self.store.engine.begin() as conn:
-                rows = dict(conn.execute(select(T_DEL.c.event_id, T_DEL.c.status).where(
-                    T_DEL.c.channel_id == channel_id, T_DEL.c.event_id.in_(event_ids))).all())
-                fresh = [e for e in event_ids if e not in rows]
-                if fresh:
-                    conn.execute(insert(T_DEL), [dict(event_id=e, channel_id=channel_id, batch_key=key,
-                                                      status="sending", owner=OWNER, claimed_at=now, attempts=1,
-                                                      created_at=now)
-                                                 for e in fresh])
-                retry = [e for e in event_ids if e in rows]
-                if retry:
-                    res = conn.execute(update(T_DEL).where(
-                        T_DEL.c.channel_id == channel_id, T_DEL.c.event_id.in_(retry),
-                        (T_DEL.c.status == "failed") | ((T_DEL.c.status == "sending") & (T_DEL.c.batch_key == key)
-                                                        & (T_DEL.c.owner == stale_owner)))
-                        .values(status="sending", batch_key=key, owner=OWNER, claimed_at=now,
-                                attempts=T_DEL.c.attempts + 1))
-                    if res.rowcount != len(retry):
-                        raise _Taken
-        except (_Taken, IntegrityError):
-            return False
-        return True
-
-    def _deliver(self, ch: Channel, items: list[Item], send, stale_owner: str | None = None) -> tuple[bool, str]:
+    # ---- claim, send, record -----------------------------------------------------------------------
+    def _deliver(self, ch: Channel, items: list[Item], send: Callable[[str], str],
+                 stale_owner: str | None = None) -> tuple[bool, str]:
         """Claim, send with retries, record. Returns (ok, answer or error).
 
         The key depends only on the events, so a batch resent after a crash carries the key it had."""
         ids = [i.event_id for i in items]
         key = batch_key(ch.id, ids)
-        if not self._claim(ch.id, ids, key, stale_owner):
+        if not self.deliveries.claim(ch.id, ids, key, OWNER, stale_owner):
             return False, "claimed by another process: not sent from here"
-        limiter = self.limits.setdefault(ch.id, RateLimit(ch.rate_limit))
+        limiter = self.limits.setdefault(ch.id, RateLimit(rate_limit(ch)))
         error = "not sent"
         for attempt in range(ch.retries + 1):
             limiter.wait()
@@ -240,9 +186,9 @@ class Dispatcher:
                 error = f"[channel {ch.id}] {type(exc).__name__}: {exc}"
                 log.error("%s", error)
                 break
-            self._mark(ch.id, ids, "sent", key)
+            self.deliveries.mark(ch.id, ids, "sent", key)
             return True, answer
-        self._mark(ch.id, ids, "failed", key, error)
+        self.deliveries.mark(ch.id, ids, "failed", key, error)
         return False, error
 
     # ---- webhooks, right after a poll ------------------------------------------------------------
@@ -252,12 +198,12 @@ class Dispatcher:
             if ch.type == "email" or not ch.enabled:
                 continue
             rep = Report(ch.id)
+            service = service_for(ch.type)
             uncertain, fresh = self.due(ch)
-            todo = [(b.items, BUILDERS[ch.type](b.items), b.owner) for b in uncertain]
-            todo += [(items, body, None) for items, body in messages(ch.type, fresh)]
+            todo = [(b.items, service.format(b.items), b.owner) for b in uncertain]
+            todo += [(items, body, None) for items, body in service.messages(fresh)]
             for batch, body, stale in todo:
-                ok, answer = self._deliver(ch, batch, lambda key, body=body: post_webhook(ch, body, key, self.client),
-                                           stale)
+                ok, answer = self._deliver(ch, batch, partial(post_webhook, ch, body, client=self.client), stale)
                 rep.messages += 1
                 rep.items += len(batch)
                 if ok:
@@ -296,7 +242,7 @@ class Dispatcher:
             key = batch_key(ch.id, [0, today.toordinal()])   # one "nothing new" a day, even if rerun
             rep.messages = 1
             try:
-                rep.answers.append(send_email(ch, subject, text, html, f"<{key}@policy-watcher>"))
+                rep.answers.append(_email(ch, subject, text, html, key))
             except DeliveryError as exc:
                 rep.errors.append(str(exc))
                 rep.failed = 1
@@ -309,22 +255,21 @@ class Dispatcher:
                 rep.answers.append(f"dry run: {subject}")
                 continue
             rep.messages += 1
-            ok, answer = self._deliver(ch, items, lambda key, s=subject, t=text, h=html:
-                                       send_email(ch, s, t, h, f"<{key}@policy-watcher>"), batch.owner)
+            ok, answer = self._deliver(ch, items, partial(_email, ch, subject, text, html), batch.owner)
             (rep.answers if ok else rep.errors).append(answer)
             rep.failed += 0 if ok else len(items)
         return rep
 
     # ---- a sample -------------------------------------------------------------------------------
     def test(self, ch: Channel) -> str:
-        sample = [Item(event_id=0, kind="notice.new", notice_id=0, source_id="test", title="测试消息：Policy Watcher 通道测试",
-                       url="https://www.gov.cn/", doc_no="测试〔2024〕1号", issuer="Policy Watcher",
-                       written=None, published=date.today().isoformat(), relation="new")]
+        sample = [Item(event_id=0, kind="notice.new", notice_id=0, source_id="test",
+                       title="测试消息：Policy Watcher 通道测试", url="https://www.gov.cn/", doc_no="测试〔2024〕1号",
+                       issuer="Policy Watcher", written=None, published=date.today().isoformat(), relation="new")]
         key = "test-" + hashlib.sha256(str(time.time()).encode()).hexdigest()[:16]
         if ch.type == "email":
             subject, text, html = render_digest(sample, date.today(), None)
-            return send_email(ch, "[测试] " + subject, text, html, f"<{key}@policy-watcher>")
-        [(_, body)] = messages(ch.type, sample)
+            return _email(ch, "[测试] " + subject, text, html, key)
+        [(_, body)] = service_for(ch.type).messages(sample)
         return post_webhook(ch, body, key, self.client)
 
 
@@ -338,15 +283,10 @@ def send_alerts(store: Store, config: Config) -> list[Report]:
 def channel_status(store: Store, channels: list[Channel]) -> list[dict]:
     """Per channel: deliveries sent, failed and uncertain, the last send and the last error."""
     out = []
-    with store.engine.connect() as conn:
-        for ch in channels:
-            rows = conn.execute(select(T_DEL.c.status, func.count(), func.max(T_DEL.c.sent_at))
-                                .where(T_DEL.c.channel_id == ch.id).group_by(T_DEL.c.status)).all()
-            counts = {r[0]: r[1] for r in rows}
-            last = max((r[2] for r in rows if r[2]), default=None)
-            err = conn.execute(select(T_DEL.c.last_error).where(T_DEL.c.channel_id == ch.id, T_DEL.c.status == "failed")
-                               .order_by(T_DEL.c.id.desc()).limit(1)).scalar()
-            out.append(dict(id=ch.id, type=ch.type, enabled=ch.enabled, sent=counts.get("sent", 0),
-                            failed=counts.get("failed", 0), uncertain=counts.get("sending", 0),
-                            last_sent=last.isoformat(timespec="seconds") if last else None, last_error=err))
+    deliveries = Deliveries(store.engine)
+    for ch in channels:
+        c = deliveries.counts(ch.id)
+        out.append(dict(id=ch.id, type=ch.type, enabled=ch.enabled, sent=c.sent, failed=c.failed, uncertain=c.sending,
+                        last_sent=c.last_sent.isoformat(timespec="seconds") if c.last_sent else None,
+                        last_error=c.last_error))
     return out

@@ -1,21 +1,19 @@
-"""Talking to the services: webhooks (with each service's error codes) and SMTP."""
+"""Talking to the services: webhooks (the HTTP status judged here, the answer by each service) and SMTP."""
 from __future__ import annotations
 
-import json
 import smtplib
 import ssl
 import time
 from collections import deque
 from email.message import EmailMessage
 from email.utils import formatdate
-from urllib.parse import urlencode
 
 import httpx
 
 from watcher.errors import WatcherError
 
+from notifiers.services import ChatService, Refused, encode, service_for
 from watcher.config.channels import Channel
-from .formats import sign_dingtalk, sign_feishu, sign_generic
 
 
 class DeliveryError(WatcherError):
@@ -30,28 +28,16 @@ class DeliveryError(WatcherError):
         return f"[channel {self.channel}] {self.message}"
 
 
-def check_answer(kind: str, resp: httpx.Response, channel: str) -> str:
-    """The service's own verdict: chat robots answer HTTP 200 with an error code in the body."""
+def check_answer(service: ChatService, resp: httpx.Response, channel: str) -> str:
+    """The HTTP status, judged the same for every service, then the service's own verdict on the body."""
     text = resp.text[:500]
     if resp.status_code >= 400:
         raise DeliveryError(f"HTTP {resp.status_code}: {text}", channel=channel,
                             retryable=resp.status_code >= 500 or resp.status_code == 429)
-    if kind == "slack":
-        if text.strip() != "ok":
-            raise DeliveryError(f"Slack answered {text!r}", channel=channel, retryable=False)
-        return text
-    if kind in ("dingtalk", "wecom", "feishu"):
-        try:
-            data = resp.json()
-        except ValueError:
-            raise DeliveryError(f"{kind} answered non-JSON: {text!r}", channel=channel) from None
-        code = data.get("errcode") if kind != "feishu" else data.get("code", data.get("StatusCode"))
-        if code not in (0, None):
-            msg = data.get("errmsg") or data.get("msg") or data.get("StatusMessage") or ""
-            # Rate limits and busy answers are worth retrying; bad keywords, signatures and tokens are not.
-            retry = code in (130101, 45009, 9499, 11232, -1)
-            raise DeliveryError(f"{kind} error {code}: {msg}", channel=channel, retryable=retry)
-    return text
+    try:
+        return service.check(resp)
+    except Refused as exc:
+        raise DeliveryError(str(exc), channel=channel, retryable=exc.retryable) from None
 
 
 class RateLimit:
@@ -76,24 +62,21 @@ class RateLimit:
 
 
 def post_webhook(ch: Channel, body: dict, batch_key: str, client: httpx.Client) -> str:
-    url = ch.secret(ch.url_env)
+    service = service_for(ch.type)
+    url = ch.secret(ch.url_env) or ""   # load_channels requires url_env of every webhook channel
     secret = ch.secret(ch.secret_env) if ch.secret_env else None
     headers = {"Content-Type": "application/json", "User-Agent": "PolicyWatcher/0.1",
                "X-Watcher-Delivery": batch_key}
-    if ch.type == "dingtalk" and secret:
-        ts, sign = sign_dingtalk(secret)
-        url += ("&" if "?" in url else "?") + urlencode({"timestamp": ts, "sign": sign})
-    if ch.type == "feishu" and secret:
-        ts, sign = sign_feishu(secret)
-        body = {"timestamp": ts, "sign": sign, **body}
-    data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    if ch.type == "webhook" and secret:
-        headers["X-Watcher-Signature"] = sign_generic(secret, data)
+    data = encode(body)
+    if secret:
+        signed = service.sign(url, data, secret)
+        url, data = signed.url, signed.body
+        headers.update(signed.headers)
     try:
         resp = client.post(url, content=data, headers=headers, timeout=ch.timeout)
     except httpx.HTTPError as exc:
         raise DeliveryError(f"{type(exc).__name__}: {exc}", channel=ch.id) from None
-    return check_answer(ch.type, resp, ch.id)
+    return check_answer(service, resp, ch.id)
 
 
 def send_email(ch: Channel, subject: str, text: str, html: str, message_id: str) -> str:
@@ -111,6 +94,7 @@ def send_email(ch: Channel, subject: str, text: str, html: str, message_id: str)
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     try:
+        smtp: smtplib.SMTP
         if ch.security == "ssl":
             smtp = smtplib.SMTP_SSL(ch.smtp_host, ch.smtp_port, timeout=ch.timeout, context=context)
         else:

@@ -6,6 +6,7 @@ import json
 import ssl
 import threading
 from email import message_from_bytes, policy
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -69,7 +70,7 @@ def self_signed(tmp: Path) -> ssl.SSLContext:
     from cryptography.x509.oid import NameOID
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
             .not_valid_after(now + datetime.timedelta(days=2)).sign(key, hashes.SHA256()))
@@ -87,7 +88,7 @@ class SMTPReceiver:
     def __init__(self, tmp: Path, user: str = "watcher", password: str = "s3cret"):
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import AuthResult
-        self.messages = []
+        self.messages: list[EmailMessage] = []
         recv = self
 
         class Handler:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from datasketch import MinHash, MinHashLSH
 
+from storage.core import table_of
 from storage.models import Link
 from storage.records import CitationRow, Citations
 from storage.repo import Store
@@ -117,9 +118,11 @@ def test_citation_of_a_document_not_stored_yet_is_resolved_when_it_arrives(fresh
 
 
 def _links(store):
+    """The stored link rows as they are, JSON columns undecoded."""
     from sqlalchemy import select
+    links = table_of(Link)
     with store.engine.connect() as conn:
-        return conn.execute(select(Link.__table__).order_by(Link.__table__.c.id)).all()
+        return conn.execute(select(links).order_by(links.c.id)).all()
 
 
 def test_memory_index_is_rebuilt_from_stored_signatures(sqlite_store):

@@ -50,8 +50,6 @@ def test_versions_only_on_change_and_events_in_same_batch(fresh_db):
 def test_failed_batch_writes_nothing(fresh_db):
     url = "http://p/2.html"
     st = fresh_db.record_list("s", dict(url="http://p/list"), [ListItem(url, "t", None)])[url]
-    bad = Outcome(st, make_snapshot(url, "x"))
-    bad.snapshot.title = None  # fine
     broken = Outcome(st, None)  # neither snapshot nor error nor 304: a programming error mid-batch
     with pytest.raises(ValueError, match="neither snapshot"):
         fresh_db.apply("s", [Outcome(st, make_snapshot(url, "正文")), broken])

@@ -20,7 +20,6 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from storage.repo import Store
-
 from watcher.config.settings import Config, Source, load_config
 from watcher.errors import ConfigError
 from watcher.link.stage import LinkStage, make_linker

@@ -1,0 +1,136 @@
+"""The email digest: over STARTTLS with login and over implicit TLS (aiosmtpd), no gap after a failure,
+escaping; the CLI's notify and digest commands; the scheduler's digest time."""
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import date, datetime
+
+from click.testing import CliRunner
+
+from notifiers.dispatch import Dispatcher
+from tests.notify.world import TOKEN, hook, mail, sample_items, world
+from watcher.cli import main
+
+
+def test_digest_over_starttls_with_login_then_nothing_twice(tmp_path, demo_db, smtp, monkeypatch):
+    monkeypatch.setenv("SMTP_PW", "s3cret")
+    cfg, store, _ = world(tmp_path, demo_db, [mail(smtp, empty="short")])
+    with Dispatcher(store, cfg) as d:
+        rep = d.send_digest(d.channel("mail"))
+    assert rep.failed == 0 and rep.items == 11 and rep.messages == 1, rep
+    [msg] = smtp.messages
+    today = datetime.now().astimezone().date()
+    assert "5 条新文件" in msg["Subject"] and "政策动态日报" in msg["Subject"]
+    assert msg["Subject"].split(" ")[1].rstrip("：").startswith(str(today.year))
+    assert msg["To"] == "analyst@example.org, compliance@example.org"
+    assert msg.get_content_type() == "multipart/alternative"
+    plain = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    assert "苏政发〔2020〕28号" in plain and "33 of 33 articles reused" in plain
+    assert 'href="http://127.0.0.1' in html and "derived from 苏政发〔2020〕28号" in html
+    assert "<script" not in html and "style=" in html
+    # grouped by issuer: each issuer heading once
+    assert html.count(">江苏省人民政府<") == 1
+    with Dispatcher(store, cfg) as d:
+        again = d.send_digest(d.channel("mail"))
+    assert again.items == 0 and "无新文件" in smtp.messages[-1]["Subject"] and len(smtp.messages) == 2
+    store.close()
+
+
+def test_a_failed_digest_leaves_no_gap(tmp_path, demo_db, smtp, monkeypatch):
+    monkeypatch.setenv("SMTP_PW", "wrong")
+    cfg, store, _ = world(tmp_path, demo_db, [mail(smtp)])
+    with Dispatcher(store, cfg) as d:
+        rep = d.send_digest(d.channel("mail"))
+    assert rep.failed == 11 and "535" in rep.errors[0] and smtp.messages == []
+    monkeypatch.setenv("SMTP_PW", "s3cret")
+    with Dispatcher(store, cfg) as d:
+        assert d.send_digest(d.channel("mail")).items == 11
+        assert d.send_digest(d.channel("mail")).answers == ["nothing new: skipped (empty: skip)"]
+    assert len(smtp.messages) == 1
+    store.close()
+
+
+def test_digest_escapes_what_portals_write(tmp_path):
+    from notifiers.digest import render_digest
+    [item] = sample_items(1)
+    item.title = '<img src=x onerror="alert(1)">关于&通知'
+    _, text, html = render_digest([item], date(2024, 5, 2))
+    assert "<img" not in html and "&lt;img" in html and "<img" in text
+
+
+def test_digest_over_implicit_tls(tmp_path, demo_db, monkeypatch):
+    from aiosmtpd.controller import Controller
+
+    from tests.receivers import free_port, self_signed
+    got = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+            got.append(envelope.content)
+            return "250 OK"
+
+    port = free_port()
+    ctl = Controller(Handler(), hostname="127.0.0.1", port=port, ssl_context=self_signed(tmp_path))
+    ctl.start()
+    try:
+        ch = dict(id="ssl", type="email", smtp_host="127.0.0.1", smtp_port=port, security="ssl", verify_tls=False,
+                  to=["a@example.org"])
+        cfg, store, _ = world(tmp_path, demo_db, [ch])
+        with Dispatcher(store, cfg) as d:
+            assert d.send_digest(d.channel("ssl")).failed == 0
+        assert len(got) == 1 and b"multipart/alternative" in got[0]
+        store.close()
+    finally:
+        ctl.stop()
+
+
+# ---- CLI and scheduler ----------------------------------------------------------------------------
+def test_cli_notify_test_preview_and_dry_run(tmp_path, demo_db, hooks, smtp, monkeypatch):
+    monkeypatch.setenv("SMTP_PW", "s3cret")
+    cfg, store, cfg_path = world(tmp_path, demo_db, [hook(monkeypatch, hooks, "team", "dingtalk", "/team"),
+                                                      mail(smtp)])
+    db = str(store.engine.url)
+    hooks.answers["/team"] = (200, '{"errcode": 0, "errmsg": "ok"}')
+    r = CliRunner().invoke(main, ["-c", str(cfg_path), "--db", db, "notify", "test", "team", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout) == {"channel": "team", "ok": True, "answer": '{"errcode": 0, "errmsg": "ok"}'}
+    assert "测试消息" in hooks.posts[0]["json"]["markdown"]["text"]
+    hooks.answers["/team"] = (200, '{"errcode": 300001, "errmsg": "token is not exist"}')
+    r = CliRunner().invoke(main, ["-c", str(cfg_path), "--db", db, "notify", "test", "team"])
+    assert r.exit_code == 1 and "300001" in r.output and TOKEN not in r.output
+
+    out = tmp_path / "digest.html"
+    r = CliRunner().invoke(main, ["-c", str(cfg_path), "--db", db, "digest", "preview", "--out", str(out)])
+    assert r.exit_code == 0 and "(11 items)" in r.output and "连云港" in out.read_text(encoding="utf-8")
+    r = CliRunner().invoke(main, ["-c", str(cfg_path), "--db", db, "digest", "send", "--dry-run", "--json"])
+    assert json.loads(r.stdout)[0]["items"] == 11 and smtp.messages == []
+    r = CliRunner().invoke(main, ["-c", str(cfg_path), "--db", db, "digest", "send", "--json"])
+    assert r.exit_code == 0 and len(smtp.messages) == 1
+    r = CliRunner().invoke(main, ["-c", str(cfg_path), "--db", db, "digest", "preview"])
+    assert "(0 items)" in r.output   # preview after the send: nothing is owed
+    store.close()
+
+
+def test_scheduler_plans_each_digest_at_its_local_time(tmp_path, demo_db, smtp, monkeypatch):
+    from watcher.scheduler.service import Service
+    cfg, store, cfg_path = world(tmp_path, demo_db, [mail(smtp, send_at="08:00")])
+
+    async def plan():
+        svc = Service(cfg_path, store, check_every=60, first_run_delay=3600)
+        task = asyncio.create_task(svc.run(install_signals=False))
+        for _ in range(100):
+            if svc.scheduler is not None and svc.scheduler.get_job("digest:mail"):
+                break
+            await asyncio.sleep(0.05)
+        job = svc.scheduler.get_job("digest:mail")
+        nxt = job.next_run_time
+        svc.stop()
+        await asyncio.wait_for(task, 30)
+        return nxt
+
+    nxt = asyncio.run(plan())
+    assert (nxt.hour, nxt.minute, str(nxt.tzinfo)) == (8, 0, "Asia/Shanghai")
+    store.close()
+
