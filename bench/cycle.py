@@ -14,14 +14,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from storage.repo import Store  # noqa: E402
 from watcher.config.settings import load_config  # noqa: E402
-from watcher.pipeline.poll import poll_sources  # noqa: E402
+from watcher.pipeline.cycle import run_cycle  # noqa: E402
 
 
 def main() -> None:
     config = load_config(sys.argv[1])
     store = Store.open(sys.argv[2])
     wall, cpu = time.perf_counter(), time.process_time()
-    results = asyncio.run(poll_sources(config.enabled, store, concurrency=config.defaults.concurrency))
+    results = asyncio.run(run_cycle(config, store)).results
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     print(json.dumps({"wall": wall, "cpu": cpu, "results": [r.as_dict() for r in results]}))
 

@@ -12,7 +12,7 @@ from storage.repo import Store
 from watcher.config.settings import load_config
 from watcher.views.links import links_of
 from watcher.link.stage import make_linker
-from watcher.pipeline.poll import poll_sources
+from watcher.pipeline.cycle import run_cycle
 from .portal import build_demo_site
 from .server import PortalServer
 
@@ -36,8 +36,7 @@ def run_demo(workdir: Path) -> tuple[dict, list]:
         config = load_config(sources_path)
         store = Store.open(f"sqlite:///{db_path}")
         try:
-            results = asyncio.run(poll_sources(config.enabled, store, concurrency=config.defaults.concurrency,
-                                               linker=make_linker(config, store)))
+            results = asyncio.run(run_cycle(config, store, linker=make_linker(config, store))).results
             notices = []
             for n in sorted(store.notices(), key=lambda n: n.id):
                 latest = store.versions(n.id)[-1] if n.version_count else None

@@ -23,7 +23,8 @@ from storage.repo import Store
 from watcher.config.settings import Config, Source, load_config
 from watcher.errors import ConfigError
 from watcher.link.stage import LinkStage, make_linker
-from watcher.pipeline.poll import RunResult, poll_sources
+from watcher.pipeline.cycle import prepare, run_cycle
+from watcher.pipeline.poll import RunResult
 
 log = logging.getLogger("watcher.scheduler.service")
 
@@ -75,9 +76,7 @@ class Service:
             self.linker = make_linker(config, self.store)
         self.config = config
         self.store.sync_sources(config.sources)
-        if config.channels:
-            from notifiers.dispatch import register_channels
-            register_channels(self.store, config.channels)
+        prepare(config, self.store)
         self._sync_jobs()
         log.info("loaded %d sources (%d enabled)", len(config.sources), len(config.enabled))
         return True
@@ -122,23 +121,16 @@ class Service:
         if task is not None:
             self._running.add(task)
         try:
-            results = await poll_sources([source], self.store, concurrency=self.config.defaults.concurrency,
-                                         linker=self.linker)
-            if self.config.channels:   # also retries what failed last time
-                await asyncio.to_thread(self._notify)
-            for r in results:
+            report = await run_cycle(self.config, self.store, [source], linker=self.linker)
+            for channel, error in report.alert_errors():
+                log.error("channel %s: %s", channel, error)
+            for r in report.results:
                 self.results.append(r)
                 log.info("%s: %s new=%d changed=%d unchanged=%d failed=%d", r.source_id, r.status,
                          r.counts.new, r.counts.changed, r.counts.unchanged, r.counts.failed)
         finally:
             if task is not None:
                 self._running.discard(task)
-
-    def _notify(self) -> None:
-        from notifiers.dispatch import send_alerts
-        for rep in send_alerts(self.store, self.config):
-            for e in rep.errors:
-                log.error("channel %s: %s", rep.channel, e)
 
     async def _digest_job(self, channel_id: str) -> None:
         from notifiers.dispatch import Dispatcher

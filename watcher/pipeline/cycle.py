@@ -1,0 +1,70 @@
+"""The whole cycle, in one place: poll the sources → link what is new → alert the channels.
+
+`watcher poll`, the scheduler (`watcher run`), the demo and the benchmarks all call `run_cycle`, the way
+urlwatch's `run_jobs` + `Report.finish` is its one cycle. The life of one notice through these stages is
+told in docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import httpx
+
+from notifiers.dispatch import Report, register_channels, send_alerts
+from storage.repo import Store
+from watcher.config.settings import Config, Source
+from watcher.link.stage import LinkStage
+from watcher.pipeline.poll import Progress, RunResult, poll_sources
+
+
+@dataclass
+class CycleReport:
+    """What one cycle did: a result per source and a delivery report per alerting channel."""
+
+    results: list[RunResult]
+    alerts: list[Report] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status == "ok" for r in self.results)
+
+    def alert_errors(self) -> list[tuple[str, str]]:
+        return [(rep.channel, e) for rep in self.alerts for e in rep.errors]
+
+
+def prepare(config: Config, store: Store) -> None:
+    """Once per loaded configuration, before its first poll: a channel is owed the events stored after it
+    was first configured, so the first poll's notices count and an older history is not flooded in."""
+    if config.channels:
+        register_channels(store, config.channels)
+
+
+async def run_cycle(
+    config: Config,
+    store: Store,
+    sources: Iterable[Source] | None = None,
+    *,
+    linker: LinkStage | None = None,
+    alert: bool = True,
+    progress: Progress | None = None,
+    client: httpx.AsyncClient | None = None,
+) -> CycleReport:
+    """Poll `sources` (default: every enabled one), link what the poll stored (when a `linker` is given), then
+    send each webhook channel the events it is owed, those that failed last time included. Never raises for
+    one source's or one channel's failure: both are in the report."""
+    results = await poll_sources(
+        config.enabled if sources is None else sources,
+        store,
+        concurrency=config.defaults.concurrency,
+        client=client,
+        progress=progress,
+        linker=linker,
+    )
+    report = CycleReport(results)
+    if alert and config.channels:
+        # The senders are synchronous (httpx.Client, smtplib): a thread keeps the event loop free.
+        report.alerts = await asyncio.to_thread(send_alerts, store, config)
+    return report
