@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from storage.repo import Store
-from watcher.attachments.reader import AttachmentSettings, extract_isolated, filename_from_disposition
-from watcher.config.settings import Source
+from watcher.attachments.reader import extract_isolated, filename_from_disposition
+from watcher.config.settings import AttachmentSettings, Source
 from watcher.demo.portal import DETAIL_SELECTORS, LIST_SELECTORS, detail_page, list_page
 from watcher.attachments.doctext import Limits, extract
 from watcher.extract.page import find_attachments
@@ -144,7 +144,7 @@ def test_a_one_line_notice_is_read_and_linked_through_its_attachment(portal, tmp
     _site(portal, "/repost", [(2, "连云港市绿色产业发展三年行动实施方案", PLAN, [])])
     store = Store.open(f"sqlite:///{tmp_path / 'a.db'}")
     cfg_sources = [_source(portal), _source(portal, sid="repost", prefix="/repost")]
-    from watcher.config.settings import parse_config
+    from watcher.config.loader import parse_config
     linker = make_linker(parse_config("sources: []"), store)
     results = _poll(cfg_sources, store, linker)
     assert all(r.status == "ok" for r in results), [r.errors for r in results]

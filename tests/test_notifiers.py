@@ -28,7 +28,7 @@ from notifiers.send import RateLimit
 from storage.models import Delivery
 from storage.repo import Store
 from watcher.cli import main
-from watcher.config.settings import load_config
+from watcher.config.loader import load_config
 from watcher.demo.portal import build_demo_site
 from watcher.demo.server import PortalServer
 from watcher.pipeline.poll import make_linker, poll_sources
@@ -441,7 +441,7 @@ def test_cli_notify_test_preview_and_dry_run(tmp_path, demo_db, hooks, smtp, mon
 
 
 def test_channel_config_errors_name_the_field(tmp_path):
-    from watcher.config.settings import parse_config
+    from watcher.config.loader import parse_config
     cfg = parse_config(json.dumps({"sources": [], "channels": [
         {"id": "a", "type": "dingtalk"},
         {"id": "b", "type": "slack", "url": "https://hooks.slack.com/services/T/B/X"},
@@ -522,7 +522,7 @@ def test_two_workers_racing_send_each_event_once(fresh_db, hooks, monkeypatch):
     """On SQLite and the live PostgreSQL: two dispatchers at once (two polls finishing together)."""
     import threading
 
-    from watcher.config.settings import parse_config
+    from watcher.config.loader import parse_config
     from watcher.extract.page import ListItem
 
     from tests.test_storage import _snap

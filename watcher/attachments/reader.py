@@ -19,29 +19,11 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
 from watcher.attachments.doctext import MEDIA_TYPES, Limits, TextResult
+from watcher.config.settings import AttachmentSettings
 from watcher.errors import FetchError, RobotsDisallowed, TooLarge
 
 log = logging.getLogger("watcher.attachments.reader")
-
-
-class AttachmentSettings(BaseModel):
-    """Per source (`attachments:` in sources.yaml); the defaults suit government portals."""
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    enabled: bool = True
-    max_files: int = Field(10, ge=0, le=100, description="attachments read per notice")
-    max_bytes: int = Field(30_000_000, ge=1024, description="largest file downloaded")
-    max_pages: int = Field(300, ge=1)
-    timeout: float = Field(60.0, gt=0, description="seconds to extract one file's text")
-    max_memory: int = Field(1_000_000_000, ge=50_000_000, description="bytes the extracting process may use")
-
-    @field_validator("timeout", mode="before")
-    @classmethod
-    def _duration(cls, v):
-        from watcher.config.settings import parse_duration   # late: config imports this module
-        return parse_duration(v)
 
 
 @dataclass

@@ -14,7 +14,8 @@ from typing import IO, Any, overload
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from watcher.config.settings import Config, parse_config
+from watcher.config.loader import parse_config
+from watcher.config.settings import Config
 from watcher.errors import ConfigError
 
 

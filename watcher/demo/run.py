@@ -9,7 +9,7 @@ from ruamel.yaml import YAML
 
 from storage.repo import Store
 
-from watcher.config.settings import load_config
+from watcher.config.loader import load_config
 from watcher.views.links import links_of
 from watcher.pipeline.poll import make_linker, poll_sources
 from .portal import build_demo_site

@@ -22,7 +22,8 @@ from sqlalchemy import update
 
 from storage.repo import T_RUN, Store
 
-from watcher.config.settings import Config, Source, load_config
+from watcher.config.loader import load_config
+from watcher.config.settings import Config, Source
 from watcher.errors import ConfigError
 from watcher.pipeline.poll import RunResult, make_linker, poll_sources
 
