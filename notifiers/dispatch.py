@@ -30,7 +30,8 @@ from watcher.config.channels import Channel
 from .digest import render_digest
 from .formats import BUILDERS, messages
 from .items import Item, load_items, matches
-from .send import DeliveryError, RateLimit, post_webhook, send_email
+from watcher.errors import DeliveryError
+from .send import RateLimit, post_webhook, send_email
 
 log = logging.getLogger("notifiers")
 T_DEL, T_CH, T_EVENT, T_VERSION = Delivery.__table__, ChannelRow.__table__, Event.__table__, Version.__table__

@@ -12,22 +12,11 @@ from urllib.parse import urlencode
 
 import httpx
 
-from watcher.errors import WatcherError
+from watcher.crawl.retry import RETRYABLE_STATUS
+from watcher.errors import DeliveryError
 
 from watcher.config.channels import Channel
 from .formats import sign_dingtalk, sign_feishu, sign_generic
-
-
-class DeliveryError(WatcherError):
-    """The service refused or did not answer; `retryable` says whether trying again can help."""
-
-    def __init__(self, message: str, *, channel: str, retryable: bool = True):
-        super().__init__(message, source_id=None, url=None)
-        self.channel = channel
-        self.retryable = retryable
-
-    def __str__(self) -> str:
-        return f"[channel {self.channel}] {self.message}"
 
 
 def check_answer(kind: str, resp: httpx.Response, channel: str) -> str:
@@ -35,7 +24,7 @@ def check_answer(kind: str, resp: httpx.Response, channel: str) -> str:
     text = resp.text[:500]
     if resp.status_code >= 400:
         raise DeliveryError(f"HTTP {resp.status_code}: {text}", channel=channel,
-                            retryable=resp.status_code >= 500 or resp.status_code == 429)
+                            retryable=resp.status_code in RETRYABLE_STATUS)
     if kind == "slack":
         if text.strip() != "ok":
             raise DeliveryError(f"Slack answered {text!r}", channel=channel, retryable=False)

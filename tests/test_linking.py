@@ -13,7 +13,8 @@ from storage.models import Link
 from storage.repo import Store
 from watcher.link.align import align, split_articles
 from watcher.evaluation.links import LoadedDoc, evaluate, ingest, load_document
-from watcher.link.fingerprint import (Params, ParamsMismatch, Signature, exact_scores, hash_shingle, shingle_hashes,
+from watcher.errors import ParamsMismatch
+from watcher.link.fingerprint import (Params, Signature, exact_scores, hash_shingle, shingle_hashes,
                                  shingles, signature)
 from watcher.link.linker import Linker
 from watcher.text.normalise import normalise

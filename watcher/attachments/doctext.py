@@ -3,7 +3,7 @@ through a converter when one is installed.
 
 Everything here treats the file as hostile. The type comes from the bytes, not the extension; zip
 members are checked for count, total size and compression ratio before anything is inflated;
-PDFs stop at a page limit. The caller (watcher/attachments.py) also runs this in a child process
+PDFs stop at a page limit. The caller (watcher/attachments/sandbox.py) also runs this in a child process
 with a time and memory limit, since a parser can loop or balloon on a crafted file.
 """
 from __future__ import annotations

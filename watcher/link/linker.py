@@ -26,7 +26,8 @@ from storage.repo import Store
 from watcher.link.align import align, summary_line
 from watcher.text.docno import normalise_title, titles_implemented
 from watcher.link.lshstore import attach, bucket_keys
-from watcher.link.fingerprint import (Params, ParamsMismatch, Signature, exact_scores, shingle_hashes, signature_of_hashes,
+from watcher.errors import ParamsMismatch
+from watcher.link.fingerprint import (Params, Signature, exact_scores, shingle_hashes, signature_of_hashes,
                           signatures_bulk)
 
 log = logging.getLogger("watcher.link.linker")
