@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from storage.repo import Store  # noqa: E402
-from watcher.config.settings import load_config  # noqa: E402
+from watcher.config.loader import load_config  # noqa: E402
 from watcher.pipeline.cycle import run_cycle  # noqa: E402
 
 

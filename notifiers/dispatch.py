@@ -24,7 +24,8 @@ import httpx
 
 from notifiers.digest import render_digest
 from notifiers.items import Item, load_items, matches
-from notifiers.send import DeliveryError, RateLimit, post_webhook, send_email
+from notifiers.send import RateLimit, post_webhook, send_email
+from watcher.errors import DeliveryError
 from notifiers.services import service_for
 from storage.deliveries import Deliveries
 from storage.models import utcnow

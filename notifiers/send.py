@@ -10,22 +10,11 @@ from email.utils import formatdate
 
 import httpx
 
-from watcher.errors import WatcherError
+from watcher.crawl.retry import RETRYABLE_STATUS
+from watcher.errors import DeliveryError
 
 from notifiers.services import ChatService, Refused, encode, service_for
 from watcher.config.channels import Channel
-
-
-class DeliveryError(WatcherError):
-    """The service refused or did not answer; `retryable` says whether trying again can help."""
-
-    def __init__(self, message: str, *, channel: str, retryable: bool = True):
-        super().__init__(message, source_id=None, url=None)
-        self.channel = channel
-        self.retryable = retryable
-
-    def __str__(self) -> str:
-        return f"[channel {self.channel}] {self.message}"
 
 
 def check_answer(service: ChatService, resp: httpx.Response, channel: str) -> str:
@@ -33,7 +22,7 @@ def check_answer(service: ChatService, resp: httpx.Response, channel: str) -> st
     text = resp.text[:500]
     if resp.status_code >= 400:
         raise DeliveryError(f"HTTP {resp.status_code}: {text}", channel=channel,
-                            retryable=resp.status_code >= 500 or resp.status_code == 429)
+                            retryable=resp.status_code in RETRYABLE_STATUS)
     try:
         return service.check(resp)
     except Refused as exc:

@@ -9,17 +9,19 @@ import sys
 import pytest
 
 from storage.repo import Store
-from watcher.attachments.reader import AttachmentSettings, extract_isolated, filename_from_disposition
-from watcher.config.settings import Source
-from watcher.demo.portal import DETAIL_SELECTORS, LIST_SELECTORS, detail_page, list_page
 from watcher.attachments.doctext import Limits, extract
+from watcher.attachments.reader import filename_from_disposition
+from watcher.attachments.sandbox import extract_isolated
+from watcher.config.settings import AttachmentSettings, Source
+from watcher.demo.portal import DETAIL_SELECTORS, LIST_SELECTORS, detail_page, list_page
 from watcher.extract.page import find_attachments
 from watcher.link.stage import make_linker
 from watcher.pipeline.poll import poll_sources
 
 from . import files
 
-PLAN = ["连云港市绿色产业发展三年行动实施方案", "一、总体要求", "深入贯彻落实苏政发〔2020〕28号文件精神，推进绿色产业发展。",
+PLAN = ["连云港市绿色产业发展三年行动实施方案", "一、总体要求",
+        "深入贯彻落实苏政发〔2020〕28号文件精神，推进绿色产业发展。",
         "二、主要任务", "（一）培育壮大节能环保产业，打造绿色低碳循环发展的产业体系。",
         "（二）加快发展清洁生产产业，全面推行清洁生产审核制度。", "（三）大力发展清洁能源产业，推进光伏风电项目建设。",
         "三、保障措施", "加强组织领导，完善政策支持，强化考核评估，营造良好氛围。"]
@@ -36,7 +38,7 @@ PLAN = ["连云港市绿色产业发展三年行动实施方案", "一、总体�
 def test_text_from_real_files(kind, make, name):
     res = extract(make(), name)
     assert (res.kind, res.status) == (kind, "ok"), res.error
-    lines = [l.strip() for l in res.text.splitlines() if l.strip()]
+    lines = [line.strip() for line in res.text.splitlines() if line.strip()]
     assert lines[:3] == PLAN[:3] and "苏政发〔2020〕28号" in res.text
     if kind == "zip":
         assert res.parts == ["方案.docx"]     # the GBK member name, read as GBK
@@ -44,7 +46,8 @@ def test_text_from_real_files(kind, make, name):
 
 def test_spreadsheet_rows_become_lines():
     res = extract(files.xlsx([["项目名称", "责任单位", "投资（亿元）"], ["光伏电站", "市发改委", 12.5]]), "表.xlsx")
-    assert res.status == "ok" and res.text.splitlines() == ["项目名称\t责任单位\t投资（亿元）", "光伏电站\t市发改委\t12.5"]
+    assert res.status == "ok"
+    assert res.text.splitlines() == ["项目名称\t责任单位\t投资（亿元）", "光伏电站\t市发改委\t12.5"]
 
 
 @pytest.mark.parametrize("data, name, status, message", [
@@ -65,7 +68,8 @@ def test_legacy_formats_go_through_an_installed_converter(tmp_path):
     script = tmp_path / "fake_catdoc.py"   # a real process standing in for catdoc
     script.write_text("import sys; print(open(sys.argv[1], 'rb').read()[8:].decode('gbk'))", encoding="utf-8")
     data = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "旧格式文件的正文".encode("gbk")
-    res = extract(data, "a.doc", converters={"doc": [["no-such-converter", "{path}"], [sys.executable, str(script), "{path}"]]})
+    converters = {"doc": [["no-such-converter", "{path}"], [sys.executable, str(script), "{path}"]]}
+    res = extract(data, "a.doc", converters=converters)
     assert (res.kind, res.status, res.text.strip()) == ("doc", "ok", "旧格式文件的正文")
 
 
@@ -86,7 +90,7 @@ def test_pages_beyond_the_limit_are_not_read():
 @pytest.mark.parametrize("header, name", [
     ("attachment; filename*=UTF-8''%E5%AE%9E%E6%96%BD%E6%96%B9%E6%A1%88.pdf", "实施方案.pdf"),
     ('attachment; filename="' + "实施方案.pdf".encode("gbk").decode("latin-1") + '"', "实施方案.pdf"),
-    ('attachment; filename="' + "实施方案.pdf".encode("utf-8").decode("latin-1") + '"', "实施方案.pdf"),
+    ('attachment; filename="' + "实施方案.pdf".encode().decode("latin-1") + '"', "实施方案.pdf"),
     ("attachment; filename=%CA%B5%CA%A9%B7%BD%B0%B8.pdf", "实施方案.pdf"),           # percent-encoded GBK
     ("attachment; filename=%E5%AE%9E%E6%96%BD%E6%96%B9%E6%A1%88.pdf", "实施方案.pdf"),  # percent-encoded UTF-8
     ("attachment; filename*=GBK''%CA%B5%CA%A9%B7%BD%B0%B8.pdf; filename=x.pdf", "实施方案.pdf"),
@@ -101,7 +105,8 @@ def test_attachment_links_are_found_in_and_under_the_body():
     html = """<html><body><div id="zoom"><p>现将《实施方案》印发给你们。</p>
       <p><a href="/module/download/downfile.jsp?classid=0&filename=abc">附件1：实施方案</a></p>
       <p><a href="/art/other.html">相关新闻</a></p></div>
-      <div class="fj">附件：<a href="/uploads/2024/表格.xlsx">项目表</a> <a href="/getFile.do?id=9">实施细则.docx</a></div>
+      <div class="fj">附件：<a href="/uploads/2024/表格.xlsx">项目表</a>
+        <a href="/getFile.do?id=9">实施细则.docx</a></div>
       <div class="footer"><a href="/about.html">关于我们</a></div></body></html>"""
     tree = LexborHTMLParser(html)
     found = find_attachments(tree.css_first("#zoom"), "http://p.gov.cn/art/1.html", tree)
@@ -139,13 +144,14 @@ def test_a_one_line_notice_is_read_and_linked_through_its_attachment(portal, tmp
     portal.add(script, files.pdf(PLAN), content_type="application/octet-stream",
                headers={"Content-Disposition": f'attachment; filename="{gbk_name}"'})
     _site(portal, "/att", [(1, "关于印发连云港市绿色产业发展三年行动实施方案的通知",
-                            ["各县区人民政府：", "现将《连云港市绿色产业发展三年行动实施方案》印发给你们，请认真贯彻执行。"],
+                            ["各县区人民政府：",
+                             "现将《连云港市绿色产业发展三年行动实施方案》印发给你们，请认真贯彻执行。"],
                             [(script, "连云港市绿色产业发展三年行动实施方案")])])
     # The same plan reposted elsewhere as a web page.
     _site(portal, "/repost", [(2, "连云港市绿色产业发展三年行动实施方案", PLAN, [])])
     store = Store.open(f"sqlite:///{tmp_path / 'a.db'}")
     cfg_sources = [_source(portal), _source(portal, sid="repost", prefix="/repost")]
-    from watcher.config.settings import parse_config
+    from watcher.config.loader import parse_config
     linker = make_linker(parse_config("sources: []"), store)
     results = _poll(cfg_sources, store, linker)
     assert all(r.status == "ok" for r in results), [r.errors for r in results]
@@ -158,7 +164,7 @@ def test_a_one_line_notice_is_read_and_linked_through_its_attachment(portal, tmp
     assert "苏政发〔2020〕28号" in json.loads(v.citations_json)["docnos"]   # cited in the attachment
     assert notice.id in [h["id"] for h in store.search("清洁生产审核")]
     from watcher.views.links import links_of
-    rels = {(l["relation"], l["direction"]) for l in links_of(store, notice.id)}
+    rels = {(link["relation"], link["direction"]) for link in links_of(store, notice.id)}
     assert rels & {("repost", "parent"), ("repost", "child"), ("derived", "parent"), ("derived", "child")}, rels
 
     # Next visit, page unchanged: conditional GETs of the page and of its attachment, both 304.
@@ -168,7 +174,8 @@ def test_a_one_line_notice_is_read_and_linked_through_its_attachment(portal, tmp
     assert ["If-None-Match" in h for p, h, _ in portal.requests if p == script] == [True]
     # The page is edited: it is read again, the attachment answers 304 and its stored text is reused.
     _site(portal, "/att", [(1, "关于印发连云港市绿色产业发展三年行动实施方案的通知",
-                            ["各县区人民政府：", "现将《连云港市绿色产业发展三年行动实施方案》印发给你们，请遵照执行。"],
+                            ["各县区人民政府：",
+                             "现将《连云港市绿色产业发展三年行动实施方案》印发给你们，请遵照执行。"],
                             [(script, "连云港市绿色产业发展三年行动实施方案")])])
     portal.requests.clear()
     results = _poll(cfg_sources[:1], store)
@@ -215,6 +222,31 @@ def test_an_attachment_that_failed_for_now_is_tried_again(portal, tmp_path):
     assert r.counts.changed == 1 and json.loads(versions[-1].attachments_json)[0]["status"] == "ok"
     assert "清洁生产" in versions[-1].norm_text
     store.close()
+
+
+def test_an_attachment_answering_408_is_tried_again_on_the_next_run(portal, tmp_path):
+    """408 is retryable by the one rule (watcher.crawl.retry), so the attachment is transient too."""
+    route = portal.add("/c408/files/plan.docx", files.docx(PLAN), status=408,
+                       content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    _site(portal, "/c408", [(1, "关于印发方案的通知", ["现将方案印发给你们。"], [("/c408/files/plan.docx", "方案")])])
+    store = Store.open(f"sqlite:///{tmp_path / 'c408.db'}")
+    src = _source(portal, sid="c408", prefix="/c408", recheck_after="1d")
+    _poll([src], store)
+    n = store.notice_by_url(portal.url("/c408/art/1.html"))
+    [att] = json.loads(store.versions(n.id)[0].attachments_json)
+    assert att["status"] == "fetch_error" and "408" in att["error"]
+    assert portal.hits["/c408/files/plan.docx"] == 2      # retried once in the run (retries: 1)
+    route.status = 200
+    [r] = _poll([src], store)
+    assert r.counts.changed == 1 and json.loads(store.versions(n.id)[-1].attachments_json)[0]["status"] == "ok"
+    store.close()
+
+
+def test_the_sandbox_preloads_a_module_that_exists():
+    import importlib
+
+    from watcher.attachments import sandbox
+    assert importlib.import_module(sandbox.PRELOAD).extract is extract
 
 
 def test_an_attachment_over_the_size_limit_is_not_downloaded(portal, tmp_path):

@@ -1,11 +1,14 @@
 """sources.yaml validation: clear messages naming file, line, source and field."""
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from watcher.config.settings import load_config, parse_config
+from watcher.config.loader import load_config, parse_config
 from watcher.errors import ConfigError
 
 GOOD = """
@@ -87,3 +90,71 @@ def test_shipped_sources_yaml_is_valid():
     assert cfg.errors == [] and len(cfg.sources) >= 6
     assert {"gov-cn-zxzc", "jiangsu-szfwj", "lianyungang-zfwj", "huaian-zfwj", "jiangxi-szfwj",
             "shantou-szfwj"} <= {s.id for s in cfg.sources}
+
+
+CHANNELS = """sources: []
+channels:
+  - id: team
+    type: dingtalk
+  - id: mail
+    type: email
+    to: [not-an-address]
+  - id: chat
+    type: slack
+    url_env: SLACK_URL
+    colour: red
+"""
+
+
+def test_channel_errors_name_file_and_line():
+    cfg = parse_config(CHANNELS, "s2.yaml")
+    assert [(e.field, e.line) for e in cfg.errors] == [
+        ("channels[0].url_env", 3), ("channels[1].to", 7), ("channels[2].colour", 11)]
+    assert str(cfg.errors[0]) == "s2.yaml:3, field 'channels[0].url_env': webhook channels need url_env"
+    assert "not an email address" in str(cfg.errors[1]) and "unknown field" in str(cfg.errors[2])
+    assert cfg.channels == []
+
+
+def test_sources_validate_prints_the_channel_line(tmp_path):
+    from click.testing import CliRunner
+
+    from watcher.cli import main
+    path = tmp_path / "s2.yaml"
+    path.write_text(CHANNELS, encoding="utf-8")
+    r = CliRunner().invoke(main, ["-c", str(path), "sources", "validate"])
+    assert r.exit_code == 1 and f"{path}:3 " in r.output and ":None" not in r.output
+    r = CliRunner().invoke(main, ["-c", str(path), "sources", "validate", "--json"])
+    assert [p["line"] for p in json.loads(r.output)["problems"]] == [3, 7, 11]
+
+
+def test_channels_that_are_not_a_list_are_reported_and_sources_still_load():
+    cfg = parse_config("sources:\n- {id: a, name: A, urls: ['http://a/']}\nchannels: {id: x}\n", "s.yaml")
+    assert [s.id for s in cfg.sources] == ["a"]
+    assert [(e.field, e.line) for e in cfg.errors] == [("channels", 3)]
+
+
+def test_every_duration_field_reads_units():
+    cfg = parse_config("""
+defaults:
+  fetch: {timeout: 1m, connect_timeout: 5s, backoff: 500ms, min_delay: 2s}
+  schedule: {interval: 2h, jitter: 1m}
+  recheck_after: 1d
+  attachments: {timeout: 2m}
+sources:
+  - {id: a, name: A, urls: ['http://a/'], recheck_after: 12h}
+""")
+    d, [a] = cfg.defaults, cfg.sources
+    assert (d.fetch.timeout, d.fetch.connect_timeout, d.fetch.backoff, d.fetch.min_delay) == (60, 5, 0.5, 2)
+    assert (d.schedule.interval, d.schedule.jitter, d.recheck_after, d.attachments.timeout) == (7200, 60, 86400, 120)
+    assert (a.recheck_after, a.schedule.interval, a.attachments.timeout, a.fetch.backoff) == (43200, 7200, 120, 0.5)
+    cfg = parse_config("sources:\n- {id: a, name: A, urls: ['http://a/'], attachments: {timeout: later}}\n")
+    assert cfg.errors[0].field == "attachments.timeout" and "not a duration" in str(cfg.errors[0])
+
+
+def test_settings_and_channels_are_leaves():
+    """The schemas import nothing from the project but the error tree: every stage may import them."""
+    code = ("import json, sys, watcher.config.settings, watcher.config.channels; "
+            "print(json.dumps([m for m in sys.modules if m.split('.')[0] in ('watcher', 'storage', 'notifiers')]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert set(json.loads(out)) <= {"watcher", "watcher.config", "watcher.config.settings", "watcher.config.channels",
+                              "watcher.errors", "watcher.crawl", "watcher.crawl.retry"}

@@ -9,7 +9,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from storage.repo import Store
-from watcher.config.settings import Source, parse_config
+from watcher.config.loader import parse_config
+from watcher.config.settings import Source
 from watcher.extract.kinds import kind_for
 from watcher.pipeline.poll import poll_sources
 

@@ -1,4 +1,4 @@
-"""The exception tree. Every error carries the source id and URL it belongs to.
+"""The exception tree. Every error carries the source id and URL it belongs to, when it has them.
 
     WatcherError
     ├── ConfigError          sources.yaml is malformed or a field is invalid
@@ -8,9 +8,20 @@
     │   ├── TooLarge         the body exceeds the size limit
     │   └── RobotsDisallowed robots.txt forbids the URL
     ├── ExtractError         the page was fetched but could not be read
-    └── NotFoundError        a notice, channel or source named by the user does not exist
+    ├── NotFoundError        a notice, channel or source named by the user does not exist
+    ├── DeliveryError        a notification service refused or did not answer
+    └── ParamsMismatch       two MinHash signatures (or a signature and an index) have other parameters
+
+`retryable` (FetchError, DeliveryError) says whether trying again can help; for HTTP answers it
+follows the one rule in `watcher.crawl.retry`. The code that raises knows the URL; the code that
+knows the source wraps the work in `error_context(source_id=...)`, as httpx's `request_context()`
+attaches the request, so the source id is not threaded through every call only to reach an error.
 """
 from __future__ import annotations
+
+from types import TracebackType
+
+from watcher.crawl.retry import RETRYABLE_STATUS
 
 
 class WatcherError(Exception):
@@ -60,14 +71,14 @@ class ConfigError(WatcherError):
 class FetchError(WatcherError):
     """The page could not be fetched; retried on the next run."""
 
-    retryable = True
+    retryable: bool = True
 
 
 class HTTPStatusError(FetchError):
-    def __init__(self, message: str, *, status: int, **kw):
-        super().__init__(message, **kw)
+    def __init__(self, message: str, *, status: int, source_id: str | None = None, url: str | None = None):
+        super().__init__(message, source_id=source_id, url=url)
         self.status = status
-        self.retryable = status >= 500 or status in (408, 429)
+        self.retryable = status in RETRYABLE_STATUS
 
 
 class FetchTimeout(FetchError):
@@ -75,11 +86,11 @@ class FetchTimeout(FetchError):
 
 
 class TooLarge(FetchError):
-    retryable = False
+    retryable: bool = False
 
 
 class RobotsDisallowed(FetchError):
-    retryable = False
+    retryable: bool = False
 
 
 class ExtractError(WatcherError):
@@ -89,3 +100,50 @@ class ExtractError(WatcherError):
 class NotFoundError(WatcherError):
     """A notice, version, channel or source that the caller named does not exist (the CLI's exit 1,
     the web view's 404). The message says what was looked for, in the reader's words."""
+
+
+class DeliveryError(WatcherError):
+    """The service refused or did not answer; `retryable` says whether trying again can help."""
+
+    def __init__(self, message: str, *, channel: str, retryable: bool = True):
+        super().__init__(message)
+        self.channel = channel
+        self.retryable = retryable
+
+    def __str__(self) -> str:
+        return f"[channel {self.channel}] {self.message}"
+
+
+class ParamsMismatch(WatcherError):
+    """Two signatures (or a signature and an index) were made with different parameters."""
+
+
+class error_context:  # noqa: N801 - used like a function, as contextlib.suppress is
+    """Attach source_id and url to a WatcherError raised inside that does not carry them yet.
+
+    `with error_context(source_id=...):`, or in an `async with` beside an async resource. The error
+    keeps what its raiser or a nearer context already set, so the innermost context wins.
+    """
+
+    def __init__(self, *, source_id: str | None = None, url: str | None = None):
+        self.source_id = source_id
+        self.url = url
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if isinstance(exc, WatcherError):
+            if exc.source_id is None:
+                exc.source_id = self.source_id
+            if exc.url is None:
+                exc.url = self.url
+        # Returns None: never swallows, the error goes on, only better labelled.
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        self.__exit__(exc_type, exc, tb)

@@ -9,7 +9,7 @@ from ruamel.yaml import YAML
 
 from storage.repo import Store
 from tests.receivers import HookReceiver, SMTPReceiver
-from watcher.config.settings import load_config
+from watcher.config.loader import load_config
 from watcher.demo.portal import build_demo_site
 from watcher.demo.server import PortalServer
 from watcher.link.stage import make_linker

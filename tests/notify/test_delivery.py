@@ -234,7 +234,7 @@ def test_two_workers_racing_send_each_event_once(fresh_db, hooks, monkeypatch):
     import threading
 
     from tests.builders import make_snapshot as _snap
-    from watcher.config.settings import parse_config
+    from watcher.config.loader import parse_config
     from watcher.extract.page import ListItem
     urls = [f"http://p/{i}.html" for i in range(12)]
     cfg = parse_config(json.dumps({"sources": [], "channels": [hook(monkeypatch, hooks, "race", "webhook", "/race")]}))

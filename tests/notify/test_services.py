@@ -21,7 +21,7 @@ from notifiers.services import ChatService, Refused, Signed, known_services, reg
 from tests.notify.world import TOKEN, hook, sample_items, world
 from watcher.cli import main
 from watcher.config.channels import Channel
-from watcher.config.settings import parse_config
+from watcher.config.loader import parse_config
 
 
 # ---- formats, on a real receiver ----------------------------------------------------------------

@@ -10,7 +10,8 @@ from notifiers.dispatch import Dispatcher
 from notifiers.items import Item
 from storage.repo import Store
 from tests.receivers import HookReceiver, SMTPReceiver
-from watcher.config.settings import Config, load_config
+from watcher.config.loader import load_config
+from watcher.config.settings import Config
 
 TOKEN = "tok-9f8e7d-secret"   # appears in webhook URLs; must never reach logs, status or errors
 

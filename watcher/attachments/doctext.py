@@ -3,7 +3,7 @@ through a converter when one is installed.
 
 Everything here treats the file as hostile. The type comes from the bytes, not the extension; zip
 members are checked for count, total size and compression ratio before anything is inflated;
-PDFs stop at a page limit. The caller (watcher/attachments.py) also runs this in a child process
+PDFs stop at a page limit. The caller (watcher/attachments/sandbox.py) also runs this in a child process
 with a time and memory limit, since a parser can loop or balloon on a crafted file.
 """
 from __future__ import annotations
@@ -146,6 +146,12 @@ def docx_text(data: bytes, limits: Limits = Limits()) -> str:
     return "\n".join(paras)
 
 
+def _sheet_number(name: str) -> int:
+    """xl/worksheets/sheet12.xml -> 12 (only names that matched sheetN.xml get here)."""
+    m = re.search(r"(\d+)\.xml$", name)
+    return int(m.group(1)) if m else 0
+
+
 def xlsx_text(data: bytes, limits: Limits = Limits()) -> str:
     """Every sheet, a row a line, cells joined by tabs (shared and inline strings, numbers)."""
     zf = _checked_zip(data, limits)
@@ -156,7 +162,7 @@ def xlsx_text(data: bytes, limits: Limits = Limits()) -> str:
                 shared.append("".join(t.text or "" for t in si.iter() if _local(t.tag) == "t"))
     lines = []
     sheets = sorted((n for n in zf.namelist() if re.match(r"xl/worksheets/sheet\d+\.xml$", n)),
-                    key=lambda n: int(re.search(r"(\d+)\.xml$", n).group(1)))
+                    key=_sheet_number)
     for name in sheets:
         for row in _xml(_read(zf, name), name).iter():
             if _local(row.tag) != "row":
@@ -228,7 +234,7 @@ def pdf_text(data: bytes, limits: Limits = Limits()) -> tuple[str, int]:
     return "\n".join(texts), n
 
 
-def convert_legacy(data: bytes, kind: str, converters: dict[str, list[str]], limits: Limits) -> str | None:
+def convert_legacy(data: bytes, kind: str, converters: dict[str, list[list[str]]], limits: Limits) -> str | None:
     """Run the first installed converter for kind (argv with {path}); None when none is installed."""
     for argv in converters.get(kind, []):
         if shutil.which(argv[0]) is None:
@@ -275,10 +281,10 @@ def extract(data: bytes, filename: str = "", limits: Limits = Limits(),
         elif kind == "zip":
             res = _zip_text(data, limits, converters, _depth)
         elif kind in ("doc", "wps", "xls", "et"):
-            text = convert_legacy(data, kind, converters, limits)
+            converted = convert_legacy(data, kind, converters, limits)
             res = (TextResult(kind, "no_text", error=f"no converter installed for .{kind} "
                                                      f"(install {converters.get(kind, [['—']])[0][0]})")
-                   if text is None else TextResult(kind, "ok", text))
+                   if converted is None else TextResult(kind, "ok", converted))
         elif kind == "html":
             res = TextResult(kind, "error", error="an HTML page, not a file (a broken download link?)")
         else:
@@ -292,7 +298,7 @@ def extract(data: bytes, filename: str = "", limits: Limits = Limits(),
     return res
 
 
-def _zip_text(data: bytes, limits: Limits, converters, depth: int) -> TextResult:
+def _zip_text(data: bytes, limits: Limits, converters: dict[str, list[list[str]]], depth: int) -> TextResult:
     if depth >= 1:
         raise Unreadable("an archive inside an archive")
     zf = _checked_zip(data, limits)

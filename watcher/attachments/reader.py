@@ -2,8 +2,8 @@
 
 Downloads go through the run's Fetcher (same pacing, robots.txt, retries and conditional GET; the
 validators of each attachment URL are kept in `pages` like any page). Text is extracted in a child
-process with a time and memory limit: a crafted PDF can hang a parser or eat memory, and must cost
-one attachment, not the poll. A file already read (same sha256) is not read again.
+process with a time and memory limit (`watcher.attachments.sandbox`). A file already read (same
+sha256) is not read again.
 
 The attachment's text joins the notice's normalised text, so it takes part in change detection,
 fingerprints, linking and search; the page body stays what the page shows.
@@ -17,31 +17,21 @@ import multiprocessing
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+import httpx
 
-from watcher.attachments.doctext import MEDIA_TYPES, Limits, TextResult
-from watcher.errors import FetchError, RobotsDisallowed, TooLarge
+from watcher.attachments.doctext import MEDIA_TYPES
+from watcher.attachments.sandbox import extract_isolated
+from watcher.config.settings import AttachmentSettings, Source
+from watcher.crawl.fetch import Fetcher
+from watcher.errors import FetchError
 
-log = logging.getLogger("watcher.attachments.reader")
+if TYPE_CHECKING:   # the pipeline builds the reader and hands it its executor
+    from watcher.pipeline.poll import DB
 
-
-class AttachmentSettings(BaseModel):
-    """Per source (`attachments:` in sources.yaml); the defaults suit government portals."""
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    enabled: bool = True
-    max_files: int = Field(10, ge=0, le=100, description="attachments read per notice")
-    max_bytes: int = Field(30_000_000, ge=1024, description="largest file downloaded")
-    max_pages: int = Field(300, ge=1)
-    timeout: float = Field(60.0, gt=0, description="seconds to extract one file's text")
-    max_memory: int = Field(1_000_000_000, ge=50_000_000, description="bytes the extracting process may use")
-
-    @field_validator("timeout", mode="before")
-    @classmethod
-    def _duration(cls, v):
-        from watcher.config.settings import parse_duration   # late: config imports this module
-        return parse_duration(v)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -94,7 +84,7 @@ def filename_from_disposition(header: str | None) -> str | None:
     return _unquote_any(value).strip() or None
 
 
-def filename_for(url: str, headers, link_text: str) -> str:
+def filename_for(url: str, headers: httpx.Headers | None, link_text: str) -> str:
     name = filename_from_disposition(headers.get("content-disposition")) if headers is not None else None
     if name:
         return PurePosixPath(name.replace("\\", "/")).name
@@ -110,64 +100,6 @@ def filename_for(url: str, headers, link_text: str) -> str:
     return link_text.strip() or path_name or "attachment"
 
 
-# ---- the sandbox ------------------------------------------------------------------------------------
-_ctx = None
-
-
-def _context():
-    global _ctx
-    if _ctx is None:
-        # forkserver: children fork from a clean, single-threaded server, never from the event
-        # loop's process with its threads and locks.
-        _ctx = multiprocessing.get_context("forkserver")
-        _ctx.set_forkserver_preload(["watcher.attachments.doctext"])
-    return _ctx
-
-
-def _child(conn, data: bytes, filename: str, limits: Limits, max_memory: int) -> None:
-    import resource
-
-    from watcher.attachments.doctext import extract
-    try:
-        resource.setrlimit(resource.RLIMIT_AS, (max_memory, max_memory))
-    except (ValueError, OSError):
-        pass
-    try:
-        conn.send(extract(data, filename, limits).as_dict())
-    except MemoryError:
-        conn.send({"status": "error", "error": f"needed more than {max_memory // 1_000_000} MB to read"})
-    finally:
-        conn.close()
-
-
-def extract_isolated(data: bytes, filename: str, settings: AttachmentSettings) -> TextResult:
-    """doctext.extract in a child process, killed past settings.timeout."""
-    from watcher.attachments.doctext import sniff
-    kind = sniff(data, filename)
-    ctx = _context()
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, data, filename, Limits(max_pages=settings.max_pages),
-                                            settings.max_memory), daemon=True)
-    proc.start()
-    child.close()
-    try:
-        if parent.poll(settings.timeout):
-            try:
-                out = parent.recv()
-            except EOFError:
-                out = {"status": "error", "error": f"the reader died (exit code {proc.exitcode})"}
-        else:
-            proc.kill()
-            out = {"status": "error", "error": f"text extraction took over {settings.timeout:g} s"}
-    finally:
-        proc.join(5)
-        if proc.is_alive():
-            proc.kill()
-        parent.close()
-    return TextResult(kind=out.get("kind") or kind, status=out["status"], text=out.get("text") or "",
-                      error=out.get("error"), pages=out.get("pages"), parts=out.get("parts") or [])
-
-
 def _record(base: dict, row: dict, filename: str | None) -> dict:
     """What a version keeps of one attachment: its link, and what was read from the file."""
     return {**base, "filename": filename, "media_type": row["media_type"], "size": row["size"],
@@ -179,7 +111,7 @@ def _record(base: dict, row: dict, filename: str | None) -> dict:
 class AttachmentReader:
     """Reads the attachments of detail pages for one source's poll."""
 
-    def __init__(self, source, fetcher, db, *, slots: asyncio.Semaphore | None = None):
+    def __init__(self, source: Source, fetcher: Fetcher, db: DB, *, slots: asyncio.Semaphore | None = None):
         self.source = source
         self.settings: AttachmentSettings = source.attachments
         self.fetcher = fetcher
@@ -201,15 +133,11 @@ class AttachmentReader:
         fetch = self.source.fetch.model_copy(update={"max_body_bytes": self.settings.max_bytes})
         cached = known if known and known.get("text_row") else None   # validators count only with the text
         try:
-            resp = await self.fetcher.get(url, fetch, source_id=self.source.id,
-                                          etag=cached["etag"] if cached else None,
+            resp = await self.fetcher.get(url, fetch, etag=cached["etag"] if cached else None,
                                           last_modified=cached["last_modified"] if cached else None)
         except FetchError as exc:
-            status = getattr(exc, "status", None)
-            transient = not isinstance(exc, (TooLarge, RobotsDisallowed)) and (status is None or status >= 500
-                                                                               or status == 429)
             log.warning("%s: attachment %s: %s", self.source.id, url, exc.message)
-            return Read(record={**base, "status": "fetch_error", "error": exc.message}, transient=transient)
+            return Read(record={**base, "status": "fetch_error", "error": exc.message}, transient=exc.retryable)
         if resp.not_modified and cached:
             row = cached["text_row"]
             return Read(record=_record(base, row, row["filename"]), text=row["text"])

@@ -12,7 +12,7 @@ import click
 from storage.db import migrate as run_migrations, resolve_url
 from storage.repo import Store
 
-from watcher.config.settings import load_config
+from watcher.config.loader import load_config
 from watcher.errors import ConfigError, WatcherError
 from watcher.pipeline.poll import RunResult, poll_sources
 

@@ -44,7 +44,7 @@ def notify_test(obj: Ctx, channel_id: str, as_json: bool) -> None:
     Example:
       DINGTALK_URL=https://oapi.dingtalk.com/robot/send?access_token=… watcher notify test dingtalk-team
     """
-    from notifiers.send import DeliveryError
+    from watcher.errors import DeliveryError
     from watcher.errors import ConfigError
     d = dispatcher(obj)
     try:
@@ -134,7 +134,7 @@ def digest_send(obj: Ctx, channel_id: str | None, dry_run: bool, as_json: bool) 
     Example:
       SMTP_PASSWORD=… watcher digest send --channel compliance-mail
     """
-    from notifiers.send import DeliveryError
+    from watcher.errors import DeliveryError
     d = dispatcher(obj)
     reports = []
     for ch in _email_channels(d, channel_id):

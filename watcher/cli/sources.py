@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from storage.models import Notice
 
 from watcher.cli import Ctx, Table, err_console, main, out
-from watcher.config.settings import Source, load_config
+from watcher.config.loader import load_config
+from watcher.config.settings import Source
 from watcher.errors import ConfigError, WatcherError
 from watcher.config.sources_file import SourcesFile, dump_yaml, parse_value
 

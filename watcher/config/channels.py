@@ -1,5 +1,6 @@
 """Channels: where notices are announced. Configured in the `channels:` section of sources.yaml;
-secrets are named by environment variable (`*_env`), never written in the file or logged."""
+secrets are named by environment variable (`*_env`), never written in the file or logged.
+The schema only: `watcher.config.loader` reads the section, with file and line for each error."""
 from __future__ import annotations
 
 import os
@@ -18,7 +19,7 @@ class Filter(BaseModel):
     tags: list[str] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list, description="in title or body")
     relations: list[str] = Field(default_factory=list, description="only notices with such a link, e.g. derived")
-    parent_prefix: str | None = Field(None, description="…whose parent's 文号 starts so, e.g. 国发")
+    parent_prefix: str | None = Field(default=None, description="…whose parent's 文号 starts so, e.g. 国发")
     kinds: list[str] = Field(default_factory=lambda: ["notice.new", "notice.version", "link.new"])
     min_level: Literal["info", "notice", "important"] = "info"
 
@@ -30,11 +31,11 @@ class Channel(BaseModel):
     enabled: bool = True
     filter: Filter = Filter()
     # webhooks
-    url_env: str | None = Field(None, description="environment variable holding the webhook URL")
-    secret_env: str | None = Field(None, description="environment variable holding the signing secret")
+    url_env: str | None = Field(default=None, description="environment variable holding the webhook URL")
+    secret_env: str | None = Field(default=None, description="environment variable holding the signing secret")
     timeout: float = 10.0
-    retries: int = Field(3, ge=0, le=10)
-    per_minute: int | None = Field(None, description="rate limit; default: the service's (DingTalk robots allow 20)")
+    retries: int = Field(default=3, ge=0, le=10)
+    per_minute: int | None = Field(default=None, description="rate limit; default: the service's (DingTalk robots allow 20)")
     # email
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 587
@@ -44,7 +45,7 @@ class Channel(BaseModel):
     verify_tls: bool = True
     sender: str = "policy-watcher@localhost"
     to: list[str] = Field(default_factory=list)
-    send_at: str = Field("08:00", pattern=r"^\d{2}:\d{2}$")
+    send_at: str = Field(default="08:00", pattern=r"^\d{2}:\d{2}$")
     timezone: str = "Asia/Shanghai"
     empty: Literal["skip", "short"] = "skip"
 
@@ -63,37 +64,3 @@ class Channel(BaseModel):
         if value is None:
             raise ConfigError(f"environment variable {name} is not set", field=name)
         return value
-
-
-def channel_types() -> list[str]:
-    """email and the registered chat services."""
-    # Late: the services live with the notifiers, a layer above the config; listing their names
-    # imports only the service classes (no storage, no templates).
-    from notifiers.services import known_services
-    return sorted(["email", *known_services()])
-
-
-def load_channels(raw: list | None) -> tuple[list[Channel], list[ConfigError]]:
-    from pydantic import ValidationError
-    channels, errors = [], []
-    types = channel_types()
-    for i, entry in enumerate(raw or []):
-        try:
-            ch = Channel.model_validate(entry)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            errors.append(ConfigError(err["msg"].removeprefix("Value error, "),
-                                      field=f"channels[{i}]." + ".".join(map(str, err["loc"]))))
-            continue
-        if ch.type not in types:
-            errors.append(ConfigError(f"unknown channel type {ch.type!r} (known: {', '.join(types)})",
-                                      field=f"channels[{i}].type"))
-            continue
-        if ch.type != "email" and not ch.url_env:
-            errors.append(ConfigError("webhook channels need url_env", field=f"channels[{i}].url_env"))
-            continue
-        if ch.type == "email" and not ch.to:
-            errors.append(ConfigError("email channels need recipients", field=f"channels[{i}].to"))
-            continue
-        channels.append(ch)
-    return channels, errors

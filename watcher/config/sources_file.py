@@ -9,12 +9,13 @@ import io
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, overload
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from watcher.config.settings import Config, parse_config
+from watcher.config.loader import parse_config
+from watcher.config.settings import Config
 from watcher.errors import ConfigError
 
 
@@ -26,7 +27,13 @@ def _yaml() -> YAML:
     return y
 
 
-def dump_yaml(data: Any, stream=None) -> str | None:
+@overload
+def dump_yaml(data: Any, stream: None = None) -> str: ...
+@overload
+def dump_yaml(data: Any, stream: IO[str]) -> None: ...
+
+
+def dump_yaml(data: Any, stream: IO[str] | None = None) -> str | None:
     """YAML in this file's layout, to a stream or as a string."""
     if stream is not None:
         _yaml().dump(data, stream)
@@ -46,11 +53,10 @@ class SourcesFile:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         try:
-            self.data = _yaml().load(self.path.read_text(encoding="utf-8")) if self.path.exists() else None
+            data = _yaml().load(self.path.read_text(encoding="utf-8")) if self.path.exists() else None
         except Exception as exc:  # noqa: BLE001 - ruamel raises several unrelated types
             raise ConfigError(f"not valid YAML: {exc}", path=str(self.path)) from None
-        if self.data is None:
-            self.data = CommentedMap(sources=CommentedSeq())
+        self.data: CommentedMap = CommentedMap(sources=CommentedSeq()) if data is None else data
         if not isinstance(self.data.get("sources"), list):
             self.data["sources"] = CommentedSeq()
 

@@ -36,8 +36,8 @@ def declared_charset(content_type: str | None, head: bytes) -> str | None:
         # Latin-1 in a header is usually a server default, not the page's real charset.
         if enc and enc not in ("cp1252", "latin-1", "iso8859-1"):
             return enc
-    m = _META.search(head[:4096])
-    return _canonical(m.group(1).decode("ascii", "ignore")) if m else None
+    meta = _META.search(head[:4096])
+    return _canonical(meta.group(1).decode("ascii", "ignore")) if meta else None
 
 
 def _cjk_ratio(text: str) -> float:

@@ -1,9 +1,12 @@
 """HTTP for the pipeline: one async client per run, polite per host, bounded everywhere.
 
 - per-host concurrency and a minimum delay between requests to one host; a global in-flight limit
-- retries with exponential backoff on timeouts, connection errors, 5xx and 429 (Retry-After honoured)
+- retries with exponential backoff on timeouts, connection errors and the statuses of `RETRYABLE_STATUS`
+  (5xx, 408, 429; Retry-After honoured)
 - conditional GET (If-None-Match / If-Modified-Since); a 304 comes back as `not_modified`
 - a body-size limit enforced while streaming, a redirect limit, robots.txt unless a source opts out
+
+Errors carry the URL that failed; the caller adds its source with `watcher.errors.error_context`.
 """
 from __future__ import annotations
 
@@ -12,16 +15,17 @@ import hashlib
 import random
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin, urlsplit
+from datetime import UTC, datetime
+from types import TracebackType
 from typing import Protocol
+from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
 import httpx
 
 from watcher.config.settings import FetchSettings
 from watcher.crawl.encoding import decode
+from watcher.crawl.retry import RETRYABLE_STATUS, retry_after
 from watcher.errors import FetchError, FetchTimeout, HTTPStatusError, RobotsDisallowed, TooLarge
 
 
@@ -64,19 +68,6 @@ class _Host:
         self.robots: RobotFileParser | None = None
         self.robots_lock = asyncio.Lock()
         self.robots_loaded = False
-
-
-def _retry_after(headers: httpx.Headers) -> float | None:
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
 
 
 class PerHostTransport(httpx.AsyncBaseTransport):
@@ -128,10 +119,11 @@ class Fetcher:
         self.max_backoff = max_backoff
         self.requests = 0
 
-    async def __aenter__(self) -> "Fetcher":
+    async def __aenter__(self) -> Fetcher:
         return self
 
-    async def __aexit__(self, *exc) -> None:
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -162,19 +154,19 @@ class Fetcher:
         if wait > 0:
             await asyncio.sleep(wait)
 
-    async def get(self, url: str, settings: FetchSettings, *, source_id: str | None = None,
-                  etag: str | None = None, last_modified: str | None = None, form: dict | None = None) -> Response:
+    async def get(self, url: str, settings: FetchSettings, *, etag: str | None = None,
+                  last_modified: str | None = None, form: dict | None = None) -> Response:
         """GET url (POST `form` when given, as some CMS list endpoints want), following redirects;
-        raises a FetchError subclass carrying source_id and url."""
+        raises a FetchError subclass carrying the url."""
         redirects: list[str] = []
         current = url
         while True:
             if settings.robots:
-                await self._check_robots(current, settings, source_id)
-            resp = await self._get_once(current, settings, source_id, etag, last_modified, form)
+                await self._check_robots(current, settings)
+            resp = await self._get_once(current, settings, etag, last_modified, form)
             if resp.status in (301, 302, 303, 307, 308) and "location" in resp.headers:
                 if len(redirects) >= settings.max_redirects:
-                    raise FetchError(f"more than {settings.max_redirects} redirects", source_id=source_id, url=url)
+                    raise FetchError(f"more than {settings.max_redirects} redirects", url=url)
                 redirects.append(current)
                 current = urljoin(current, resp.headers["location"])
                 etag = last_modified = form = None     # a redirected POST continues as a GET
@@ -185,11 +177,11 @@ class Fetcher:
                 resp.not_modified = True
                 return resp
             if resp.status >= 400:
-                raise HTTPStatusError(f"HTTP {resp.status}", status=resp.status, source_id=source_id, url=current)
+                raise HTTPStatusError(f"HTTP {resp.status}", status=resp.status, url=current)
             return resp
 
-    async def _get_once(self, url: str, settings: FetchSettings, source_id: str | None,
-                        etag: str | None, last_modified: str | None, form: dict | None = None) -> Response:
+    async def _get_once(self, url: str, settings: FetchSettings, etag: str | None, last_modified: str | None,
+                        form: dict | None = None) -> Response:
         headers = {"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate",
                    "Accept": "text/html,application/xhtml+xml,*/*;q=0.8", "Accept-Language": "zh-CN,zh;q=0.9"}
         if etag and form is None:           # validators are for GET; an unchanged POST answer is
@@ -208,17 +200,16 @@ class Fetcher:
                     started = time.monotonic()
                     self.requests += 1
                     try:
-                        resp = await self._stream(url, headers, timeout, settings, source_id, form)
+                        resp = await self._stream(url, headers, timeout, settings, form)
                         resp.elapsed = time.monotonic() - started
                     except httpx.TimeoutException as exc:
-                        error = FetchTimeout(f"timed out ({type(exc).__name__})", source_id=source_id, url=url)
+                        error = FetchTimeout(f"timed out ({type(exc).__name__})", url=url)
                     except httpx.TransportError as exc:
-                        error = FetchError(f"connection failed: {str(exc) or type(exc).__name__}",
-                                           source_id=source_id, url=url)
+                        error = FetchError(f"connection failed: {str(exc) or type(exc).__name__}", url=url)
             if error is None:
-                if resp.status >= 500 or resp.status == 429:
-                    error = HTTPStatusError(f"HTTP {resp.status}", status=resp.status, source_id=source_id, url=url)
-                    delay = _retry_after(resp.headers)
+                if resp.status in RETRYABLE_STATUS:
+                    error = HTTPStatusError(f"HTTP {resp.status}", status=resp.status, url=url)
+                    delay = retry_after(resp.headers.get("retry-after"))
                 else:
                     return resp
             if attempt >= settings.retries:
@@ -228,46 +219,44 @@ class Fetcher:
             await asyncio.sleep(min(self.max_backoff, delay if delay is not None else backoff))
 
     async def _stream(self, url: str, headers: dict, timeout: httpx.Timeout, settings: FetchSettings,
-                      source_id: str | None, form: dict | None = None) -> Response:
+                      form: dict | None = None) -> Response:
         client = self._client_for(settings)
-        method, extra = ("POST", {"data": form}) if form is not None else ("GET", {})
-        async with client.stream(method, url, headers=headers, timeout=timeout, **extra) as r:
+        method = "POST" if form is not None else "GET"
+        async with client.stream(method, url, headers=headers, timeout=timeout, data=form) as r:
             length = r.headers.get("content-length")
             if length and length.isdigit() and int(length) > settings.max_body_bytes:
-                raise TooLarge(f"body of {int(length)} bytes exceeds the limit of {settings.max_body_bytes}",
-                               source_id=source_id, url=url)
+                raise TooLarge(f"body of {int(length)} bytes exceeds the limit of {settings.max_body_bytes}", url=url)
             chunks: list[bytes] = []
             size = 0
             async for chunk in r.aiter_bytes():
                 size += len(chunk)
                 if size > settings.max_body_bytes:
-                    raise TooLarge(f"body exceeds the limit of {settings.max_body_bytes} bytes",
-                                   source_id=source_id, url=url)
+                    raise TooLarge(f"body exceeds the limit of {settings.max_body_bytes} bytes", url=url)
                 chunks.append(chunk)
             return Response(url=str(r.url), status=r.status_code, headers=r.headers, content=b"".join(chunks))
 
-    async def _check_robots(self, url: str, settings: FetchSettings, source_id: str | None) -> None:
+    async def _check_robots(self, url: str, settings: FetchSettings) -> None:
         host = self._host(url, settings)
         if not host.robots_loaded:
             async with host.robots_lock:
                 if not host.robots_loaded:
-                    host.robots = await self._load_robots(url, settings, source_id)
+                    host.robots = await self._load_robots(url, settings)
                     host.robots_loaded = True
         if host.robots is not None and not host.robots.can_fetch(settings.user_agent, url):
-            raise RobotsDisallowed("robots.txt disallows this URL", source_id=source_id, url=url)
+            raise RobotsDisallowed("robots.txt disallows this URL", url=url)
 
-    async def _load_robots(self, url: str, settings: FetchSettings, source_id: str | None) -> RobotFileParser | None:
+    async def _load_robots(self, url: str, settings: FetchSettings) -> RobotFileParser | None:
         # Unreachable or broken robots.txt means no rules: many portals answer 404 or 500 here.
         parts = urlsplit(url)
         robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
         status, body = None, ""
         cached = await self.robots_cache.get(parts.netloc) if self.robots_cache else None
-        if cached and (datetime.now(timezone.utc) - cached[2]).total_seconds() < self.robots_ttl:
+        if cached and (datetime.now(UTC) - cached[2]).total_seconds() < self.robots_ttl:
             status, body = cached[0], cached[1]
         else:
             quick = settings.model_copy(update={"retries": 0, "max_body_bytes": 512_000})
             try:
-                resp = await self._get_once(robots_url, quick, source_id, None, None)
+                resp = await self._get_once(robots_url, quick, None, None)
                 status, body = resp.status, resp.text if resp.status == 200 else ""
             except FetchError:
                 pass

@@ -9,7 +9,7 @@ from ruamel.yaml import YAML
 
 from storage.repo import Store
 
-from watcher.config.settings import load_config
+from watcher.config.loader import load_config
 from watcher.views.links import links_of
 from watcher.link.stage import make_linker
 from watcher.pipeline.cycle import run_cycle

@@ -18,15 +18,11 @@ from functools import lru_cache
 import numpy as np
 from datasketch import MinHash
 
-from watcher.errors import WatcherError
+from watcher.errors import ParamsMismatch
 
 HASH_SCHEME = "poly31-utf32"
 _BASE = np.uint32(1_000_003)
 _SKIP = re.compile(r"[\s\u3000]+")
-
-
-class ParamsMismatch(WatcherError):
-    """Two signatures (or a signature and an index) were made with different parameters."""
 
 
 @dataclass(frozen=True)

@@ -11,31 +11,40 @@ import functools
 import json
 import logging
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import ParamSpec, TypeVar
 
 import httpx
 
 from storage.models import Page, utcnow
 from storage.records import Counts, NoticeState, Outcome, Snapshot
 from storage.repo import Store
-
 from watcher.attachments.reader import AttachmentReader, Read
-from watcher.config.settings import Config, Source
-from watcher.text.docno import find_docnos, find_titles
-from watcher.errors import ExtractError, FetchError, WatcherError
-from watcher.extract.page import Detail, ListItem
+from watcher.config.settings import Source
 from watcher.crawl.fetch import Fetcher
+from watcher.errors import ExtractError, WatcherError, error_context
 from watcher.extract.kinds import SourceKind, kind_for
-from watcher.link.stage import LinkStage, make_linker
+from watcher.extract.page import Detail, ListItem
+from watcher.text.docno import find_docnos, find_titles
+from watcher.link.stage import LinkStage
 from watcher.text.normalise import content_hash, normalise
 
-log = logging.getLogger("watcher.pipeline.poll")
+log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BATCH = 50
 Progress = Callable[..., None]
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _error_record(exc: BaseException, source_id: str, url: str | None) -> dict:
+    """What a run keeps of a failure: a WatcherError's own fields, or those of an unexpected exception."""
+    if isinstance(exc, WatcherError):
+        return exc.as_dict()
+    return dict(error=type(exc).__name__, message=str(exc) or repr(exc), source_id=source_id, url=url)
 
 
 @dataclass
@@ -91,7 +100,8 @@ class DB:
         workers = 1 if store.engine.dialect.name == "sqlite" else 4
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix="watcher-db")
 
-    async def __call__(self, fn, *args, **kw):
+    async def __call__(self, fn: Callable[P, T], /, *args: P.args, **kw: P.kwargs) -> T:
+        """fn(*args, **kw) on the storage executor; typed like fn itself, so storage calls stay checked."""
         return await asyncio.get_running_loop().run_in_executor(self.pool, functools.partial(fn, *args, **kw))
 
     def close(self) -> None:
@@ -101,11 +111,11 @@ class DB:
 class StoredRobots:
     """robots.txt cache for the Fetcher: loaded in one query, new answers written through the DB."""
 
-    def __init__(self, db: DB, rows: dict):
+    def __init__(self, db: DB, rows: dict[str, tuple[int | None, str, datetime]]):
         self.db = db
         self.rows = rows
 
-    async def get(self, host: str):
+    async def get(self, host: str) -> tuple[int | None, str, datetime] | None:
         return self.rows.get(host)
 
     async def put(self, host: str, status: int | None, body: str) -> None:
@@ -130,12 +140,7 @@ class SourcePoll:
         self.attachments = AttachmentReader(source, fetcher, db)
 
     def _error(self, exc: BaseException, url: str) -> dict:
-        if isinstance(exc, WatcherError):
-            exc.source_id = exc.source_id or self.source.id
-            exc.url = exc.url or url
-            err = exc.as_dict()
-        else:
-            err = dict(error=type(exc).__name__, message=str(exc) or repr(exc), source_id=self.source.id, url=url)
+        err = _error_record(exc, self.source.id, url)
         log.warning("%s: %s %s", self.source.id, url, err["message"])
         self.result.errors.append(err)
         return err
@@ -146,7 +151,8 @@ class SourcePoll:
         due: dict[str, tuple[NoticeState, ListItem | None]] = {}
         for start in self.kind.start_urls():
             try:
-                await self._walk_list(start, due)
+                with error_context(source_id=self.source.id, url=start):
+                    await self._walk_list(start, due)
             except Exception as exc:  # noqa: BLE001 - one list URL failing must not stop the others
                 self._error(exc, start)
                 list_failures += 1
@@ -169,23 +175,23 @@ class SourcePoll:
         index = 0
         while url is not None:
             rec = self.known_pages[url] if url in self.known_pages else await self.db(self.store.page, url)
-            resp = await self.fetcher.get(url, self.source.fetch, source_id=self.source.id,
-                                          etag=rec.etag if rec else None,
+            resp = await self.fetcher.get(url, self.source.fetch, etag=rec.etag if rec else None,
                                           last_modified=rec.last_modified if rec else None,
                                           form=self.kind.request_form(url))
             self.result.pages += 1
             if resp.not_modified or (rec is not None and rec.body_hash == resp.body_hash):
                 # An unchanged first page means the older pages behind it are unchanged too.
                 self.result.not_modified += 1
-                if not resp.not_modified and (resp.etag, resp.last_modified) != (rec.etag, rec.last_modified):
+                if (rec is not None and not resp.not_modified     # same body, new validators: keep them
+                        and (resp.etag, resp.last_modified) != (rec.etag, rec.last_modified)):
                     await self.db(self.store.touch_page, self.source.id, url, etag=resp.etag,
-                                            last_modified=resp.last_modified, body_hash=rec.body_hash,
-                                            region_hash=rec.region_hash, status=resp.status)
+                                  last_modified=resp.last_modified, body_hash=rec.body_hash,
+                                  region_hash=rec.region_hash, status=resp.status)
                 return
             try:
                 page = self.kind.parse_list(resp.text, resp.url, index)
             except Exception as exc:
-                raise ExtractError(f"list page could not be parsed: {exc}", source_id=self.source.id, url=url) from exc
+                raise ExtractError(f"list page could not be parsed: {exc}", url=url) from exc
             page_row = dict(url=url, etag=resp.etag, last_modified=resp.last_modified, body_hash=resp.body_hash,
                             region_hash=page.region_hash, status=resp.status)
             if rec is not None and rec.region_hash == page.region_hash:
@@ -194,7 +200,7 @@ class SourcePoll:
                 self.result.not_modified += 1
                 return
             if not page.items and index == 0:
-                raise ExtractError("no list items found: check the list selectors", source_id=self.source.id, url=url)
+                raise ExtractError("no list items found: check the list selectors", url=url)
             states = await self.db(self.store.record_list, self.source.id, page_row, page.items)
             fresh = 0
             for item in page.items:
@@ -219,37 +225,40 @@ class SourcePoll:
     async def _detail(self, st: NoticeState, item: ListItem | None) -> None:
         outcome = Outcome(notice=st)
         try:
-            resp = await self.fetcher.get(st.url, self.source.fetch, source_id=self.source.id,
-                                          etag=st.etag if st.version_count else None,
-                                          last_modified=st.last_modified if st.version_count else None)
-            if resp.not_modified:
-                # The page is unchanged; an attachment may have been replaced behind it.
-                outcome.snapshot = await self._attachments_changed(st)
-                outcome.not_modified = outcome.snapshot is None
-            else:
-                try:
-                    detail = self.kind.parse_detail(resp.text, resp.url, item)
-                except Exception as exc:
-                    raise ExtractError(f"detail page could not be parsed: {exc}") from exc
-                reads = await self.attachments.read_all(detail.attachments) if self.source.attachments.enabled else []
-                if not detail.body.strip() and not any(r.text for r in reads):
-                    raise ExtractError("no body text found: check the detail.body selector")
-                detail.url = st.url
-                outcome.snapshot = snapshot(detail, resp.etag, resp.last_modified, reads)
-        except (FetchError, ExtractError) as exc:
-            outcome.error = str(self._error(exc, st.url)["message"])
+            with error_context(source_id=self.source.id, url=st.url):
+                outcome.snapshot, outcome.not_modified = await self._read_detail(st, item)
         except Exception as exc:  # noqa: BLE001 - a bug on one page must not lose the others
-            outcome.error = self._error(exc, st.url)["message"]
+            outcome.error = str(self._error(exc, st.url)["message"])
         self.pending.append(outcome)
         self.progress(self.source.id, "detail", url=st.url, ok=outcome.error is None)
         if len(self.pending) >= BATCH:
             await self._flush()
+
+    async def _read_detail(self, st: NoticeState, item: ListItem | None) -> tuple[Snapshot | None, bool]:
+        """The detail page's snapshot (None when nothing changed) and whether the server said 304."""
+        resp = await self.fetcher.get(st.url, self.source.fetch, etag=st.etag if st.version_count else None,
+                                      last_modified=st.last_modified if st.version_count else None)
+        if resp.not_modified:
+            # The page is unchanged; an attachment may have been replaced behind it.
+            changed = await self._attachments_changed(st)
+            return changed, changed is None
+        try:
+            detail = self.kind.parse_detail(resp.text, resp.url, item)
+        except Exception as exc:
+            raise ExtractError(f"detail page could not be parsed: {exc}") from exc
+        reads = await self.attachments.read_all(detail.attachments) if self.source.attachments.enabled else []
+        if not detail.body.strip() and not any(r.text for r in reads):
+            raise ExtractError("no body text found: check the detail.body selector")
+        detail.url = st.url
+        return snapshot(detail, resp.etag, resp.last_modified, reads), False
 
     async def _attachments_changed(self, st: NoticeState) -> Snapshot | None:
         """A new snapshot when a stored attachment answers with other content (conditional GETs)."""
         if not (self.source.attachments.enabled and st.version_count):
             return None
         latest = await self.db(self.store.latest_version, st.id)
+        if latest is None:
+            return None
         before = [a for a in json.loads(latest.attachments_json or "[]") if a.get("url")]
         if not before:
             return None
@@ -295,11 +304,11 @@ async def poll_sources(sources: Iterable[Source], store: Store, *, concurrency: 
         async with Fetcher(client, concurrency=concurrency, robots_cache=robots) as fetcher:
             async def one(src: Source) -> RunResult:
                 try:
-                    return await SourcePoll(src, db, fetcher, pages, candidates[src.id], progress).run()
+                    with error_context(source_id=src.id):
+                        return await SourcePoll(src, db, fetcher, pages, candidates[src.id], progress).run()
                 except Exception as exc:  # noqa: BLE001 - e.g. the database went away mid-run
                     log.exception("source %s failed", src.id)
-                    return RunResult(src.id, status="failed", errors=[dict(
-                        error=type(exc).__name__, message=str(exc), source_id=src.id, url=None)])
+                    return RunResult(src.id, status="failed", errors=[_error_record(exc, src.id, None)])
             results = list(await asyncio.gather(*(one(s) for s in sources)))
         await db(store.finish_runs, [dict(run_id=run_ids[r.source_id], status=r.status, counts=r.counts,
                                           pages=r.pages, not_modified=r.not_modified, errors=r.errors,
@@ -309,12 +318,3 @@ async def poll_sources(sources: Iterable[Source], store: Store, *, concurrency: 
         return results
     finally:
         db.close()
-
-
-def poll(config: Config, store: Store, source_ids: Iterable[str] | None = None, *, link: bool = True,
-         **kw) -> list[RunResult]:
-    """Synchronous entry point: poll, then link what was new."""
-    ids = list(source_ids or [])
-    sources = [config.get(i) for i in ids] if ids else config.enabled
-    linker = make_linker(config, store) if link else None
-    return asyncio.run(poll_sources(sources, store, concurrency=config.defaults.concurrency, linker=linker, **kw))

@@ -20,7 +20,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from storage.repo import Store
-from watcher.config.settings import Config, Source, load_config
+from watcher.config.loader import load_config
+from watcher.config.settings import Config, Source
 from watcher.errors import ConfigError
 from watcher.link.stage import LinkStage, make_linker
 from watcher.pipeline.cycle import prepare, run_cycle

@@ -9,7 +9,7 @@ import httpx
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from watcher.config.settings import Source
-from watcher.errors import WatcherError
+from watcher.errors import WatcherError, error_context
 from watcher.extract.page import LABELS, _body_fallback, _generic_items, base_url
 from watcher.crawl.fetch import Fetcher
 from watcher.extract.kinds import kind_for
@@ -30,15 +30,16 @@ async def preview_source(source: Source, limit: int = 3, client: httpx.AsyncClie
     kind = kind_for(source)
     list_url = kind.start_urls()[0]   # what a poll fetches first: for gkmlpt the API, for hanweb maybe dataproxy.jsp
     out: dict = {"source": source.id, "list_url": list_url, "items": [], "details": [], "errors": []}
-    async with Fetcher(client, concurrency=4) as f:
-        resp = await f.get(list_url, source.fetch, source_id=source.id, form=kind.request_form(list_url))
+    async with Fetcher(client, concurrency=4) as f, error_context(source_id=source.id):
+        resp = await f.get(list_url, source.fetch, form=kind.request_form(list_url))
         page = kind.parse_list(resp.text, resp.url, 0)
         out["items"] = [dict(url=i.url, title=i.title, date=i.date.isoformat() if i.date else None) for i in page.items]
         out["next"] = page.next_urls
         for item in page.items[:limit]:
             try:
-                r = await f.get(item.url, source.fetch, source_id=source.id)
-                out["details"].append(_detail_summary(kind.parse_detail(r.text, r.url, item)))
+                with error_context(source_id=source.id):   # caught below, before the outer context sees it
+                    r = await f.get(item.url, source.fetch)
+                    out["details"].append(_detail_summary(kind.parse_detail(r.text, r.url, item)))
             except WatcherError as exc:
                 out["errors"].append(exc.as_dict())
     return out
@@ -124,8 +125,8 @@ def propose_source(list_html: str, list_url: str, detail_html: str | None, detai
 async def inspect_url(url: str, client: httpx.AsyncClient | None = None) -> tuple[dict, dict]:
     """Fetch a list page and its first detail page; return (proposed entry, preview of what it extracts)."""
     probe = Source.model_validate({"id": "probe", "name": "probe", "urls": [url]})
-    async with Fetcher(client, concurrency=2) as f:
-        resp = await f.get(url, probe.fetch, source_id="new")
+    async with Fetcher(client, concurrency=2) as f, error_context(source_id="new"):
+        resp = await f.get(url, probe.fetch)
         tree = LexborHTMLParser(resp.text)
         items = _generic_items(tree)
         detail_html = detail_url = None
@@ -134,7 +135,7 @@ async def inspect_url(url: str, client: httpx.AsyncClient | None = None) -> tupl
             if a is not None:
                 from urllib.parse import urljoin
                 detail_url = urljoin(base_url(tree, resp.url), a.attributes.get("href") or "")
-                detail_html = (await f.get(detail_url, probe.fetch, source_id="new")).text
+                detail_html = (await f.get(detail_url, probe.fetch)).text
     entry = propose_source(resp.text, resp.url, detail_html, detail_url)
     source = Source.model_validate(entry)
     kind = kind_for(source)
