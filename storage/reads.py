@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
 
@@ -19,13 +19,13 @@ if TYPE_CHECKING:
     from storage.repo import Store
     from watcher.text.diff import DiffOp
 
-T_LINK = Link.__table__
-T_NOTICE = Notice.__table__
+T_LINK = Link.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, unknown to mypy
+T_NOTICE = Notice.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
 class NoticeSummary:
-    """One line of a notice list."""
+    """One line of a notice list, or the notice a person named."""
     id: int
     title: str | None
     doc_no: str | None
@@ -90,6 +90,21 @@ class SourceActivity:
     last_errors: list[dict] = field(default_factory=list)
 
 
+def _summary(r: Any) -> NoticeSummary:
+    return NoticeSummary(id=r.id, title=r.title, doc_no=r.doc_no, issuer=r.issuer, source_id=r.source_id, url=r.url,
+                         published=r.published, versions=r.version_count)
+
+
+def find_notice(store: Store, ref: str) -> NoticeSummary:
+    """The notice a person named by its id or its URL."""
+    column = T_NOTICE.c.id if ref.isdigit() else T_NOTICE.c.url
+    with store.engine.connect() as conn:
+        row = conn.execute(select(T_NOTICE).where(column == (int(ref) if ref.isdigit() else ref))).first()
+    if row is None:
+        raise NotFoundError(f"no notice {ref!r} (give an id or a URL)")
+    return _summary(row)
+
+
 def list_notices(store: Store, *, source: str | None = None, since: date | None = None,
                  relation: str | None = None, limit: int = 30) -> list[NoticeSummary]:
     """Notices with at least one version, newest published first; `relation` keeps the notices that have
@@ -103,9 +118,7 @@ def list_notices(store: Store, *, source: str | None = None, since: date | None 
         q = q.where(T_NOTICE.c.id.in_(select(T_LINK.c.child_id).where(T_LINK.c.relation == relation)))
     q = q.order_by(T_NOTICE.c.published.desc().nulls_last(), T_NOTICE.c.id.desc()).limit(limit)
     with store.engine.connect() as conn:
-        return [NoticeSummary(id=r.id, title=r.title, doc_no=r.doc_no, issuer=r.issuer, source_id=r.source_id,
-                              url=r.url, published=r.published, versions=r.version_count)
-                for r in conn.execute(q)]
+        return [_summary(r) for r in conn.execute(q)]
 
 
 def notice_detail(store: Store, notice_id: int) -> NoticeDetail:

@@ -8,9 +8,8 @@ import pytest
 from click.testing import CliRunner
 from ruamel.yaml import YAML
 
-from watcher.cli import main
-
 from tests.portal_site import build_site, source_for
+from watcher.cli import main
 
 
 def _commands(group: click.Group, prefix=()):

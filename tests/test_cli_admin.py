@@ -9,11 +9,10 @@ import pytest
 from click.testing import CliRunner
 from ruamel.yaml import YAML
 
+from tests.portal_site import build_site, doc_body, doc_meta, source_for
 from watcher.cli import main
 from watcher.demo.portal import detail_page
 from watcher.errors import NotFoundError
-
-from tests.portal_site import build_site, doc_body, doc_meta, source_for
 
 REPO = Path(__file__).parents[1]
 

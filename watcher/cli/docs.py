@@ -9,10 +9,9 @@ from pathlib import Path
 import click
 
 from storage import reads
-from storage.models import Notice, Version
+from storage.models import Version
 from storage.repo import Store
 from watcher.cli.context import Ctx, Table, cli_errors, emit, err_console, json_option, out
-from watcher.errors import NotFoundError
 from watcher.text.diff import changed_paragraphs, paragraph_diff, render_unified
 from watcher.views import links as link_views
 
@@ -28,13 +27,6 @@ def docs() -> None:
     Example:
       watcher docs diff 12 57
     """
-
-
-def _notice_ref(store: Store, ident: str) -> Notice:
-    n = store.notice(int(ident)) if ident.isdigit() else store.notice_by_url(ident)
-    if n is None:
-        raise NotFoundError(f"no notice {ident!r} (give an id or a URL)")
-    return n
 
 
 @docs.command("list")
@@ -83,7 +75,7 @@ def docs_show(obj: Ctx, notice: str, full: bool, as_json: bool) -> None:
       watcher docs show 12 --full
     """
     store = obj.store()
-    n = _notice_ref(store, notice)
+    n = reads.find_notice(store, notice)
     d = link_views.notice_detail(store, n.id)
     d["links"] = link_views.links_of(store, n.id)
     emit(d, as_json, lambda d: _print_notice(d, full))
@@ -121,7 +113,7 @@ def docs_history(obj: Ctx, notice: str, as_json: bool) -> None:
       watcher docs history 12
     """
     store = obj.store()
-    n = _notice_ref(store, notice)
+    n = reads.find_notice(store, notice)
     rows: list[dict] = []
     prev: Version | None = None
     for v in store.versions(n.id):
@@ -132,7 +124,7 @@ def docs_history(obj: Ctx, notice: str, as_json: bool) -> None:
     emit(rows, as_json, lambda rows: _print_history(n, rows))
 
 
-def _print_history(n: Notice, rows: list[dict]) -> None:
+def _print_history(n: reads.NoticeSummary, rows: list[dict]) -> None:
     table = Table(title=f"History of #{n.id} {n.title or ''}")
     for col in ("version", "fetched", "chars", "paragraphs changed", "hash"):
         table.add_column(col)
@@ -167,9 +159,10 @@ def docs_diff(obj: Ctx, args: tuple[str, ...], html_out: str | None, as_json: bo
         return
     if len(args) != 2:
         raise click.UsageError("give ID, ID V1 V2, or PARENT CHILD")
-    from watcher.link.align import align   # numpy: loaded only when two notices are compared
+    # numpy (align) and jinja2 (render_html) load only when two notices are compared
+    from watcher.link.align import align
     from watcher.views.diff import render_html, render_text
-    p, c = (_notice_ref(store, a) for a in args)
+    p, c = (reads.find_notice(store, a) for a in args)
     pv, cv = store.versions(p.id), store.versions(c.id)
     if not pv or not cv:
         raise click.ClickException("both notices need a stored version")
@@ -181,7 +174,7 @@ def docs_diff(obj: Ctx, args: tuple[str, ...], html_out: str | None, as_json: bo
 
 
 def _version_diff(store: Store, args: tuple[str, ...], as_json: bool, html_out: str | None) -> None:
-    n = _notice_ref(store, args[0])
+    n = reads.find_notice(store, args[0])
     if not all(a.isdigit() for a in args[1:]):
         raise click.ClickException(f"versions are numbers, got {' '.join(args[1:])}")
     ops = reads.version_diff(store, n.id, *(int(a) for a in args[1:]))
@@ -212,11 +205,11 @@ def docs_links(obj: Ctx, notice: str, as_json: bool) -> None:
       watcher docs links 2
     """
     store = obj.store()
-    n = _notice_ref(store, notice)
+    n = reads.find_notice(store, notice)
     emit(link_views.links_of(store, n.id), as_json, lambda rows: _print_link_tree(n, rows))
 
 
-def _print_link_tree(n: Notice, rows: list[dict]) -> None:
+def _print_link_tree(n: reads.NoticeSummary, rows: list[dict]) -> None:
     from rich.tree import Tree
     tree = Tree(f"[bold]#{n.id} {n.doc_no or ''} {n.title or ''}[/]")
     groups = {"parents": [r for r in rows if r["direction"] == "parent" and r["relation"] in _LINEAGE],
