@@ -8,9 +8,8 @@ import pytest
 from click.testing import CliRunner
 from ruamel.yaml import YAML
 
-from watcher.cli import main
-
 from tests.portal_site import build_site, source_for
+from watcher.cli import main
 
 
 def _commands(group: click.Group, prefix=()):
@@ -117,3 +116,122 @@ def test_eval_links_command(tmp_path):
     assert report["documents"] == 34 and report["relations"]["derived"]["recall"] >= 0.9
     table = CliRunner().invoke(main, ["eval", "links", str(corpus), "--labels", str(corpus / "links.csv")])
     assert "precision" in table.stdout and "derived" in table.stdout
+
+
+def test_version_is_the_package_version():
+    from watcher import __version__
+    r = CliRunner().invoke(main, ["--version"])
+    assert r.exit_code == 0 and __version__ in r.output
+
+
+def _configured(portal, tmp_path, monkeypatch, **defaults):
+    """A sources.yaml naming its own database, run from an empty working directory (where ./watcher.db
+    would appear if a command ignored the configured one)."""
+    build_site(portal, pages=1, per_page=3)
+    path = tmp_path / "sources.yaml"
+    src = source_for(portal, pages=1).model_dump(mode="json", by_alias=True, exclude_none=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        YAML().dump({"defaults": defaults, "sources": [src]}, fh)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    monkeypatch.delenv("WATCHER_DATABASE_URL", raising=False)
+    return path, cwd
+
+
+def test_every_command_opens_the_database_of_sources_yaml(portal, tmp_path, monkeypatch):
+    configured = tmp_path / "configured.db"
+    path, cwd = _configured(portal, tmp_path, monkeypatch, database_url=f"sqlite:///{configured}")
+    c = ["-c", str(path)]
+    r = CliRunner().invoke(main, [*c, "migrate"])
+    assert r.exit_code == 0 and "0007_attachments" in r.output and configured.exists()
+    assert CliRunner().invoke(main, [*c, "poll", "--json"]).exit_code == 0
+    rows = json.loads(CliRunner().invoke(main, [*c, "docs", "list", "--json"]).stdout)
+    assert len(rows) == 3
+    nid = str(rows[0]["id"])
+    for args in (["docs", "show", nid], ["docs", "history", nid], ["docs", "diff", nid], ["docs", "links", nid]):
+        r = CliRunner().invoke(main, [*c, *args, "--json"])
+        assert r.exit_code == 0, (args, r.output)
+    found = json.loads(CliRunner().invoke(main, [*c, "search", "第2项工作", "--json"]).stdout)
+    assert [f["doc_no"] for f in found] == ["测政发〔2024〕2号"]
+    st = json.loads(CliRunner().invoke(main, [*c, "status", "--json"]).stdout)
+    assert st["sources"][0]["notices"] == 3
+    assert not (cwd / "watcher.db").exists()
+
+
+def test_db_option_then_environment_then_sources_yaml(portal, tmp_path, monkeypatch):
+    path, cwd = _configured(portal, tmp_path, monkeypatch, database_url=f"sqlite:///{tmp_path}/configured.db")
+    monkeypatch.setenv("WATCHER_DATABASE_URL", f"sqlite:///{tmp_path}/env.db")
+    assert CliRunner().invoke(main, ["-c", str(path), "migrate"]).exit_code == 0
+    assert (tmp_path / "env.db").exists() and not (tmp_path / "configured.db").exists()
+    r = CliRunner().invoke(main, ["-c", str(path), "--db", f"sqlite:///{tmp_path}/opt.db", "docs", "list", "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout) == [] and (tmp_path / "opt.db").exists()
+    assert not (cwd / "watcher.db").exists()
+
+
+def test_without_sources_yaml_the_default_database_in_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WATCHER_DATABASE_URL", raising=False)
+    monkeypatch.delenv("WATCHER_CONFIG", raising=False)
+    r = CliRunner().invoke(main, ["docs", "list", "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout) == [] and (tmp_path / "watcher.db").exists()
+    missing = CliRunner().invoke(main, ["-c", "elsewhere.yaml", "docs", "list"])
+    assert missing.exit_code == 1 and "elsewhere.yaml" in missing.output and "file not found" in missing.output
+
+
+def test_status_reads_sources_yaml_once(portal, tmp_path):
+    build_site(portal, pages=1, per_page=1)
+    path = tmp_path / "sources.yaml"
+    good = source_for(portal, pages=1).model_dump(mode="json", by_alias=True, exclude_none=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        YAML().dump({"sources": [good, {"id": "broken", "name": "B", "urls": ["ftp://x"]}]}, fh)
+    r = CliRunner().invoke(main, ["-c", str(path), "--db", f"sqlite:///{tmp_path}/s.db", "status", "--json"])
+    assert r.exit_code == 0, r.output
+    assert r.stderr.count("skipped:") == 1 and "broken" in r.stderr
+    assert [s["id"] for s in json.loads(r.stdout)["sources"]] == ["test"]
+
+
+def _leaves(group: click.Group):
+    for cmd in group.commands.values():
+        yield from _leaves(cmd) if isinstance(cmd, click.Group) else [cmd]
+
+
+def test_every_command_turns_watcher_errors_into_messages():
+    unguarded = [c.name for c in _leaves(main) if not getattr(c.callback, "cli_errors", False)]
+    assert unguarded == []
+
+
+def test_unknown_notice_version_and_channel_are_plain_messages(tmp_path):
+    db = f"sqlite:///{tmp_path}/e.db"
+    cfg = tmp_path / "sources.yaml"
+    cfg.write_text("sources: []\n", encoding="utf-8")
+    r = CliRunner().invoke(main, ["--db", db, "docs", "show", "999"])
+    assert r.exit_code == 1 and "Error: no notice '999' (give an id or a URL)" in r.output
+    r = CliRunner().invoke(main, ["-c", str(cfg), "--db", db, "notify", "test", "nope"])
+    assert r.exit_code == 1 and "Error: no channel 'nope' (configured: none)" in r.output
+
+
+def test_docs_diff_names_the_missing_version(portal, tmp_path, monkeypatch):
+    path, _ = _configured(portal, tmp_path, monkeypatch, database_url=f"sqlite:///{tmp_path}/d.db")
+    assert CliRunner().invoke(main, ["-c", str(path), "poll", "--json"]).exit_code == 0
+    nid = json.loads(CliRunner().invoke(main, ["-c", str(path), "docs", "list", "--json"]).stdout)[0]["id"]
+    r = CliRunner().invoke(main, ["-c", str(path), "docs", "diff", str(nid), "1", "9"])
+    assert r.exit_code == 1 and f"Error: notice {nid} has no version 9 (has [1])\n" in r.output
+    r = CliRunner().invoke(main, ["-c", str(path), "docs", "diff", str(nid), "1", "x"])
+    assert r.exit_code == 1 and "versions are numbers" in r.output
+
+
+def test_cli_and_views_leave_the_queries_to_storage():
+    """The SQL for people's views lives in storage/reads.py, shared with a future web view."""
+    import ast
+    from pathlib import Path
+    root = Path(__file__).parents[1] / "watcher"
+    found = []
+    for path in [*(root / "cli").glob("*.py"), *(root / "views").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n.split(".")[0] in ("sqlalchemy", "sqlmodel") for n in names) or (
+                    isinstance(node, ast.Attribute) and node.attr in ("engine", "__table__")):
+                found.append(f"{path.name}:{node.lineno}")
+    assert found == []

@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 from ruamel.yaml import YAML
 
+from tests.portal_site import build_site, doc_body, doc_meta, source_for
 from watcher.cli import main
 from watcher.demo.portal import detail_page
-
-from tests.portal_site import build_site, doc_body, doc_meta, source_for
+from watcher.errors import NotFoundError
 
 REPO = Path(__file__).parents[1]
 
@@ -136,3 +136,24 @@ def test_search_on_postgres(fresh_db):
         url="http://p/1", title="关于推进绿色产业发展的意见", body="加快推动绿色产业发展，是深入贯彻的需要。")))])
     assert [r["title"] for r in fresh_db.search("绿色产业")] == ["关于推进绿色产业发展的意见"]
     assert fresh_db.search("绿色") and fresh_db.search("蓝色产业") == []
+
+
+def test_read_model_returns_records_with_json_decoded(fresh_db):
+    from storage import reads
+    from storage.records import Outcome
+    from watcher.extract.page import Detail, ListItem
+    from watcher.pipeline.poll import snapshot
+    states = fresh_db.record_list("s", {"url": "l"}, [ListItem("http://p/1", "关于推进绿色产业发展的意见", None)])
+    fresh_db.apply("s", [Outcome(states["http://p/1"], snapshot(Detail(
+        url="http://p/1", title="关于推进绿色产业发展的意见", body="依据国发〔2021〕4号，加快推动绿色产业发展。",
+        metadata={"index_no": "T-1"}, cited_docnos=["国发〔2021〕4号"])))])
+    [row] = reads.list_notices(fresh_db)
+    assert isinstance(row, reads.NoticeSummary) and row.source_id == "s" and row.versions == 1
+    d = reads.notice_detail(fresh_db, row.id)
+    assert d.metadata == {"index_no": "T-1"} and d.citations["docnos"] == ["国发〔2021〕4号"]
+    assert reads.links_of(fresh_db, row.id) == [] and reads.recent_failures(fresh_db) == []
+    assert reads.source_activity(fresh_db)["s"].notices == 1
+    with pytest.raises(NotFoundError):
+        reads.notice_detail(fresh_db, row.id + 1)
+    with pytest.raises(NotFoundError, match="has no version 2"):
+        reads.version_diff(fresh_db, row.id, 1, 2)

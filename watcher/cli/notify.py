@@ -1,29 +1,34 @@
 """`watcher notify …` and `watcher digest …`: the notifiers from the terminal."""
 from __future__ import annotations
 
-import json
 import sys
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from watcher.cli import Ctx, err_console, main, out
+from watcher.cli.context import Ctx, cli_errors, emit, err_console, json_option, out
+from watcher.config.channels import Channel
+from watcher.errors import ConfigError, NotFoundError
 
-
-def dispatcher(obj: Ctx):
+if TYPE_CHECKING:
     from notifiers.dispatch import Dispatcher
-    cfg = obj.load()
-    return Dispatcher(obj.store(cfg), cfg)
 
 
-def _channel(d, channel_id: str):
+def dispatcher(obj: Ctx) -> Dispatcher:
+    from notifiers.dispatch import Dispatcher
+    return Dispatcher(obj.store(), obj.load())
+
+
+def _channel(d: Dispatcher, channel_id: str) -> Channel:
     try:
         return d.channel(channel_id)
-    except KeyError as exc:
-        raise click.ClickException(str(exc).strip('"')) from None
+    except KeyError as exc:   # Dispatcher.channel says "no channel …" through KeyError
+        raise NotFoundError(str(exc.args[0])) from None
 
 
-@main.group()
+@click.group()
 def notify() -> None:
     """Webhook alerts to team chat (Slack, DingTalk, WeCom, Feishu, generic JSON).
 
@@ -35,8 +40,9 @@ def notify() -> None:
 
 @notify.command("test")
 @click.argument("channel_id")
-@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@json_option("Print the answer as JSON.")
 @click.pass_obj
+@cli_errors
 def notify_test(obj: Ctx, channel_id: str, as_json: bool) -> None:
     """Send a sample message to a channel and report the service's answer.
 
@@ -45,22 +51,22 @@ def notify_test(obj: Ctx, channel_id: str, as_json: bool) -> None:
       DINGTALK_URL=https://oapi.dingtalk.com/robot/send?access_token=… watcher notify test dingtalk-team
     """
     from watcher.errors import DeliveryError
-    from watcher.errors import ConfigError
     d = dispatcher(obj)
     try:
         answer = d.test(_channel(d, channel_id))
     except (DeliveryError, ConfigError) as exc:
-        if as_json:
-            click.echo(json.dumps({"channel": channel_id, "ok": False, "error": str(exc)}, ensure_ascii=False))
+        if as_json:   # the failure is the answer: print it as JSON too
+            emit({"channel": channel_id, "ok": False, "error": str(exc)}, True, indent=None)
             sys.exit(1)
-        raise click.ClickException(str(exc)) from None
-    click.echo(json.dumps({"channel": channel_id, "ok": True, "answer": answer}, ensure_ascii=False)
-               if as_json else f"{channel_id}: {answer}")
+        raise
+    emit({"channel": channel_id, "ok": True, "answer": answer}, as_json,
+         lambda _: click.echo(f"{channel_id}: {answer}"), indent=None)
 
 
 @notify.command("send")
-@click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
+@json_option("Print the reports as JSON.")
 @click.pass_obj
+@cli_errors
 def notify_send(obj: Ctx, as_json: bool) -> None:
     """Send what the webhook channels have not had yet (polls do this themselves).
     Exit status 1 when a delivery failed.
@@ -70,18 +76,19 @@ def notify_send(obj: Ctx, as_json: bool) -> None:
       watcher notify send --json
     """
     reports = dispatcher(obj).send_webhooks()
-    if as_json:
-        click.echo(json.dumps([r.as_dict() for r in reports], ensure_ascii=False, indent=2))
-    else:
-        for r in reports:
-            out.print(f"{r.channel}: {r.messages} messages, {r.items} items, {r.failed} failed", highlight=False)
-            for e in r.errors:
-                err_console.print(f"  [red]{e}[/]")
+    emit([r.as_dict() for r in reports], as_json, lambda _: _print_webhook_reports(reports))
     if any(r.failed for r in reports):
         sys.exit(1)
 
 
-@main.group()
+def _print_webhook_reports(reports: list) -> None:
+    for r in reports:
+        out.print(f"{r.channel}: {r.messages} messages, {r.items} items, {r.failed} failed", highlight=False)
+        for e in r.errors:
+            err_console.print(f"  [red]{e}[/]")
+
+
+@click.group()
 def digest() -> None:
     """The daily email digest.
 
@@ -91,10 +98,9 @@ def digest() -> None:
     """
 
 
-def _email_channels(d, channel_id: str | None):
+def _email_channels(d: Dispatcher, channel_id: str | None) -> list[Channel]:
     chans = [_channel(d, channel_id)] if channel_id else [c for c in d.config.channels if c.type == "email"]
     if not chans:
-        from watcher.config.channels import Channel
         # Without an email channel, preview with defaults (everything, no recipients).
         chans = [Channel(id="preview", type="email", to=["preview@localhost"])]
     return chans
@@ -106,7 +112,9 @@ def _email_channels(d, channel_id: str | None):
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write the HTML here.")
 @click.option("--text", "as_text", is_flag=True, help="Print the plain-text version.")
 @click.pass_obj
-def digest_preview(obj: Ctx, channel_id: str | None, since, out_file: str | None, as_text: bool) -> None:
+@cli_errors
+def digest_preview(obj: Ctx, channel_id: str | None, since: datetime | None, out_file: str | None,
+                   as_text: bool) -> None:
     """Render the next digest without sending it or marking anything as sent.
 
     \b
@@ -125,8 +133,9 @@ def digest_preview(obj: Ctx, channel_id: str | None, since, out_file: str | None
 @digest.command("send")
 @click.option("--channel", "channel_id", help="Only this email channel.")
 @click.option("--dry-run", is_flag=True, help="Render and report, send nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
+@json_option("Print the reports as JSON.")
 @click.pass_obj
+@cli_errors
 def digest_send(obj: Ctx, channel_id: str | None, dry_run: bool, as_json: bool) -> None:
     """Send the digest of everything since the channel's last successful digest.
 
@@ -134,18 +143,13 @@ def digest_send(obj: Ctx, channel_id: str | None, dry_run: bool, as_json: bool) 
     Example:
       SMTP_PASSWORD=… watcher digest send --channel compliance-mail
     """
-    from watcher.errors import DeliveryError
     d = dispatcher(obj)
-    reports = []
-    for ch in _email_channels(d, channel_id):
-        try:
-            reports.append(d.send_digest(ch, dry_run=dry_run))
-        except DeliveryError as exc:
-            raise click.ClickException(str(exc)) from None
-    if as_json:
-        click.echo(json.dumps([r.as_dict() for r in reports], ensure_ascii=False, indent=2))
-    else:
-        for r in reports:
-            out.print(f"{r.channel}: {r.items} items; " + "; ".join(r.answers + r.errors), highlight=False)
+    reports = [d.send_digest(ch, dry_run=dry_run) for ch in _email_channels(d, channel_id)]
+    emit([r.as_dict() for r in reports], as_json, lambda _: _print_digest_reports(reports))
     if any(r.failed for r in reports):
         sys.exit(1)
+
+
+def _print_digest_reports(reports: list) -> None:
+    for r in reports:
+        out.print(f"{r.channel}: {r.items} items; " + "; ".join(r.answers + r.errors), highlight=False)

@@ -6,22 +6,16 @@ import json
 import sys
 
 import click
-from sqlalchemy import func, select
 
-from storage.models import Notice
-
-from watcher.cli import Ctx, Table, err_console, main, out
+from watcher.cli.context import Ctx, Table, cli_errors, emit, err_console, json_option, out
 from watcher.config.loader import load_config
-from watcher.config.settings import Source
-from watcher.errors import ConfigError, WatcherError
 from watcher.config.sources_file import SourcesFile, dump_yaml, parse_value
+from watcher.errors import ConfigError
+from watcher.views.status import source_status, status_colour
 
 
 def _file(obj: Ctx) -> SourcesFile:
-    try:
-        return SourcesFile(obj.config_path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    return SourcesFile(obj.config_path)
 
 
 def _save(f: SourcesFile, source_id: str | None, message: str) -> None:
@@ -32,32 +26,7 @@ def _save(f: SourcesFile, source_id: str | None, message: str) -> None:
     err_console.print(message)
 
 
-def _schedule(s: Source) -> str:
-    sc = s.schedule
-    if sc.cron:
-        return f"cron {sc.cron}"
-    hours = sc.every / 3600
-    return f"every {hours:g}h" if hours >= 1 else f"every {sc.every / 60:g}m"
-
-
-def source_status(obj: Ctx) -> list[dict]:
-    cfg = obj.load()
-    store = obj.store(cfg)
-    runs = store.last_runs()
-    with store.engine.connect() as conn:
-        counts = dict(conn.execute(select(Notice.source_id, func.count()).group_by(Notice.source_id)).all())
-    rows = []
-    for s in cfg.sources:
-        run = runs.get(s.id)
-        errors = json.loads(run.errors_json) if run else []
-        rows.append(dict(id=s.id, name=s.name, enabled=s.enabled, schedule=_schedule(s),
-                         last_poll=run.finished_at.isoformat(timespec="seconds") if run and run.finished_at else None,
-                         last_status=run.status if run else None,
-                         last_error=(errors[0]["message"] if errors else None), notices=counts.get(s.id, 0)))
-    return rows
-
-
-@main.group()
+@click.group()
 def sources() -> None:
     """Manage the source list (sources.yaml), keeping its comments and layout.
 
@@ -69,8 +38,9 @@ def sources() -> None:
 
 
 @sources.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option
 @click.pass_obj
+@cli_errors
 def sources_list(obj: Ctx, as_json: bool) -> None:
     """Every source with its status: enabled, schedule, last poll, last error, notices found.
 
@@ -78,24 +48,25 @@ def sources_list(obj: Ctx, as_json: bool) -> None:
     Example:
       watcher sources list --json
     """
-    rows = source_status(obj)
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    table = Table(title=f"Sources in {obj.config_path}")
+    emit(source_status(obj.load(), obj.store()), as_json, lambda rows: _print_sources(obj.config_path, rows))
+
+
+def _print_sources(config_path: str, rows: list[dict]) -> None:
+    table = Table(title=f"Sources in {config_path}")
     for col in ("id", "name", "on", "schedule", "last poll", "status", "notices", "last error"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        colour = {"ok": "green", "partial": "yellow", None: "dim"}.get(r["last_status"], "red")
         table.add_row(r["id"], r["name"], "yes" if r["enabled"] else "[dim]no[/]", r["schedule"], r["last_poll"] or "—",
-                      f"[{colour}]{r['last_status'] or 'never'}[/]", str(r["notices"]), (r["last_error"] or "")[:60])
+                      f"[{status_colour(r['last_status'])}]{r['last_status'] or 'never'}[/]", str(r["notices"]),
+                      (r["last_error"] or "")[:60])
     out.print(table)
 
 
 @sources.command("show")
 @click.argument("source_id")
-@click.option("--json", "as_json", is_flag=True, help="Print the effective configuration as JSON.")
+@json_option("Print the effective configuration as JSON.")
 @click.pass_obj
+@cli_errors
 def sources_show(obj: Ctx, source_id: str, as_json: bool) -> None:
     """One source: its entry in sources.yaml and the settings in effect (defaults merged).
 
@@ -103,11 +74,8 @@ def sources_show(obj: Ctx, source_id: str, as_json: bool) -> None:
     Example:
       watcher sources show gov-cn-zxzc
     """
-    try:
-        src = obj.load().get(source_id)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-    if as_json:
+    src = obj.load().get(source_id)
+    if as_json:   # pydantic's own JSON: durations and URLs as sources.yaml means them
         click.echo(src.model_dump_json(by_alias=True, indent=2))
         return
     out.print(dump_yaml(_file(obj).entry(source_id)), highlight=False, soft_wrap=True)
@@ -119,6 +87,7 @@ def sources_show(obj: Ctx, source_id: str, as_json: bool) -> None:
 @click.option("--set", "sets", multiple=True, required=True, metavar="KEY=VALUE",
               help="Dotted key and a YAML value, e.g. fetch.min_delay=2s or list.item='ul.list li'. Repeatable.")
 @click.pass_obj
+@cli_errors
 def sources_edit(obj: Ctx, source_id: str, sets: tuple[str, ...]) -> None:
     """Change fields of a source; refused (file untouched) when the result is invalid.
 
@@ -127,31 +96,26 @@ def sources_edit(obj: Ctx, source_id: str, sets: tuple[str, ...]) -> None:
       watcher sources edit jiangsu-szfwj --set schedule.cron="0 8 * * *" --set enabled=false
     """
     f = _file(obj)
-    try:
-        for item in sets:
-            key, sep, value = item.partition("=")
-            if not sep or not key:
-                raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--set")
-            if key == "id":
-                raise click.BadParameter("the id cannot be changed; add a new source instead", param_hint="--set")
-            f.set(source_id, key, parse_value(value))
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    for item in sets:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--set")
+        if key == "id":
+            raise click.BadParameter("the id cannot be changed; add a new source instead", param_hint="--set")
+        f.set(source_id, key, parse_value(value))
     _save(f, source_id, f"updated {source_id}")
 
 
 def _toggle(obj: Ctx, source_id: str, on: bool) -> None:
     f = _file(obj)
-    try:
-        f.set(source_id, "enabled", on)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    f.set(source_id, "enabled", on)
     _save(f, source_id, f"{'enabled' if on else 'disabled'} {source_id}")
 
 
 @sources.command("enable")
 @click.argument("source_id")
 @click.pass_obj
+@cli_errors
 def sources_enable(obj: Ctx, source_id: str) -> None:
     """Enable a source.
 
@@ -165,6 +129,7 @@ def sources_enable(obj: Ctx, source_id: str) -> None:
 @sources.command("disable")
 @click.argument("source_id")
 @click.pass_obj
+@cli_errors
 def sources_disable(obj: Ctx, source_id: str) -> None:
     """Disable a source (it stays in the file).
 
@@ -179,6 +144,7 @@ def sources_disable(obj: Ctx, source_id: str) -> None:
 @click.argument("source_id")
 @click.option("--yes", is_flag=True, help="Do not ask.")
 @click.pass_obj
+@cli_errors
 def sources_remove(obj: Ctx, source_id: str, yes: bool) -> None:
     """Remove a source from sources.yaml (what was found from it stays stored).
 
@@ -187,10 +153,7 @@ def sources_remove(obj: Ctx, source_id: str, yes: bool) -> None:
       watcher sources remove old-portal --yes
     """
     f = _file(obj)
-    try:
-        f.index(source_id)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    f.index(source_id)   # ConfigError when there is no such source
     if not yes and not click.confirm(f"remove {source_id}?", default=False):
         sys.exit(1)
     f.remove(source_id)
@@ -198,8 +161,9 @@ def sources_remove(obj: Ctx, source_id: str, yes: bool) -> None:
 
 
 @sources.command("validate")
-@click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
+@json_option("Print the problems as JSON.")
 @click.pass_obj
+@cli_errors
 def sources_validate(obj: Ctx, as_json: bool) -> None:
     """Check sources.yaml; exit status 1 when any source is invalid.
 
@@ -207,30 +171,32 @@ def sources_validate(obj: Ctx, as_json: bool) -> None:
     Example:
       watcher -c sources.yaml sources validate
     """
-    try:
+    try:   # not obj.load(): the problems are the report here, not warnings
         cfg = load_config(obj.config_path)
     except ConfigError as exc:
-        problems = [dict(path=exc.path, line=exc.line, source_id=exc.source_id, field=exc.field, message=exc.message)]
-        cfg = None
+        errors, count = [exc], 0
     else:
-        problems = [dict(path=e.path, line=e.line, source_id=e.source_id, field=e.field, message=e.message)
-                    for e in cfg.errors]
-    if as_json:
-        click.echo(json.dumps({"valid": not problems, "sources": len(cfg.sources) if cfg else 0,
-                               "problems": problems}, ensure_ascii=False, indent=2))
-    elif problems:
-        for p in problems:
-            err_console.print(f"[red]{p['path']}:{p['line']}[/] {p['source_id'] or ''} {p['field'] or ''}: {p['message']}")
-    else:
-        out.print(f"{obj.config_path}: {len(cfg.sources)} sources, all valid")
+        errors, count = cfg.errors, len(cfg.sources)
+    problems = [dict(path=e.path, line=e.line, source_id=e.source_id, field=e.field, message=e.message)
+                for e in errors]
+    report = {"valid": not problems, "sources": count, "problems": problems}
+    emit(report, as_json, lambda r: _print_problems(obj.config_path, r))
     if problems:
         sys.exit(1)
 
 
+def _print_problems(config_path: str, report: dict) -> None:
+    for p in report["problems"]:
+        err_console.print(f"[red]{p['path']}:{p['line']}[/] {p['source_id'] or ''} {p['field'] or ''}: {p['message']}")
+    if not report["problems"]:
+        out.print(f"{config_path}: {report['sources']} sources, all valid")
+
+
 @sources.command("export")
 @click.argument("source_ids", nargs=-1)
-@click.option("--json", "as_json", is_flag=True, help="JSON instead of YAML.")
+@json_option("JSON instead of YAML.")
 @click.pass_obj
+@cli_errors
 def sources_export(obj: Ctx, source_ids: tuple[str, ...], as_json: bool) -> None:
     """Print sources (all, or the ids given) as sources.yaml entries, for another installation.
 
@@ -239,20 +205,16 @@ def sources_export(obj: Ctx, source_ids: tuple[str, ...], as_json: bool) -> None
       watcher sources export jiangsu-szfwj > jiangsu.yaml
     """
     f = _file(obj)
-    try:
-        entries = [f.entry(i) for i in source_ids] if source_ids else list(f.sources)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-    if as_json:
-        click.echo(json.dumps(json.loads(json.dumps(entries, default=dict)), ensure_ascii=False, indent=2))
-        return
-    dump_yaml({"sources": entries}, sys.stdout)
+    entries = [f.entry(i) for i in source_ids] if source_ids else list(f.sources)
+    # The entries are ruamel mappings: a round trip through JSON makes them plain dicts and lists.
+    emit(json.loads(json.dumps(entries, default=dict)), as_json, lambda _: dump_yaml({"sources": entries}, sys.stdout))
 
 
 @sources.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--replace", is_flag=True, help="Replace sources whose id exists already (default: skip them).")
 @click.pass_obj
+@cli_errors
 def sources_import(obj: Ctx, file: str, replace: bool) -> None:
     """Add the sources of another sources.yaml (or an export) to this one.
 
@@ -280,14 +242,16 @@ def sources_import(obj: Ctx, file: str, replace: bool) -> None:
             f.validate(sid)
         except ConfigError as exc:
             raise click.ClickException(f"not imported, {f.path} is unchanged: {exc}") from None
-    _save(f, None, f"added {len(added)}, replaced {len(replaced)}, skipped {len(skipped)} (exists: {', '.join(skipped) or '—'})")
+    _save(f, None, f"added {len(added)}, replaced {len(replaced)}, skipped {len(skipped)} "
+                   f"(exists: {', '.join(skipped) or '—'})")
 
 
 @sources.command("test")
 @click.argument("source_id")
 @click.option("--limit", default=3, show_default=True, help="How many detail pages to read.")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option
 @click.pass_obj
+@cli_errors
 def sources_test(obj: Ctx, source_id: str, limit: int, as_json: bool) -> None:
     """Fetch the list page and the first detail pages and show exactly what would be extracted.
     Nothing is stored.
@@ -297,15 +261,8 @@ def sources_test(obj: Ctx, source_id: str, limit: int, as_json: bool) -> None:
       watcher sources test jiangsu-szfwj --limit 2
     """
     from watcher.views.preview import preview_source
-    try:
-        src = obj.load().get(source_id)
-        result = asyncio.run(preview_source(src, limit))
-    except WatcherError as exc:
-        raise click.ClickException(str(exc)) from None
-    if as_json:
-        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
-    else:
-        _print_preview(result)
+    result = asyncio.run(preview_source(obj.load().get(source_id), limit))
+    emit(result, as_json, _print_preview)
     if result["errors"] or not result["items"]:
         sys.exit(1)
 
@@ -314,7 +271,8 @@ def _print_preview(result: dict) -> None:
     out.print(f"[bold]{len(result['items'])} items[/] on {result.get('list_url', '')}; next page: "
               f"{(result.get('next') or ['—'])[0]}", highlight=False, soft_wrap=True)
     for it in result["items"][:10]:
-        out.print(f"  {it['date'] or '          '}  {it['title']}  [dim]{it['url']}[/]", highlight=False, soft_wrap=True)
+        out.print(f"  {it['date'] or '          '}  {it['title']}  [dim]{it['url']}[/]",
+                  highlight=False, soft_wrap=True)
     for d in result.get("details", []):
         out.print(f"\n[bold]{d['title']}[/]  [dim]{d['url']}[/]", highlight=False, soft_wrap=True)
         for key in ("doc_no", "issuer", "written", "published"):
@@ -331,8 +289,9 @@ def _print_preview(result: dict) -> None:
 @click.option("--id", "source_id", help="Id for the new source (default: from the host name).")
 @click.option("--name", help="Name for the new source (default: the page title).")
 @click.option("--yes", is_flag=True, help="Save without asking.")
-@click.option("--json", "as_json", is_flag=True, help="Print the proposal as JSON (with --yes, also save).")
+@json_option("Print the proposal as JSON (with --yes, also save).")
 @click.pass_obj
+@cli_errors
 def sources_add(obj: Ctx, url: str, source_id: str | None, name: str | None, yes: bool, as_json: bool) -> None:
     """Inspect a list page, propose a source (list items, pagination, detail selectors from the
     first detail page), show what it would extract, and save it after asking.
@@ -342,27 +301,22 @@ def sources_add(obj: Ctx, url: str, source_id: str | None, name: str | None, yes
       watcher sources add http://www.example.gov.cn/zwgk/zcwj/index.html --id example-zcwj
     """
     from watcher.views.preview import inspect_url
-    try:
-        entry, preview = asyncio.run(inspect_url(url))
-    except WatcherError as exc:
-        raise click.ClickException(str(exc)) from None
+    entry, preview = asyncio.run(inspect_url(url))
     if source_id:
         entry["id"] = source_id
     if name:
         entry["name"] = name
-    if as_json:
-        click.echo(json.dumps({"source": entry, "preview": preview}, ensure_ascii=False, indent=2))
-    else:
-        dump_yaml([entry], sys.stdout)
-        _print_preview({"items": preview["items"], "list_url": url,
-                        "details": [preview["detail"]] if preview.get("detail") else [], "errors": []})
+    emit({"source": entry, "preview": preview}, as_json, lambda _: _print_proposal(url, entry, preview))
     if not yes and (as_json or not click.confirm("save this source?", default=True)):
         if not as_json:
             sys.exit(1)
         return
     f = _file(obj)
-    try:
-        f.add(entry)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    f.add(entry)
     _save(f, entry["id"], f"added {entry['id']} to {f.path}")
+
+
+def _print_proposal(url: str, entry: dict, preview: dict) -> None:
+    dump_yaml([entry], sys.stdout)
+    _print_preview({"items": preview["items"], "list_url": url,
+                    "details": [preview["detail"]] if preview.get("detail") else [], "errors": []})

@@ -1,65 +1,42 @@
-"""Reading links back: parents and children of a notice, with their one-line explanations."""
+"""Notices and their links for people: the records of storage/reads.py as JSON-able rows (the shape
+`watcher docs … --json` prints)."""
 from __future__ import annotations
 
-import json
-
-from sqlalchemy import or_, select
-
 from datetime import date
+from typing import TYPE_CHECKING
 
-from storage.models import Link, Notice, Version
-from storage.repo import Store
+from storage import reads
 
-T_LINK = Link.__table__
+if TYPE_CHECKING:
+    from storage.repo import Store
+
+
+def _day(d: date | None) -> str | None:
+    return str(d) if d else None
+
+
+def link_row(rec: reads.LinkRecord, notice_id: int) -> dict:
+    """A link seen from `notice_id`: direction "parent" when the link points to the notice's parent."""
+    return dict(id=rec.id, relation=rec.relation, direction="parent" if rec.child_id == notice_id else "child",
+                child_id=rec.child_id, parent_id=rec.parent_id, parent_key=rec.parent_key,
+                jaccard=rec.jaccard, contain_child=rec.contain_child, explanation=rec.explanation,
+                evidence=rec.evidence, alignment=rec.alignment)
 
 
 def links_of(store: Store, notice_id: int) -> list[dict]:
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(T_LINK).where(or_(T_LINK.c.child_id == notice_id, T_LINK.c.parent_id == notice_id))
-                            .order_by(T_LINK.c.id)).all()
-    out = []
-    for r in rows:
-        out.append(dict(id=r.id, relation=r.relation, direction="parent" if r.child_id == notice_id else "child",
-                        child_id=r.child_id, parent_id=r.parent_id, parent_key=r.parent_key,
-                        jaccard=r.jaccard, contain_child=r.contain_child, explanation=r.explanation,
-                        evidence=json.loads(r.evidence_json),
-                        alignment=json.loads(r.alignment_json) if r.alignment_json else None))
-    return out
-
-
-T_NOTICE, T_VERSION = Notice.__table__, Version.__table__
+    return [link_row(r, notice_id) for r in reads.links_of(store, notice_id)]
 
 
 def list_notices(store: Store, *, source: str | None = None, since: date | None = None,
                  relation: str | None = None, limit: int = 30) -> list[dict]:
-    q = select(T_NOTICE).where(T_NOTICE.c.version_count > 0)
-    if source:
-        q = q.where(T_NOTICE.c.source_id == source)
-    if since:
-        q = q.where(T_NOTICE.c.published >= since)
-    if relation:
-        q = q.where(T_NOTICE.c.id.in_(select(T_LINK.c.child_id).where(T_LINK.c.relation == relation)))
-    q = q.order_by(T_NOTICE.c.published.desc().nulls_last(), T_NOTICE.c.id.desc()).limit(limit)
-    with store.engine.connect() as conn:
-        return [dict(id=r.id, title=r.title, doc_no=r.doc_no, issuer=r.issuer, source_id=r.source_id, url=r.url,
-                     published=str(r.published) if r.published else None, versions=r.version_count)
-                for r in conn.execute(q)]
+    return [dict(id=n.id, title=n.title, doc_no=n.doc_no, issuer=n.issuer, source_id=n.source_id, url=n.url,
+                 published=_day(n.published), versions=n.versions)
+            for n in reads.list_notices(store, source=source, since=since, relation=relation, limit=limit)]
 
 
 def notice_detail(store: Store, notice_id: int) -> dict:
-    n = store.notice(notice_id)
-    v = store.versions(notice_id)[-1] if n.version_count else None
-    return dict(id=n.id, url=n.url, source_id=n.source_id, title=n.title, doc_no=n.doc_no, issuer=n.issuer,
-                written=str(n.written) if n.written else None, published=str(n.published) if n.published else None,
-                first_seen=n.first_seen.isoformat(timespec="seconds"), versions=n.version_count, status=n.status,
-                metadata=json.loads(v.metadata_json) if v else {}, body=v.body if v else "",
-                citations=json.loads(v.citations_json) if v else {},
-                attachments=json.loads(v.attachments_json) if v else [])
-
-
-def recent_failures(store: Store, limit: int = 10) -> list[dict]:
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(T_NOTICE.c.source_id, T_NOTICE.c.url, T_NOTICE.c.last_error, T_NOTICE.c.attempts)
-                            .where(T_NOTICE.c.last_error.is_not(None))
-                            .order_by(T_NOTICE.c.last_checked.desc()).limit(limit)).all()
-    return [dict(source_id=r.source_id, url=r.url, error=r.last_error, attempts=r.attempts) for r in rows]
+    d = reads.notice_detail(store, notice_id)
+    return dict(id=d.id, url=d.url, source_id=d.source_id, title=d.title, doc_no=d.doc_no, issuer=d.issuer,
+                written=_day(d.written), published=_day(d.published),
+                first_seen=d.first_seen.isoformat(timespec="seconds"), versions=d.versions, status=d.status,
+                metadata=d.metadata, body=d.body, citations=d.citations, attachments=d.attachments)

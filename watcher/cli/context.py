@@ -1,0 +1,123 @@
+"""What every `watcher` command shares: the invocation context (sources.yaml and the database, each
+opened once), the consoles, and the --json and error conventions.
+
+Subcommand modules import this module, never `watcher.cli` itself, so the package has no import cycle.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from storage.db import resolve_url
+from storage.repo import Store
+from watcher.config.loader import load_config
+from watcher.errors import WatcherError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table as RichTable
+
+    from watcher.config.settings import Config
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _LazyConsole:
+    """rich is imported only when something is printed for a person (a --json poll never needs it)."""
+
+    def __init__(self, **kw: Any):
+        self._kw = kw
+        self._console: Console | None = None
+
+    def get(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+            self._console = Console(**self._kw)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.get(), name)
+
+
+err_console = _LazyConsole(stderr=True)
+out = _LazyConsole()
+
+
+def Table(*a: Any, **kw: Any) -> RichTable:  # noqa: N802 - stands in for rich.table.Table
+    from rich.table import Table as RichTable
+    return RichTable(*a, **kw)
+
+
+class Ctx:
+    """One per invocation. sources.yaml is read at most once, so its warnings print once, and every
+    command opens the same database: --db, else WATCHER_DATABASE_URL (click hands both over as `db`),
+    else `defaults.database_url` of sources.yaml, else ./watcher.db."""
+
+    def __init__(self, config_path: str, db: str | None, *, config_given: bool = True):
+        self.config_path = config_path
+        self.db = db
+        self.config_given = config_given   # False: the default path, which need not exist
+        self._config: Config | None = None
+        self._store: Store | None = None
+
+    def load(self) -> Config:
+        """sources.yaml, parsed once; raises ConfigError when it cannot be read at all."""
+        if self._config is None:
+            cfg = load_config(self.config_path)
+            for e in cfg.errors:
+                err_console.print(f"[yellow]skipped:[/] {e}")
+            self._config = cfg
+        return self._config
+
+    def database_url(self) -> str:
+        if self.db:
+            return resolve_url(self.db)
+        if not self.config_given and not Path(self.config_path).exists():
+            # Nobody named a sources.yaml and there is none here: reading commands still work.
+            return resolve_url(None)
+        return resolve_url(self.load().defaults.database_url)
+
+    def store(self) -> Store:
+        """The database of this invocation (migrated on first use), closed when the command ends."""
+        if self._store is None:
+            self._store = Store.open(self.database_url())
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+def json_option(help_or_func: str | F = "Print as JSON.") -> Any:
+    """`@json_option` or `@json_option("Print the report as JSON.")`: the --json flag, as `as_json`."""
+    if callable(help_or_func):
+        return click.option("--json", "as_json", is_flag=True, help="Print as JSON.")(help_or_func)
+    return click.option("--json", "as_json", is_flag=True, help=help_or_func)
+
+
+def emit(data: Any, as_json: bool, render: Callable[[Any], object] | None = None, *,
+         indent: int | None = 2) -> None:
+    """Print `data` as JSON (Chinese kept as is, not \\u-escaped), or hand it to `render` for people."""
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=indent))
+    elif render is not None:
+        render(data)
+
+
+def cli_errors(func: F) -> F:
+    """A WatcherError (unreadable sources.yaml, unknown source, notice or channel, refused delivery) ends
+    the command with its message and exit status 1 instead of a traceback."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        try:
+            return func(*args, **kw)
+        except WatcherError as exc:
+            raise click.ClickException(str(exc)) from None
+    wrapper.cli_errors = True  # type: ignore[attr-defined]  # checked by the tests for every command
+    return wrapper  # type: ignore[return-value]

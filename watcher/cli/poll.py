@@ -1,0 +1,182 @@
+"""`watcher poll`, `run`, `link`, `migrate`, `demo`: fetching and storing."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from storage.db import applied_revisions, make_engine
+from storage.db import migrate as run_migrations
+from watcher.cli.context import Ctx, Table, cli_errors, emit, err_console, json_option, out
+from watcher.link.stage import LinkStage, make_linker
+from watcher.pipeline.cycle import CycleReport, prepare, run_cycle
+from watcher.pipeline.poll import RunResult
+from watcher.views.status import status_colour
+
+if TYPE_CHECKING:
+    from storage.repo import Store
+    from watcher.config.settings import Config, Source
+
+
+def _summary(results: list[RunResult], as_json: bool) -> None:
+    emit([r.as_dict() for r in results], as_json, lambda _: _print_summary(results))
+
+
+def _print_summary(results: list[RunResult]) -> None:
+    table = Table(title="Poll summary")
+    for col in ("source", "status", "new", "changed", "unchanged", "failed", "pages", "304/same", "seconds"):
+        table.add_column(col, justify="right" if col not in ("source", "status") else "left")
+    for r in results:
+        table.add_row(r.source_id, f"[{status_colour(r.status)}]{r.status}[/]", str(r.counts.new),
+                      str(r.counts.changed), str(r.counts.unchanged), str(r.counts.failed), str(r.pages),
+                      str(r.not_modified), f"{r.duration:.1f}")
+    out.print(table)
+    for r in results:
+        for e in r.errors[:5]:
+            err_console.print(f"[red]{r.source_id}[/] {e.get('url') or ''}: {e['message']}")
+        if len(r.errors) > 5:
+            err_console.print(f"[red]{r.source_id}[/] … and {len(r.errors) - 5} more errors")
+
+
+def _cycle(cfg: Config, store: Store, sources: list[Source], linker: LinkStage | None,
+           show_progress: bool) -> CycleReport:
+    """run_cycle, with a progress bar per source on a terminal."""
+    if not show_progress:
+        return asyncio.run(run_cycle(cfg, store, sources, linker=linker))
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn  # rich's progress: only on a tty
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=err_console.get(), transient=True) as progress:
+        tasks = {s.id: progress.add_task(s.id, total=None) for s in sources}
+
+        def on_event(source_id: str, event: str, **info: Any) -> None:
+            t = tasks[source_id]
+            if event == "details":
+                progress.update(t, total=info["total"], completed=0)
+            elif event == "detail":
+                progress.advance(t)
+            elif event == "done":
+                progress.update(t, description=f"{source_id} {info['result'].status}")
+        return asyncio.run(run_cycle(cfg, store, sources, linker=linker, progress=on_event))
+
+
+@click.command()
+@click.argument("source_ids", nargs=-1)
+@json_option("Print the summary as JSON.")
+@click.option("--no-link", is_flag=True, help="Store only; link new notices on a later run.")
+@click.pass_obj
+@cli_errors
+def poll(obj: Ctx, source_ids: tuple[str, ...], as_json: bool, no_link: bool) -> None:
+    """Poll sources once now (all enabled ones, or the SOURCE_IDS given).
+
+    Exit status is 1 when any source failed or had failing pages.
+
+    \b
+    Example:
+      watcher poll gov-cn-zxzc jiangsu-zcwj --json
+    """
+    cfg = obj.load()
+    sources = [cfg.get(i) for i in source_ids] if source_ids else cfg.enabled
+    store = obj.store()
+    prepare(cfg, store)
+    report = _cycle(cfg, store, sources, None if no_link else make_linker(cfg, store),
+                    show_progress=not as_json and sys.stderr.isatty())
+    for channel, error in report.alert_errors():   # the cycle also retried what failed last time
+        err_console.print(f"[red]{channel}[/]: {error}")
+    _summary(report.results, as_json)
+    if not report.ok:
+        sys.exit(1)
+
+
+@click.command()
+@click.pass_obj
+@cli_errors
+def run(obj: Ctx) -> None:
+    """Run the scheduler: each enabled source on its schedule until SIGTERM or Ctrl-C.
+
+    sources.yaml is reloaded when it changes or on SIGHUP.
+
+    \b
+    Example:
+      WATCHER_DATABASE_URL=postgresql://localhost/watcher watcher -v run
+    """
+    from watcher.scheduler.service import Service
+    cfg = obj.load()
+    service = Service(obj.config_path, obj.store())
+    logging.getLogger("watcher").setLevel(min(logging.getLogger().level, logging.INFO))
+    err_console.print(f"watching {len(cfg.enabled)} sources; Ctrl-C to stop")
+    asyncio.run(service.run())
+
+
+@click.command()
+@json_option("Print the count as JSON.")
+@click.pass_obj
+@cli_errors
+def link(obj: Ctx, as_json: bool) -> None:
+    """Link every stored version not linked yet (polls do this themselves).
+
+    \b
+    Example:
+      watcher link
+    """
+    made = make_linker(obj.load(), obj.store()).run()
+    emit({"links": made}, as_json, lambda _: click.echo(f"{made} new links"), indent=None)
+
+
+@click.command()
+@click.pass_obj
+@cli_errors
+def migrate(obj: Ctx) -> None:
+    """Apply database migrations (also done automatically by every command).
+
+    \b
+    Example:
+      watcher --db postgresql://127.0.0.1/test migrate
+    """
+    engine = make_engine(obj.database_url())   # not obj.store(): opening a Store migrates already
+    try:
+        applied = run_migrations(engine)
+        click.echo(f"applied: {', '.join(applied) or 'nothing (up to date)'}; at {applied_revisions(engine)}")
+    finally:
+        engine.dispose()
+
+
+@click.command()
+@click.option("--dir", "workdir", default="watcher-demo", show_default=True, type=click.Path(file_okay=False),
+              help="Where the demo writes its sources.yaml and SQLite file.")
+@json_option("Print what was found as JSON.")
+@cli_errors
+def demo(workdir: str, as_json: bool) -> None:
+    """Serve a demo portal built from the seed documents on 127.0.0.1, poll it into a fresh
+    SQLite file and show what was found. Needs no network.
+
+    \b
+    Example:
+      watcher demo --dir /tmp/watcher-demo
+    """
+    from watcher.demo.run import run_demo
+    report, results = run_demo(Path(workdir))
+    emit(report, as_json, lambda r: _print_demo(r, results))
+
+
+def _print_demo(report: dict, results: list[RunResult]) -> None:
+    _print_summary(results)
+    table = Table(title=f"Notices stored in {report['database']}")
+    table.add_column("id", no_wrap=True)
+    table.add_column("title", max_width=36, overflow="ellipsis", no_wrap=True)
+    for col in ("文号", "issuer", "成文", "发布"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("cites", overflow="fold")
+    for n in report["notices"]:
+        table.add_row(str(n["id"]), n["title"], n["doc_no"] or "—", n["issuer"] or "—", n["written"] or "—",
+                      n["published"] or "—", ", ".join(n["cites"]) or "—")
+    out.print(table)
+    for n in report["notices"]:
+        for ln in n["links"]:
+            if ln["relation"] in ("derived", "revision", "repost"):
+                out.print(f"[bold]{n['title']}[/]\n  → {ln['explanation']}", highlight=False)
+    out.print(f"digest it would send: {report['digest']}")
+    out.print(f"sources file: {report['sources']}  (the portal has stopped; `watcher -c … poll` needs it running)")

@@ -1,0 +1,44 @@
+"""Health for people: per source (from sources.yaml and the database) and recent failures, as JSON-able
+rows (the shape `watcher status --json` and `watcher sources list --json` print)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from storage import reads
+
+if TYPE_CHECKING:
+    from storage.repo import Store
+    from watcher.config.settings import Config, Source
+
+# Rich colour of a run status; None is a source never polled.
+_COLOURS = {"ok": "green", "partial": "yellow", None: "dim"}
+
+
+def status_colour(status: str | None) -> str:
+    return _COLOURS.get(status, "red")
+
+
+def schedule_text(s: Source) -> str:
+    sc = s.schedule
+    if sc.cron:
+        return f"cron {sc.cron}"
+    hours = sc.every / 3600
+    return f"every {hours:g}h" if hours >= 1 else f"every {sc.every / 60:g}m"
+
+
+def source_status(cfg: Config, store: Store) -> list[dict]:
+    """One row per source of sources.yaml, in its order, with what the database knows of it."""
+    activity = reads.source_activity(store)
+    rows = []
+    for s in cfg.sources:
+        a = activity.get(s.id) or reads.SourceActivity(source_id=s.id)
+        rows.append(dict(id=s.id, name=s.name, enabled=s.enabled, schedule=schedule_text(s),
+                         last_poll=a.last_poll.isoformat(timespec="seconds") if a.last_poll else None,
+                         last_status=a.last_status,
+                         last_error=a.last_errors[0]["message"] if a.last_errors else None, notices=a.notices))
+    return rows
+
+
+def recent_failures(store: Store, limit: int = 10) -> list[dict]:
+    return [dict(source_id=f.source_id, url=f.url, error=f.error, attempts=f.attempts)
+            for f in reads.recent_failures(store, limit)]
