@@ -61,3 +61,12 @@ def test_no_history_in_a_notice_and_none_from_a_closing_article():
     assert parse_history("各区县人民政府：\n现将有关事项通知如下。").events == []
     text = "第一条 为了规范管理，制定本办法。\n" + "第二条 内容。\n" * 200 + "本办法自2020年1月1日起施行。"
     assert parse_history(text).events == []
+
+
+def test_version_keys_and_listed_dates_find_a_renamed_earlier_version():
+    from watcher.link.amendments import version_keys
+    from watcher.link.instruments import instrument_key
+    h = parse_history(LOCAL)
+    key = instrument_key("河南省实施《中华人民共和国水法》办法").title
+    assert version_keys(key, h) == {"河南省实施水法办法", "河南省水法实施办法"}
+    assert h.lists(date(1997, 5, 23)) and not h.lists(date(2018, 9, 29)) and not h.lists(None)

@@ -3,7 +3,7 @@ and what is never a parent."""
 from watcher.link.purpose import purpose_sentence, read
 
 
-def keys(reading, title_first=True):
+def keys(reading, title_first=False):
     return reading.parent_keys(title_first)
 
 
@@ -13,7 +13,14 @@ def test_a_short_law_name_resolves_in_any_quoting():
         assert keys(r) == ["水法"]
 
 
-def test_the_title_names_what_it_implements_and_wins():
+def test_implementing_both_a_law_and_its_regulation():
+    text = "第一条 为了实施《中华人民共和国道路交通安全法》和《中华人民共和国道路交通安全法实施条例》，结合本市实际情况，制定本办法。"
+    r = read("北京市实施《中华人民共和国道路交通安全法》办法", text)
+    assert keys(r) == ["道路交通安全法", "道路交通安全法实施条例"]
+    assert keys(r, title_first=True) == ["道路交通安全法"]
+
+
+def test_the_title_names_what_it_implements_and_a_basis_stays_a_citation():
     text = ("第一条 为了保护归侨、侨眷的合法权益，根据《中华人民共和国归侨侨眷权益保护法》、"
             "《中华人民共和国归侨侨眷权益保护法实施办法》，结合本市实际，制定本办法。")
     r = read("上海市实施《中华人民共和国归侨侨眷权益保护法》办法", text)
@@ -82,3 +89,11 @@ def test_a_forwarding_notice_forwards():
              "各区县：现将《省政府关于推进X的意见》转发给你们，请结合实际认真贯彻落实。")
     assert r.forwards == ["省政府关于推进X意见"]
     assert keys(r) == []
+
+
+def test_never_cites_its_own_docno():
+    text = "为贯彻落实《某省关于X的意见》（苏政发〔2020〕28号）和汕府〔2023〕30号文件精神，结合我市实际，制定本方案。"
+    r = read("汕头市X实施方案", text, doc_no="汕府〔2023〕30号")
+    assert [c.key for c in r.implements] == ["某省关于X意见"]
+    assert r.implements[0].docno == "苏政发〔2020〕28号"
+    assert [c.key for c in read("汕头市X实施方案", text).implements] == ["某省关于X意见", "汕府〔2023〕30号"]

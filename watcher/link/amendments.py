@@ -73,6 +73,11 @@ class History:
         last = self.version_date
         return {e.when for e in self.events if last is None or e.when < last}
 
+    def lists(self, when: date | None) -> bool:
+        """The history records an event on that date before this version: a stored text of that date
+        is an earlier version of this one."""
+        return when is not None and when in self.earlier_dates()
+
     def decisions(self) -> list[str]:
         return [d for e in self.events for d in e.decisions]
 
@@ -112,6 +117,12 @@ class History:
             else:
                 out.add(fold_title(d))   # the instrument itself, quoted in its own history
         return out
+
+
+def version_keys(own_key: str | None, history: History) -> set[str]:
+    """The keys under which earlier versions of a document are stored: its own title's key and the
+    titles its history says it had (河南省实施《水法》办法 was 河南省水法实施办法)."""
+    return ({own_key} if own_key else set()) | history.own_titles()
 
 
 def _to_date(s: str) -> date | None:

@@ -86,11 +86,11 @@ class Reading:
     implements: list[Cite] = field(default_factory=list)   # cited in the purpose sentence
     history: History = field(default_factory=History)
 
-    def parent_keys(self, title_first: bool = True) -> list[str]:
-        """Keys of what the document implements. With title_first, a title that names what it
-        implements is the authority (上海市实施《X》办法 derives from X alone, whatever else its first
-        article cites); otherwise title and purpose sentence together. A law cited as legal basis
-        (根据《X法》) is not implemented (see Cite.implementing)."""
+    def parent_keys(self, title_first: bool = False) -> list[str]:
+        """Keys of what the document implements: what its title names (上海市实施《X》办法 → X) and
+        what its purpose sentence cites under a verb of implementing (为了实施《X》和《X实施条例》 →
+        both). A law cited as legal basis (根据《X法》) is not implemented (see Cite.implementing).
+        With title_first, a title that names what it implements is the only authority."""
         keys = list(self.by_title)
         if not (title_first and keys):
             keys += [c.key for c in self.implements if c.implementing]
@@ -217,10 +217,13 @@ def purpose_sentence(text: str, start: int = 0) -> tuple[int, str, list[Cite]] |
     return None
 
 
-def read(title: str | None, text: str) -> Reading:
-    """Everything a document says about its parents (see the module docstring)."""
+def read(title: str | None, text: str, doc_no: str | None = None) -> Reading:
+    """Everything a document says about its parents (see the module docstring). doc_no is the
+    document's own 文号: a text that quotes its own number does not cite itself."""
     history = parse_history(text)
     own = own_keys(title, text, history)
+    if doc_no:
+        own.add(doc_no)
     reading = Reading(own=own, history=history)
     reading.by_title = [k for k in implemented_by_title(title) if k not in own]
     fwd = forwarded_title(title) if title else None
