@@ -97,3 +97,11 @@ def test_never_cites_its_own_docno():
     assert [c.key for c in r.implements] == ["某省关于X意见"]
     assert r.implements[0].docno == "苏政发〔2020〕28号"
     assert [c.key for c in read("汕头市X实施方案", text).implements] == ["某省关于X意见", "汕府〔2023〕30号"]
+
+
+def test_attachments_listed_under_the_notice_are_its_own():
+    text = ("各区人民政府：\n为贯彻落实《国务院关于X的意见》，结合我市实际，制定本通知。\n"
+            "附件：1.某市X实施细则\n2.某市X申报指南\n\n1. 加强组织领导。")
+    r = read("某市关于做好X工作的通知", text)
+    assert {"某市X实施细则", "某市X申报指南"} <= r.own
+    assert "加强组织领导。" not in r.own and keys(r) == ["国务院关于X意见"]

@@ -51,7 +51,9 @@ _ALIAS = re.compile(r"[(（]\s*(?:以下简称|以下称|下称|简称)[^()（�
 # 现将《X》印发给你们 / 《X》已经市政府同意，现予印发 / 现将《X》转发给你们: the text carries or forwards X.
 _CARRY_AFTER = re.compile(r"^(?:[^。；;《]{0,50}?(?:同意|通过|审定|研究)[^。；;《]{0,10}?)?[，,\s]*"
                           r"(?:现予|予以|现|特)?(?P<verb>印发|发布|公布|转发)(?:给|你们|如下|，|,|。|$)")
-_ATTACHMENT = re.compile(r"(?m)^\s*附\s*件\s*\d*\s*[:：]?\s*(?P<title>[^\n]{4,80})$")
+# 附件：1.X办法 / 附件2：Y / a numbered list under 附件：: the text's own attachments.
+_ATTACHMENT = re.compile(r"(?m)^[ \t\u3000]*(?:附\s*件\s*\d*\s*[:：]?|\d{1,2}\s*[.、．])\s*(?:\d{1,2}\s*[.、．]\s*)?"
+                         r"(?P<title>[^\n]{4,80})$")
 # Bare law names in a governed span: 根据宪法、立法法和地方各级人民代表大会和地方各级人民政府组织法.
 _BARE_END = re.compile(r"(?:法|条例)(?=$|[、，,和及与以等的》）)\s])")
 _BARE_BREAK = re.compile(r"[、，,；;：:。()（）\s]")
@@ -119,8 +121,24 @@ def own_keys(title: str | None, text: str, history: History) -> set[str]:
     own |= history.own_titles() | history.decision_keys()
     own |= {k for k, verb in _carried_in_text(text) if verb != "转发"}
     for m in _ATTACHMENT.finditer(text):
-        own.add(fold_title(m.group("title").strip("：: ")))
+        line = m.group(0).strip()
+        # a numbered line counts only right under 附件 (a list of attachments), not in the body
+        if line.startswith("附") or _after_attachment_heading(text, m.start()):
+            own.add(fold_title(m.group("title").strip("：: 《》")))
     return {k for k in own if k}
+
+
+def _after_attachment_heading(text: str, pos: int) -> bool:
+    """pos is on a numbered line of the list that follows a 附件： line."""
+    head = text[max(0, pos - 400):pos]
+    before = (head[:-1] if head.endswith("\n") else head).split("\n")
+    for line in reversed(before):
+        line = line.strip()     # a blank line ends the list
+        if re.match(r"^附\s*件", line):
+            return True
+        if not re.match(r"^\d{1,2}\s*[.、．]", line):
+            return False
+    return False
 
 
 def _carried_in_text(text: str) -> list[tuple[str, str]]:
