@@ -53,6 +53,12 @@ def test_standing_rules_chain_by_title_alone():
     assert not is_standing("关于做好春节期间安全工作通知")
 
 
+def test_legislation_includes_decisions_of_a_legislature():
+    from watcher.link.instruments import is_legislation
+    assert is_legislation("全国人民代表大会常务委员会关于完善和加强备案审查制度决定")
+    assert is_legislation("水法") and not is_legislation("国务院关于加快发展X决定")
+
+
 def test_a_publishing_notice_is_the_instrument_it_carries():
     assert carried_title("关于印发《汕头市绿色低碳发展实施方案》的通知") == "汕头市绿色低碳发展实施方案"
     assert carried_title("江西省人民政府印发关于加快绿色发展的若干措施的通知") == "关于加快绿色发展的若干措施"

@@ -79,6 +79,16 @@ def is_standing(key: str) -> bool:
     return bool(_STANDING.search(key))
 
 
+_LEGISLATURE_DECISION = re.compile(r"人民代表大会(?:常务委员会)?关于.+决定$")
+
+
+def is_legislation(key: str) -> bool:
+    """Law in the wide sense: a standing rule, or a decision of a people's congress or its standing
+    committee (全国人民代表大会常务委员会关于…的决定), which binds like a law. Cited under 根据 it is a
+    legal basis; a State Council 决定 or 意见 is policy, implemented."""
+    return is_standing(key) or bool(_LEGISLATURE_DECISION.search(key))
+
+
 def carried_title(title: str) -> str | None:
     """The instrument a 印发/发布 notice carries: 关于印发《X》的通知 → X (None when it carries none)."""
     m = _CARRIER.match(_nfkc(title).strip())

@@ -27,7 +27,7 @@ from watcher.link.instruments import (
     implemented_by_title,
     instrument_key,
     is_distinctive,
-    is_standing,
+    is_legislation,
 )
 from watcher.text.docno import find_docnos, find_title_spans
 
@@ -74,7 +74,7 @@ class Cite:
         """Governed by a verb of implementing (贯彻 落实 实施 执行 按照), or cites a policy document
         (an 意见, a 通知, a 方案). 根据/依据/依照 before a law or regulation names its legal basis:
         a local regulation made 根据《立法法》《监督法》 is not derived from them."""
-        return not _BASIS.fullmatch(self.verb) or not is_standing(self.key)
+        return not _BASIS.fullmatch(self.verb) or not is_legislation(self.key)
 
 
 @dataclass
