@@ -48,3 +48,25 @@ def test_titles_and_title_keys():
 ])
 def test_dates(raw, expected):
     assert parse_date(raw) == expected
+
+
+def test_title_spans_keep_the_outermost_title_only():
+    from watcher.text.docno import find_title_spans
+    spans = find_title_spans("根据《中华人民共和国水法》和〈教师法〉，经《关于修改<青岛市实施《中华人民共和国水法》若干规定>的决定》修正")
+    assert [s.raw for s in spans] == ["中华人民共和国水法", "教师法",
+                                      "关于修改<青岛市实施《中华人民共和国水法》若干规定>的决定"]
+    assert [s.raw for s in find_title_spans("《关于修改〈浙江省实施〈中华人民共和国教师法〉办法〉的决定》")] == [
+        "关于修改〈浙江省实施〈中华人民共和国教师法〉办法〉的决定"]
+
+
+def test_title_spans_survive_unbalanced_quotes_and_stray_angle_brackets():
+    from watcher.text.docno import find_title_spans
+    assert [s.raw for s in find_title_spans("《未闭合的引号 然后《水法》和《教师法》")] == ["水法", "教师法"]
+    assert [s.raw for s in find_title_spans("比例<5%，依照《X条例》")] == ["X条例"]
+
+
+def test_effective_date_from_the_closing_article():
+    from watcher.text.docno import effective_date
+    assert effective_date("第三十六条 本办法自1996年4月1日起施行。") == date(1996, 4, 1)
+    assert effective_date("本规定自２０２０年１月１日起实施") == date(2020, 1, 1)
+    assert effective_date("2020年1月1日发布") is None

@@ -165,3 +165,66 @@ def parse_date(text: str | None) -> date | None:
         except (ValueError, KeyError):
             return None
     return None
+
+
+_EFFECTIVE = re.compile(r"自\s*((?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)\s*起\s*(?:施行|实施|执行|生效)")
+
+
+def effective_date(text: str | None) -> date | None:
+    """The date a text says it takes effect (本办法自1996年4月1日起施行): the last such date, the
+    one in the closing article; a date for an undated document."""
+    found = _EFFECTIVE.findall(_nfkc(text or ""))
+    return parse_date(found[-1]) if found else None
+
+
+# ---- titles with nesting ---------------------------------------------------------------------
+# A cited title may contain another: 《关于修改〈中华人民共和国水法〉的决定》, or on some portals
+# 《关于修改<青岛市实施《中华人民共和国水法》若干规定>的决定》. Only the outermost title is what the text
+# cites; the inner ones are part of its name. 〈〉 at the top level quote a title too (〈水法〉).
+_BRACKETS = re.compile(r"[《》〈〉<>＜＞]")
+_PAIRS = {"《": "》", "〈": "〉", "<": ">", "＜": "＞"}
+_MAX_TITLE = 120
+
+
+@dataclass(frozen=True)
+class TitleSpan:
+    raw: str      # the title as written, inner quotes kept
+    start: int    # offset of the opening quote in the text
+    end: int      # offset after the closing quote
+
+
+def find_title_spans(text: str) -> list[TitleSpan]:
+    """Every outermost quoted title in text, in order, repeats kept (offsets differ). An opening
+    quote that is never closed does not hide the titles quoted after it."""
+    out: list[TitleSpan] = []
+    stack: list[tuple[str, int]] = []
+    inner: list[TitleSpan] = []   # closed one level down: outermost if the quote around them fails
+
+    def fail() -> None:
+        out.extend(inner)
+        inner.clear()
+        stack.clear()
+
+    for m in _BRACKETS.finditer(text):
+        ch, pos = m.group(), m.start()
+        if stack and pos - stack[0][1] > _MAX_TITLE:
+            fail()   # an unbalanced quote: forget it rather than swallow the text after it
+        if ch in _PAIRS:
+            # ASCII angle brackets quote a title only inside another title (HTML leftovers, "<5%").
+            if ch in "<＜" and not stack:
+                continue
+            stack.append((ch, pos))
+        elif stack and _PAIRS[stack[-1][0]] == ch:
+            _, start = stack.pop()
+            raw = text[start + 1:pos].strip()
+            span = TitleSpan(raw, start, pos + 1) if raw and "\n" not in raw else None
+            if not stack:
+                inner.clear()
+                if span:
+                    out.append(span)
+            elif len(stack) == 1 and span and ch != ">":
+                inner.append(span)
+        elif stack:
+            fail()   # a closer that matches nothing open: the quotes are not balanced here
+    fail()
+    return sorted(out, key=lambda s: s.start)

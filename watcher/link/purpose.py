@@ -1,0 +1,254 @@
+"""What a document says it implements, read from its purpose sentence and its own title.
+
+Chinese official documents state their parent once, in one sentence near the top:
+
+    第一条 为了…，根据《中华人民共和国水法》和有关法律、法规，结合本省实际，制定本办法。
+    为贯彻落实《国务院关于…的指导意见》（国发〔2021〕4号），…，现结合我市实际，特制定本实施方案。
+
+The purpose sentence is the first sentence (after the amendment history) in which a governing verb
+(根据 依据 依照 按照 遵照 贯彻 落实 实施 执行) is later followed by a closing (制定 制订 提出 出台,
+结合…实际, 如下, 本办法/本方案…). What it cites between the verb and the closing is what the
+document implements; a citation elsewhere is only cited. This replaces a window of characters,
+which in a short notice covered nearly everything.
+
+Never a parent: the document itself (its own title cited in its text), what it carries (关于印发《X》
+的通知, 现将《X》印发给你们, 附件：X), the decisions that amended it, and short forms (以下简称《水法》).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from watcher.link.amendments import History, parse_history
+from watcher.link.instruments import (
+    carried_title,
+    fold_title,
+    forwarded_title,
+    implemented_by_title,
+    instrument_key,
+    is_distinctive,
+    is_legislation,
+)
+from watcher.text.docno import find_docnos, find_title_spans
+
+_SCAN = 20_000          # the purpose sentence is near the top: never read further for it
+# The opening is over at the second article or section, or after the sentence in which the document
+# says it is made (为了…，制定本法) when that sentence cites no parent: a later article is never it.
+_PAST_OPENING = re.compile(r"^\s*(?:第[二三四五六七八九十]+[条章]|[二三四五六七八九十]+、|[(（][二三四五六七八九十]+[)）])")
+_MADE = re.compile(r"(?:制定|制订)本|特制定")
+_MAX_SENTENCES = 80
+_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?")
+# 实施 before a kind word is a noun (实施方案, 实施意见), and 执行中 a circumstance: neither governs.
+_GOVERN = re.compile(r"根据|依据|依照|按照|遵照|遵循|贯彻|落实|实施(?!方案|意见|细则|办法|条例|计划|规划|规定)|执行(?!中)")
+_BASIS = re.compile(r"根据|依据|依照|遵照|遵循")
+# The closing says the document is being made: 制定本办法, 提出以下意见, 通知如下. An instruction
+# (各地要按照《方案》要求，结合实际制定实施方案) has a verb and 结合实际 but makes nothing here.
+_KIND_WORDS = r"(?:办法|规定|条例|细则|规则|方案|意见|措施|通知|决定|计划|规划|准则|标准|法|实施意见|实施方案|实施细则|实施办法)"
+_CLOSE = re.compile(r"(?:制定|制订|提出|出台|拟定|形成)了?(?:本|如下|以下|下列|此)|本(?:实施)?" + _KIND_WORDS
+                    + r"|(?:通知|意见|规定|措施|要求)如下|如下(?:意见|措施|通知|规定|方案)")
+# 以下简称《水法》, （以下称道路交通安全法）: a short form of the citation before it, not another one.
+_ALIAS = re.compile(r"[(（]\s*(?:以下简称|以下称|下称|简称)[^()（）]{0,40}[)）]")
+# 现将《X》印发给你们 / 《X》已经市政府同意，现予印发 / 现将《X》转发给你们: the text carries or forwards X.
+_CARRY_AFTER = re.compile(r"^(?:[^。；;《]{0,50}?(?:同意|通过|审定|研究)[^。；;《]{0,10}?)?[，,\s]*"
+                          r"(?:现予|予以|现|特)?(?P<verb>印发|发布|公布|转发)(?:给|你们|如下|，|,|。|$)")
+# 附件：1.X办法 / 附件2：Y / a numbered list under 附件：: the text's own attachments.
+_ATTACHMENT = re.compile(r"(?m)^[ \t\u3000]*(?:附\s*件\s*\d*\s*[:：]?|\d{1,2}\s*[.、．])\s*(?:\d{1,2}\s*[.、．]\s*)?"
+                         r"(?P<title>[^\n]{4,80})$")
+# Bare law names in a governed span: 根据宪法、立法法和地方各级人民代表大会和地方各级人民政府组织法.
+_BARE_END = re.compile(r"(?:法|条例)(?=$|[、，,和及与以等的》）)\s])")
+_BARE_BREAK = re.compile(r"[、，,；;：:。()（）\s]")
+_BARE_JOIN = re.compile(r"(?<!人民共)和|及|与|以及")   # 中华人民共和国 is no list
+
+
+@dataclass(frozen=True)
+class Cite:
+    raw: str                # as written
+    key: str                # folded title, or the normalised 文号
+    kind: str               # "title", "docno", or "bare" (an unquoted law name: resolve it, never keep it unresolved)
+    start: int              # offset in the text
+    docno: str | None = None    # 《title》（文号）: the 文号 naming the same document
+    verb: str = ""          # the verb governing it in the purpose sentence (根据, 贯彻落实, 实施 …)
+
+    @property
+    def implementing(self) -> bool:
+        """Governed by a verb of implementing (贯彻 落实 实施 执行 按照), or cites a policy document
+        (an 意见, a 通知, a 方案). 根据/依据/依照 before a law or regulation names its legal basis:
+        a local regulation made 根据《立法法》《监督法》 is not derived from them."""
+        return not _BASIS.fullmatch(self.verb) or not is_legislation(self.key)
+
+
+@dataclass
+class Reading:
+    """What a document says about its parents."""
+    own: set[str] = field(default_factory=set)          # keys that are the document itself or what it carries
+    by_title: list[str] = field(default_factory=list)   # what its title says it implements
+    forwards: list[str] = field(default_factory=list)   # what a 转发 notice forwards
+    sentence: str | None = None                         # the purpose sentence
+    sentence_start: int = -1
+    implements: list[Cite] = field(default_factory=list)   # cited in the purpose sentence
+    history: History = field(default_factory=History)
+
+    def parent_keys(self, title_first: bool = False) -> list[str]:
+        """Keys of what the document implements: what its title names (上海市实施《X》办法 → X) and
+        what its purpose sentence cites under a verb of implementing (为了实施《X》和《X实施条例》 →
+        both). A law cited as legal basis (根据《X法》) is not implemented (see Cite.implementing).
+        With title_first, a title that names what it implements is the only authority."""
+        keys = list(self.by_title)
+        if not (title_first and keys):
+            keys += [c.key for c in self.implements if c.implementing]
+        return list(dict.fromkeys(k for k in keys if k not in self.own))
+
+    def basis_keys(self) -> list[str]:
+        """What the purpose sentence cites without the document implementing it: a `cites` link."""
+        parents = set(self.parent_keys())
+        return list(dict.fromkeys(c.key for c in self.implements if c.key not in parents))
+
+
+def own_keys(title: str | None, text: str, history: History) -> set[str]:
+    """Keys a citation may not point at: the document's own title, what it carries, its attachments,
+    its former titles and the decisions that amended it."""
+    own: set[str] = set()
+    if title:
+        own.add(fold_title(title))
+        key = instrument_key(title)
+        if key:
+            own.add(key.title)
+        carried = carried_title(title)
+        if carried:
+            own.add(fold_title(carried))
+    # The decisions that amended it are never its parent. (What a batch decision names besides it is
+    # not excluded: the purpose sentence is read after the history, where those names do not occur.)
+    own |= history.own_titles() | history.decision_keys()
+    own |= {k for k, verb in _carried_in_text(text) if verb != "转发"}
+    for m in _ATTACHMENT.finditer(text):
+        line = m.group(0).strip()
+        # a numbered line counts only right under 附件 (a list of attachments), not in the body
+        if line.startswith("附") or _after_attachment_heading(text, m.start()):
+            own.add(fold_title(m.group("title").strip("：: 《》")))
+    return {k for k in own if k}
+
+
+def _after_attachment_heading(text: str, pos: int) -> bool:
+    """pos is on a numbered line of the list that follows a 附件： line."""
+    head = text[max(0, pos - 400):pos]
+    before = (head[:-1] if head.endswith("\n") else head).split("\n")
+    for line in reversed(before):
+        line = line.strip()     # a blank line ends the list
+        if re.match(r"^附\s*件", line):
+            return True
+        if not re.match(r"^\d{1,2}\s*[.、．]", line):
+            return False
+    return False
+
+
+def _carried_in_text(text: str) -> list[tuple[str, str]]:
+    """(key, verb) of every title the text hands on: 现将《X》印发给你们 → (X, 印发)."""
+    head = text[:_SCAN]
+    out = []
+    for span in find_title_spans(head):
+        m = _CARRY_AFTER.match(head[span.end:span.end + 80])
+        if m:
+            out.append((fold_title(span.raw), m.group("verb")))
+    return out
+
+
+def _aliases(sentence: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in _ALIAS.finditer(sentence)]
+
+
+def _cites_in(sentence: str, offset: int, lo: int, hi: int) -> list[Cite]:
+    """Citations in sentence[lo:hi]: quoted titles (with a 文号 in brackets right after them),
+    文号 on their own, and bare law names."""
+    aliases = _aliases(sentence)
+
+    def aliased(pos: int) -> bool:
+        return any(a <= pos < b for a, b in aliases)
+
+    out: list[Cite] = []
+    spans = [s for s in find_title_spans(sentence) if lo <= s.start < hi and not aliased(s.start)]
+    paired: set[str] = set()
+    for s in spans:
+        key = fold_title(s.raw)
+        m = re.match(r"\s*[(（]\s*([^()（）]{4,30}?号)\s*[)）]", sentence[s.end:s.end + 40])
+        found = find_docnos(m.group(1), limit=1) if m else []
+        if found:
+            paired.add(str(found[0]))
+        if is_distinctive(key):
+            out.append(Cite(s.raw, key, "title", offset + s.start, str(found[0]) if found else None))
+    for d in find_docnos(sentence[lo:hi]):
+        if str(d) not in paired:
+            out.append(Cite(str(d), str(d), "docno", offset + lo + sentence[lo:hi].find(str(d).split("〔")[0])))
+    covered = [(s.start, s.end) for s in spans] + aliases
+    out += _bare(sentence, offset, lo, hi, covered)
+    verbs = [(m.start(), m.group()) for m in _GOVERN.finditer(sentence, 0, hi)]
+    with_verbs = []
+    for c in out:
+        before = [v for p, v in verbs if p < c.start - offset]
+        with_verbs.append(Cite(c.raw, c.key, c.kind, c.start, c.docno, before[-1] if before else ""))
+    return sorted(with_verbs, key=lambda c: c.start)
+
+
+def _bare(sentence: str, offset: int, lo: int, hi: int, covered: list[tuple[int, int]]) -> list[Cite]:
+    """Unquoted law names after a governing verb: every candidate ending in 法 or 条例, from the last
+    break (、，) or from after a 和/及 inside it; the linker keeps only those that resolve."""
+    out: list[Cite] = []
+    for m in _BARE_END.finditer(sentence, lo, hi):
+        end = m.end()
+        if any(a <= m.start() < b for a, b in covered):
+            continue
+        start = end
+        while start > lo and not _BARE_BREAK.match(sentence[start - 1]) and sentence[start - 1] not in "《》〈〉":
+            start -= 1
+        chunk = sentence[start:end]
+        gov = list(_GOVERN.finditer(chunk))
+        if gov:   # 根据宪法: the verb is no part of the name
+            chunk, start = chunk[gov[-1].end():], start + gov[-1].end()
+        starts = [0] + [j.end() for j in _BARE_JOIN.finditer(chunk)]
+        for s in starts:
+            name = chunk[s:]
+            key = fold_title(name)
+            if 2 <= len(name) <= 40 and is_distinctive(key):
+                out.append(Cite(name, key, "bare", offset + start + s))
+    return out
+
+
+def purpose_sentence(text: str, start: int = 0) -> tuple[int, str, list[Cite]] | None:
+    """The first purpose sentence at or after `start`: (offset, sentence, what it implements)."""
+    region = text[start:start + _SCAN]
+    for n, m in enumerate(_SENTENCE.finditer(region)):
+        if n >= _MAX_SENTENCES:
+            break
+        sentence = m.group()
+        if _PAST_OPENING.match(sentence):
+            break
+        gov = _GOVERN.search(sentence)
+        if not gov:
+            if _MADE.search(sentence):
+                break
+            continue
+        closes = [c for c in _CLOSE.finditer(sentence, gov.end())]
+        if not closes:
+            continue
+        hi = closes[-1].start()
+        offset = start + m.start()
+        return offset, sentence, _cites_in(sentence, offset, gov.start(), hi)
+    return None
+
+
+def read(title: str | None, text: str, doc_no: str | None = None) -> Reading:
+    """Everything a document says about its parents (see the module docstring). doc_no is the
+    document's own 文号: a text that quotes its own number does not cite itself."""
+    history = parse_history(text)
+    own = own_keys(title, text, history)
+    if doc_no:
+        own.add(doc_no)
+    reading = Reading(own=own, history=history)
+    reading.by_title = [k for k in implemented_by_title(title) if k not in own]
+    fwd = forwarded_title(title) if title else None
+    forwards = ([fold_title(fwd)] if fwd else []) + [k for k, verb in _carried_in_text(text) if verb == "转发"]
+    reading.forwards = [k for k in dict.fromkeys(forwards) if is_distinctive(k) and k not in own]
+    found = purpose_sentence(text, history.end)
+    if found:
+        reading.sentence_start, reading.sentence, cites = found
+        reading.implements = [c for c in cites if c.key not in own and c.key not in reading.forwards]
+    return reading
