@@ -2,19 +2,29 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
 from ruamel.yaml import YAML
 
+from storage import reads
 from storage.repo import Store
 
 from watcher.config.loader import load_config
-from watcher.views.links import links_of
 from watcher.link.stage import make_linker
 from watcher.pipeline.cycle import run_cycle
 from .portal import build_demo_site
 from .server import PortalServer
+
+
+def _notice_report(store: Store, notice_id: int) -> dict:
+    """One stored notice as the demo prints it: its fields, what it cites and its links to parents."""
+    d = reads.notice_detail(store, notice_id)
+    return dict(id=d.id, source=d.source_id, url=d.url, title=d.title, doc_no=d.doc_no, issuer=d.issuer,
+                written=d.written and d.written.isoformat(), published=d.published and d.published.isoformat(),
+                cites=d.citations.get("docnos", []), versions=d.versions, chars=len(d.body),
+                links=[dict(relation=rec.relation, parent_id=rec.parent_id, parent_key=rec.parent_key,
+                            explanation=rec.explanation)
+                       for rec in reads.links_of(store, notice_id) if rec.child_id == notice_id])
 
 
 def run_demo(workdir: Path) -> tuple[dict, list]:
@@ -37,17 +47,7 @@ def run_demo(workdir: Path) -> tuple[dict, list]:
         store = Store.open(f"sqlite:///{db_path}")
         try:
             results = asyncio.run(run_cycle(config, store, linker=make_linker(config, store))).results
-            notices = []
-            for n in sorted(store.notices(), key=lambda n: n.id):
-                latest = store.versions(n.id)[-1] if n.version_count else None
-                cites = json.loads(latest.citations_json)["docnos"] if latest else []
-                notices.append(dict(id=n.id, source=n.source_id, url=n.url, title=n.title, doc_no=n.doc_no,
-                                    issuer=n.issuer, written=n.written and n.written.isoformat(),
-                                    published=n.published and n.published.isoformat(), cites=cites,
-                                    versions=n.version_count, chars=len(latest.body) if latest else 0,
-                                    links=[dict(relation=l["relation"], parent_id=l["parent_id"],
-                                                parent_key=l["parent_key"], explanation=l["explanation"])
-                                           for l in links_of(store, n.id) if l["direction"] == "parent"]))
+            notices = [_notice_report(store, n.id) for n in sorted(reads.list_notices(store, limit=10_000), key=lambda n: n.id)]
             from datetime import date
 
             from notifiers.digest import render_digest

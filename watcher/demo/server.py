@@ -35,6 +35,7 @@ class PortalServer:
     """Context manager: `with PortalServer() as srv: srv.add('/a.html', '<html>…'); srv.url('/a.html')`."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        self.host = host
         self.routes: dict[str, Route] = {}
         self.hits: dict[str, int] = {}
         self.requests: list[tuple[str, dict[str, str], float]] = []
@@ -71,8 +72,7 @@ class PortalServer:
 
     @property
     def base(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self.host}:{self.httpd.server_port}"
 
     def url(self, path: str) -> str:
         return self.base + path

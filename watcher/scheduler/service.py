@@ -135,6 +135,8 @@ class Service:
 
     async def _digest_job(self, channel_id: str) -> None:
         from notifiers.dispatch import Dispatcher
+        if self.config is None:   # jobs exist only once a configuration was loaded
+            return
         with Dispatcher(self.store, self.config) as d:
             rep = await asyncio.to_thread(d.send_digest, d.channel(channel_id))
         log.info("digest %s: %s", channel_id, "; ".join(rep.answers + rep.errors))
