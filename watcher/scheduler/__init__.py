@@ -1,0 +1,2 @@
+"""Running cycles on each source's schedule in one process (APScheduler), reloading
+sources.yaml when it changes."""
