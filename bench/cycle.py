@@ -3,6 +3,7 @@ loaded and the store open before the clock starts. Prints JSON with wall and CPU
 
     python bench/cycle.py SOURCES_YAML DATABASE_URL
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -12,6 +12,7 @@ starts, start-up included. The warm `watcher poll` command, start-up included, i
 
     pip install '.[bench]' && python bench/poll.py [--portals 500] [--items 20]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,10 +54,20 @@ def build_pages(portals: int, items: int) -> dict[tuple[str, str], bytes]:
             path = f"/art/{k}.html"
             title = f"第{i}号门户关于做好第{k}项重点工作的通知"
             start = rnd.randrange(len(paras) - 12)
-            body = [f"各有关单位：现将第{i}-{k}项工作通知如下。", *paras[start:start + rnd.randint(4, 12)],
-                    "测试市人民政府", "2024年3月1日"]
-            meta = dict(title=title, doc_no=f"测政发〔2024〕{i * items + k + 1}号", issuer="测试市人民政府",
-                        written="2024-03-01", published=f"2024-03-{k % 28 + 1:02d}", index_no=f"B-{i}-{k}")
+            body = [
+                f"各有关单位：现将第{i}-{k}项工作通知如下。",
+                *paras[start : start + rnd.randint(4, 12)],
+                "测试市人民政府",
+                "2024年3月1日",
+            ]
+            meta = dict(
+                title=title,
+                doc_no=f"测政发〔2024〕{i * items + k + 1}号",
+                issuer="测试市人民政府",
+                written="2024-03-01",
+                published=f"2024-03-{k % 28 + 1:02d}",
+                index_no=f"B-{i}-{k}",
+            )
             pages[(host, path)] = detail_page(meta, body).encode("utf-8")
             rows.append((path, title, meta["published"]))
         pages[(host, "/list.html")] = list_page(f"门户{i} 政府文件", rows).encode("utf-8")
@@ -83,7 +94,9 @@ def serve(pages: dict, port: int, ready) -> None:
                 head, self.buf = self.buf.split(b"\r\n\r\n", 1)
                 lines = head.decode("latin-1").split("\r\n")
                 path = lines[0].split(" ")[1]
-                inm = next((l.split(":", 1)[1].strip() for l in lines[1:] if l.lower().startswith("if-none-match:")), None)
+                inm = next(
+                    (l.split(":", 1)[1].strip() for l in lines[1:] if l.lower().startswith("if-none-match:")), None
+                )
                 key = (self.host, path)
                 body = pages.get(key)
                 if body is None:
@@ -92,8 +105,11 @@ def serve(pages: dict, port: int, ready) -> None:
                     self.t.write(f"HTTP/1.1 304 Not Modified\r\nETag: {tags[key]}\r\n\r\n".encode())
                 else:
                     ctype = "text/plain" if path.endswith(".txt") else "text/html; charset=utf-8"
-                    self.t.write(f"HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
-                                 f"ETag: {tags[key]}\r\nLast-Modified: {lastmod}\r\n\r\n".encode() + body)
+                    self.t.write(
+                        f"HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
+                        f"ETag: {tags[key]}\r\nLast-Modified: {lastmod}\r\n\r\n".encode()
+                        + body
+                    )
 
     async def main():
         hosts = sorted({h for h, _ in pages})
@@ -141,13 +157,29 @@ def main() -> None:
     if not ready.wait(60):
         sys.exit("server did not start")
     urls = [f"http://{address(i)}:{port}/list.html" for i in range(args.portals)]
-    sources = [{"id": f"p{i}", "name": f"门户{i}", "urls": [u], "list": LIST_SELECTORS, "detail": DETAIL_SELECTORS,
-                "schedule": {"interval": "1h"}} for i, u in enumerate(urls)]
+    sources = [
+        {
+            "id": f"p{i}",
+            "name": f"门户{i}",
+            "urls": [u],
+            "list": LIST_SELECTORS,
+            "detail": DETAIL_SELECTORS,
+            "schedule": {"interval": "1h"},
+        }
+        for i, u in enumerate(urls)
+    ]
     cfg = work / "sources.yaml"
     with cfg.open("w", encoding="utf-8") as fh:
-        YAML().dump({"defaults": {"concurrency": args.concurrency,
-                                  "fetch": {"min_delay": args.min_delay, "per_host_concurrency": 2}},
-                     "sources": sources}, fh)
+        YAML().dump(
+            {
+                "defaults": {
+                    "concurrency": args.concurrency,
+                    "fetch": {"min_delay": args.min_delay, "per_host_concurrency": 2},
+                },
+                "sources": sources,
+            },
+            fh,
+        )
     db = f"sqlite:///{work / 'bench.db'}"
     cycle = [sys.executable, str(Path(__file__).with_name("cycle.py")), str(cfg), db]
     cli = [sys.executable, "-m", "watcher", "-c", str(cfg), "--db", db, "poll", "--json"]
@@ -172,27 +204,45 @@ def main() -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
 
     print(f"\n{'':36}{'wall s':>9}{'CPU s':>9}")
-    print(f"{'watcher cold ingest (service)':36}{cold_wall:9.2f}{cold_cpu:9.2f}   {docs / cold_wall:7.0f} docs/s "
-          f"({docs / cold_cpu:.0f} docs per CPU-second)")
+    print(
+        f"{'watcher cold ingest (service)':36}{cold_wall:9.2f}{cold_cpu:9.2f}   {docs / cold_wall:7.0f} docs/s "
+        f"({docs / cold_cpu:.0f} docs per CPU-second)"
+    )
     print(f"{'watcher warm cycle (service)':36}{warm_wall:9.2f}{warm_cpu:9.2f}")
     print(f"{'watcher poll command, warm':36}{cli_wall:9.2f}{cli_cpu:9.2f}   (start-up included)")
     if not args.skip_urlwatch:
         uw_urls = work / "urls.yaml"
         uw_urls.write_text("\n---\n".join(f"name: p{i}\nurl: {u}" for i, u in enumerate(urls)) + "\n")
-        uw = [sys.executable, "-m", "urlwatch.cli", "--urls", str(uw_urls), "--config", str(work / "urlwatch.yaml"),
-              "--cache", str(work / "urlwatch-cache.db"), "--hooks", str(work / "hooks.py")]
+        uw = [
+            sys.executable,
+            "-m",
+            "urlwatch.cli",
+            "--urls",
+            str(uw_urls),
+            "--config",
+            str(work / "urlwatch.yaml"),
+            "--cache",
+            str(work / "urlwatch-cache.db"),
+            "--hooks",
+            str(work / "hooks.py"),
+        ]
         env = dict(os.environ, HOME=str(work))
         timed(uw, env=env)  # fills urlwatch's cache: its cold run
         uw_wall, uw_cpu, proc = timed(uw, env=env)
         if proc.returncode != 0:
             print(proc.stderr[-2000:])
         print(f"{'urlwatch warm cycle (command)':36}{uw_wall:9.2f}{uw_cpu:9.2f}")
-        print(f"\nwarm cycle, watcher service / urlwatch: wall {warm_wall / uw_wall:.2f}x (target <= 0.5), "
-              f"CPU {warm_cpu / uw_cpu:.2f}x (target <= 1.0)")
-        print(f"warm cycle, watcher poll command / urlwatch: wall {cli_wall / uw_wall:.2f}x, "
-              f"CPU {cli_cpu / uw_cpu:.2f}x")
-    print(f"cold ingest: {docs / cold_wall:.0f} docs/s (target >= 300); per-host min_delay {args.min_delay}s, "
-          f"concurrency {args.concurrency}")
+        print(
+            f"\nwarm cycle, watcher service / urlwatch: wall {warm_wall / uw_wall:.2f}x (target <= 0.5), "
+            f"CPU {warm_cpu / uw_cpu:.2f}x (target <= 1.0)"
+        )
+        print(
+            f"warm cycle, watcher poll command / urlwatch: wall {cli_wall / uw_wall:.2f}x, CPU {cli_cpu / uw_cpu:.2f}x"
+        )
+    print(
+        f"cold ingest: {docs / cold_wall:.0f} docs/s (target >= 300); per-host min_delay {args.min_delay}s, "
+        f"concurrency {args.concurrency}"
+    )
     server.terminate()
 
 

@@ -4,6 +4,7 @@ the document's character 5-shingles with 128 permutations.
 
     python bench/signatures.py [--repeat 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,7 +38,7 @@ def main() -> None:
 
     def shingle_bytes(t: str) -> list[bytes]:
         s = t.replace("\n", "").replace(" ", "")
-        return [x.encode("utf-8") for x in {s[i:i + 5] for i in range(max(1, len(s) - 4))}]
+        return [x.encode("utf-8") for x in {s[i : i + 5] for i in range(max(1, len(s) - 4))}]
 
     def baseline():
         for t in texts:

@@ -1,4 +1,5 @@
 """The daily email digest: HTML with inline CSS (what mail clients render) and a plain-text twin."""
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -59,11 +60,23 @@ def _group(items: list[Item]) -> OrderedDict[str, list[dict]]:
     """One entry per notice (its events merged into lines), grouped by issuer/source, newest first."""
     per_notice: dict[int, dict] = {}
     for i in items:
-        n = per_notice.setdefault(i.notice_id, dict(
-            title=i.title, url=i.url, doc_no=i.doc_no, issuer=i.issuer, group=i.issuer or i.source_id,
-            published=i.published or "", lines=[],
-            dates=" / ".join(x for x in (f"成文 {i.written}" if i.written else "",
-                                         f"发布 {i.published}" if i.published else "") if x)))
+        n = per_notice.setdefault(
+            i.notice_id,
+            dict(
+                title=i.title,
+                url=i.url,
+                doc_no=i.doc_no,
+                issuer=i.issuer,
+                group=i.issuer or i.source_id,
+                published=i.published or "",
+                lines=[],
+                dates=" / ".join(
+                    x
+                    for x in (f"成文 {i.written}" if i.written else "", f"发布 {i.published}" if i.published else "")
+                    if x
+                ),
+            ),
+        )
         if i.relation != "new" and i.relation not in n["lines"]:
             n["lines"].append(i.relation)
     groups: OrderedDict[str, list[dict]] = OrderedDict()

@@ -7,6 +7,7 @@ header for webhooks, the `Message-ID` for email — so a receiver that keeps key
 shows it once. Chat robots (Slack, DingTalk, WeCom, Feishu) keep no keys: for them delivery is
 at-least-once, and a duplicate is possible only after a crash in that window.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,19 +26,19 @@ import httpx
 from notifiers.digest import render_digest
 from notifiers.items import Item, load_items, matches
 from notifiers.send import RateLimit, post_webhook, send_email
-from watcher.errors import DeliveryError
 from notifiers.services import service_for
 from storage.deliveries import Deliveries
 from storage.models import utcnow
 from storage.repo import Store
 from watcher.config.channels import Channel
 from watcher.config.settings import Config
+from watcher.errors import DeliveryError
 
 log = logging.getLogger("notifiers")
 
 
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
-LEASE = timedelta(hours=1)   # a claim from another host counts as abandoned after this
+LEASE = timedelta(hours=1)  # a claim from another host counts as abandoned after this
 
 
 def abandoned(owner: str | None, claimed_at: datetime | None) -> bool:
@@ -64,7 +65,7 @@ def abandoned(owner: str | None, claimed_at: datetime | None) -> bool:
 @dataclass
 class Batch:
     items: list[Item]
-    owner: str | None = None     # the dead worker whose claim this resends
+    owner: str | None = None  # the dead worker whose claim this resends
 
 
 @dataclass
@@ -144,7 +145,7 @@ class Dispatcher:
         for i in items:
             if i.event_id in due.claims:
                 claim = due.claims[i.event_id]
-                if abandoned(claim.owner, claim.claimed_at):     # in flight elsewhere otherwise: not ours
+                if abandoned(claim.owner, claim.claimed_at):  # in flight elsewhere otherwise: not ours
                     uncertain.setdefault((claim.batch_key, claim.owner), []).append(i)
             elif since and (i.published or "9999") < since.isoformat():
                 continue
@@ -160,8 +161,9 @@ class Dispatcher:
         return sorted([i for b in uncertain for i in b.items] + fresh, key=lambda i: i.event_id)
 
     # ---- claim, send, record -----------------------------------------------------------------------
-    def _deliver(self, ch: Channel, items: list[Item], send: Callable[[str], str],
-                 stale_owner: str | None = None) -> tuple[bool, str]:
+    def _deliver(
+        self, ch: Channel, items: list[Item], send: Callable[[str], str], stale_owner: str | None = None
+    ) -> tuple[bool, str]:
         """Claim, send with retries, record. Returns (ok, answer or error).
 
         The key depends only on the events, so a batch resent after a crash carries the key it had."""
@@ -181,7 +183,7 @@ class Dispatcher:
                 if not exc.retryable:
                     break
                 if attempt < ch.retries:
-                    time.sleep(min(60.0, self.backoff * 2 ** attempt))
+                    time.sleep(min(60.0, self.backoff * 2**attempt))
                 continue
             except Exception as exc:  # noqa: BLE001 — a missing secret or a bug: recorded, never left `sending`
                 error = f"[channel {ch.id}] {type(exc).__name__}: {exc}"
@@ -240,7 +242,7 @@ class Dispatcher:
             if dry_run:
                 rep.answers.append(f"dry run: {subject}")
                 return rep
-            key = batch_key(ch.id, [0, today.toordinal()])   # one "nothing new" a day, even if rerun
+            key = batch_key(ch.id, [0, today.toordinal()])  # one "nothing new" a day, even if rerun
             rep.messages = 1
             try:
                 rep.answers.append(_email(ch, subject, text, html, key))
@@ -263,9 +265,21 @@ class Dispatcher:
 
     # ---- a sample -------------------------------------------------------------------------------
     def test(self, ch: Channel) -> str:
-        sample = [Item(event_id=0, kind="notice.new", notice_id=0, source_id="test",
-                       title="测试消息：Policy Watcher 通道测试", url="https://www.gov.cn/", doc_no="测试〔2024〕1号",
-                       issuer="Policy Watcher", written=None, published=date.today().isoformat(), relation="new")]
+        sample = [
+            Item(
+                event_id=0,
+                kind="notice.new",
+                notice_id=0,
+                source_id="test",
+                title="测试消息：Policy Watcher 通道测试",
+                url="https://www.gov.cn/",
+                doc_no="测试〔2024〕1号",
+                issuer="Policy Watcher",
+                written=None,
+                published=date.today().isoformat(),
+                relation="new",
+            )
+        ]
         key = "test-" + hashlib.sha256(str(time.time()).encode()).hexdigest()[:16]
         if ch.type == "email":
             subject, text, html = render_digest(sample, date.today(), None)
@@ -287,7 +301,16 @@ def channel_status(store: Store, channels: list[Channel]) -> list[dict]:
     deliveries = Deliveries(store.engine)
     for ch in channels:
         c = deliveries.counts(ch.id)
-        out.append(dict(id=ch.id, type=ch.type, enabled=ch.enabled, sent=c.sent, failed=c.failed, uncertain=c.sending,
-                        last_sent=c.last_sent.isoformat(timespec="seconds") if c.last_sent else None,
-                        last_error=c.last_error))
+        out.append(
+            dict(
+                id=ch.id,
+                type=ch.type,
+                enabled=ch.enabled,
+                sent=c.sent,
+                failed=c.failed,
+                uncertain=c.sending,
+                last_sent=c.last_sent.isoformat(timespec="seconds") if c.last_sent else None,
+                last_error=c.last_error,
+            )
+        )
     return out

@@ -1,4 +1,5 @@
 """Outbox events, enriched with their notice and link, filtered per channel."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -21,7 +22,7 @@ class Item:
     issuer: str | None
     written: str | None
     published: str | None
-    relation: str          # the one line: "new", "revised — 3 paragraphs changed", "derived from …"
+    relation: str  # the one line: "new", "revised — 3 paragraphs changed", "derived from …"
     level: str = "notice"
     relations: list[str] = field(default_factory=list)
     parents: list[str] = field(default_factory=list)
@@ -44,7 +45,7 @@ def load_items(store: Store, event_ids: list[int] | None = None, after: int = 0)
     out = []
     for e in found.events:
         n = found.notices.get(e.notice_id) if e.notice_id is not None else None
-        if n is not None:    # an event whose notice is gone announces nothing
+        if n is not None:  # an event whose notice is gone announces nothing
             out.append(_item(store, found, e, n))
     return out
 
@@ -60,19 +61,32 @@ def _item(store: Store, found: Announcements, e: OutboxEvent, n: AnnouncedNotice
         relation = _revised(store, n.id, e.payload.get("seq", 2))
     else:
         relation = "new"
-    return Item(event_id=e.id, kind=e.kind, notice_id=n.id, source_id=n.source_id, title=n.title or n.url,
-                url=n.url, doc_no=n.doc_no, issuer=n.issuer,
-                written=str(n.written) if n.written else None,
-                published=str(n.published) if n.published else None, relation=relation,
-                level=_level(e.kind, e.payload.get("relation"), parent),
-                relations=sorted({pl.relation for pl in mine}),
-                parents=[found.parent_refs.get(pl.parent_id, "") if pl.parent_id else pl.parent_key
-                         for pl in mine if pl.relation in ("derived", "revision", "cites")])
+    return Item(
+        event_id=e.id,
+        kind=e.kind,
+        notice_id=n.id,
+        source_id=n.source_id,
+        title=n.title or n.url,
+        url=n.url,
+        doc_no=n.doc_no,
+        issuer=n.issuer,
+        written=str(n.written) if n.written else None,
+        published=str(n.published) if n.published else None,
+        relation=relation,
+        level=_level(e.kind, e.payload.get("relation"), parent),
+        relations=sorted({pl.relation for pl in mine}),
+        parents=[
+            found.parent_refs.get(pl.parent_id, "") if pl.parent_id else pl.parent_key
+            for pl in mine
+            if pl.relation in ("derived", "revision", "cites")
+        ],
+    )
 
 
 def _revised(store: Store, notice_id: int, seq: int) -> str:
     from watcher.text.diff import changed_paragraphs
-    try:   # store.diff loads the two versions itself
+
+    try:  # store.diff loads the two versions itself
         changed = changed_paragraphs(store.diff(notice_id, seq - 1, seq))
     except KeyError:
         changed = 0

@@ -1,4 +1,5 @@
 """Talking to the services: webhooks (the HTTP status judged here, the answer by each service) and SMTP."""
+
 from __future__ import annotations
 
 import smtplib
@@ -10,19 +11,19 @@ from email.utils import formatdate
 
 import httpx
 
-from watcher.crawl.retry import RETRYABLE_STATUS
-from watcher.errors import DeliveryError
-
 from notifiers.services import ChatService, Refused, encode, service_for
 from watcher.config.channels import Channel
+from watcher.crawl.retry import RETRYABLE_STATUS
+from watcher.errors import DeliveryError
 
 
 def check_answer(service: ChatService, resp: httpx.Response, channel: str) -> str:
     """The HTTP status, judged the same for every service, then the service's own verdict on the body."""
     text = resp.text[:500]
     if resp.status_code >= 400:
-        raise DeliveryError(f"HTTP {resp.status_code}: {text}", channel=channel,
-                            retryable=resp.status_code in RETRYABLE_STATUS)
+        raise DeliveryError(
+            f"HTTP {resp.status_code}: {text}", channel=channel, retryable=resp.status_code in RETRYABLE_STATUS
+        )
     try:
         return service.check(resp)
     except Refused as exc:
@@ -52,10 +53,9 @@ class RateLimit:
 
 def post_webhook(ch: Channel, body: dict, batch_key: str, client: httpx.Client) -> str:
     service = service_for(ch.type)
-    url = ch.secret(ch.url_env) or ""   # load_channels requires url_env of every webhook channel
+    url = ch.secret(ch.url_env) or ""  # load_channels requires url_env of every webhook channel
     secret = ch.secret(ch.secret_env) if ch.secret_env else None
-    headers = {"Content-Type": "application/json", "User-Agent": "PolicyWatcher/0.1",
-               "X-Watcher-Delivery": batch_key}
+    headers = {"Content-Type": "application/json", "User-Agent": "PolicyWatcher/0.1", "X-Watcher-Delivery": batch_key}
     data = encode(body)
     if secret:
         signed = service.sign(url, data, secret)
@@ -95,8 +95,11 @@ def send_email(ch: Channel, subject: str, text: str, html: str, message_id: str)
                 smtp.login(ch.username, ch.secret(ch.password_env) or "")
             refused = smtp.send_message(msg)
     except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryError(f"SMTP {ch.smtp_host}:{ch.smtp_port}: {exc}", channel=ch.id,
-                            retryable=not isinstance(exc, smtplib.SMTPAuthenticationError)) from None
+        raise DeliveryError(
+            f"SMTP {ch.smtp_host}:{ch.smtp_port}: {exc}",
+            channel=ch.id,
+            retryable=not isinstance(exc, smtplib.SMTPAuthenticationError),
+        ) from None
     if refused:
         raise DeliveryError(f"recipients refused: {refused}", channel=ch.id, retryable=False)
     return f"accepted by {ch.smtp_host}:{ch.smtp_port} for {len(ch.to)} recipients"

@@ -4,6 +4,7 @@ Planning is pure (outcomes in, rows out), so it can be read and tested without a
 writing runs the plan as a few batched Core statements in one transaction, because a cold ingest
 stores thousands of documents a minute and one statement per row would dominate it.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,17 +28,18 @@ RETRY_AT = datetime(2000, 1, 1, tzinfo=UTC)
 @dataclass
 class Plan:
     """The rows of one batch, grouped by the statement that writes them (bindparam names start with _)."""
+
     source_id: str
     now: datetime
     counts: Counts = field(default_factory=Counts)
-    failed: list[dict] = field(default_factory=list)      # notice updates after an error
-    unchanged: list[dict] = field(default_factory=list)   # notice updates after a 304 or the same text
-    changed: list[dict] = field(default_factory=list)     # notice updates after a new version
-    versions: list[dict] = field(default_factory=list)    # version rows, in the order of `events`
-    events: list[dict] = field(default_factory=list)      # outbox rows, version_id filled on insert
-    search: list[tuple[int, str, str]] = field(default_factory=list)   # (notice id, title, searchable text)
-    texts: list[dict] = field(default_factory=list)       # attachment_texts rows
-    pages: list[dict] = field(default_factory=list)       # validators of attachment URLs
+    failed: list[dict] = field(default_factory=list)  # notice updates after an error
+    unchanged: list[dict] = field(default_factory=list)  # notice updates after a 304 or the same text
+    changed: list[dict] = field(default_factory=list)  # notice updates after a new version
+    versions: list[dict] = field(default_factory=list)  # version rows, in the order of `events`
+    events: list[dict] = field(default_factory=list)  # outbox rows, version_id filled on insert
+    search: list[tuple[int, str, str]] = field(default_factory=list)  # (notice id, title, searchable text)
+    texts: list[dict] = field(default_factory=list)  # attachment_texts rows
+    pages: list[dict] = field(default_factory=list)  # validators of attachment URLs
 
 
 def plan(source_id: str, outcomes: Sequence[Outcome], now: datetime) -> Plan:
@@ -47,14 +49,25 @@ def plan(source_id: str, outcomes: Sequence[Outcome], now: datetime) -> Plan:
         n, snap = oc.notice, oc.snapshot
         if oc.error is not None:
             p.counts.failed += 1
-            p.failed.append(dict(_id=n.id, _attempts=n.attempts + 1, _error=oc.error[:2000],
-                                 _status="failed" if n.version_count == 0 else "ok"))
+            p.failed.append(
+                dict(
+                    _id=n.id,
+                    _attempts=n.attempts + 1,
+                    _error=oc.error[:2000],
+                    _status="failed" if n.version_count == 0 else "ok",
+                )
+            )
         elif oc.not_modified or (snap is not None and snap.content_hash == n.content_hash):
             p.counts.unchanged += 1
-            p.unchanged.append(dict(_id=n.id, _status="ok" if n.version_count else n.status,
-                                    _checked=RETRY_AT if snap is not None and snap.retry else now,
-                                    _etag=snap.etag if snap else n.etag,
-                                    _lm=snap.last_modified if snap else n.last_modified))
+            p.unchanged.append(
+                dict(
+                    _id=n.id,
+                    _status="ok" if n.version_count else n.status,
+                    _checked=RETRY_AT if snap is not None and snap.retry else now,
+                    _etag=snap.etag if snap else n.etag,
+                    _lm=snap.last_modified if snap else n.last_modified,
+                )
+            )
         elif snap is None:
             raise ValueError(f"outcome for {n.url} has neither snapshot, error nor 304")
         else:
@@ -62,6 +75,27 @@ def plan(source_id: str, outcomes: Sequence[Outcome], now: datetime) -> Plan:
     p.texts = [r for oc in outcomes if oc.snapshot for r in oc.snapshot.attachment_texts]
     p.pages = [r for oc in outcomes if oc.snapshot for r in oc.snapshot.attachment_pages]
     return p
+
+
+def _version_row(notice_id: int, seq: int, snap: Snapshot, now: datetime) -> dict:
+    return dict(
+        notice_id=notice_id,
+        seq=seq,
+        title=snap.title,
+        doc_no=snap.doc_no,
+        issuer=snap.issuer,
+        written=snap.written,
+        published=snap.published,
+        body=snap.body,
+        norm_text=snap.norm_text,
+        content_hash=snap.content_hash,
+        metadata_json=json.dumps(snap.metadata, ensure_ascii=False),
+        citations_json=json.dumps(snap.citations, ensure_ascii=False),
+        attachments_json=json.dumps(snap.attachments, ensure_ascii=False),
+        etag=snap.etag,
+        last_modified=snap.last_modified,
+        fetched_at=now,
+    )
 
 
 def _plan_version(p: Plan, n: NoticeState, snap: Snapshot) -> None:
@@ -73,53 +107,111 @@ def _plan_version(p: Plan, n: NoticeState, snap: Snapshot) -> None:
     else:
         kind = "notice.version"
         p.counts.changed += 1
-    p.versions.append(dict(
-        notice_id=n.id, seq=seq, title=snap.title, doc_no=snap.doc_no,
-        issuer=snap.issuer, written=snap.written, published=snap.published, body=snap.body,
-        norm_text=snap.norm_text, content_hash=snap.content_hash,
-        metadata_json=json.dumps(snap.metadata, ensure_ascii=False),
-        citations_json=json.dumps(snap.citations, ensure_ascii=False),
-        attachments_json=json.dumps(snap.attachments, ensure_ascii=False),
-        etag=snap.etag, last_modified=snap.last_modified, fetched_at=p.now))
-    p.search.append((n.id, snap.title or "",
-                     snap.body + ("\n" + snap.attachment_text if snap.attachment_text else "")))
+    p.versions.append(_version_row(n.id, seq, snap, p.now))
+    p.search.append((n.id, snap.title or "", snap.body + ("\n" + snap.attachment_text if snap.attachment_text else "")))
     published = snap.published or n.list_date
-    payload = dict(url=snap.url, title=snap.title, doc_no=snap.doc_no, issuer=snap.issuer, seq=seq,
-                   published=published.isoformat() if published else None)
-    p.events.append(dict(kind=kind, source_id=p.source_id, notice_id=n.id, created_at=p.now,
-                         payload_json=json.dumps(payload, ensure_ascii=False)))
-    p.changed.append(dict(_id=n.id, _title=snap.title, _tkey=title_key(snap.title), _doc_no=snap.doc_no,
-                          _issuer=snap.issuer, _written=snap.written, _published=snap.published or n.list_date,
-                          _hash=snap.content_hash, _count=seq, _etag=snap.etag,
-                          _checked=RETRY_AT if snap.retry else p.now, _lm=snap.last_modified))
+    payload = dict(
+        url=snap.url,
+        title=snap.title,
+        doc_no=snap.doc_no,
+        issuer=snap.issuer,
+        seq=seq,
+        published=published.isoformat() if published else None,
+    )
+    p.events.append(
+        dict(
+            kind=kind,
+            source_id=p.source_id,
+            notice_id=n.id,
+            created_at=p.now,
+            payload_json=json.dumps(payload, ensure_ascii=False),
+        )
+    )
+    p.changed.append(
+        dict(
+            _id=n.id,
+            _title=snap.title,
+            _tkey=title_key(snap.title),
+            _doc_no=snap.doc_no,
+            _issuer=snap.issuer,
+            _written=snap.written,
+            _published=snap.published or n.list_date,
+            _hash=snap.content_hash,
+            _count=seq,
+            _etag=snap.etag,
+            _checked=RETRY_AT if snap.retry else p.now,
+            _lm=snap.last_modified,
+        )
+    )
 
 
 def write(conn: Connection, p: Plan) -> None:
     """Run a plan: one executemany per kind of row, in the caller's transaction."""
-    now = p.now
-    where = T_NOTICE.c.id == bindparam("_id")
-    if p.failed:
-        conn.execute(update(T_NOTICE).where(where).values(
-            attempts=bindparam("_attempts"), last_error=bindparam("_error"), last_checked=now,
-            status=bindparam("_status")), p.failed)
-    if p.unchanged:
-        conn.execute(update(T_NOTICE).where(where).values(
-            last_checked=bindparam("_checked"), last_seen=now, last_error=None, status=bindparam("_status"),
-            etag=bindparam("_etag"), last_modified=bindparam("_lm")), p.unchanged)
-    if p.changed:
-        conn.execute(update(T_NOTICE).where(where).values(
-            title=bindparam("_title"), title_key=bindparam("_tkey"), doc_no=bindparam("_doc_no"),
-            issuer=bindparam("_issuer"),
-            written=bindparam("_written"), published=bindparam("_published"), status="ok",
-            last_error=None, content_hash=bindparam("_hash"), version_count=bindparam("_count"),
-            etag=bindparam("_etag"), last_modified=bindparam("_lm"), last_checked=bindparam("_checked"),
-            last_seen=now, last_changed=now), p.changed)
+    _update_notices(conn, p)
     if p.texts:
         save_attachment_texts(conn, p.texts)
     if p.pages:
         save_pages(conn, p.source_id, p.pages)
     if p.versions:
         index_text(conn, p.search)
-        ids = conn.execute(insert(T_VERSION).returning(T_VERSION.c.id, sort_by_parameter_order=True),
-                           p.versions).scalars().all()
+        ids = (
+            conn.execute(insert(T_VERSION).returning(T_VERSION.c.id, sort_by_parameter_order=True), p.versions)
+            .scalars()
+            .all()
+        )
         conn.execute(insert(T_EVENT), [dict(ev, version_id=vid) for ev, vid in zip(p.events, ids, strict=True)])
+
+
+def _update_notices(conn: Connection, p: Plan) -> None:
+    """The notices' own rows: failed, unchanged and changed, one executemany each."""
+    now = p.now
+    where = T_NOTICE.c.id == bindparam("_id")
+    if p.failed:
+        conn.execute(
+            update(T_NOTICE)
+            .where(where)
+            .values(
+                attempts=bindparam("_attempts"),
+                last_error=bindparam("_error"),
+                last_checked=now,
+                status=bindparam("_status"),
+            ),
+            p.failed,
+        )
+    if p.unchanged:
+        conn.execute(
+            update(T_NOTICE)
+            .where(where)
+            .values(
+                last_checked=bindparam("_checked"),
+                last_seen=now,
+                last_error=None,
+                status=bindparam("_status"),
+                etag=bindparam("_etag"),
+                last_modified=bindparam("_lm"),
+            ),
+            p.unchanged,
+        )
+    if p.changed:
+        conn.execute(
+            update(T_NOTICE)
+            .where(where)
+            .values(
+                title=bindparam("_title"),
+                title_key=bindparam("_tkey"),
+                doc_no=bindparam("_doc_no"),
+                issuer=bindparam("_issuer"),
+                written=bindparam("_written"),
+                published=bindparam("_published"),
+                status="ok",
+                last_error=None,
+                content_hash=bindparam("_hash"),
+                version_count=bindparam("_count"),
+                etag=bindparam("_etag"),
+                last_modified=bindparam("_lm"),
+                last_checked=bindparam("_checked"),
+                last_seen=now,
+                last_changed=now,
+            ),
+            p.changed,
+        )

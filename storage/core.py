@@ -4,6 +4,7 @@ The batched writes go through SQLAlchemy Core (a cold ingest stores thousands of
 minute), so the modules work with the tables behind the SQLModel classes. These aliases are for
 storage only: nothing above it builds a query.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
@@ -55,11 +56,12 @@ T = TypeVar("T")
 def chunks(seq: Sequence[T], n: int = 500) -> Iterator[Sequence[T]]:
     """Slices of at most n: an IN list stays under SQLite's bound-parameter limit."""
     for i in range(0, len(seq), n):
-        yield seq[i:i + n]
+        yield seq[i : i + n]
 
 
 class Repo:
     """The engine every aggregate works through; `Store` (storage/repo.py) composes the aggregates."""
+
     engine: Engine
 
     def session(self) -> Session:

@@ -1,10 +1,10 @@
 """Engine creation and migrations (Alembic, applied on start)."""
+
 from __future__ import annotations
 
 import os
-from pathlib import Path
-
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import event, inspect, text
@@ -49,8 +49,9 @@ def make_engine(url: str | None = None, **kw) -> Engine:
     return engine
 
 
-def alembic_config(engine: Engine) -> "AlembicConfig":
+def alembic_config(engine: Engine) -> AlembicConfig:
     from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
@@ -88,6 +89,7 @@ def migrate(engine: Engine) -> list[str]:
     from alembic import command
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
+
     cfg = alembic_config(engine)
     head = ScriptDirectory.from_config(cfg).get_current_head()
     with engine.begin() as conn:
@@ -98,4 +100,3 @@ def migrate(engine: Engine) -> list[str]:
         command.upgrade(cfg, "head")
     script = ScriptDirectory.from_config(cfg)
     return [rev.revision for rev in script.iterate_revisions(head, current)][::-1]
-

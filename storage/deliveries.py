@@ -5,6 +5,7 @@ A delivery row per (event, channel) is claimed (`sending`) by compare-and-set be
 out and marked (`sent`, `failed`, `skipped`) after, each step in its own transaction; notifiers/dispatch.py
 explains why that gives exactly-once delivery across crashes.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,9 @@ Outcome = Literal["sent", "failed", "skipped"]
 @dataclass(frozen=True)
 class Claim:
     """A delivery left `sending`: in flight, or abandoned by a worker that died between send and record."""
+
     batch_key: str
-    owner: str | None          # host:pid of the worker that claimed it
+    owner: str | None  # host:pid of the worker that claimed it
     claimed_at: datetime | None
 
 
@@ -43,6 +45,7 @@ class Claim:
 class Due:
     """What a channel may be owed: events after its start that were neither sent nor skipped, oldest
     first, and the claims among them still `sending`."""
+
     event_ids: list[int]
     claims: dict[int, Claim]
 
@@ -50,7 +53,7 @@ class Due:
 @dataclass(frozen=True)
 class OutboxEvent:
     id: int
-    kind: str                  # notice.new | notice.version | link.new
+    kind: str  # notice.new | notice.version | link.new
     notice_id: int | None
     payload: dict
 
@@ -70,6 +73,7 @@ class AnnouncedNotice:
 @dataclass(frozen=True)
 class ParentLink:
     """A link from an announced notice up to its parent (resolved to a notice id, or a 文号/title key)."""
+
     parent_id: int | None
     parent_key: str
     relation: str
@@ -78,10 +82,11 @@ class ParentLink:
 @dataclass
 class Announcements:
     """Events with the notices they announce, those notices' parent links, and how each parent is named."""
+
     events: list[OutboxEvent]
     notices: dict[int, AnnouncedNotice] = field(default_factory=dict)
-    links: dict[int, list[ParentLink]] = field(default_factory=dict)   # by child notice id
-    parent_refs: dict[int, str] = field(default_factory=dict)          # notice id -> 文号, else title
+    links: dict[int, list[ParentLink]] = field(default_factory=dict)  # by child notice id
+    parent_refs: dict[int, str] = field(default_factory=dict)  # notice id -> 文号, else title
 
 
 @dataclass(frozen=True)
@@ -117,17 +122,29 @@ class Deliveries:
         poll does not grow with the history."""
         with self.engine.connect() as conn:
             start = conn.execute(select(T_CH.c.start_event_id).where(T_CH.c.id == channel_id)).scalar() or 0
-            delivered = select(T_DEL.c.id).where(T_DEL.c.channel_id == channel_id, T_DEL.c.event_id == T_EVENT.c.id,
-                                                 T_DEL.c.status.in_(("sent", "skipped")))
-            ids = list(conn.execute(select(T_EVENT.c.id).where(T_EVENT.c.id > start, ~exists(delivered))
-                                    .order_by(T_EVENT.c.id)).scalars())
-            claims = {r.event_id: Claim(r.batch_key, r.owner, r.claimed_at) for r in conn.execute(
-                select(T_DEL.c.event_id, T_DEL.c.batch_key, T_DEL.c.owner, T_DEL.c.claimed_at).where(
-                    T_DEL.c.channel_id == channel_id, T_DEL.c.status == "sending"))}
+            delivered = select(T_DEL.c.id).where(
+                T_DEL.c.channel_id == channel_id,
+                T_DEL.c.event_id == T_EVENT.c.id,
+                T_DEL.c.status.in_(("sent", "skipped")),
+            )
+            ids = list(
+                conn.execute(
+                    select(T_EVENT.c.id).where(T_EVENT.c.id > start, ~exists(delivered)).order_by(T_EVENT.c.id)
+                ).scalars()
+            )
+            claims = {
+                r.event_id: Claim(r.batch_key, r.owner, r.claimed_at)
+                for r in conn.execute(
+                    select(T_DEL.c.event_id, T_DEL.c.batch_key, T_DEL.c.owner, T_DEL.c.claimed_at).where(
+                        T_DEL.c.channel_id == channel_id, T_DEL.c.status == "sending"
+                    )
+                )
+            }
         return Due(ids, claims)
 
-    def claim(self, channel_id: str, event_ids: list[int], key: str, owner: str,
-              stale_owner: str | None = None) -> bool:
+    def claim(
+        self, channel_id: str, event_ids: list[int], key: str, owner: str, stale_owner: str | None = None
+    ) -> bool:
         """Mark the events `sending` under key, unless another worker holds or has delivered any of
         them: a compare-and-set in one transaction, so two polls (or processes) never send one event
         twice. Failed deliveries may be claimed again, and so may the `sending` rows of stale_owner
@@ -135,87 +152,159 @@ class Deliveries:
         try:
             now = utcnow()
             with self.engine.begin() as conn:
-                rows: dict[int, str] = dict(conn.execute(select(T_DEL.c.event_id, T_DEL.c.status).where(
-                    T_DEL.c.channel_id == channel_id, T_DEL.c.event_id.in_(event_ids))).all())
+                rows: dict[int, str] = dict(
+                    conn.execute(
+                        select(T_DEL.c.event_id, T_DEL.c.status).where(
+                            T_DEL.c.channel_id == channel_id, T_DEL.c.event_id.in_(event_ids)
+                        )
+                    ).all()
+                )
                 fresh = [e for e in event_ids if e not in rows]
                 if fresh:
-                    conn.execute(insert(T_DEL), [dict(event_id=e, channel_id=channel_id, batch_key=key,
-                                                      status="sending", owner=owner, claimed_at=now, attempts=1,
-                                                      created_at=now)
-                                                 for e in fresh])
+                    conn.execute(
+                        insert(T_DEL),
+                        [
+                            dict(
+                                event_id=e,
+                                channel_id=channel_id,
+                                batch_key=key,
+                                status="sending",
+                                owner=owner,
+                                claimed_at=now,
+                                attempts=1,
+                                created_at=now,
+                            )
+                            for e in fresh
+                        ],
+                    )
                 retry = [e for e in event_ids if e in rows]
                 if retry:
-                    res = conn.execute(update(T_DEL).where(
-                        T_DEL.c.channel_id == channel_id, T_DEL.c.event_id.in_(retry),
-                        (T_DEL.c.status == "failed") | ((T_DEL.c.status == "sending") & (T_DEL.c.batch_key == key)
-                                                        & (T_DEL.c.owner == stale_owner)))
-                        .values(status="sending", batch_key=key, owner=owner, claimed_at=now,
-                                attempts=T_DEL.c.attempts + 1))
+                    res = conn.execute(
+                        update(T_DEL)
+                        .where(
+                            T_DEL.c.channel_id == channel_id,
+                            T_DEL.c.event_id.in_(retry),
+                            (T_DEL.c.status == "failed")
+                            | (
+                                (T_DEL.c.status == "sending")
+                                & (T_DEL.c.batch_key == key)
+                                & (T_DEL.c.owner == stale_owner)
+                            ),
+                        )
+                        .values(
+                            status="sending", batch_key=key, owner=owner, claimed_at=now, attempts=T_DEL.c.attempts + 1
+                        )
+                    )
                     if res.rowcount != len(retry):
                         raise _Taken
         except (_Taken, IntegrityError):
             return False
         return True
 
-    def mark(self, channel_id: str, event_ids: list[int], status: Outcome, batch: str,
-             error: str | None = None) -> None:
+    def mark(
+        self, channel_id: str, event_ids: list[int], status: Outcome, batch: str, error: str | None = None
+    ) -> None:
         """Record an outcome for the events, whether or not they were claimed (skips are not)."""
         now = utcnow()
         with self.engine.begin() as conn:
-            existing = set(conn.execute(select(T_DEL.c.event_id).where(
-                T_DEL.c.channel_id == channel_id, T_DEL.c.event_id.in_(event_ids))).scalars())
+            existing = set(
+                conn.execute(
+                    select(T_DEL.c.event_id).where(T_DEL.c.channel_id == channel_id, T_DEL.c.event_id.in_(event_ids))
+                ).scalars()
+            )
             fresh = [e for e in event_ids if e not in existing]
             if fresh:
-                conn.execute(insert(T_DEL), [dict(event_id=e, channel_id=channel_id, batch_key=batch, status=status,
-                                                  attempts=0, last_error=error, created_at=now,
-                                                  sent_at=now if status == "sent" else None)
-                                             for e in fresh])
+                conn.execute(
+                    insert(T_DEL),
+                    [
+                        dict(
+                            event_id=e,
+                            channel_id=channel_id,
+                            batch_key=batch,
+                            status=status,
+                            attempts=0,
+                            last_error=error,
+                            created_at=now,
+                            sent_at=now if status == "sent" else None,
+                        )
+                        for e in fresh
+                    ],
+                )
             if existing:
                 values: dict = dict(status=status, batch_key=batch, last_error=error)
                 if status == "sent":
                     values["sent_at"] = now
-                conn.execute(update(T_DEL).where(T_DEL.c.channel_id == channel_id,
-                                                 T_DEL.c.event_id.in_(list(existing))).values(**values))
+                conn.execute(
+                    update(T_DEL)
+                    .where(T_DEL.c.channel_id == channel_id, T_DEL.c.event_id.in_(list(existing)))
+                    .values(**values)
+                )
 
     def latest_body(self, notice_id: int) -> str:
         """The newest version's text (for keyword filters); "" when none is stored."""
         with self.engine.connect() as conn:
-            return conn.execute(select(T_VERSION.c.body).where(T_VERSION.c.notice_id == notice_id)
-                                .order_by(T_VERSION.c.seq.desc()).limit(1)).scalar() or ""
+            return (
+                conn.execute(
+                    select(T_VERSION.c.body)
+                    .where(T_VERSION.c.notice_id == notice_id)
+                    .order_by(T_VERSION.c.seq.desc())
+                    .limit(1)
+                ).scalar()
+                or ""
+            )
 
     def counts(self, channel_id: str) -> ChannelCounts:
         """Deliveries sent, failed and still `sending`, the last send and the last error."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(T_DEL.c.status, func.count(), func.max(T_DEL.c.sent_at))
-                                .where(T_DEL.c.channel_id == channel_id).group_by(T_DEL.c.status)).all()
-            err = conn.execute(select(T_DEL.c.last_error)
-                               .where(T_DEL.c.channel_id == channel_id, T_DEL.c.status == "failed")
-                               .order_by(T_DEL.c.id.desc()).limit(1)).scalar()
+            rows = conn.execute(
+                select(T_DEL.c.status, func.count(), func.max(T_DEL.c.sent_at))
+                .where(T_DEL.c.channel_id == channel_id)
+                .group_by(T_DEL.c.status)
+            ).all()
+            err = conn.execute(
+                select(T_DEL.c.last_error)
+                .where(T_DEL.c.channel_id == channel_id, T_DEL.c.status == "failed")
+                .order_by(T_DEL.c.id.desc())
+                .limit(1)
+            ).scalar()
         per_status = {r[0]: r[1] for r in rows}
-        return ChannelCounts(sent=per_status.get("sent", 0), failed=per_status.get("failed", 0),
-                             sending=per_status.get("sending", 0),
-                             last_sent=max((r[2] for r in rows if r[2]), default=None), last_error=err)
+        return ChannelCounts(
+            sent=per_status.get("sent", 0),
+            failed=per_status.get("failed", 0),
+            sending=per_status.get("sending", 0),
+            last_sent=max((r[2] for r in rows if r[2]), default=None),
+            last_error=err,
+        )
 
     def announcements(self, event_ids: list[int] | None = None, after: int = 0) -> Announcements:
         """The given events (or every event after `after`), oldest first, with what they announce."""
         with self.engine.connect() as conn:
             q = select(T_EVENT).order_by(T_EVENT.c.id)
             q = q.where(T_EVENT.c.id.in_(event_ids)) if event_ids is not None else q.where(T_EVENT.c.id > after)
-            events = [OutboxEvent(e.id, e.kind, e.notice_id, json.loads(e.payload_json or "{}"))
-                      for e in conn.execute(q)]
+            events = [
+                OutboxEvent(e.id, e.kind, e.notice_id, json.loads(e.payload_json or "{}")) for e in conn.execute(q)
+            ]
             ids = {e.notice_id for e in events if e.notice_id}
             if not ids:
                 return Announcements(events)
-            notices = {r.id: AnnouncedNotice(r.id, r.source_id, r.url, r.title, r.doc_no, r.issuer, r.written,
-                                             r.published)
-                       for r in conn.execute(select(T_NOTICE).where(T_NOTICE.c.id.in_(ids)))}
+            notices = {
+                r.id: AnnouncedNotice(r.id, r.source_id, r.url, r.title, r.doc_no, r.issuer, r.written, r.published)
+                for r in conn.execute(select(T_NOTICE).where(T_NOTICE.c.id.in_(ids)))
+            }
             links: dict[int, list[ParentLink]] = {}
             for r in conn.execute(select(T_LINK).where(T_LINK.c.child_id.in_(ids))):
                 links.setdefault(r.child_id, []).append(ParentLink(r.parent_id, r.parent_key, r.relation))
             named = [e.payload.get("parent_id") for e in events if e.kind == "link.new"]
             parent_ids = {pl.parent_id for ls in links.values() for pl in ls if pl.parent_id}
             parent_ids |= {p for p in named if p}
-            parent_refs = {r.id: r.doc_no or r.title or "" for r in conn.execute(
-                select(T_NOTICE.c.id, T_NOTICE.c.doc_no, T_NOTICE.c.title).where(T_NOTICE.c.id.in_(parent_ids)))} \
-                if parent_ids else {}
+            parent_refs = (
+                {
+                    r.id: r.doc_no or r.title or ""
+                    for r in conn.execute(
+                        select(T_NOTICE.c.id, T_NOTICE.c.doc_no, T_NOTICE.c.title).where(T_NOTICE.c.id.in_(parent_ids))
+                    )
+                }
+                if parent_ids
+                else {}
+            )
         return Announcements(events, notices, links, parent_refs)

@@ -5,6 +5,7 @@ Reads that stand alone are `LinkRepo` methods on the Store. Linking one version 
 never half-links): `store.link_session()` opens it and hands out a `LinkSession` bound to it.
 JSON columns are decoded and encoded here; the linker sees records.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,47 +28,82 @@ def _citations(raw: str | None) -> Citations:
 
 
 def _link_row(r) -> LinkRow:
-    return LinkRow(r.child_id, r.parent_id, r.parent_key, r.relation, r.jaccard, r.contain_child, r.contain_parent,
-                   json.loads(r.evidence_json or "{}"), json.loads(r.alignment_json) if r.alignment_json else None,
-                   r.explanation)
+    return LinkRow(
+        r.child_id,
+        r.parent_id,
+        r.parent_key,
+        r.relation,
+        r.jaccard,
+        r.contain_child,
+        r.contain_parent,
+        json.loads(r.evidence_json or "{}"),
+        json.loads(r.alignment_json) if r.alignment_json else None,
+        r.explanation,
+    )
 
 
 class LinkRepo(Repo):
     def signatures(self) -> list[StoredSignature]:
         """Every stored signature, oldest version first (so the last one per notice is its newest)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(T_SIG.c.notice_id, T_SIG.c.version_id, T_SIG.c.params, T_SIG.c.size,
-                                       T_SIG.c.hashvalues).order_by(T_SIG.c.version_id)).all()
+            rows = conn.execute(
+                select(
+                    T_SIG.c.notice_id, T_SIG.c.version_id, T_SIG.c.params, T_SIG.c.size, T_SIG.c.hashvalues
+                ).order_by(T_SIG.c.version_id)
+            ).all()
         return [StoredSignature(r.notice_id, r.version_id, r.params, r.size, r.hashvalues) for r in rows]
 
     def unsigned_versions(self) -> list[PendingVersion]:
         """Versions without a signature, in arrival order: what the linker has not seen yet."""
         with self.engine.connect() as conn:
-            return [PendingVersion(r.id, r.notice_id) for r in conn.execute(
-                select(T_VERSION.c.id, T_VERSION.c.notice_id).outerjoin(T_SIG, T_SIG.c.version_id == T_VERSION.c.id)
-                .where(T_SIG.c.version_id.is_(None)).order_by(T_VERSION.c.id))]
+            return [
+                PendingVersion(r.id, r.notice_id)
+                for r in conn.execute(
+                    select(T_VERSION.c.id, T_VERSION.c.notice_id)
+                    .outerjoin(T_SIG, T_SIG.c.version_id == T_VERSION.c.id)
+                    .where(T_SIG.c.version_id.is_(None))
+                    .order_by(T_VERSION.c.id)
+                )
+            ]
 
     def version_texts(self, version_ids: Sequence[int]) -> dict[int, str]:
         """Normalised text per version id."""
         with self.engine.connect() as conn:
-            return {r.id: r.norm_text for r in conn.execute(
-                select(T_VERSION.c.id, T_VERSION.c.norm_text).where(T_VERSION.c.id.in_(list(version_ids))))}
+            return {
+                r.id: r.norm_text
+                for r in conn.execute(
+                    select(T_VERSION.c.id, T_VERSION.c.norm_text).where(T_VERSION.c.id.in_(list(version_ids)))
+                )
+            }
 
     def version_text(self, version_id: int) -> VersionText | None:
         """One version's normalised text and what it cites."""
         with self.engine.connect() as conn:
-            r = conn.execute(select(T_VERSION.c.norm_text, T_VERSION.c.citations_json)
-                             .where(T_VERSION.c.id == version_id)).first()
+            r = conn.execute(
+                select(T_VERSION.c.norm_text, T_VERSION.c.citations_json).where(T_VERSION.c.id == version_id)
+            ).first()
         return VersionText(r.norm_text, _citations(r.citations_json)) if r else None
 
     def notice_text(self, notice_id: int) -> NoticeText | None:
         """A notice with the text of its newest version; None before its first version."""
         with self.engine.connect() as conn:
             r = conn.execute(
-                select(T_NOTICE.c.id, T_NOTICE.c.title, T_NOTICE.c.title_key, T_NOTICE.c.doc_no, T_NOTICE.c.issuer,
-                       T_NOTICE.c.written, T_NOTICE.c.published, T_VERSION.c.norm_text, T_VERSION.c.id.label("vid"))
+                select(
+                    T_NOTICE.c.id,
+                    T_NOTICE.c.title,
+                    T_NOTICE.c.title_key,
+                    T_NOTICE.c.doc_no,
+                    T_NOTICE.c.issuer,
+                    T_NOTICE.c.written,
+                    T_NOTICE.c.published,
+                    T_VERSION.c.norm_text,
+                    T_VERSION.c.id.label("vid"),
+                )
                 .join(T_VERSION, T_VERSION.c.notice_id == T_NOTICE.c.id)
-                .where(T_NOTICE.c.id == notice_id).order_by(T_VERSION.c.seq.desc()).limit(1)).first()
+                .where(T_NOTICE.c.id == notice_id)
+                .order_by(T_VERSION.c.seq.desc())
+                .limit(1)
+            ).first()
         if r is None:
             return None
         return NoticeText(r.id, r.title, r.title_key, r.doc_no, r.issuer, r.written, r.published, r.norm_text, r.vid)
@@ -75,8 +111,11 @@ class LinkRepo(Repo):
     def purpose_keys(self, notice_id: int) -> set[str]:
         """The keys a notice cites as what it implements (its opening clause or its title)."""
         with self.engine.connect() as conn:
-            return set(conn.execute(select(T_CIT.c.key).where(
-                T_CIT.c.notice_id == notice_id, T_CIT.c.in_purpose.is_(True))).scalars())
+            return set(
+                conn.execute(
+                    select(T_CIT.c.key).where(T_CIT.c.notice_id == notice_id, T_CIT.c.in_purpose.is_(True))
+                ).scalars()
+            )
 
     def all_links(self) -> list[LinkRow]:
         with self.engine.connect() as conn:
@@ -96,8 +135,16 @@ class LinkSession:
         self.conn = conn
 
     def add_signature(self, version_id: int, notice_id: int, params: str, size: int, hashvalues: bytes) -> None:
-        self.conn.execute(insert(T_SIG).values(version_id=version_id, notice_id=notice_id, params=params,
-                                               size=size, hashvalues=hashvalues, created_at=utcnow()))
+        self.conn.execute(
+            insert(T_SIG).values(
+                version_id=version_id,
+                notice_id=notice_id,
+                params=params,
+                size=size,
+                hashvalues=hashvalues,
+                created_at=utcnow(),
+            )
+        )
 
     # ---- citations --------------------------------------------------------------------------------
     def clear_citations(self, notice_id: int) -> None:
@@ -111,17 +158,26 @@ class LinkSession:
         """The stored notice a citation names (by 文号 or title key), other than the citing one."""
         col = T_NOTICE.c.doc_no if kind == "docno" else T_NOTICE.c.title_key
         # Several stored versions of one law share a title: the citation resolves to the newest.
-        ids = self.conn.execute(select(T_NOTICE.c.id).where(col == key, T_NOTICE.c.id != self_id,
-                                                            T_NOTICE.c.version_count > 0)
-                                .order_by(T_NOTICE.c.id.desc())).scalars().all()
+        ids = (
+            self.conn.execute(
+                select(T_NOTICE.c.id)
+                .where(col == key, T_NOTICE.c.id != self_id, T_NOTICE.c.version_count > 0)
+                .order_by(T_NOTICE.c.id.desc())
+            )
+            .scalars()
+            .all()
+        )
         return ids[0] if ids else None
 
     def resolve_waiting(self, notice_id: int, doc_no: str | None, title_key: str | None) -> None:
         """Earlier citations of this notice's 文号 or title, stored before it arrived, now point at it."""
         keys = _named(doc_no, title_key)
         if keys:
-            self.conn.execute(update(T_CIT).where(or_(*keys), T_CIT.c.resolved_id.is_(None),
-                                                  T_CIT.c.notice_id != notice_id).values(resolved_id=notice_id))
+            self.conn.execute(
+                update(T_CIT)
+                .where(or_(*keys), T_CIT.c.resolved_id.is_(None), T_CIT.c.notice_id != notice_id)
+                .values(resolved_id=notice_id)
+            )
 
     def citing(self, notice_id: int, doc_no: str | None, title_key: str | None) -> dict[int, list[CitationRow]]:
         """Notices whose citations point at this one (resolved, or by 文号 or title key): id -> citations."""
@@ -143,36 +199,66 @@ class LinkSession:
 
     def stored_titled(self, title_key: str) -> list[int]:
         """Notices with a stored version under this title key."""
-        return list(self.conn.execute(select(T_NOTICE.c.id).where(T_NOTICE.c.title_key == title_key,
-                                                                  T_NOTICE.c.version_count > 0)).scalars())
+        return list(
+            self.conn.execute(
+                select(T_NOTICE.c.id).where(T_NOTICE.c.title_key == title_key, T_NOTICE.c.version_count > 0)
+            ).scalars()
+        )
 
     # ---- links ----------------------------------------------------------------------------------
     def link_exists(self, child_id: int, parent_key: str, relation: str) -> bool:
-        return self.conn.execute(select(T_LINK.c.id).where(
-            T_LINK.c.child_id == child_id, T_LINK.c.parent_key == parent_key,
-            T_LINK.c.relation == relation)).first() is not None
+        return (
+            self.conn.execute(
+                select(T_LINK.c.id).where(
+                    T_LINK.c.child_id == child_id, T_LINK.c.parent_key == parent_key, T_LINK.c.relation == relation
+                )
+            ).first()
+            is not None
+        )
 
     def add_link(self, link: LinkRow, replaces: Sequence[str] = ()) -> None:
         """Store a link; `replaces` names placeholder links of the child (parent not stored then) that
         pointed at the same parent by its 文号 or 《title》 and are dropped now that it is stored."""
         if replaces:
-            self.conn.execute(delete(T_LINK).where(T_LINK.c.child_id == link.child_id, T_LINK.c.parent_id.is_(None),
-                                                   T_LINK.c.parent_key.in_(list(replaces))))
-        self.conn.execute(insert(T_LINK).values(
-            child_id=link.child_id, parent_id=link.parent_id, parent_key=link.parent_key, relation=link.relation,
-            jaccard=link.jaccard, contain_child=link.contain_child, contain_parent=link.contain_parent,
-            evidence_json=json.dumps(link.evidence, ensure_ascii=False),
-            alignment_json=json.dumps(link.alignment, ensure_ascii=False) if link.alignment else None,
-            explanation=link.explanation, created_at=utcnow()))
+            self.conn.execute(
+                delete(T_LINK).where(
+                    T_LINK.c.child_id == link.child_id,
+                    T_LINK.c.parent_id.is_(None),
+                    T_LINK.c.parent_key.in_(list(replaces)),
+                )
+            )
+        self.conn.execute(
+            insert(T_LINK).values(
+                child_id=link.child_id,
+                parent_id=link.parent_id,
+                parent_key=link.parent_key,
+                relation=link.relation,
+                jaccard=link.jaccard,
+                contain_child=link.contain_child,
+                contain_parent=link.contain_parent,
+                evidence_json=json.dumps(link.evidence, ensure_ascii=False),
+                alignment_json=json.dumps(link.alignment, ensure_ascii=False) if link.alignment else None,
+                explanation=link.explanation,
+                created_at=utcnow(),
+            )
+        )
 
     def announce_link(self, link: LinkRow) -> None:
         """The link.new outbox event, in the transaction that stores the link."""
         source_id = self.conn.execute(select(T_NOTICE.c.source_id).where(T_NOTICE.c.id == link.child_id)).scalar()
-        payload = dict(relation=link.relation, parent_id=link.parent_id, parent_key=link.parent_key,
-                       explanation=link.explanation)
-        self.conn.execute(insert(T_EVENT).values(
-            kind="link.new", source_id=source_id or "", notice_id=link.child_id, version_id=None, created_at=utcnow(),
-            payload_json=json.dumps(payload, ensure_ascii=False)))
+        payload = dict(
+            relation=link.relation, parent_id=link.parent_id, parent_key=link.parent_key, explanation=link.explanation
+        )
+        self.conn.execute(
+            insert(T_EVENT).values(
+                kind="link.new",
+                source_id=source_id or "",
+                notice_id=link.child_id,
+                version_id=None,
+                created_at=utcnow(),
+                payload_json=json.dumps(payload, ensure_ascii=False),
+            )
+        )
 
 
 def _named(doc_no: str | None, title_key: str | None) -> list[ColumnElement[bool]]:

@@ -1,4 +1,5 @@
 """Tables. Times are aware UTC datetimes; dates are the portal's calendar dates (Asia/Shanghai)."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
@@ -25,6 +26,7 @@ class SourceRow(SQLModel, table=True):
 
 class Notice(SQLModel, table=True):
     """One per URL. The current content lives in the newest Version."""
+
     __tablename__ = "notices"
     __table_args__ = (Index("ix_notices_source_status", "source_id", "status", "last_checked"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -75,6 +77,7 @@ class Version(SQLModel, table=True):
 
 class Page(SQLModel, table=True):
     """HTTP validators and content hashes per fetched URL (list and detail pages)."""
+
     __tablename__ = "pages"
     url: str = Field(sa_column=Column(Text, primary_key=True))
     source_id: str = Field(index=True, max_length=64)
@@ -106,6 +109,7 @@ class CrawlRun(SQLModel, table=True):
 
 class Event(SQLModel, table=True):
     """Outbox: written in the same transaction as the data it announces."""
+
     __tablename__ = "events"
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=32, index=True)  # notice.new | notice.version
@@ -118,6 +122,7 @@ class Event(SQLModel, table=True):
 
 class RobotsRow(SQLModel, table=True):
     """robots.txt per host, kept between runs so a quiet portal costs one request, not two."""
+
     __tablename__ = "robots"
     host: str = Field(primary_key=True, max_length=255)
     body: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
@@ -127,6 +132,7 @@ class RobotsRow(SQLModel, table=True):
 
 class SignatureRow(SQLModel, table=True):
     """MinHash signature of one version; the parameters are stored with it and checked on use."""
+
     __tablename__ = "signatures"
     version_id: int = Field(primary_key=True, foreign_key="versions.id")
     notice_id: int = Field(index=True)
@@ -138,14 +144,15 @@ class SignatureRow(SQLModel, table=True):
 
 class Citation(SQLModel, table=True):
     """A 文号 or 《title》 a notice cites; resolved when the cited document is stored."""
+
     __tablename__ = "citations"
     __table_args__ = (Index("ix_citations_kind_key", "kind", "key"),)
     id: int | None = Field(default=None, primary_key=True)
     notice_id: int = Field(index=True)
-    kind: str = Field(max_length=8)      # docno | title
-    key: str = Field(max_length=200)     # normalised 文号 or title key
+    kind: str = Field(max_length=8)  # docno | title
+    key: str = Field(max_length=200)  # normalised 文号 or title key
     raw: str = Field(sa_column=Column(Text, nullable=False))
-    in_purpose: bool = False             # cited in the title or the opening (purpose) clause
+    in_purpose: bool = False  # cited in the title or the opening (purpose) clause
     resolved_id: int | None = Field(default=None, index=True)
 
 
@@ -156,9 +163,9 @@ class Link(SQLModel, table=True):
     child_id: int = Field(index=True)
     parent_id: int | None = Field(default=None, index=True)
     parent_key: str = Field(max_length=220)  # "n:<id>" or the unresolved 文号/title
-    relation: str = Field(max_length=16)     # revision | repost | derived | cites | sibling
+    relation: str = Field(max_length=16)  # revision | repost | derived | cites | sibling
     jaccard: float | None = None
-    contain_child: float | None = None       # share of the child's shingles found in the parent
+    contain_child: float | None = None  # share of the child's shingles found in the parent
     contain_parent: float | None = None
     evidence_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
     alignment_json: str | None = Field(default=None, sa_column=Column(Text))
@@ -168,14 +175,15 @@ class Link(SQLModel, table=True):
 
 class Delivery(SQLModel, table=True):
     """One event to one channel: claimed before sending, marked after. Never sent twice once 'sent'."""
+
     __tablename__ = "deliveries"
     __table_args__ = (UniqueConstraint("event_id", "channel_id"),)
     id: int | None = Field(default=None, primary_key=True)
     event_id: int = Field(index=True)
     channel_id: str = Field(max_length=64, index=True)
-    batch_key: str = Field(max_length=64, index=True)   # idempotency key of the message that carries it
-    status: str = Field(max_length=16)                   # sending | sent | failed | skipped
-    owner: str | None = Field(default=None, max_length=128)   # host:pid of the worker that claimed it
+    batch_key: str = Field(max_length=64, index=True)  # idempotency key of the message that carries it
+    status: str = Field(max_length=16)  # sending | sent | failed | skipped
+    owner: str | None = Field(default=None, max_length=128)  # host:pid of the worker that claimed it
     claimed_at: datetime | None = None
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text))
@@ -185,6 +193,7 @@ class Delivery(SQLModel, table=True):
 
 class ChannelRow(SQLModel, table=True):
     """A channel starts with the events after it was first seen: no flood of old notices."""
+
     __tablename__ = "channels"
     id: str = Field(primary_key=True, max_length=64)
     start_event_id: int
@@ -193,13 +202,14 @@ class ChannelRow(SQLModel, table=True):
 
 class AttachmentText(SQLModel, table=True):
     """What was read from one attachment file, by content hash: read once however often it is linked."""
+
     __tablename__ = "attachment_texts"
     sha256: str = Field(primary_key=True, max_length=64)
     size: int
     filename: str | None = Field(default=None, sa_column=Column(Text))
     media_type: str = Field(max_length=128)
-    kind: str = Field(max_length=16)                 # pdf docx xlsx ofd zip doc wps … (from the bytes)
-    status: str = Field(max_length=16)               # ok | no_text | error
+    kind: str = Field(max_length=16)  # pdf docx xlsx ofd zip doc wps … (from the bytes)
+    status: str = Field(max_length=16)  # ok | no_text | error
     error: str | None = Field(default=None, sa_column=Column(Text))
     pages: int | None = None
     text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))

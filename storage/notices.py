@@ -1,4 +1,5 @@
 """Notices and their versions: list items registered, notices due for a fetch, outcomes stored, reads."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -15,9 +16,19 @@ from storage.models import Event, Notice, Version, utcnow
 from storage.pages import save_pages
 from storage.records import Counts, NoticeState, Outcome
 
-_STATE_COLS = (T_NOTICE.c.id, T_NOTICE.c.url, T_NOTICE.c.status, T_NOTICE.c.list_title, T_NOTICE.c.list_date,
-               T_NOTICE.c.attempts, T_NOTICE.c.content_hash, T_NOTICE.c.version_count, T_NOTICE.c.last_checked,
-               T_NOTICE.c.etag, T_NOTICE.c.last_modified)
+_STATE_COLS = (
+    T_NOTICE.c.id,
+    T_NOTICE.c.url,
+    T_NOTICE.c.status,
+    T_NOTICE.c.list_title,
+    T_NOTICE.c.list_date,
+    T_NOTICE.c.attempts,
+    T_NOTICE.c.content_hash,
+    T_NOTICE.c.version_count,
+    T_NOTICE.c.last_checked,
+    T_NOTICE.c.etag,
+    T_NOTICE.c.last_modified,
+)
 
 
 def _states(conn: Connection, urls: Sequence[str]) -> dict[str, NoticeState]:
@@ -42,10 +53,25 @@ class NoticeRepo(Repo):
             states = _states(conn, urls)
             fresh = [it for it in items if it.url not in states]
             if fresh:
-                conn.execute(insert(T_NOTICE), [
-                    dict(source_id=source_id, url=it.url, list_title=it.title, list_date=it.date,
-                         title=it.title, published=it.date, status="pending", attempts=0, version_count=0,
-                         first_seen=now, last_seen=now) for it in fresh])
+                conn.execute(
+                    insert(T_NOTICE),
+                    [
+                        dict(
+                            source_id=source_id,
+                            url=it.url,
+                            list_title=it.title,
+                            list_date=it.date,
+                            title=it.title,
+                            published=it.date,
+                            status="pending",
+                            attempts=0,
+                            version_count=0,
+                            first_seen=now,
+                            last_seen=now,
+                        )
+                        for it in fresh
+                    ],
+                )
             seen = [states[u].id for u in urls if u in states]
             for chunk in chunks(seen):
                 conn.execute(update(T_NOTICE).where(T_NOTICE.c.id.in_(chunk)).values(last_seen=now))
@@ -66,14 +92,26 @@ class NoticeRepo(Repo):
         latest_cutoff = max(cut for cut, _ in rules.values())
         with self.engine.connect() as conn:
             for chunk in chunks(ids):
-                for r in conn.execute(select(T_NOTICE.c.source_id, *_STATE_COLS).where(
-                        T_NOTICE.c.source_id.in_(chunk), T_NOTICE.c.status.in_(("pending", "failed")),
-                        T_NOTICE.c.attempts < max_attempts).order_by(T_NOTICE.c.id)):
+                for r in conn.execute(
+                    select(T_NOTICE.c.source_id, *_STATE_COLS)
+                    .where(
+                        T_NOTICE.c.source_id.in_(chunk),
+                        T_NOTICE.c.status.in_(("pending", "failed")),
+                        T_NOTICE.c.attempts < max_attempts,
+                    )
+                    .order_by(T_NOTICE.c.id)
+                ):
                     out[r[0]].append(NoticeState(*r[1:]))
                 rechecks: dict[str, int] = {}
-                for r in conn.execute(select(T_NOTICE.c.source_id, *_STATE_COLS).where(
-                        T_NOTICE.c.source_id.in_(chunk), T_NOTICE.c.status == "ok",
-                        T_NOTICE.c.last_checked < latest_cutoff).order_by(T_NOTICE.c.id.desc())):
+                for r in conn.execute(
+                    select(T_NOTICE.c.source_id, *_STATE_COLS)
+                    .where(
+                        T_NOTICE.c.source_id.in_(chunk),
+                        T_NOTICE.c.status == "ok",
+                        T_NOTICE.c.last_checked < latest_cutoff,
+                    )
+                    .order_by(T_NOTICE.c.id.desc())
+                ):
                     cutoff, limit = rules[r[0]]
                     st = NoticeState(*r[1:])
                     if st.last_checked is not None and st.last_checked < cutoff and rechecks.get(r[0], 0) < limit:
@@ -108,17 +146,23 @@ class NoticeRepo(Repo):
 
     def versions(self, notice_id: int) -> list[Version]:
         with self.session() as s:
-            return list(s.exec(select_model(Version).where(col(Version.notice_id) == notice_id)
-                               .order_by(col(Version.seq))))
+            return list(
+                s.exec(select_model(Version).where(col(Version.notice_id) == notice_id).order_by(col(Version.seq)))
+            )
 
     def latest_version(self, notice_id: int) -> Version | None:
         with self.session() as s:
-            return s.exec(select_model(Version).where(col(Version.notice_id) == notice_id)
-                          .order_by(col(Version.seq).desc()).limit(1)).first()
+            return s.exec(
+                select_model(Version)
+                .where(col(Version.notice_id) == notice_id)
+                .order_by(col(Version.seq).desc())
+                .limit(1)
+            ).first()
 
     def diff(self, notice_id: int, old_seq: int | None = None, new_seq: int | None = None) -> list:
         """Paragraph diff between two versions (default: the previous and the newest)."""
         from watcher.text.diff import paragraph_diff
+
         versions = {v.seq: v for v in self.versions(notice_id)}
         if not versions:
             raise KeyError(f"notice {notice_id} has no stored version")

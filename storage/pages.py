@@ -1,4 +1,5 @@
 """The HTTP cache: validators per fetched URL, what was read from each attachment file, robots.txt."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -24,9 +25,15 @@ def save_pages(conn: Connection, source_id: str, rows: list[dict]) -> None:
     for chunk in chunks(urls):
         known.update(r[0] for r in conn.execute(select(T_PAGE.c.url).where(T_PAGE.c.url.in_(chunk))))
     for r in rows:
-        values = dict(source_id=source_id, etag=r.get("etag"), last_modified=r.get("last_modified"),
-                      body_hash=r.get("body_hash"), region_hash=r.get("region_hash"),
-                      status=r.get("status"), fetched_at=now)
+        values = dict(
+            source_id=source_id,
+            etag=r.get("etag"),
+            last_modified=r.get("last_modified"),
+            body_hash=r.get("body_hash"),
+            region_hash=r.get("region_hash"),
+            status=r.get("status"),
+            fetched_at=now,
+        )
         if r["url"] in known:
             conn.execute(update(T_PAGE).where(T_PAGE.c.url == r["url"]).values(**values))
         else:
@@ -36,8 +43,7 @@ def save_pages(conn: Connection, source_id: str, rows: list[dict]) -> None:
 def save_attachment_texts(conn: Connection, rows: list[dict]) -> None:
     """Store what was read from attachment files not stored yet (one row per content hash)."""
     rows = list({r["sha256"]: r for r in rows}.values())
-    known = set(conn.execute(select(T_ATT.c.sha256).where(T_ATT.c.sha256.in_([r["sha256"] for r in rows])))
-                .scalars())
+    known = set(conn.execute(select(T_ATT.c.sha256).where(T_ATT.c.sha256.in_([r["sha256"] for r in rows]))).scalars())
     fresh = [dict(r, created_at=utcnow()) for r in rows if r["sha256"] not in known]
     if fresh:
         conn.execute(insert(T_ATT), fresh)
@@ -72,8 +78,11 @@ class PageRepo(Repo):
         out: dict[str, dict] = {}
         with self.engine.connect() as conn:
             for chunk in chunks(list(urls)):
-                q = (select(T_PAGE.c.url, T_PAGE.c.etag, T_PAGE.c.last_modified, T_ATT)
-                     .join(T_ATT, T_ATT.c.sha256 == T_PAGE.c.body_hash, isouter=True).where(T_PAGE.c.url.in_(chunk)))
+                q = (
+                    select(T_PAGE.c.url, T_PAGE.c.etag, T_PAGE.c.last_modified, T_ATT)
+                    .join(T_ATT, T_ATT.c.sha256 == T_PAGE.c.body_hash, isouter=True)
+                    .where(T_PAGE.c.url.in_(chunk))
+                )
                 for r in conn.execute(q).mappings():
                     row = {k: r[k] for k in T_ATT.c.keys()} if r["sha256"] else None
                     out[r["url"]] = dict(etag=r["etag"], last_modified=r["last_modified"], text_row=row)
@@ -82,8 +91,9 @@ class PageRepo(Repo):
     # ---- robots.txt cache -------------------------------------------------------------------------
     def robots_get(self, host: str) -> tuple[int | None, str, datetime] | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(T_ROBOTS.c.status, T_ROBOTS.c.body, T_ROBOTS.c.fetched_at)
-                               .where(T_ROBOTS.c.host == host)).first()
+            row = conn.execute(
+                select(T_ROBOTS.c.status, T_ROBOTS.c.body, T_ROBOTS.c.fetched_at).where(T_ROBOTS.c.host == host)
+            ).first()
         return (row.status, row.body, row.fetched_at) if row else None
 
     def robots_all(self) -> dict[str, tuple[int | None, str, datetime]]:

@@ -3,6 +3,7 @@
 Every query the views need lives here, and JSON columns are decoded here, so the views only format.
 Writes stay in storage/repo.py.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,6 +27,7 @@ T_NOTICE = Notice.__table__  # type: ignore[attr-defined]
 @dataclass(frozen=True)
 class NoticeSummary:
     """One line of a notice list, or the notice a person named."""
+
     id: int
     title: str | None
     doc_no: str | None
@@ -39,6 +41,7 @@ class NoticeSummary:
 @dataclass(frozen=True)
 class NoticeDetail:
     """A notice with the content of its newest version (empty when none is stored yet)."""
+
     id: int
     url: str
     source_id: str
@@ -59,6 +62,7 @@ class NoticeDetail:
 @dataclass(frozen=True)
 class LinkRecord:
     """A stored link; parent_id is None while the cited parent is not stored (parent_key names it then)."""
+
     id: int
     relation: str
     child_id: int
@@ -74,6 +78,7 @@ class LinkRecord:
 @dataclass(frozen=True)
 class NoticeFailure:
     """A notice whose last fetch or extraction failed."""
+
     source_id: str
     url: str
     error: str
@@ -83,6 +88,7 @@ class NoticeFailure:
 @dataclass(frozen=True)
 class SourceActivity:
     """What the database knows of one source: its last crawl run and how many notices it gave."""
+
     source_id: str
     notices: int = 0
     last_status: str | None = None
@@ -91,8 +97,16 @@ class SourceActivity:
 
 
 def _summary(r: Any) -> NoticeSummary:
-    return NoticeSummary(id=r.id, title=r.title, doc_no=r.doc_no, issuer=r.issuer, source_id=r.source_id, url=r.url,
-                         published=r.published, versions=r.version_count)
+    return NoticeSummary(
+        id=r.id,
+        title=r.title,
+        doc_no=r.doc_no,
+        issuer=r.issuer,
+        source_id=r.source_id,
+        url=r.url,
+        published=r.published,
+        versions=r.version_count,
+    )
 
 
 def find_notice(store: Store, ref: str) -> NoticeSummary:
@@ -105,8 +119,9 @@ def find_notice(store: Store, ref: str) -> NoticeSummary:
     return _summary(row)
 
 
-def list_notices(store: Store, *, source: str | None = None, since: date | None = None,
-                 relation: str | None = None, limit: int = 30) -> list[NoticeSummary]:
+def list_notices(
+    store: Store, *, source: str | None = None, since: date | None = None, relation: str | None = None, limit: int = 30
+) -> list[NoticeSummary]:
     """Notices with at least one version, newest published first; `relation` keeps the notices that have
     a link of that kind to a parent."""
     q = select(T_NOTICE).where(T_NOTICE.c.version_count > 0)
@@ -126,26 +141,58 @@ def notice_detail(store: Store, notice_id: int) -> NoticeDetail:
     if n is None:
         raise NotFoundError(f"no notice {notice_id}")
     v = store.latest_version(notice_id) if n.version_count else None
-    content = dict(metadata=json.loads(v.metadata_json), body=v.body, citations=json.loads(v.citations_json),
-                   attachments=json.loads(v.attachments_json)) if v else {}
-    return NoticeDetail(id=notice_id, url=n.url, source_id=n.source_id, title=n.title, doc_no=n.doc_no, issuer=n.issuer,
-                        written=n.written, published=n.published, first_seen=n.first_seen,
-                        versions=n.version_count, status=n.status, **content)
+    content = (
+        dict(
+            metadata=json.loads(v.metadata_json),
+            body=v.body,
+            citations=json.loads(v.citations_json),
+            attachments=json.loads(v.attachments_json),
+        )
+        if v
+        else {}
+    )
+    return NoticeDetail(
+        id=notice_id,
+        url=n.url,
+        source_id=n.source_id,
+        title=n.title,
+        doc_no=n.doc_no,
+        issuer=n.issuer,
+        written=n.written,
+        published=n.published,
+        first_seen=n.first_seen,
+        versions=n.version_count,
+        status=n.status,
+        **content,
+    )
 
 
 def links_of(store: Store, notice_id: int) -> list[LinkRecord]:
     """Links where the notice is the child or the parent, oldest first."""
     with store.engine.connect() as conn:
-        rows = conn.execute(select(T_LINK).where(or_(T_LINK.c.child_id == notice_id, T_LINK.c.parent_id == notice_id))
-                            .order_by(T_LINK.c.id)).all()
-    return [LinkRecord(id=r.id, relation=r.relation, child_id=r.child_id, parent_id=r.parent_id,
-                       parent_key=r.parent_key, jaccard=r.jaccard, contain_child=r.contain_child,
-                       explanation=r.explanation, evidence=json.loads(r.evidence_json),
-                       alignment=json.loads(r.alignment_json) if r.alignment_json else None) for r in rows]
+        rows = conn.execute(
+            select(T_LINK)
+            .where(or_(T_LINK.c.child_id == notice_id, T_LINK.c.parent_id == notice_id))
+            .order_by(T_LINK.c.id)
+        ).all()
+    return [
+        LinkRecord(
+            id=r.id,
+            relation=r.relation,
+            child_id=r.child_id,
+            parent_id=r.parent_id,
+            parent_key=r.parent_key,
+            jaccard=r.jaccard,
+            contain_child=r.contain_child,
+            explanation=r.explanation,
+            evidence=json.loads(r.evidence_json),
+            alignment=json.loads(r.alignment_json) if r.alignment_json else None,
+        )
+        for r in rows
+    ]
 
 
-def version_diff(store: Store, notice_id: int, old_seq: int | None = None,
-                 new_seq: int | None = None) -> list[DiffOp]:
+def version_diff(store: Store, notice_id: int, old_seq: int | None = None, new_seq: int | None = None) -> list[DiffOp]:
     """store.diff, with a missing version reported as NotFoundError (store.diff raises KeyError, whose
     str() would come quoted)."""
     try:
@@ -156,9 +203,12 @@ def version_diff(store: Store, notice_id: int, old_seq: int | None = None,
 
 def recent_failures(store: Store, limit: int = 10) -> list[NoticeFailure]:
     with store.engine.connect() as conn:
-        rows = conn.execute(select(T_NOTICE.c.source_id, T_NOTICE.c.url, T_NOTICE.c.last_error, T_NOTICE.c.attempts)
-                            .where(T_NOTICE.c.last_error.is_not(None))
-                            .order_by(T_NOTICE.c.last_checked.desc()).limit(limit)).all()
+        rows = conn.execute(
+            select(T_NOTICE.c.source_id, T_NOTICE.c.url, T_NOTICE.c.last_error, T_NOTICE.c.attempts)
+            .where(T_NOTICE.c.last_error.is_not(None))
+            .order_by(T_NOTICE.c.last_checked.desc())
+            .limit(limit)
+        ).all()
     return [NoticeFailure(source_id=r.source_id, url=r.url, error=r.last_error, attempts=r.attempts) for r in rows]
 
 
@@ -170,6 +220,11 @@ def source_activity(store: Store) -> dict[str, SourceActivity]:
         counts: dict[str, int] = {sid: n for sid, n in conn.execute(q)}
     out = {sid: SourceActivity(source_id=sid, notices=n) for sid, n in counts.items()}
     for sid, run in runs.items():
-        out[sid] = SourceActivity(source_id=sid, notices=counts.get(sid, 0), last_status=run.status,
-                                  last_poll=run.finished_at, last_errors=json.loads(run.errors_json))
+        out[sid] = SourceActivity(
+            source_id=sid,
+            notices=counts.get(sid, 0),
+            last_status=run.status,
+            last_poll=run.finished_at,
+            last_errors=json.loads(run.errors_json),
+        )
     return out

@@ -3,6 +3,7 @@
 They are plain dataclasses with no database behaviour, so the stages above (pipeline, linking,
 evaluation, bench) can import them without importing SQLAlchemy's session machinery.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any, NamedTuple
 @dataclass
 class NoticeState:
     """What a run needs to know about a stored notice to decide whether to fetch it and how to store it."""
+
     id: int
     url: str
     status: str
@@ -30,6 +32,7 @@ class NoticeState:
 @dataclass
 class Snapshot:
     """One fetched and extracted detail page, ready to store."""
+
     url: str
     title: str
     body: str
@@ -44,15 +47,16 @@ class Snapshot:
     attachments: list = field(default_factory=list)
     etag: str | None = None
     last_modified: str | None = None
-    attachment_text: str = ""                               # what the attachments say, for search
-    attachment_texts: list = field(default_factory=list)   # rows for attachment_texts read this time
-    attachment_pages: list = field(default_factory=list)   # validators of the attachment URLs
-    retry: bool = False      # something on the page failed for now (an attachment): check again next run
+    attachment_text: str = ""  # what the attachments say, for search
+    attachment_texts: list = field(default_factory=list)  # rows for attachment_texts read this time
+    attachment_pages: list = field(default_factory=list)  # validators of the attachment URLs
+    retry: bool = False  # something on the page failed for now (an attachment): check again next run
 
 
 @dataclass
 class Outcome:
     """What happened to one notice in a run: a snapshot, a 304, or an error."""
+
     notice: NoticeState
     snapshot: Snapshot | None = None
     not_modified: bool = False
@@ -77,12 +81,14 @@ class Counts:
 @dataclass(frozen=True)
 class Citations:
     """What a version's text cites (the decoded `versions.citations_json`)."""
+
     docnos: list[str] = field(default_factory=list)
     titles: list[str] = field(default_factory=list)
 
 
 class PendingVersion(NamedTuple):
     """A version without a signature: the linker has not seen it yet."""
+
     version_id: int
     notice_id: int
 
@@ -90,6 +96,7 @@ class PendingVersion(NamedTuple):
 @dataclass(frozen=True)
 class StoredSignature:
     """One `signatures` row as stored; the linker checks `params` before it rebuilds the MinHash."""
+
     notice_id: int
     version_id: int
     params: str
@@ -100,6 +107,7 @@ class StoredSignature:
 @dataclass(frozen=True)
 class NoticeText:
     """A notice's metadata with the normalised text of its newest version."""
+
     id: int
     title: str | None
     title_key: str | None
@@ -114,6 +122,7 @@ class NoticeText:
 @dataclass(frozen=True)
 class VersionText:
     """One version's normalised text and what it cites."""
+
     norm_text: str
     citations: Citations
 
@@ -121,6 +130,7 @@ class VersionText:
 @dataclass
 class CitationRow:
     """A 文号 (kind `docno`) or a 《title》 (kind `title`, key normalised) that a notice cites."""
+
     notice_id: int
     kind: str
     key: str
@@ -133,6 +143,7 @@ class CitationRow:
 class LinkRow:
     """A link between two notices, or from a notice to a parent not stored yet (`parent_id` None and
     `parent_key` the cited 文号 or 《title》). Scores are None for such placeholder links."""
+
     child_id: int
     parent_id: int | None
     parent_key: str

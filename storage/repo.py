@@ -10,6 +10,7 @@ Each batch of writes is one transaction. Writes go through SQLAlchemy Core in ba
 cold ingest stores thousands of documents a minute; reads for the CLI use the SQLModel classes.
 The records that cross this boundary are in storage/records.py.
 """
+
 from __future__ import annotations
 
 from sqlalchemy.engine import Engine

@@ -1,4 +1,5 @@
 """Sources and crawl runs: the configured sources mirrored into the database, one run row per poll."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,14 @@ class RunRepo(Repo):
             fresh = []
             for s in sources:
                 config_json = s.model_dump_json(by_alias=True)
-                values = dict(name=s.name, kind=s.kind, region=s.region, enabled=s.enabled,
-                              config_json=config_json, updated_at=now)
+                values = dict(
+                    name=s.name,
+                    kind=s.kind,
+                    region=s.region,
+                    enabled=s.enabled,
+                    config_json=config_json,
+                    updated_at=now,
+                )
                 if s.id not in existing:
                     fresh.append(dict(id=s.id, created_at=now, **values))
                 elif existing[s.id] != config_json:
@@ -36,8 +43,14 @@ class RunRepo(Repo):
             return {}
         now = utcnow()
         with self.engine.begin() as conn:
-            ids = conn.execute(insert(T_RUN).returning(T_RUN.c.id, sort_by_parameter_order=True), [
-                dict(source_id=sid, started_at=now, status="running") for sid in source_ids]).scalars().all()
+            ids = (
+                conn.execute(
+                    insert(T_RUN).returning(T_RUN.c.id, sort_by_parameter_order=True),
+                    [dict(source_id=sid, started_at=now, status="running") for sid in source_ids],
+                )
+                .scalars()
+                .all()
+            )
         return dict(zip(source_ids, ids, strict=True))
 
     def finish_runs(self, runs: Sequence[dict]) -> None:
@@ -46,22 +59,44 @@ class RunRepo(Repo):
         if not runs:
             return
         now = utcnow()
-        rows = [dict(_id=r["run_id"], _status=r["status"], _pages=r["pages"], _nm=r["not_modified"],
-                     _new=r["counts"].new, _changed=r["counts"].changed, _unchanged=r["counts"].unchanged,
-                     _failed=r["counts"].failed, _duration=r["duration"],
-                     _errors=json.dumps(r["errors"][:200], ensure_ascii=False)) for r in runs]
+        rows = [
+            dict(
+                _id=r["run_id"],
+                _status=r["status"],
+                _pages=r["pages"],
+                _nm=r["not_modified"],
+                _new=r["counts"].new,
+                _changed=r["counts"].changed,
+                _unchanged=r["counts"].unchanged,
+                _failed=r["counts"].failed,
+                _duration=r["duration"],
+                _errors=json.dumps(r["errors"][:200], ensure_ascii=False),
+            )
+            for r in runs
+        ]
         with self.engine.begin() as conn:
-            conn.execute(update(T_RUN).where(T_RUN.c.id == bindparam("_id")).values(
-                status=bindparam("_status"), finished_at=now, pages=bindparam("_pages"),
-                not_modified=bindparam("_nm"), new=bindparam("_new"), changed=bindparam("_changed"),
-                unchanged=bindparam("_unchanged"), failed=bindparam("_failed"), duration=bindparam("_duration"),
-                errors_json=bindparam("_errors")), rows)
+            conn.execute(
+                update(T_RUN)
+                .where(T_RUN.c.id == bindparam("_id"))
+                .values(
+                    status=bindparam("_status"),
+                    finished_at=now,
+                    pages=bindparam("_pages"),
+                    not_modified=bindparam("_nm"),
+                    new=bindparam("_new"),
+                    changed=bindparam("_changed"),
+                    unchanged=bindparam("_unchanged"),
+                    failed=bindparam("_failed"),
+                    duration=bindparam("_duration"),
+                    errors_json=bindparam("_errors"),
+                ),
+                rows,
+            )
 
     def mark_interrupted(self) -> int:
         """Runs still 'running' when a scheduler starts were cut off by a crash or a kill: say so."""
         with self.engine.begin() as conn:
-            return conn.execute(update(T_RUN).where(T_RUN.c.status == "running")
-                                .values(status="interrupted")).rowcount
+            return conn.execute(update(T_RUN).where(T_RUN.c.status == "running").values(status="interrupted")).rowcount
 
     def last_runs(self, limit_per_source: int = 1) -> dict[str, CrawlRun]:
         with self.session() as s:

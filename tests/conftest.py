@@ -1,4 +1,5 @@
 """Shared fixtures: a real portal server on loopback and fresh databases (SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 import os
@@ -7,7 +8,6 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-from storage.db import make_engine, migrate
 from storage.repo import Store
 from watcher.demo.server import PortalServer
 

@@ -1,5 +1,6 @@
 """Real attachment files made on the fly: PDF (reportlab, CJK font), DOCX (python-docx), XLSX
 (openpyxl), OFD (the GB/T 33190 package layout), and broken or hostile variants of them."""
+
 from __future__ import annotations
 
 import io
@@ -10,6 +11,7 @@ def pdf(lines: list[str], pages: int = 1, password: str | None = None) -> bytes:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen import canvas
+
     pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
     buf = io.BytesIO()
     c = canvas.Canvas(buf)
@@ -28,6 +30,7 @@ def pdf(lines: list[str], pages: int = 1, password: str | None = None) -> bytes:
     data = buf.getvalue()
     if password:
         from pypdf import PdfReader, PdfWriter
+
         w = PdfWriter()
         for page in PdfReader(io.BytesIO(data)).pages:
             w.add_page(page)
@@ -40,6 +43,7 @@ def pdf(lines: list[str], pages: int = 1, password: str | None = None) -> bytes:
 
 def docx(paragraphs: list[str]) -> bytes:
     import docx as python_docx
+
     d = python_docx.Document()
     for p in paragraphs:
         d.add_paragraph(p)
@@ -50,6 +54,7 @@ def docx(paragraphs: list[str]) -> bytes:
 
 def xlsx(rows: list[list]) -> bytes:
     from openpyxl import Workbook
+
     wb = Workbook()
     ws = wb.active
     for r in rows:
@@ -63,15 +68,26 @@ def ofd(lines: list[str]) -> bytes:
     ns = 'xmlns:ofd="http://www.ofdspec.org/2016"'
     objs = "".join(
         f'<ofd:TextObject ID="{i + 10}" Boundary="20 {30 + i * 8} 170 8" Font="1" Size="4">'
-        f'<ofd:TextCode X="0" Y="6">{line}</ofd:TextCode></ofd:TextObject>' for i, line in enumerate(lines))
+        f'<ofd:TextCode X="0" Y="6">{line}</ofd:TextCode></ofd:TextObject>'
+        for i, line in enumerate(lines)
+    )
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("OFD.xml", f'<?xml version="1.0" encoding="UTF-8"?><ofd:OFD {ns} Version="1.0" DocType="OFD">'
-                              '<ofd:DocBody><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>')
-        z.writestr("Doc_0/Document.xml", f'<?xml version="1.0" encoding="UTF-8"?><ofd:Document {ns}><ofd:Pages>'
-                                         '<ofd:Page ID="1" BaseLoc="Pages/Page_0/Content.xml"/></ofd:Pages></ofd:Document>')
-        z.writestr("Doc_0/Pages/Page_0/Content.xml", f'<?xml version="1.0" encoding="UTF-8"?><ofd:Page {ns}>'
-                                                     f'<ofd:Content><ofd:Layer ID="2">{objs}</ofd:Layer></ofd:Content></ofd:Page>')
+        z.writestr(
+            "OFD.xml",
+            f'<?xml version="1.0" encoding="UTF-8"?><ofd:OFD {ns} Version="1.0" DocType="OFD">'
+            "<ofd:DocBody><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>",
+        )
+        z.writestr(
+            "Doc_0/Document.xml",
+            f'<?xml version="1.0" encoding="UTF-8"?><ofd:Document {ns}><ofd:Pages>'
+            '<ofd:Page ID="1" BaseLoc="Pages/Page_0/Content.xml"/></ofd:Pages></ofd:Document>',
+        )
+        z.writestr(
+            "Doc_0/Pages/Page_0/Content.xml",
+            f'<?xml version="1.0" encoding="UTF-8"?><ofd:Page {ns}>'
+            f'<ofd:Content><ofd:Layer ID="2">{objs}</ofd:Layer></ofd:Content></ofd:Page>',
+        )
     return buf.getvalue()
 
 

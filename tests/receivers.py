@@ -1,4 +1,5 @@
 """Real receivers on loopback for notifier tests: an HTTP endpoint that records posts, an SMTP server."""
+
 from __future__ import annotations
 
 import datetime
@@ -30,9 +31,15 @@ class HookReceiver:
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 parts = urlsplit(self.path)
-                recv.posts.append(dict(path=parts.path, query={k: v[0] for k, v in parse_qs(parts.query).items()},
-                                       headers={k.lower(): v for k, v in self.headers.items()}, raw=body,
-                                       json=json.loads(body)))
+                recv.posts.append(
+                    dict(
+                        path=parts.path,
+                        query={k: v[0] for k, v in parse_qs(parts.query).items()},
+                        headers={k.lower(): v for k, v in self.headers.items()},
+                        raw=body,
+                        json=json.loads(body),
+                    )
+                )
                 if recv.on_post:
                     recv.on_post(recv.posts[-1])
                 status, text = recv.answers.get(parts.path, (200, '{"errcode": 0, "code": 0}'))
@@ -58,6 +65,7 @@ class HookReceiver:
 def free_port() -> int:
     """aiosmtpd's Controller checks readiness by connecting to the port it was given, so it needs a real one."""
     import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -68,15 +76,24 @@ def self_signed(tmp: Path) -> ssl.SSLContext:
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
+
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=2)).sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .sign(key, hashes.SHA256())
+    )
     (tmp / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                    serialization.NoEncryption()))
+    (tmp / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(tmp / "cert.pem", tmp / "key.pem")
     return ctx
@@ -88,6 +105,7 @@ class SMTPReceiver:
     def __init__(self, tmp: Path, user: str = "watcher", password: str = "s3cret"):
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import AuthResult
+
         self.messages: list[EmailMessage] = []
         recv = self
 
@@ -98,11 +116,18 @@ class SMTPReceiver:
 
         def auth(server, session, envelope, mechanism, data):
             ok = data.login.decode() == user and data.password.decode() == password
-            return AuthResult(success=ok, handled=False)   # let aiosmtpd answer 535 on failure
+            return AuthResult(success=ok, handled=False)  # let aiosmtpd answer 535 on failure
 
         self.port = free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, tls_context=self_signed(tmp),
-                                     require_starttls=True, authenticator=auth, auth_require_tls=True)
+        self.controller = Controller(
+            Handler(),
+            hostname="127.0.0.1",
+            port=self.port,
+            tls_context=self_signed(tmp),
+            require_starttls=True,
+            authenticator=auth,
+            auth_require_tls=True,
+        )
         self.controller.start()
 
     def close(self) -> None:

@@ -1,4 +1,5 @@
 """Amendment histories at the head of laws and regulations (watcher/link/amendments.py)."""
+
 from datetime import date
 
 from watcher.link.amendments import parse_history
@@ -25,14 +26,14 @@ def test_national_law_history_on_one_line():
     assert h.version_date == date(2016, 7, 2)
     assert h.amended
     assert date(2002, 8, 29) in h.earlier_dates()
-    assert NATIONAL[h.end:].lstrip().startswith("第一章")
+    assert NATIONAL[h.end :].lstrip().startswith("第一章")
 
 
 def test_a_batch_decision_names_another_law_and_is_never_an_own_title():
     h = parse_history(NATIONAL)
     assert "关于修改〈中华人民共和国节约能源法〉等六部法律的决定" in h.decisions()
     assert "节约能源法" in h.named_instruments()
-    assert h.own_titles() == set()    # 部分法律, 节约能源法等六部法律: not this law's names
+    assert h.own_titles() == set()  # 部分法律, 节约能源法等六部法律: not this law's names
     assert "关于修改部分法律决定" in h.decision_keys()
 
 
@@ -43,17 +44,21 @@ def test_local_regulation_history_gives_its_former_title():
 
 
 def test_a_title_broken_over_two_lines_and_a_bare_effective_line():
-    text = ("# 中华人民共和国土地管理法\n\n1986年6月25日 第六届全国人民代表大会常务委员会第十六次会议通过\n\n"
-            "2019年8月26日 第十三届全国人民代表大会常务委员会第十二次会议《关于修改〈中华人民共和国土地管理法〉\n\n"
-            "〈中华人民共和国城市房地产管理法〉的决定》第三次修正\n\n2020年1月1日 施行\n\n第一条 为了加强土地管理，制定本法。")
+    text = (
+        "# 中华人民共和国土地管理法\n\n1986年6月25日 第六届全国人民代表大会常务委员会第十六次会议通过\n\n"
+        "2019年8月26日 第十三届全国人民代表大会常务委员会第十二次会议《关于修改〈中华人民共和国土地管理法〉\n\n"
+        "〈中华人民共和国城市房地产管理法〉的决定》第三次修正\n\n2020年1月1日 施行\n\n第一条 为了加强土地管理，制定本法。"
+    )
     h = parse_history(text)
     assert [e.action for e in h.events] == ["通过", "修正", "施行"]
     assert h.version_date == date(2019, 8, 26)
-    assert h.own_titles() == set()    # it amends two laws at once
+    assert h.own_titles() == set()  # it amends two laws at once
 
 
 def test_a_state_council_order_counts_as_promulgation():
-    h = parse_history("# 中华人民共和国反间谍法实施细则\n\n2017年11月22日 中华人民共和国国务院令第692号\n\n第一条 根据…")
+    h = parse_history(
+        "# 中华人民共和国反间谍法实施细则\n\n2017年11月22日 中华人民共和国国务院令第692号\n\n第一条 根据…"
+    )
     assert [e.action for e in h.events] == ["公布"]
 
 
@@ -66,6 +71,7 @@ def test_no_history_in_a_notice_and_none_from_a_closing_article():
 def test_version_keys_and_listed_dates_find_a_renamed_earlier_version():
     from watcher.link.amendments import version_keys
     from watcher.link.instruments import instrument_key
+
     h = parse_history(LOCAL)
     key = instrument_key("河南省实施《中华人民共和国水法》办法").title
     assert version_keys(key, h) == {"河南省实施水法办法", "河南省水法实施办法"}

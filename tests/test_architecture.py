@@ -1,6 +1,7 @@
 """The layout's rules, checked like urlwatch's test_pep8: no import cycle between the project's modules (imports at module
 level and inside functions alike; type-only imports under TYPE_CHECKING are not edges), the layers point down, all SQL lives in
 storage/, and no module or function outgrows what a reader takes in at once (docs/architecture.md)."""
+
 from __future__ import annotations
 
 import ast
@@ -203,8 +204,13 @@ def test_sql_lives_in_storage():
         for node in ast.walk(mod.tree):
             if id(node) in skip:
                 continue
-            roots = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            roots = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and not node.level
+                else []
+            )
             outside += [f"{name} imports {r}" for r in roots if r.split(".")[0] in ("sqlalchemy", "sqlmodel")]
             if isinstance(node, ast.Attribute) and node.attr == "__table__":
                 outside.append(f"{name}:{node.lineno} uses __table__")
@@ -212,8 +218,11 @@ def test_sql_lives_in_storage():
 
 
 def test_no_module_too_long():
-    long = [f"{m.path.relative_to(ROOT)}: {n}" for m in MODULES.values()
-            if (n := len(m.path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES]
+    long = [
+        f"{m.path.relative_to(ROOT)}: {n}"
+        for m in MODULES.values()
+        if (n := len(m.path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    ]
     assert long == []
 
 

@@ -1,4 +1,5 @@
 """Document-frequency filter for text common to many documents (watcher/link/boilerplate.py)."""
+
 import random
 
 import numpy as np
@@ -24,7 +25,7 @@ def test_template_clauses_are_stripped_and_content_is_kept():
         bf.observe(d)
     stripped = bf.strip(docs[0])
     assert "此件公开发布" not in stripped and "打印本页" not in stripped and "各直属机构" not in stripped
-    assert docs[0].split("\n")[3][4:20] in stripped           # the notice's own sentence survives
+    assert docs[0].split("\n")[3][4:20] in stripped  # the notice's own sentence survives
     assert 0.3 < bf.share_of(docs[0]) < 0.9
 
 
@@ -36,8 +37,8 @@ def test_two_short_notices_sharing_only_the_template_do_not_look_reused():
         bf.observe(d)
     _, raw_a, _ = exact_scores(shingle_hashes(docs[0]), shingle_hashes(docs[1]))
     _, clean_a, _ = exact_scores(shingle_hashes(bf.strip(docs[0])), shingle_hashes(bf.strip(docs[1])))
-    assert raw_a >= 0.4     # without the filter the template alone looks like derivation
-    assert clean_a < 0.15   # with it they are unrelated
+    assert raw_a >= 0.4  # without the filter the template alone looks like derivation
+    assert clean_a < 0.15  # with it they are unrelated
 
 
 def test_below_the_threshold_nothing_is_boilerplate():
@@ -55,7 +56,7 @@ def test_clauses_ignore_digits_and_short_pieces():
 
 
 def test_the_sketch_never_underestimates_and_has_a_fixed_size():
-    sk = CountMinSketch(width_bits=10, depth=3)     # tiny: collisions on purpose
+    sk = CountMinSketch(width_bits=10, depth=3)  # tiny: collisions on purpose
     rng = np.random.default_rng(0)
     truth: dict[int, int] = {}
     for _ in range(200):
@@ -73,7 +74,7 @@ def test_ageing_halves_counts_and_the_sketch_round_trips():
     for _ in range(7):
         bf.observe(HEAD)
     assert bf.common(HEAD) and bf.docs == 7
-    bf.observe(HEAD)            # the eighth document ages the counts
+    bf.observe(HEAD)  # the eighth document ages the counts
     assert bf.docs == 4 and bf.common(HEAD)
     other = BoilerplateFilter(min_docs=4)
     other.sketch.load(bf.sketch.to_bytes())

@@ -1,4 +1,5 @@
 """The CLI through click's test runner."""
+
 from __future__ import annotations
 
 import json
@@ -75,7 +76,7 @@ def test_demo_finds_the_seed_documents_and_their_citations(tmp_path):
     st = next(n for t, n in by_title.items() if t.startswith("汕头市"))
     assert st["doc_no"] == "汕府〔2023〕30号" and st["cites"] == ["国发〔2021〕4号", "粤府〔2021〕81号"]
     assert all(res["status"] == "ok" for res in report["results"])
-    digest = open(report["digest"], encoding="utf-8").read()   # the digest it would send
+    digest = open(report["digest"], encoding="utf-8").read()  # the digest it would send
     assert "连云港市人民政府关于推进绿色产业发展的实施意见" in digest and "derived from 苏政发〔2020〕28号" in digest
 
 
@@ -109,6 +110,7 @@ def test_demo_shows_the_lianyungang_link_with_its_clause_summary(tmp_path):
 
 def test_eval_links_command(tmp_path):
     from tests.builders import FIXTURES
+
     corpus = FIXTURES / "linking"
     r = CliRunner().invoke(main, ["eval", "links", str(corpus), "--labels", str(corpus / "links.csv"), "--json"])
     assert r.exit_code == 0, r.output
@@ -120,6 +122,7 @@ def test_eval_links_command(tmp_path):
 
 def test_version_is_the_package_version():
     from watcher import __version__
+
     r = CliRunner().invoke(main, ["--version"])
     assert r.exit_code == 0 and __version__ in r.output
 
@@ -225,13 +228,20 @@ def test_cli_and_views_leave_the_queries_to_storage():
     """The SQL for people's views lives in storage/reads.py, shared with a future web view."""
     import ast
     from pathlib import Path
+
     root = Path(__file__).parents[1] / "watcher"
     found = []
     for path in [*(root / "cli").glob("*.py"), *(root / "views").glob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             if any(n.split(".")[0] in ("sqlalchemy", "sqlmodel") for n in names) or (
-                    isinstance(node, ast.Attribute) and node.attr in ("engine", "__table__")):
+                isinstance(node, ast.Attribute) and node.attr in ("engine", "__table__")
+            ):
                 found.append(f"{path.name}:{node.lineno}")
     assert found == []

@@ -1,4 +1,5 @@
 """sources.yaml validation: clear messages naming file, line, source and field."""
+
 from __future__ import annotations
 
 import json
@@ -38,7 +39,9 @@ def test_defaults_merge_into_sources():
 
 
 def test_bad_source_is_reported_with_line_and_field_and_others_survive():
-    text = GOOD + """  - id: c
+    text = (
+        GOOD
+        + """  - id: c
     name: C
     urls: [ftp://c.gov.cn/]
   - id: d
@@ -57,6 +60,7 @@ def test_bad_source_is_reported_with_line_and_field_and_others_survive():
     urls: [http://f.gov.cn/]
     colour: red
 """
+    )
     cfg = parse_config(text, "sources.yaml")
     assert [s.id for s in cfg.sources] == ["a", "b"]
     msgs = {e.source_id: e for e in cfg.errors}
@@ -88,8 +92,9 @@ def test_schedule_rules():
 def test_shipped_sources_yaml_is_valid():
     cfg = load_config(Path(__file__).parents[1] / "sources.yaml")
     assert cfg.errors == [] and len(cfg.sources) >= 6
-    assert {"gov-cn-zxzc", "jiangsu-szfwj", "lianyungang-zfwj", "huaian-zfwj", "jiangxi-szfwj",
-            "shantou-szfwj"} <= {s.id for s in cfg.sources}
+    assert {"gov-cn-zxzc", "jiangsu-szfwj", "lianyungang-zfwj", "huaian-zfwj", "jiangxi-szfwj", "shantou-szfwj"} <= {
+        s.id for s in cfg.sources
+    }
 
 
 CHANNELS = """sources: []
@@ -109,7 +114,10 @@ channels:
 def test_channel_errors_name_file_and_line():
     cfg = parse_config(CHANNELS, "s2.yaml")
     assert [(e.field, e.line) for e in cfg.errors] == [
-        ("channels[0].url_env", 3), ("channels[1].to", 7), ("channels[2].colour", 11)]
+        ("channels[0].url_env", 3),
+        ("channels[1].to", 7),
+        ("channels[2].colour", 11),
+    ]
     assert str(cfg.errors[0]) == "s2.yaml:3, field 'channels[0].url_env': webhook channels need url_env"
     assert "not an email address" in str(cfg.errors[1]) and "unknown field" in str(cfg.errors[2])
     assert cfg.channels == []
@@ -119,6 +127,7 @@ def test_sources_validate_prints_the_channel_line(tmp_path):
     from click.testing import CliRunner
 
     from watcher.cli import main
+
     path = tmp_path / "s2.yaml"
     path.write_text(CHANNELS, encoding="utf-8")
     r = CliRunner().invoke(main, ["-c", str(path), "sources", "validate"])
@@ -153,8 +162,17 @@ sources:
 
 def test_settings_and_channels_are_leaves():
     """The schemas import nothing from the project but the error tree: every stage may import them."""
-    code = ("import json, sys, watcher.config.settings, watcher.config.channels; "
-            "print(json.dumps([m for m in sys.modules if m.split('.')[0] in ('watcher', 'storage', 'notifiers')]))")
+    code = (
+        "import json, sys, watcher.config.settings, watcher.config.channels; "
+        "print(json.dumps([m for m in sys.modules if m.split('.')[0] in ('watcher', 'storage', 'notifiers')]))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert set(json.loads(out)) <= {"watcher", "watcher.config", "watcher.config.settings", "watcher.config.channels",
-                              "watcher.errors", "watcher.crawl", "watcher.crawl.retry"}
+    assert set(json.loads(out)) <= {
+        "watcher",
+        "watcher.config",
+        "watcher.config.settings",
+        "watcher.config.channels",
+        "watcher.errors",
+        "watcher.crawl",
+        "watcher.crawl.retry",
+    }

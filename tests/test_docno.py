@@ -2,21 +2,32 @@ from datetime import date
 
 import pytest
 
-from watcher.text.docno import DocNo, find_docnos, find_titles, normalise_docno, normalise_title, parse_date, parse_docno
+from watcher.text.docno import (
+    DocNo,
+    find_docnos,
+    find_titles,
+    normalise_docno,
+    normalise_title,
+    parse_date,
+    parse_docno,
+)
 
 
-@pytest.mark.parametrize("raw,norm", [
-    ("苏政发〔2020〕28号", "苏政发〔2020〕28号"),
-    ("苏政发[2020]28号", "苏政发〔2020〕28号"),
-    ("苏政发［2020］28号", "苏政发〔2020〕28号"),
-    ("苏政发【2020】28号", "苏政发〔2020〕28号"),
-    ("苏政发(2020)28号", "苏政发〔2020〕28号"),
-    ("苏政发（２０２０）２８号", "苏政发〔2020〕28号"),
-    ("苏政发 〔2020〕 第28号", "苏政发〔2020〕28号"),
-    ("国办发明电〔2018〕15号", "国办发明电〔2018〕15号"),
-    ("国令第707号", "国令第707号"),
-    ("无", None),
-])
+@pytest.mark.parametrize(
+    "raw,norm",
+    [
+        ("苏政发〔2020〕28号", "苏政发〔2020〕28号"),
+        ("苏政发[2020]28号", "苏政发〔2020〕28号"),
+        ("苏政发［2020］28号", "苏政发〔2020〕28号"),
+        ("苏政发【2020】28号", "苏政发〔2020〕28号"),
+        ("苏政发(2020)28号", "苏政发〔2020〕28号"),
+        ("苏政发（２０２０）２８号", "苏政发〔2020〕28号"),
+        ("苏政发 〔2020〕 第28号", "苏政发〔2020〕28号"),
+        ("国办发明电〔2018〕15号", "国办发明电〔2018〕15号"),
+        ("国令第707号", "国令第707号"),
+        ("无", None),
+    ],
+)
 def test_docno_variants_normalise(raw, norm):
     assert normalise_docno(raw) == norm
 
@@ -35,38 +46,59 @@ def test_pdf_dump_without_digits_is_not_a_docno():
 
 
 def test_titles_and_title_keys():
-    assert find_titles("根据《中华人民共和国归侨侨眷权益保护法》和《意见》，《意见》") == ["中华人民共和国归侨侨眷权益保护法", "意见"]
+    assert find_titles("根据《中华人民共和国归侨侨眷权益保护法》和《意见》，《意见》") == [
+        "中华人民共和国归侨侨眷权益保护法",
+        "意见",
+    ]
     assert normalise_title("《中华人民共和国归侨侨眷权益保护法》") == normalise_title("归侨侨眷权益保护法")
     assert normalise_title("农业技术推广法（2012年修正）") == "农业技术推广法"
 
 
-@pytest.mark.parametrize("raw,expected", [
-    ("2021-07-08", date(2021, 7, 8)), ("2021年7月8日", date(2021, 7, 8)), ("2021/7/8", date(2021, 7, 8)),
-    ("2021.07.08", date(2021, 7, 8)), ("发布日期：2019年02月15日", date(2019, 2, 15)),
-    ("二〇二〇年三月二十七日", date(2020, 3, 27)), ("二〇〇六年十二月三十日", date(2006, 12, 30)),
-    ("2021-13-40", None), ("", None), (None, None),
-])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("2021-07-08", date(2021, 7, 8)),
+        ("2021年7月8日", date(2021, 7, 8)),
+        ("2021/7/8", date(2021, 7, 8)),
+        ("2021.07.08", date(2021, 7, 8)),
+        ("发布日期：2019年02月15日", date(2019, 2, 15)),
+        ("二〇二〇年三月二十七日", date(2020, 3, 27)),
+        ("二〇〇六年十二月三十日", date(2006, 12, 30)),
+        ("2021-13-40", None),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_dates(raw, expected):
     assert parse_date(raw) == expected
 
 
 def test_title_spans_keep_the_outermost_title_only():
     from watcher.text.docno import find_title_spans
-    spans = find_title_spans("根据《中华人民共和国水法》和〈教师法〉，经《关于修改<青岛市实施《中华人民共和国水法》若干规定>的决定》修正")
-    assert [s.raw for s in spans] == ["中华人民共和国水法", "教师法",
-                                      "关于修改<青岛市实施《中华人民共和国水法》若干规定>的决定"]
+
+    spans = find_title_spans(
+        "根据《中华人民共和国水法》和〈教师法〉，经《关于修改<青岛市实施《中华人民共和国水法》若干规定>的决定》修正"
+    )
+    assert [s.raw for s in spans] == [
+        "中华人民共和国水法",
+        "教师法",
+        "关于修改<青岛市实施《中华人民共和国水法》若干规定>的决定",
+    ]
     assert [s.raw for s in find_title_spans("《关于修改〈浙江省实施〈中华人民共和国教师法〉办法〉的决定》")] == [
-        "关于修改〈浙江省实施〈中华人民共和国教师法〉办法〉的决定"]
+        "关于修改〈浙江省实施〈中华人民共和国教师法〉办法〉的决定"
+    ]
 
 
 def test_title_spans_survive_unbalanced_quotes_and_stray_angle_brackets():
     from watcher.text.docno import find_title_spans
+
     assert [s.raw for s in find_title_spans("《未闭合的引号 然后《水法》和《教师法》")] == ["水法", "教师法"]
     assert [s.raw for s in find_title_spans("比例<5%，依照《X条例》")] == ["X条例"]
 
 
 def test_effective_date_from_the_closing_article():
     from watcher.text.docno import effective_date
+
     assert effective_date("第三十六条 本办法自1996年4月1日起施行。") == date(1996, 4, 1)
     assert effective_date("本规定自２０２０年１月１日起实施") == date(2020, 1, 1)
     assert effective_date("2020年1月1日发布") is None

@@ -1,4 +1,5 @@
 """The fetcher against a real HTTP server on loopback (pytest-httpx only for a chunked body)."""
+
 from __future__ import annotations
 
 import time
@@ -34,8 +35,10 @@ async def test_last_modified_only_server(portal):
 
 
 async def test_gbk_page_without_charset_is_decoded(portal):
-    html = ("<html><body><h1>关于印发淮安市实施方案的通知</h1>"
-            "<p>各县区人民政府，市各委办局：现印发给你们。</p></body></html>")
+    html = (
+        "<html><body><h1>关于印发淮安市实施方案的通知</h1>"
+        "<p>各县区人民政府，市各委办局：现印发给你们。</p></body></html>"
+    )
     portal.add("/gbk.html", html.encode("gbk"), content_type="text/html")
     async with Fetcher() as f:
         resp = await f.get(portal.url("/gbk.html"), FAST)
@@ -44,8 +47,10 @@ async def test_gbk_page_without_charset_is_decoded(portal):
 
 
 async def test_meta_charset_wins_over_detection(portal):
-    html = ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312"></head>'
-            '<body>政府信息公开</body></html>')
+    html = (
+        '<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312"></head>'
+        "<body>政府信息公开</body></html>"
+    )
     portal.add("/meta.html", html.encode("gb2312"), content_type="text/html")
     async with Fetcher() as f:
         resp = await f.get(portal.url("/meta.html"), FAST)
@@ -108,12 +113,17 @@ async def test_oversized_chunked_body_without_length(httpx_mock):
     def chunks():
         for _ in range(50):
             yield b"y" * 10_000
-    httpx_mock.add_response(url="http://portal.test/stream", stream=httpx.ByteStream(b"".join(chunks())),
-                            headers={"Transfer-Encoding": "chunked"})
+
+    httpx_mock.add_response(
+        url="http://portal.test/stream",
+        stream=httpx.ByteStream(b"".join(chunks())),
+        headers={"Transfer-Encoding": "chunked"},
+    )
     async with Fetcher() as f:
         with pytest.raises(TooLarge):
-            await f.get("http://portal.test/stream",
-                        FAST.model_copy(update={"max_body_bytes": 100_000, "robots": False}))
+            await f.get(
+                "http://portal.test/stream", FAST.model_copy(update={"max_body_bytes": 100_000, "robots": False})
+            )
 
 
 async def test_robots_txt_is_honoured_unless_opted_out(portal):
@@ -131,6 +141,7 @@ async def test_user_agent_and_per_host_delay(portal):
     settings = FAST.model_copy(update={"min_delay": 0.2, "user_agent": "TestWatcher/1"})
     async with Fetcher() as f:
         import asyncio
+
         await asyncio.gather(*(f.get(portal.url(f"/p{i}.html"), settings) for i in range(3)))
     pages = [r for r in portal.requests if r[0].startswith("/p")]
     assert all(r[1]["User-Agent"] == "TestWatcher/1" for r in pages)
@@ -146,6 +157,7 @@ def _scripted(statuses: list[int], headers: dict[str, str] | None = None) -> tup
         status = statuses[len(seen)] if len(seen) < len(statuses) else 200
         seen.append(status)
         return httpx.Response(status, headers=headers or {}, content=b"<p>ok</p>")
+
     return httpx.AsyncClient(transport=httpx.MockTransport(answer)), seen
 
 
@@ -190,7 +202,7 @@ def test_one_retry_rule():
     assert {408, 429, 500, 502, 503, 504, 599} <= RETRYABLE_STATUS
     assert not {200, 304, 400, 401, 403, 404, 410} & RETRYABLE_STATUS
     assert retry_after("7") == 7.0 and retry_after(None) is None and retry_after("soon") is None
-    assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0     # a date in the past: no wait
+    assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # a date in the past: no wait
     assert HTTPStatusError("HTTP 408", status=408).retryable
 
 
@@ -204,7 +216,7 @@ def test_error_context_attaches_what_is_missing_and_keeps_what_is_set():
         raise FetchError("boom", source_id="own", url="http://own/")
     assert (ei.value.source_id, ei.value.url) == ("own", "http://own/")
     with pytest.raises(KeyError), error_context(source_id="s"):
-        raise KeyError("not ours")      # only WatcherErrors are labelled, nothing is swallowed
+        raise KeyError("not ours")  # only WatcherErrors are labelled, nothing is swallowed
 
 
 async def test_error_context_in_async_with():

@@ -1,4 +1,5 @@
 """Instrument identity and version chains (watcher/link/instruments.py): no database."""
+
 from datetime import date
 
 import pytest
@@ -17,17 +18,32 @@ from watcher.link.instruments import (
 )
 
 
-@pytest.mark.parametrize("variant", [
-    "水法", "《中华人民共和国水法》", "〈水法〉", "中华人民共和国水法（2016年修正）", "《水法(2016年修正)》",
-    "中华人民共和国 水法", "《中华人民共和国水法（第二次修正）》",
-])
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "水法",
+        "《中华人民共和国水法》",
+        "〈水法〉",
+        "中华人民共和国水法（2016年修正）",
+        "《水法(2016年修正)》",
+        "中华人民共和国 水法",
+        "《中华人民共和国水法（第二次修正）》",
+    ],
+)
 def test_title_variants_of_one_law_fold_together(variant):
     assert fold_title(variant) == "水法"
 
 
 def test_title_variants_of_a_local_measure_fold_together():
-    keys = {fold_title(t) for t in ("青岛市实施《中华人民共和国水法》若干规定", "青岛市实施《水法》的若干规定",
-                                    "青岛市实施〈中华人民共和国水法〉若干规定", "青岛市实施《水法》若干规定（试行）")}
+    keys = {
+        fold_title(t)
+        for t in (
+            "青岛市实施《中华人民共和国水法》若干规定",
+            "青岛市实施《水法》的若干规定",
+            "青岛市实施〈中华人民共和国水法〉若干规定",
+            "青岛市实施《水法》若干规定（试行）",
+        )
+    }
     assert keys == {"青岛市实施水法若干规定"}
 
 
@@ -40,10 +56,22 @@ def test_plans_for_different_periods_stay_apart():
     assert fold_title("某市规划（2016—2020年）") != fold_title("某市规划（2021—2025年）")
 
 
-@pytest.mark.parametrize("key,distinct", [
-    ("水法", True), ("宪法", True), ("教师法", True), ("办法", False), ("本办法", False), ("该条例", False),
-    ("有关规定", False), ("意见", False), ("实施意见", False), ("国务院关于X的指导意见", True), ("", False),
-])
+@pytest.mark.parametrize(
+    "key,distinct",
+    [
+        ("水法", True),
+        ("宪法", True),
+        ("教师法", True),
+        ("办法", False),
+        ("本办法", False),
+        ("该条例", False),
+        ("有关规定", False),
+        ("意见", False),
+        ("实施意见", False),
+        ("国务院关于X的指导意见", True),
+        ("", False),
+    ],
+)
 def test_short_law_names_are_instruments_but_kind_words_are_not(key, distinct):
     assert is_distinctive(key) is distinct
 
@@ -55,6 +83,7 @@ def test_standing_rules_chain_by_title_alone():
 
 def test_legislation_includes_decisions_of_a_legislature():
     from watcher.link.instruments import is_legislation
+
     assert is_legislation("全国人民代表大会常务委员会关于完善和加强备案审查制度决定")
     assert is_legislation("水法") and not is_legislation("国务院关于加快发展X决定")
 
@@ -75,16 +104,19 @@ def test_instrument_key_needs_a_name_and_compares_issuers_when_known():
     assert not InstrumentKey("X条例", "甲").same(InstrumentKey("X条例", "乙"))
 
 
-@pytest.mark.parametrize("title,implemented", [
-    ("上海市实施《中华人民共和国残疾人保障法》办法", ["残疾人保障法"]),
-    ("青岛市实施《中华人民共和国水法》的若干规定", ["水法"]),
-    ("道路交通安全法实施条例", ["道路交通安全法"]),
-    ("中华人民共和国母婴保健法实施办法", ["母婴保健法"]),
-    ("北京市实施中华人民共和国节约能源法办法", ["节约能源法"]),
-    ("关于贯彻落实《X条例》的实施意见", ["X条例"]),
-    ("北京市审计条例", []),
-    (None, []),
-])
+@pytest.mark.parametrize(
+    "title,implemented",
+    [
+        ("上海市实施《中华人民共和国残疾人保障法》办法", ["残疾人保障法"]),
+        ("青岛市实施《中华人民共和国水法》的若干规定", ["水法"]),
+        ("道路交通安全法实施条例", ["道路交通安全法"]),
+        ("中华人民共和国母婴保健法实施办法", ["母婴保健法"]),
+        ("北京市实施中华人民共和国节约能源法办法", ["节约能源法"]),
+        ("关于贯彻落实《X条例》的实施意见", ["X条例"]),
+        ("北京市审计条例", []),
+        (None, []),
+    ],
+)
 def test_what_a_title_says_it_implements(title, implemented):
     assert implemented_by_title(title) == implemented
 

@@ -1,4 +1,5 @@
 """Fingerprints, the LSH index (memory and the live Redis), citations, relations and alignment."""
+
 from __future__ import annotations
 
 import json
@@ -53,7 +54,7 @@ def test_fast_signature_is_the_datasketch_minhash_of_the_same_shingles():
 def test_estimates_track_exact_jaccard():
     a, b = _seed("000"), _seed("001")
     j, c_ab, c_ba = exact_scores(shingle_hashes(a), shingle_hashes(b))
-    assert 0.4 < j < 0.6   # the corpus README: about 0.49
+    assert 0.4 < j < 0.6  # the corpus README: about 0.49
     assert abs(signature(a).jaccard(signature(b)) - j) < 0.1
 
 
@@ -74,7 +75,7 @@ def test_seed_001_aligns_article_by_article_with_000():
     pairs = [p for p in al["pairs"] if p["status"] in ("reused", "modified")]
     assert len(pairs) == 33 and all(p["child"] == p["parent"] for p in pairs)
     changed = [p for p in pairs if p["status"] == "modified"]
-    assert changed and all(p["diff"] for p in changed)   # each names what changed, character by character
+    assert changed and all(p["diff"] for p in changed)  # each names what changed, character by character
 
 
 def test_article_splitting_prefers_the_most_frequent_numbering():
@@ -89,10 +90,13 @@ def test_labelled_corpus_precision_recall_and_no_sibling_as_derived(tmp_path):
         r = report["relations"][rel]
         assert r["recall"] >= 0.9 and r["precision"] >= 0.95, (rel, r["missed"], r["wrong"])
     assert report["siblings_reported_as_derived"] == []
-    assert report["other_links"].get("sibling", 0) > 0   # provincial measures are recognised as siblings
+    assert report["other_links"].get("sibling", 0) > 0  # provincial measures are recognised as siblings
     # Every link was announced in the outbox (placeholders replaced later were announced too).
-    announced = {(e.notice_id, json.loads(e.payload_json)["parent_key"], json.loads(e.payload_json)["relation"])
-                 for e in store.events() if e.kind == "link.new"}
+    announced = {
+        (e.notice_id, json.loads(e.payload_json)["parent_key"], json.loads(e.payload_json)["relation"])
+        for e in store.events()
+        if e.kind == "link.new"
+    }
     links = {(ln.child_id, ln.parent_key, ln.relation) for ln in _links(store)}
     assert links and links <= announced
     store.close()
@@ -113,13 +117,15 @@ def test_citation_of_a_document_not_stored_yet_is_resolved_when_it_arrives(fresh
     ids.update(ingest(fresh_db, [LoadedDoc(parent.path, parent.title, None, child.when, parent.body)], linker))
     links = _links(fresh_db)
     assert [(ln.relation, ln.child_id, ln.parent_id) for ln in links] == [
-        ("derived", ids[child.path], ids[parent.path])]
+        ("derived", ids[child.path], ids[parent.path])
+    ]
     assert "articles reused" in links[0].explanation and json.loads(links[0].alignment_json)["parent_articles"] == 30
 
 
 def _links(store):
     """The stored link rows as they are, JSON columns undecoded."""
     from sqlalchemy import select
+
     links = table_of(Link)
     with store.engine.connect() as conn:
         return conn.execute(select(links).order_by(links.c.id)).all()
@@ -136,12 +142,13 @@ def test_memory_index_is_rebuilt_from_stored_signatures(sqlite_store):
 
 def test_redis_index_links_and_refuses_other_parameters(sqlite_store):
     import redis
+
     base = "test-" + uuid.uuid4().hex[:8]
     r = redis.Redis()
     try:
         a, b = _docs("000_*.txt", "001_*.txt")
         ingest(sqlite_store, [a], Linker(sqlite_store, storage="redis", redis_basename=base))
-        assert r.keys(f"{base}*")   # the index really lives in Redis
+        assert r.keys(f"{base}*")  # the index really lives in Redis
         ingest(sqlite_store, [b], Linker(sqlite_store, storage="redis", redis_basename=base))
         assert [ln.relation for ln in _links(sqlite_store) if ln.parent_id] == ["derived"]
         with pytest.raises(ParamsMismatch):
@@ -157,11 +164,12 @@ def test_compact_index_answers_exactly_as_datasketch_dict_storage():
     from watcher.link.classify import Thresholds
     from watcher.link.index import Index
     from watcher.link.lshstore import MERGE_AT, bucket_key, bucket_keys
+
     rng = np.random.default_rng(0)
     topics = rng.integers(0, 2**32, size=(20, 128), dtype=np.uint32)
     n = 3000 + MERGE_AT // 64 + 10
     sigs = rng.integers(0, 2**32, size=(n, 128), dtype=np.uint32)
-    take = rng.random(sigs.shape) < 0.3           # shared values, so buckets really collide
+    take = rng.random(sigs.shape) < 0.3  # shared values, so buckets really collide
     sigs[take] = topics[rng.integers(0, 20, size=n)][take]
     params = Params()
     items = [(str(i), Signature(params, sigs[i], 0)) for i in range(n)]
@@ -173,7 +181,7 @@ def test_compact_index_answers_exactly_as_datasketch_dict_storage():
         index.lsh.remove("7")
     answers = [(sorted(compact.query(s)), sorted(ref.query(s))) for _, s in items[:300]]
     assert all(a == b for a, b in answers)
-    assert sum(len(b) for _, b in answers) > 600          # more than each key finding itself
+    assert sum(len(b) for _, b in answers) > 600  # more than each key finding itself
     assert "7" not in compact.lsh.keys and len(compact.lsh.keys) == n - 1
     band = sigs[5, :2]
     assert bucket_keys(sigs[5:6], 2, 64)[0, 0] == bucket_key(bytes(band.byteswap().data))
@@ -188,7 +196,8 @@ OLD, NEW = date(2023, 1, 1), date(2024, 1, 1)
 
 
 @pytest.mark.parametrize(
-    "scores, doc_cites, other_cites, same_name, issuers, shared_parent, when, expected", [
+    "scores, doc_cites, other_cites, same_name, issuers, shared_parent, when, expected",
+    [
         # same title or 文号 and the same issuer: a revision, even after a large rewrite
         ((0.5, 0.6, 0.6), (), (), True, ("省政府", "省政府"), False, NEW, ("revision", "doc")),
         ((0.05, 0.35, 0.1), (), (), True, ("省政府", None), False, NEW, ("revision", "doc")),
@@ -211,12 +220,25 @@ OLD, NEW = date(2023, 1, 1), date(2024, 1, 1)
         ((0.3, 0.3, 0.3), (), (), False, (None, None), False, NEW, ("derived", "doc")),
         ((0.1, 0.1, 0.45), (), (), False, (None, None), False, NEW, ("derived", "doc")),
         ((0.1, 0.1, 0.1), (), (), False, (None, None), False, NEW, None),
-    ])
+    ],
+)
 def test_classification_table(scores, doc_cites, other_cites, same_name, issuers, shared_parent, when, expected):
     """The new document `doc` against a stored one (`other`, dated 2023-01-01): relation and child."""
+
     def make(id_: int, issuer: str | None, day: date) -> Doc:
-        return Doc(id_, "关于X的意见", "关于X的意见", None, issuer, day, "正文", id_, np.empty(0, np.uint64),
-                   {"国发〔2021〕4号"} if shared_parent else set())
+        return Doc(
+            id_,
+            "关于X的意见",
+            "关于X的意见",
+            None,
+            issuer,
+            day,
+            "正文",
+            id_,
+            np.empty(0, np.uint64),
+            {"国发〔2021〕4号"} if shared_parent else set(),
+        )
+
     doc, other = make(2, issuers[0], when), make(1, issuers[1], OLD)
     rel = classify(doc, other, Pair(Scores(*scores), doc_cites, other_cites, same_name), Thresholds())
     got = None if rel is None else (rel.relation, "doc" if rel.child is doc else "other")
@@ -230,8 +252,11 @@ def test_classification_table(scores, doc_cites, other_cites, same_name, issuers
 
 def test_citations_name_their_purpose_and_pair_a_title_with_its_docno():
     parent = "关于加快建立健全绿色低碳循环发展经济体系的指导意见"
-    text = (f"为贯彻落实《{parent}》（国发〔2021〕4号），结合本省实际，制定本措施。"
-            + "其他内容。" * 400 + "参照《某某管理办法》执行。")
+    text = (
+        f"为贯彻落实《{parent}》（国发〔2021〕4号），结合本省实际，制定本措施。"
+        + "其他内容。" * 400
+        + "参照《某某管理办法》执行。"
+    )
     doc = Doc(1, "江西省若干措施", "江西省若干措施", None, None, None, text, 1, np.empty(0, np.uint64))
     cited = Citations(docnos=["国发〔2021〕4号"], titles=[parent, "某某管理办法"])
     rows = {c.raw: c for c in citations_of(doc, cited, Thresholds())}

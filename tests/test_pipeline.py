@@ -1,13 +1,13 @@
 """Whole polls against a real portal server, stored in SQLite and the live PostgreSQL."""
+
 from __future__ import annotations
 
 import asyncio
 import json
 
+from tests.portal_site import build_site, doc_body, doc_meta, source_for
 from watcher.demo.portal import detail_page
 from watcher.pipeline.poll import poll_sources
-
-from tests.portal_site import build_site, doc_body, doc_meta, source_for
 
 
 def run(store, *sources):
@@ -21,8 +21,12 @@ def test_first_poll_stores_every_notice_with_an_event(portal, fresh_db):
     notices = fresh_db.notices()
     assert len(notices) == 6
     n6 = fresh_db.notice_by_url(portal.url("/col/art/6.html"))
-    assert (n6.title, n6.doc_no, n6.issuer, str(n6.written)) == ("关于做好第6项工作的通知", "测政发〔2024〕6号",
-                                                                "测试市人民政府", "2024-03-01")
+    assert (n6.title, n6.doc_no, n6.issuer, str(n6.written)) == (
+        "关于做好第6项工作的通知",
+        "测政发〔2024〕6号",
+        "测试市人民政府",
+        "2024-03-01",
+    )
     [v] = fresh_db.versions(n6.id)
     assert "（二）加强组织领导，落实责任。" in v.body.splitlines()
     assert json.loads(v.citations_json)["docnos"] == ["国发〔2021〕4号"]
@@ -79,7 +83,9 @@ def test_refetch_with_same_content_keeps_one_version(portal, fresh_db):
     src = source_for(portal, pages=1, recheck_after=0)
     run(fresh_db, src)
     # Same text, different markup and spacing: not a new version.
-    portal.routes["/col/art/1.html"].set_body(detail_page(doc_meta(1), [l + " " for l in doc_body(1)]).replace("<p>", "<p class='x'>"))
+    portal.routes["/col/art/1.html"].set_body(
+        detail_page(doc_meta(1), [l + " " for l in doc_body(1)]).replace("<p>", "<p class='x'>")
+    )
     [r] = run(fresh_db, src)
     assert (r.counts.changed, r.counts.unchanged) == (0, 2)
     assert fresh_db.count(type(fresh_db.versions(1)[0])) == 2
@@ -133,6 +139,7 @@ def test_crash_while_storing_loses_nothing_and_duplicates_nothing(portal, fresh_
 
     def crash(*a, **k):
         raise RuntimeError("simulated crash while writing")
+
     monkeypatch.setattr(fresh_db, "apply", crash)
     [r] = run(fresh_db, src)
     assert r.status == "failed" and fresh_db.events() == []

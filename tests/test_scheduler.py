@@ -1,4 +1,5 @@
 """The scheduler service: jobs per source, reload on change, clean stop (in-process and by SIGTERM)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,9 +12,8 @@ import time
 from ruamel.yaml import YAML
 
 from storage.repo import Store
-from watcher.scheduler.service import Service
-
 from tests.portal_site import build_site, source_for
+from watcher.scheduler.service import Service
 
 
 def _write(path, *sources):
@@ -61,8 +61,12 @@ def test_sigterm_stops_watcher_run_cleanly(portal, tmp_path):
     _write(cfg, source_for(portal, pages=1))
     db = f"sqlite:///{tmp_path / 'run.db'}"
     env = dict(os.environ, WATCHER_DATABASE_URL=db)
-    proc = subprocess.Popen([sys.executable, "-m", "watcher", "-c", str(cfg), "run"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "watcher", "-c", str(cfg), "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     store = Store.open(db)
     try:
         deadline = time.monotonic() + 30

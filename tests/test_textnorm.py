@@ -1,5 +1,5 @@
-from watcher.text.normalise import normalise, paragraphs, rejoin_lines
 from watcher.demo.portal import seed_documents
+from watcher.text.normalise import normalise, paragraphs, rejoin_lines
 
 
 def _seed(prefix):
@@ -19,10 +19,18 @@ def test_seed_000_repeated_copy_is_dropped():
 
 
 def test_pdf_broken_lines_are_rejoined_but_headings_kept():
-    lines = ["(一)指导思想。以习近平新时代中国特色社会主义思想为指导,深入贯彻", "", "党的十九大精神。",
-             "二、主要任务", "(二)加快发展。内容。"]
-    assert rejoin_lines(lines) == ["(一)指导思想。以习近平新时代中国特色社会主义思想为指导,深入贯彻党的十九大精神。",
-                                   "二、主要任务", "(二)加快发展。内容。"]
+    lines = [
+        "(一)指导思想。以习近平新时代中国特色社会主义思想为指导,深入贯彻",
+        "",
+        "党的十九大精神。",
+        "二、主要任务",
+        "(二)加快发展。内容。",
+    ]
+    assert rejoin_lines(lines) == [
+        "(一)指导思想。以习近平新时代中国特色社会主义思想为指导,深入贯彻党的十九大精神。",
+        "二、主要任务",
+        "(二)加快发展。内容。",
+    ]
 
 
 def test_width_and_spacing_do_not_change_the_normal_form():

@@ -1,4 +1,5 @@
 """`python -m watcher`: the same as the `watcher` command."""
+
 from watcher.cli import main
 
 main()

@@ -17,6 +17,7 @@ follows the one rule in `watcher.crawl.retry`. The code that raises knows the UR
 knows the source wraps the work in `error_context(source_id=...)`, as httpx's `request_context()`
 attaches the request, so the source id is not threaded through every call only to reach an error.
 """
+
 from __future__ import annotations
 
 from types import TracebackType
@@ -42,15 +43,21 @@ class WatcherError(Exception):
         return f"[{' '.join(where)}] {self.message}" if where else self.message
 
     def as_dict(self) -> dict:
-        return {"error": type(self).__name__, "message": self.message,
-                "source_id": self.source_id, "url": self.url}
+        return {"error": type(self).__name__, "message": self.message, "source_id": self.source_id, "url": self.url}
 
 
 class ConfigError(WatcherError):
     """A configuration problem, with the file, line and field when known."""
 
-    def __init__(self, message: str, *, source_id: str | None = None, field: str | None = None,
-                 path: str | None = None, line: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        source_id: str | None = None,
+        field: str | None = None,
+        path: str | None = None,
+        line: int | None = None,
+    ):
         super().__init__(message, source_id=source_id)
         self.field = field
         self.path = path
@@ -132,8 +139,9 @@ class error_context:  # noqa: N801 - used like a function, as contextlib.suppres
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if isinstance(exc, WatcherError):
             if exc.source_id is None:
                 exc.source_id = self.source_id
@@ -144,6 +152,7 @@ class error_context:  # noqa: N801 - used like a function, as contextlib.suppres
     async def __aenter__(self) -> None:
         return None
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.__exit__(exc_type, exc, tb)

@@ -1,5 +1,6 @@
 """Chat services: one class per service owns its message format, byte limit, signing, answer check and
 default rate limit. Channels name a service by `type`; a new service is one class registered by name."""
+
 from __future__ import annotations
 
 import json
@@ -7,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-if TYPE_CHECKING:   # type-only: the config loader lists the services, and must not pull in the storage layer
+if TYPE_CHECKING:  # type-only: the config loader lists the services, and must not pull in the storage layer
     import httpx
 
     from notifiers.items import Item
@@ -20,6 +21,7 @@ def register(name: str) -> Callable[[type[ChatService]], type[ChatService]]:
         cls.name = name
         _REGISTRY[name] = cls
         return cls
+
     return deco
 
 
@@ -38,6 +40,7 @@ def service_for(name: str) -> ChatService:
 @dataclass
 class Signed:
     """A request ready to post: the signature goes in the URL, the body or a header, depending on the service."""
+
     url: str
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
@@ -61,9 +64,10 @@ class ChatService:
     Subclasses set `limit` and override `format`; `sign`, `check` and `default_rate` when the
     service has them.
     """
+
     name: ClassVar[str] = ""
-    limit: ClassVar[int] = 1_000_000          # bytes of the serialised body the service accepts (with a margin)
-    max_items: ClassVar[int | None] = None    # a count limit besides the byte limit (Slack's blocks)
+    limit: ClassVar[int] = 1_000_000  # bytes of the serialised body the service accepts (with a margin)
+    max_items: ClassVar[int | None] = None  # a count limit besides the byte limit (Slack's blocks)
     default_rate: ClassVar[int | None] = None  # sends per minute when the channel sets no per_minute
 
     def format(self, items: list[Item]) -> dict:
@@ -92,7 +96,7 @@ class ChatService:
                 batch = trial
         if batch:
             body = self.format(batch)
-            if len(encode(body)) > self.limit:   # one item alone too long: shorten its relation line
+            if len(encode(body)) > self.limit:  # one item alone too long: shorten its relation line
                 batch[0].relation = batch[0].relation[:200]
                 body = self.format(batch)
             out.append((batch, body))

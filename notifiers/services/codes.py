@@ -1,4 +1,5 @@
 """Chinese chat robots answer HTTP 200 with an error code in a JSON body: that code is the verdict."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
@@ -11,6 +12,7 @@ if TYPE_CHECKING:
 
 class CodedAnswers(ChatService):
     """A service whose JSON answer carries `errcode` (or another key) and a message; 0 is success."""
+
     code_keys: ClassVar[tuple[str, ...]] = ("errcode",)
     message_keys: ClassVar[tuple[str, ...]] = ("errmsg",)
     # Rate limits and busy answers are worth retrying; bad keywords, signatures and tokens are not.

@@ -1,4 +1,5 @@
 """DingTalk custom robots: Markdown, signed in the query string, 20 messages a minute."""
+
 from __future__ import annotations
 
 import base64
@@ -27,8 +28,9 @@ def sign_dingtalk(secret: str, timestamp_ms: int | None = None) -> tuple[str, st
 class DingTalk(CodedAnswers):
     """Answers `{"errcode", "errmsg"}`: 310000 (keyword or signature check failed) is final,
     130101 (sending too fast) and -1 (busy) are retried."""
+
     limit = 19_000
-    default_rate = 20       # a robot takes 20 messages a minute, then blocks for 10 minutes
+    default_rate = 20  # a robot takes 20 messages a minute, then blocks for 10 minutes
     retry_codes = frozenset({130101, -1})
 
     def format(self, items: list[Item]) -> dict:

@@ -1,4 +1,5 @@
 """Feishu (飞书) custom bots: rich-text posts, signed with a timestamp and sign in the body."""
+
 from __future__ import annotations
 
 import base64
@@ -27,6 +28,7 @@ def sign_feishu(secret: str, timestamp_s: int | None = None) -> tuple[str, str]:
 class Feishu(CodedAnswers):
     """Answers `{"code", "msg"}` (older bots `{"StatusCode", "StatusMessage"}`): 19021 (bad signature)
     is final, 9499 and 11232 (too many requests) are retried."""
+
     limit = 28_000
     code_keys = ("code", "StatusCode")
     message_keys = ("msg", "StatusMessage")

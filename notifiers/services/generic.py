@@ -1,4 +1,5 @@
 """A generic JSON webhook: the items as data, signed with an HMAC header the receiver can check."""
+
 from __future__ import annotations
 
 import hashlib
@@ -19,6 +20,7 @@ def sign_generic(secret: str, body: bytes) -> str:
 @register("webhook")
 class Webhook(ChatService):
     """POSTs `{"heading", "items": [...]}`; with a secret, `X-Watcher-Signature: sha256=<HMAC of the body>`."""
+
     limit = 1_000_000
 
     def format(self, items: list[Item]) -> dict:

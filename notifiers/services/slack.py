@@ -1,4 +1,5 @@
 """Slack incoming webhooks: Block Kit sections; Slack answers the text `ok`."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -11,12 +12,13 @@ if TYPE_CHECKING:
 
     from notifiers.items import Item
 
-SLACK_MAX_BLOCKS = 48   # Slack takes 50 blocks a message: the header, the items, a margin
+SLACK_MAX_BLOCKS = 48  # Slack takes 50 blocks a message: the header, the items, a margin
 
 
 @register("slack")
 class Slack(ChatService):
     """A header block and one mrkdwn section per item."""
+
     limit = 35_000
     max_items = SLACK_MAX_BLOCKS
 

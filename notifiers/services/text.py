@@ -1,4 +1,5 @@
 """Text shared by the chat formats: the heading of a batch, an item's metadata line, a Markdown list."""
+
 from __future__ import annotations
 
 from functools import cache
@@ -14,8 +15,11 @@ def heading(items: list[Item]) -> str:
     new = sum(i.kind == "notice.new" for i in items)
     links = sum(i.kind == "link.new" for i in items)
     changed = sum(i.kind == "notice.version" for i in items)
-    parts = [f"{new} 条新文件" if new else "", f"{changed} 条修订" if changed else "",
-             f"{links} 条关联" if links else ""]
+    parts = [
+        f"{new} 条新文件" if new else "",
+        f"{changed} 条修订" if changed else "",
+        f"{links} 条关联" if links else "",
+    ]
     return "政策动态：" + "，".join(p for p in parts if p)
 
 
@@ -27,9 +31,11 @@ def meta(item: Item) -> str:
 def _md_item() -> Template:
     # Late: the config loader imports the services to list their names, and needs no templates.
     from jinja2 import Environment
+
     return Environment(autoescape=False).from_string(
         "- [{{ i.title }}]({{ i.url }})\n  {{ [i.doc_no, i.issuer, i.published] | select | join(' · ') }}"
-        "{% if i.relation != 'new' %}\n  {{ i.relation }}{% endif %}")
+        "{% if i.relation != 'new' %}\n  {{ i.relation }}{% endif %}"
+    )
 
 
 def markdown(items: list[Item], title: str) -> str:

@@ -1,4 +1,5 @@
 """WeCom (企业微信) group robots: Markdown of at most 4096 bytes; the key in the URL is the credential."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
 @register("wecom")
 class WeCom(CodedAnswers):
     """Answers `{"errcode", "errmsg"}`: 45009 (over the rate limit) and -1 (busy) are retried."""
+
     limit = 4_000
     retry_codes = frozenset({45009, -1})
 

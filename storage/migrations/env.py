@@ -1,4 +1,5 @@
 """Alembic environment: the connection is handed in by storage.db.migrate()."""
+
 from alembic import context
 from sqlmodel import SQLModel
 
@@ -12,6 +13,7 @@ def run() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
         from sqlalchemy import create_engine
+
         with create_engine(config.get_main_option("sqlalchemy.url")).connect() as conn:
             _run(conn)
             conn.commit()
@@ -20,8 +22,9 @@ def run() -> None:
 
 
 def _run(connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite")
+    context.configure(
+        connection=connection, target_metadata=target_metadata, render_as_batch=connection.dialect.name == "sqlite"
+    )
     with context.begin_transaction():
         context.run_migrations()
 

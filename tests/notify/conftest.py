@@ -1,4 +1,5 @@
 """Fixtures of the notifier tests: the demo portal polled once, and real receivers on loopback."""
+
 from __future__ import annotations
 
 import asyncio

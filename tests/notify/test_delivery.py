@@ -1,5 +1,6 @@
 """Delivery: failures and retries, filters, exactly once across a crash and between racing workers,
 the rate limit, the claims in storage alone, and alerts after polls (CLI and scheduler)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -32,10 +33,10 @@ def test_a_failing_channel_does_not_block_others_and_is_retried(tmp_path, demo_d
     with Dispatcher(store, cfg, backoff=0) as d:
         reports = {r.channel: r for r in d.send_webhooks()}
     assert reports["good"].failed == 0 and reports["bad"].failed == 11 and "503" in reports["bad"].errors[0]
-    assert [p["path"] for p in hooks.posts].count("/down") == 2      # one retry
+    assert [p["path"] for p in hooks.posts].count("/down") == 2  # one retry
     del hooks.answers["/down"]
     hooks.posts.clear()
-    with Dispatcher(store, cfg, backoff=0) as d:                      # the next poll
+    with Dispatcher(store, cfg, backoff=0) as d:  # the next poll
         reports = {r.channel: r for r in d.send_webhooks()}
     assert reports["bad"].items == 11 and reports["bad"].failed == 0 and reports["good"].items == 0
     assert [p["path"] for p in hooks.posts] == ["/down"]
@@ -57,20 +58,23 @@ def test_a_missing_secret_is_a_recorded_failure_not_a_stuck_claim(tmp_path, demo
 
 
 # ---- filters --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("flt, expect", [
-    ({"sources": ["demo-jiangsu"]}, {"江苏省人民政府关于推进绿色产业发展的意见"}),
-    ({"tags": ["江苏"], "kinds": ["notice.new"]}, {"江苏", "连云港", "淮安"}),
-    ({"keywords": ["连云港"]}, {"连云港", "江苏省人民政府关于推进绿色产业发展的意见"}),   # its body names 连云港
-    ({"keywords": ["汕头市"], "kinds": ["notice.new"]}, {"汕头"}),
-    ({"relations": ["derived"], "parent_prefix": "苏政发", "kinds": ["link.new"]}, {"连云港", "淮安"}),
-    ({"relations": ["derived"], "parent_prefix": "国发", "kinds": ["link.new"]}, {"江西", "淮安", "汕头"}),
-    ({"min_level": "important"}, {"江西", "淮安", "汕头"}),
-])
+@pytest.mark.parametrize(
+    "flt, expect",
+    [
+        ({"sources": ["demo-jiangsu"]}, {"江苏省人民政府关于推进绿色产业发展的意见"}),
+        ({"tags": ["江苏"], "kinds": ["notice.new"]}, {"江苏", "连云港", "淮安"}),
+        ({"keywords": ["连云港"]}, {"连云港", "江苏省人民政府关于推进绿色产业发展的意见"}),  # its body names 连云港
+        ({"keywords": ["汕头市"], "kinds": ["notice.new"]}, {"汕头"}),
+        ({"relations": ["derived"], "parent_prefix": "苏政发", "kinds": ["link.new"]}, {"连云港", "淮安"}),
+        ({"relations": ["derived"], "parent_prefix": "国发", "kinds": ["link.new"]}, {"江西", "淮安", "汕头"}),
+        ({"min_level": "important"}, {"江西", "淮安", "汕头"}),
+    ],
+)
 def test_channel_filters(tmp_path, demo_db, hooks, monkeypatch, flt, expect):
     cfg, store, _ = world(tmp_path, demo_db, [hook(monkeypatch, hooks, "f", "webhook", "/f", filter=flt)])
     with Dispatcher(store, cfg, backoff=0) as d:
         d.send_webhooks()
-        assert d.pending(d.channel("f")) == []          # the others are marked skipped, not owed
+        assert d.pending(d.channel("f")) == []  # the others are marked skipped, not owed
     got = {i["title"] for p in hooks.posts for i in p["json"]["items"]}
     short = {next((k for k in expect if t.startswith(k) or t == k), t) for t in got}
     assert short == expect, got
@@ -87,8 +91,12 @@ def test_a_channel_added_later_starts_with_later_events(tmp_path, demo_db, hooks
 
 # ---- exactly once across a crash --------------------------------------------------------------------
 def _notify_send(cfg_path: Path, db: str, env: dict) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "watcher", "-c", str(cfg_path), "--db", db, "notify", "send"],
-                            env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "watcher", "-c", str(cfg_path), "--db", db, "notify", "send"],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def test_a_crash_between_send_and_record_resends_the_same_batch_once(tmp_path, demo_db, hooks, monkeypatch):
@@ -97,7 +105,7 @@ def test_a_crash_between_send_and_record_resends_the_same_batch_once(tmp_path, d
     env = {"HOOK_CRASH": os.environ["HOOK_CRASH"], "HOOK_CRASH_SECRET": "k"}
     db = str(store.engine.url)
     proc = _notify_send(cfg_path, db, env)
-    hooks.on_post = lambda post: os.kill(proc.pid, signal.SIGKILL)   # the service got it; the sender dies
+    hooks.on_post = lambda post: os.kill(proc.pid, signal.SIGKILL)  # the service got it; the sender dies
     assert proc.wait(timeout=60) == -signal.SIGKILL
     hooks.on_post = None
     assert len(hooks.posts) == 1
@@ -123,20 +131,30 @@ def test_a_crash_between_send_and_record_resends_the_same_batch_once(tmp_path, d
 
 def test_a_live_claim_is_left_to_its_owner(tmp_path, demo_db, hooks, monkeypatch):
     import socket
+
     cfg, store, _ = world(tmp_path, demo_db, [hook(monkeypatch, hooks, "c", "webhook", "/c")])
     now = datetime.now(UTC)
-    rows = [dict(event_id=e.id, channel_id="c", batch_key="k", status="sending", attempts=1, created_at=now)
-            for e in store.events()]
-    for r, owner, at in zip(rows, [f"{socket.gethostname()}:{os.getpid()}",   # this process: in flight
-                                   f"{socket.gethostname()}:{os.getppid()}",  # a live process here
-                                   "other-host:1", "other-host:2"], [now, now, now, now - timedelta(hours=2)],
-                                  strict=False):
+    rows = [
+        dict(event_id=e.id, channel_id="c", batch_key="k", status="sending", attempts=1, created_at=now)
+        for e in store.events()
+    ]
+    for r, owner, at in zip(
+        rows,
+        [
+            f"{socket.gethostname()}:{os.getpid()}",  # this process: in flight
+            f"{socket.gethostname()}:{os.getppid()}",  # a live process here
+            "other-host:1",
+            "other-host:2",
+        ],
+        [now, now, now, now - timedelta(hours=2)],
+        strict=False,
+    ):
         r.update(owner=owner, claimed_at=at)
     with store.engine.begin() as conn:
         conn.execute(T_DEL.insert(), rows[:4])
     with Dispatcher(store, cfg, backoff=0) as d:
         uncertain, fresh = d.due(d.channel("c"))
-    assert [b.owner for b in uncertain] == ["other-host:2"]        # only the expired lease is taken over
+    assert [b.owner for b in uncertain] == ["other-host:2"]  # only the expired lease is taken over
     assert len(fresh) == 11 - 4
     assert not abandoned(f"{socket.gethostname()}:{os.getpid()}", now)
     store.close()
@@ -156,7 +174,7 @@ def test_rate_limit_is_a_sliding_minute():
         rl.wait()
         clock[0] += 1
     assert slept == []
-    rl.wait()                      # the 21st within the minute waits for the first to age out
+    rl.wait()  # the 21st within the minute waits for the first to age out
     assert slept == [pytest.approx(40.0)]
     clock[0] += 0.5
     rl.wait()
@@ -169,10 +187,10 @@ def test_a_claim_is_a_compare_and_set(fresh_db):
     dead worker's batch is taken over only under its own key, a sent one never goes again."""
     d = Deliveries(fresh_db.engine)
     assert d.claim("c", [1, 2], "k1", "host:1")
-    assert not d.claim("c", [2, 3], "k2", "host:2")                       # 2 is held: nothing claimed
+    assert not d.claim("c", [2, 3], "k2", "host:2")  # 2 is held: nothing claimed
     assert set(d.due("c").claims) == {1, 2}
     assert not d.claim("c", [1, 2], "k2", "host:2", stale_owner="host:1")  # not the dead worker's batch
-    assert d.claim("c", [1, 2], "k1", "host:2", stale_owner="host:1")      # its batch, as it was
+    assert d.claim("c", [1, 2], "k1", "host:2", stale_owner="host:1")  # its batch, as it was
     d.mark("c", [1], "failed", "k1", "boom")
     d.mark("c", [2], "sent", "k1")
     counts = d.counts("c")
@@ -180,14 +198,16 @@ def test_a_claim_is_a_compare_and_set(fresh_db):
     assert d.claim("c", [1], "k3", "host:3")
     assert not d.claim("c", [2], "k4", "host:3")
     with fresh_db.engine.connect() as conn:
-        rows = conn.execute(select(T_DEL.c.event_id, T_DEL.c.status, T_DEL.c.attempts, T_DEL.c.owner)
-                            .order_by(T_DEL.c.event_id)).all()
+        rows = conn.execute(
+            select(T_DEL.c.event_id, T_DEL.c.status, T_DEL.c.attempts, T_DEL.c.owner).order_by(T_DEL.c.event_id)
+        ).all()
     assert [tuple(r) for r in rows] == [(1, "sending", 3, "host:3"), (2, "sent", 2, "host:2")]
 
 
 # ---- alerts after polls ---------------------------------------------------------------------------
 def test_a_poll_sends_one_batched_alert_and_nothing_when_quiet(portal, tmp_path, hooks, monkeypatch):
     from tests.portal_site import build_site, source_for
+
     build_site(portal, pages=1, per_page=6)
     src = source_for(portal, pages=1).model_dump(mode="json", by_alias=True, exclude_none=True)
     cfg_path = tmp_path / "sources.yaml"
@@ -205,11 +225,17 @@ def test_a_poll_sends_one_batched_alert_and_nothing_when_quiet(portal, tmp_path,
 def test_the_scheduler_alerts_after_its_polls(portal, tmp_path, hooks, monkeypatch):
     from tests.portal_site import build_site, source_for
     from watcher.scheduler.service import Service
+
     build_site(portal, pages=1, per_page=3)
     src = source_for(portal, pages=1, schedule={"interval": "1h", "jitter": 0})
     cfg_path = tmp_path / "sources.yaml"
-    YAML().dump({"sources": [src.model_dump(mode="json", by_alias=True, exclude_none=True)],
-                 "channels": [hook(monkeypatch, hooks, "team", "slack", "/team")]}, cfg_path)
+    YAML().dump(
+        {
+            "sources": [src.model_dump(mode="json", by_alias=True, exclude_none=True)],
+            "channels": [hook(monkeypatch, hooks, "team", "slack", "/team")],
+        },
+        cfg_path,
+    )
     hooks.answers["/team"] = (200, "ok")
     store = Store.open(f"sqlite:///{tmp_path / 's.db'}")
 
@@ -236,15 +262,19 @@ def test_two_workers_racing_send_each_event_once(fresh_db, hooks, monkeypatch):
     from tests.builders import make_snapshot as _snap
     from watcher.config.loader import parse_config
     from watcher.extract.page import ListItem
+
     urls = [f"http://p/{i}.html" for i in range(12)]
     cfg = parse_config(json.dumps({"sources": [], "channels": [hook(monkeypatch, hooks, "race", "webhook", "/race")]}))
     from notifiers.dispatch import register_channels
+
     register_channels(fresh_db, cfg.channels)
-    states = fresh_db.record_list("s", dict(url="http://p/list"),
-                                  [ListItem(u, f"通知{i}", None) for i, u in enumerate(urls)])
+    states = fresh_db.record_list(
+        "s", dict(url="http://p/list"), [ListItem(u, f"通知{i}", None) for i, u in enumerate(urls)]
+    )
     from storage.records import Outcome
+
     fresh_db.apply("s", [Outcome(states[u], _snap(u, f"正文{i}。")) for i, u in enumerate(urls)])
-    hooks.on_post = lambda post: time.sleep(0.3)      # hold the first send open while the other worker looks
+    hooks.on_post = lambda post: time.sleep(0.3)  # hold the first send open while the other worker looks
     start = threading.Barrier(2)
 
     def worker():
@@ -258,7 +288,7 @@ def test_two_workers_racing_send_each_event_once(fresh_db, hooks, monkeypatch):
     for t in threads:
         t.join(30)
     sent = [i["event_id"] for p in hooks.posts for i in p["json"]["items"]]
-    assert sorted(sent) == sorted(e.id for e in fresh_db.events())   # each once, none lost
+    assert sorted(sent) == sorted(e.id for e in fresh_db.events())  # each once, none lost
     with Dispatcher(fresh_db, cfg, backoff=0) as d:
         assert d.pending(d.channel("race")) == []
 
@@ -268,10 +298,13 @@ def test_a_new_version_is_announced_with_its_changed_paragraphs(fresh_db):
     from storage.records import Outcome
     from tests.builders import make_snapshot as _snap
     from watcher.extract.page import ListItem
+
     url = "http://p/v.html"
     for body in ("第一段。\n第二段。", "第一段。\n第二段（修订）。\n第三段。"):
         st = fresh_db.record_list("s", dict(url="http://p/list"), [ListItem(url, "关于X的通知", None)])[url]
         fresh_db.apply("s", [Outcome(st, _snap(url, body))])
     items = load_items(fresh_db)
-    assert [(i.kind, i.relation) for i in items] == [("notice.new", "new"),
-                                                     ("notice.version", "revised — 2 paragraphs changed")]
+    assert [(i.kind, i.relation) for i in items] == [
+        ("notice.new", "new"),
+        ("notice.version", "revised — 2 paragraphs changed"),
+    ]

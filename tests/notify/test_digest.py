@@ -1,5 +1,6 @@
 """The email digest: over STARTTLS with login and over implicit TLS (aiosmtpd), no gap after a failure,
 escaping; the CLI's notify and digest commands; the scheduler's digest time."""
+
 from __future__ import annotations
 
 import asyncio
@@ -54,6 +55,7 @@ def test_a_failed_digest_leaves_no_gap(tmp_path, demo_db, smtp, monkeypatch):
 
 def test_digest_escapes_what_portals_write(tmp_path):
     from notifiers.digest import render_digest
+
     [item] = sample_items(1)
     item.title = '<img src=x onerror="alert(1)">关于&通知'
     _, text, html = render_digest([item], date(2024, 5, 2))
@@ -64,6 +66,7 @@ def test_digest_over_implicit_tls(tmp_path, demo_db, monkeypatch):
     from aiosmtpd.controller import Controller
 
     from tests.receivers import free_port, self_signed
+
     got = []
 
     class Handler:
@@ -75,8 +78,15 @@ def test_digest_over_implicit_tls(tmp_path, demo_db, monkeypatch):
     ctl = Controller(Handler(), hostname="127.0.0.1", port=port, ssl_context=self_signed(tmp_path))
     ctl.start()
     try:
-        ch = dict(id="ssl", type="email", smtp_host="127.0.0.1", smtp_port=port, security="ssl", verify_tls=False,
-                  to=["a@example.org"])
+        ch = dict(
+            id="ssl",
+            type="email",
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            security="ssl",
+            verify_tls=False,
+            to=["a@example.org"],
+        )
         cfg, store, _ = world(tmp_path, demo_db, [ch])
         with Dispatcher(store, cfg) as d:
             assert d.send_digest(d.channel("ssl")).failed == 0
@@ -89,8 +99,7 @@ def test_digest_over_implicit_tls(tmp_path, demo_db, monkeypatch):
 # ---- CLI and scheduler ----------------------------------------------------------------------------
 def test_cli_notify_test_preview_and_dry_run(tmp_path, demo_db, hooks, smtp, monkeypatch):
     monkeypatch.setenv("SMTP_PW", "s3cret")
-    cfg, store, cfg_path = world(tmp_path, demo_db, [hook(monkeypatch, hooks, "team", "dingtalk", "/team"),
-                                                      mail(smtp)])
+    cfg, store, cfg_path = world(tmp_path, demo_db, [hook(monkeypatch, hooks, "team", "dingtalk", "/team"), mail(smtp)])
     db = str(store.engine.url)
     hooks.answers["/team"] = (200, '{"errcode": 0, "errmsg": "ok"}')
     r = CliRunner().invoke(main, ["-c", str(cfg_path), "--db", db, "notify", "test", "team", "--json"])
@@ -109,12 +118,13 @@ def test_cli_notify_test_preview_and_dry_run(tmp_path, demo_db, hooks, smtp, mon
     r = CliRunner().invoke(main, ["-c", str(cfg_path), "--db", db, "digest", "send", "--json"])
     assert r.exit_code == 0 and len(smtp.messages) == 1
     r = CliRunner().invoke(main, ["-c", str(cfg_path), "--db", db, "digest", "preview"])
-    assert "(0 items)" in r.output   # preview after the send: nothing is owed
+    assert "(0 items)" in r.output  # preview after the send: nothing is owed
     store.close()
 
 
 def test_scheduler_plans_each_digest_at_its_local_time(tmp_path, demo_db, smtp, monkeypatch):
     from watcher.scheduler.service import Service
+
     cfg, store, cfg_path = world(tmp_path, demo_db, [mail(smtp, send_at="08:00")])
 
     async def plan():
@@ -133,4 +143,3 @@ def test_scheduler_plans_each_digest_at_its_local_time(tmp_path, demo_db, smtp, 
     nxt = asyncio.run(plan())
     assert (nxt.hour, nxt.minute, str(nxt.tzinfo)) == (8, 0, "Asia/Shanghai")
     store.close()
-

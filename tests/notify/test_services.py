@@ -1,5 +1,6 @@
 """Chat services: each format on a real receiver, signed and shaped; splitting within each service's
 limits; the services' error codes (pytest-httpx); a service registered by a test; channel types."""
+
 from __future__ import annotations
 
 import base64
@@ -30,8 +31,9 @@ def _generic(post: dict, events: int) -> None:
     assert post["headers"]["x-watcher-signature"] == expected
     assert len(post["json"]["items"]) == events and post["headers"]["x-watcher-delivery"]
     lyg = [i for i in post["json"]["items"] if i["title"].startswith("连云港") and i["kind"] == "link.new"]
-    assert (lyg[0]["relation"].startswith("derived from 苏政发〔2020〕28号")
-            and lyg[0]["parents"] == ["苏政发〔2020〕28号"])
+    assert lyg[0]["relation"].startswith("derived from 苏政发〔2020〕28号") and lyg[0]["parents"] == [
+        "苏政发〔2020〕28号"
+    ]
 
 
 def _slack(post: dict, events: int) -> None:
@@ -59,16 +61,20 @@ def _feishu(post: dict, events: int) -> None:
     assert f["content"]["post"]["zh_cn"]["content"][0][0]["tag"] == "a"
 
 
-@pytest.mark.parametrize("ch_id, type_, path, secret, answer, check", [
-    ("generic", "webhook", "/generic", "gsecret", None, _generic),
-    ("slack", "slack", "/slack", None, (200, "ok"), _slack),
-    ("ding", "dingtalk", "/ding", "SECdingsecret", None, _dingtalk),
-    ("wecom", "wecom", "/wecom", None, None, _wecom),
-    ("feishu", "feishu", "/feishu", "fsecret", None, _feishu),
-], ids=["webhook", "slack", "dingtalk", "wecom", "feishu"])
-def test_each_format_arrives_signed_and_shaped_in_one_batch(tmp_path, demo_db, hooks, monkeypatch, ch_id, type_,
-                                                            path, secret, answer,
-                                                            check: Callable[[dict, int], None]):
+@pytest.mark.parametrize(
+    "ch_id, type_, path, secret, answer, check",
+    [
+        ("generic", "webhook", "/generic", "gsecret", None, _generic),
+        ("slack", "slack", "/slack", None, (200, "ok"), _slack),
+        ("ding", "dingtalk", "/ding", "SECdingsecret", None, _dingtalk),
+        ("wecom", "wecom", "/wecom", None, None, _wecom),
+        ("feishu", "feishu", "/feishu", "fsecret", None, _feishu),
+    ],
+    ids=["webhook", "slack", "dingtalk", "wecom", "feishu"],
+)
+def test_each_format_arrives_signed_and_shaped_in_one_batch(
+    tmp_path, demo_db, hooks, monkeypatch, ch_id, type_, path, secret, answer, check: Callable[[dict, int], None]
+):
     channels = [hook(monkeypatch, hooks, ch_id, type_, path, secret=secret)]
     if answer:
         hooks.answers[path] = answer
@@ -76,13 +82,13 @@ def test_each_format_arrives_signed_and_shaped_in_one_batch(tmp_path, demo_db, h
     with Dispatcher(store, cfg, backoff=0) as d:
         reports = {r.channel: r for r in d.send_webhooks()}
     events = len(store.events())
-    assert events == 11   # 5 notices, 6 links
+    assert events == 11  # 5 notices, 6 links
     assert all(r.messages == 1 and r.items == events and not r.errors for r in reports.values()), reports
     by_path = {p["path"]: p for p in hooks.posts}
     assert len(hooks.posts) == 1 and set(by_path) == {path}
     check(by_path[path], events)
 
-    with Dispatcher(store, cfg, backoff=0) as d:   # delivered: nothing is sent twice
+    with Dispatcher(store, cfg, backoff=0) as d:  # delivered: nothing is sent twice
         assert all(r.messages == 0 for r in d.send_webhooks())
     assert len(hooks.posts) == 1
     store.close()
@@ -102,16 +108,19 @@ def test_long_batches_split_within_each_services_limit(kind):
 
 # ---- answers and failures -------------------------------------------------------------------------
 def test_error_codes_in_a_200_answer_count_as_failures(tmp_path, demo_db, httpx_mock, monkeypatch):
-    channels = [dict(id="ding", type="dingtalk", url_env="DING_URL", retries=2),
-                dict(id="wecom", type="wecom", url_env="WECOM_URL", retries=2),
-                dict(id="feishu", type="feishu", url_env="FEISHU_URL", retries=2)]
+    channels = [
+        dict(id="ding", type="dingtalk", url_env="DING_URL", retries=2),
+        dict(id="wecom", type="wecom", url_env="WECOM_URL", retries=2),
+        dict(id="feishu", type="feishu", url_env="FEISHU_URL", retries=2),
+    ]
     monkeypatch.setenv("DING_URL", f"https://oapi.dingtalk.com/robot/send?access_token={TOKEN}")
     monkeypatch.setenv("WECOM_URL", f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={TOKEN}")
     monkeypatch.setenv("FEISHU_URL", f"https://open.feishu.cn/open-apis/bot/v2/hook/{TOKEN}")
     # DingTalk: keyword check failed — final, tried once. WeCom: rate limited, then accepted.
     # Feishu: bad signature — final.
-    httpx_mock.add_response(url=re.compile(r".*dingtalk.*"),
-                            json={"errcode": 310000, "errmsg": "keywords not in content"})
+    httpx_mock.add_response(
+        url=re.compile(r".*dingtalk.*"), json={"errcode": 310000, "errmsg": "keywords not in content"}
+    )
     httpx_mock.add_response(url=re.compile(r".*qyapi.*"), json={"errcode": 45009, "errmsg": "api freq out of limit"})
     httpx_mock.add_response(url=re.compile(r".*qyapi.*"), json={"errcode": 0, "errmsg": "ok"})
     httpx_mock.add_response(url=re.compile(r".*feishu.*"), json={"code": 19021, "msg": "sign match fail"})
@@ -123,32 +132,33 @@ def test_error_codes_in_a_200_answer_count_as_failures(tmp_path, demo_db, httpx_
     assert reports["wecom"].failed == 0 and reports["wecom"].answers
     assert reports["feishu"].failed == 11 and "19021" in reports["feishu"].errors[0]
     requests = httpx_mock.get_requests()
-    assert sum("dingtalk" in str(r.url) for r in requests) == 1      # not retried
-    assert sum("qyapi" in str(r.url) for r in requests) == 2         # retried once
+    assert sum("dingtalk" in str(r.url) for r in requests) == 1  # not retried
+    assert sum("qyapi" in str(r.url) for r in requests) == 2  # retried once
     assert status["ding"]["failed"] == 11 and "keywords" in status["ding"]["last_error"]
     assert status["wecom"]["sent"] == 11
     r = CliRunner().invoke(main, ["-c", str(cfg_path), "--db", str(store.engine.url), "status", "--json"])
-    assert r.exit_code == 1   # a failing channel makes status unhealthy
+    assert r.exit_code == 1  # a failing channel makes status unhealthy
     assert TOKEN not in r.output and TOKEN not in json.dumps(status)
     store.close()
 
 
-
-
-@pytest.mark.parametrize("name, status, body, refused", [
-    ("webhook", 200, "anything", None),
-    ("slack", 200, "ok", None),
-    ("slack", 200, "invalid_token", False),
-    ("dingtalk", 200, {"errcode": 0, "errmsg": "ok"}, None),
-    ("dingtalk", 200, {"errcode": 310000, "errmsg": "keywords not in content"}, False),
-    ("dingtalk", 200, {"errcode": 130101, "errmsg": "send too fast"}, True),
-    ("dingtalk", 200, "<html>busy</html>", True),
-    ("wecom", 200, {"errcode": 45009, "errmsg": "api freq out of limit"}, True),
-    ("wecom", 200, {"errcode": 93000, "errmsg": "invalid webhook url"}, False),
-    ("feishu", 200, {"code": 19021, "msg": "sign match fail"}, False),
-    ("feishu", 200, {"code": 11232, "msg": "frequency limited"}, True),
-    ("feishu", 200, {"StatusCode": 0, "StatusMessage": "success"}, None),
-])
+@pytest.mark.parametrize(
+    "name, status, body, refused",
+    [
+        ("webhook", 200, "anything", None),
+        ("slack", 200, "ok", None),
+        ("slack", 200, "invalid_token", False),
+        ("dingtalk", 200, {"errcode": 0, "errmsg": "ok"}, None),
+        ("dingtalk", 200, {"errcode": 310000, "errmsg": "keywords not in content"}, False),
+        ("dingtalk", 200, {"errcode": 130101, "errmsg": "send too fast"}, True),
+        ("dingtalk", 200, "<html>busy</html>", True),
+        ("wecom", 200, {"errcode": 45009, "errmsg": "api freq out of limit"}, True),
+        ("wecom", 200, {"errcode": 93000, "errmsg": "invalid webhook url"}, False),
+        ("feishu", 200, {"code": 19021, "msg": "sign match fail"}, False),
+        ("feishu", 200, {"code": 11232, "msg": "frequency limited"}, True),
+        ("feishu", 200, {"StatusCode": 0, "StatusMessage": "success"}, None),
+    ],
+)
 def test_each_service_judges_its_answer(name, status, body, refused):
     """refused: None when accepted, else whether the refusal is worth retrying."""
     kw = {"json": body} if isinstance(body, dict) else {"text": body}
@@ -171,11 +181,12 @@ def test_the_services_are_registered_by_name():
 
 
 def test_a_new_service_is_one_registered_class(tmp_path, demo_db, hooks, monkeypatch):
-    monkeypatch.setattr(services.base, "_REGISTRY", dict(services.base._REGISTRY))   # gone after the test
+    monkeypatch.setattr(services.base, "_REGISTRY", dict(services.base._REGISTRY))  # gone after the test
 
     @register("echo")
     class Echo(ChatService):
         """The titles as a list, a signature header, and "pong" as the only good answer."""
+
         limit = 600
         default_rate = 7
 
@@ -192,8 +203,14 @@ def test_a_new_service_is_one_registered_class(tmp_path, demo_db, hooks, monkeyp
 
     assert "echo" in known_services()
     hooks.answers["/echo"] = (200, "pong")
-    cfg, store, _ = world(tmp_path, demo_db, [hook(monkeypatch, hooks, "e", "echo", "/echo", secret="esecret"),
-                                              hook(monkeypatch, hooks, "e2", "echo", "/echo2")])
+    cfg, store, _ = world(
+        tmp_path,
+        demo_db,
+        [
+            hook(monkeypatch, hooks, "e", "echo", "/echo", secret="esecret"),
+            hook(monkeypatch, hooks, "e2", "echo", "/echo2"),
+        ],
+    )
     assert rate_limit(cfg.channels[0]) == 7
     with Dispatcher(store, cfg, backoff=0) as d:
         reports = {r.channel: r for r in d.send_webhooks()}
@@ -210,9 +227,18 @@ def test_a_new_service_is_one_registered_class(tmp_path, demo_db, hooks, monkeyp
 
 
 def test_an_unknown_channel_type_fails_validation_naming_the_known_ones():
-    cfg = parse_config(json.dumps({"sources": [], "channels": [{"id": "t", "type": "teams", "url_env": "T"},
-                                                               {"id": "d", "type": "dingtalk", "url_env": "D"}]}),
-                       "sources.yaml")
+    cfg = parse_config(
+        json.dumps(
+            {
+                "sources": [],
+                "channels": [
+                    {"id": "t", "type": "teams", "url_env": "T"},
+                    {"id": "d", "type": "dingtalk", "url_env": "D"},
+                ],
+            }
+        ),
+        "sources.yaml",
+    )
     [err] = cfg.errors
     assert err.field == "channels[0].type"
     assert err.message == "unknown channel type 'teams' (known: dingtalk, email, feishu, slack, webhook, wecom)"
@@ -226,12 +252,20 @@ def test_a_channels_rate_limit_defaults_to_its_services():
 
 
 def test_channel_config_errors_name_the_field(tmp_path):
-    cfg = parse_config(json.dumps({"sources": [], "channels": [
-        {"id": "a", "type": "dingtalk"},
-        {"id": "b", "type": "slack", "url": "https://hooks.slack.com/services/T/B/X"},
-        {"id": "c", "type": "email", "to": ["not-an-address"]},
-        {"id": "d", "type": "wecom", "url_env": "W"}]}), "sources.yaml")
+    cfg = parse_config(
+        json.dumps(
+            {
+                "sources": [],
+                "channels": [
+                    {"id": "a", "type": "dingtalk"},
+                    {"id": "b", "type": "slack", "url": "https://hooks.slack.com/services/T/B/X"},
+                    {"id": "c", "type": "email", "to": ["not-an-address"]},
+                    {"id": "d", "type": "wecom", "url_env": "W"},
+                ],
+            }
+        ),
+        "sources.yaml",
+    )
     fields = [e.field for e in cfg.errors]
     assert fields == ["channels[0].url_env", "channels[1].url", "channels[2].to"]
     assert [c.id for c in cfg.channels] == ["d"]
-

@@ -6,6 +6,7 @@ members are checked for count, total size and compression ratio before anything 
 PDFs stop at a page limit. The caller (watcher/attachments/sandbox.py) also runs this in a child process
 with a time and memory limit, since a parser can loop or balloon on a crafted file.
 """
+
 from __future__ import annotations
 
 import io
@@ -23,24 +24,25 @@ from xml.etree import ElementTree as ET
 class Limits:
     max_pages: int = 300
     max_chars: int = 2_000_000
-    max_unzipped: int = 100_000_000     # bytes inflated from one archive
-    max_ratio: int = 100                # uncompressed / compressed, per member
+    max_unzipped: int = 100_000_000  # bytes inflated from one archive
+    max_ratio: int = 100  # uncompressed / compressed, per member
     max_members: int = 2000
     converter_timeout: float = 60.0
 
 
 @dataclass
 class TextResult:
-    kind: str                      # pdf docx xlsx ofd zip doc wps xls html text unknown
-    status: str                    # ok | no_text | error
+    kind: str  # pdf docx xlsx ofd zip doc wps xls html text unknown
+    status: str  # ok | no_text | error
     text: str = ""
     error: str | None = None
     pages: int | None = None
-    parts: list[str] = field(default_factory=list)   # zip: the members read
+    parts: list[str] = field(default_factory=list)  # zip: the members read
 
     def as_dict(self) -> dict:
-        return dict(kind=self.kind, status=self.status, text=self.text, error=self.error, pages=self.pages,
-                    parts=self.parts)
+        return dict(
+            kind=self.kind, status=self.status, text=self.text, error=self.error, pages=self.pages, parts=self.parts
+        )
 
 
 class Unreadable(Exception):
@@ -48,10 +50,17 @@ class Unreadable(Exception):
 
 
 MEDIA_TYPES = {
-    "pdf": "application/pdf", "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "ofd": "application/ofd",
-    "zip": "application/zip", "doc": "application/msword", "wps": "application/vnd.ms-works",
-    "xls": "application/vnd.ms-excel", "rar": "application/vnd.rar", "html": "text/html", "text": "text/plain",
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ofd": "application/ofd",
+    "zip": "application/zip",
+    "doc": "application/msword",
+    "wps": "application/vnd.ms-works",
+    "xls": "application/vnd.ms-excel",
+    "rar": "application/vnd.rar",
+    "html": "text/html",
+    "text": "text/plain",
 }
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -82,7 +91,7 @@ def sniff(data: bytes, filename: str = "") -> str:
         return "zip"
     sample = data[:2048].lstrip().lower()
     if sample.startswith((b"<!doctype html", b"<html")) or b"<html" in sample[:512]:
-        return "html"    # a download script answering with an error page
+        return "html"  # a download script answering with an error page
     return ext or "unknown"
 
 
@@ -161,8 +170,7 @@ def xlsx_text(data: bytes, limits: Limits = Limits()) -> str:
             if _local(si.tag) == "si":
                 shared.append("".join(t.text or "" for t in si.iter() if _local(t.tag) == "t"))
     lines = []
-    sheets = sorted((n for n in zf.namelist() if re.match(r"xl/worksheets/sheet\d+\.xml$", n)),
-                    key=_sheet_number)
+    sheets = sorted((n for n in zf.namelist() if re.match(r"xl/worksheets/sheet\d+\.xml$", n)), key=_sheet_number)
     for name in sheets:
         for row in _xml(_read(zf, name), name).iter():
             if _local(row.tag) != "row":
@@ -188,8 +196,10 @@ def ofd_text(data: bytes, limits: Limits = Limits()) -> str:
     """OFD (GB/T 33190): a zip of XML pages; text is in TextCode elements, laid out by position.
     Codes are grouped into lines by their Y coordinate, lines ordered top to bottom per page."""
     zf = _checked_zip(data, limits)
-    pages = sorted((n for n in zf.namelist() if re.search(r"Pages/Page_?\d+/Content\.xml$", n, re.I)),
-                   key=lambda n: [int(x) for x in re.findall(r"\d+", n)])
+    pages = sorted(
+        (n for n in zf.namelist() if re.search(r"Pages/Page_?\d+/Content\.xml$", n, re.I)),
+        key=lambda n: [int(x) for x in re.findall(r"\d+", n)],
+    )
     if not pages:
         raise Unreadable("OFD without page content")
     out = []
@@ -213,11 +223,12 @@ def ofd_text(data: bytes, limits: Limits = Limits()) -> str:
 def pdf_text(data: bytes, limits: Limits = Limits()) -> tuple[str, int]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
+
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
             try:
-                if not reader.decrypt(""):       # an owner password alone still lets anyone read
+                if not reader.decrypt(""):  # an owner password alone still lets anyone read
                     raise Unreadable("encrypted PDF (a password is needed to open it)")
             except NotImplementedError as exc:
                 raise Unreadable(f"encrypted PDF: {exc}") from None
@@ -243,8 +254,11 @@ def convert_legacy(data: bytes, kind: str, converters: dict[str, list[list[str]]
             path = Path(tmp) / f"attachment.{kind}"
             path.write_bytes(data)
             try:
-                proc = subprocess.run([a.replace("{path}", str(path)) for a in argv], capture_output=True,
-                                      timeout=limits.converter_timeout)
+                proc = subprocess.run(
+                    [a.replace("{path}", str(path)) for a in argv],
+                    capture_output=True,
+                    timeout=limits.converter_timeout,
+                )
             except subprocess.TimeoutExpired:
                 raise Unreadable(f"{argv[0]} took over {limits.converter_timeout:g} s") from None
             if proc.returncode != 0:
@@ -262,16 +276,26 @@ CONVERTERS: dict[str, list[list[str]]] = {
 }
 
 
-def extract(data: bytes, filename: str = "", limits: Limits = Limits(),
-            converters: dict[str, list[list[str]]] | None = None, _depth: int = 0) -> TextResult:
+def extract(
+    data: bytes,
+    filename: str = "",
+    limits: Limits = Limits(),
+    converters: dict[str, list[list[str]]] | None = None,
+    _depth: int = 0,
+) -> TextResult:
     """The text of one file. Never raises for a bad file: the result says what went wrong."""
     kind = sniff(data, filename)
     converters = CONVERTERS if converters is None else converters
     try:
         if kind == "pdf":
             text, pages = pdf_text(data, limits)
-            res = TextResult(kind, "ok" if text.strip() else "no_text", text, pages=pages,
-                             error=None if text.strip() else "no text layer (a scanned PDF?)")
+            res = TextResult(
+                kind,
+                "ok" if text.strip() else "no_text",
+                text,
+                pages=pages,
+                error=None if text.strip() else "no text layer (a scanned PDF?)",
+            )
         elif kind == "docx":
             res = TextResult(kind, "ok", docx_text(data, limits))
         elif kind == "xlsx":
@@ -282,9 +306,15 @@ def extract(data: bytes, filename: str = "", limits: Limits = Limits(),
             res = _zip_text(data, limits, converters, _depth)
         elif kind in ("doc", "wps", "xls", "et"):
             converted = convert_legacy(data, kind, converters, limits)
-            res = (TextResult(kind, "no_text", error=f"no converter installed for .{kind} "
-                                                     f"(install {converters.get(kind, [['—']])[0][0]})")
-                   if converted is None else TextResult(kind, "ok", converted))
+            res = (
+                TextResult(
+                    kind,
+                    "no_text",
+                    error=f"no converter installed for .{kind} (install {converters.get(kind, [['—']])[0][0]})",
+                )
+                if converted is None
+                else TextResult(kind, "ok", converted)
+            )
         elif kind == "html":
             res = TextResult(kind, "error", error="an HTML page, not a file (a broken download link?)")
         else:
@@ -311,8 +341,13 @@ def _zip_text(data: bytes, limits: Limits, converters: dict[str, list[list[str]]
         if inner.status == "ok":
             texts.append(inner.text)
             parts.append(name)
-    return TextResult("zip", "ok" if texts else "no_text", "\n\n".join(texts), parts=parts,
-                      error=None if texts else "no readable document in the archive")
+    return TextResult(
+        "zip",
+        "ok" if texts else "no_text",
+        "\n\n".join(texts),
+        parts=parts,
+        error=None if texts else "no readable document in the archive",
+    )
 
 
 def _member_name(info: zipfile.ZipInfo) -> str:

@@ -8,6 +8,7 @@ sha256) is not read again.
 The attachment's text joins the notice's normalised text, so it takes part in change detection,
 fingerprints, linking and search; the page body stays what the page shows.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -28,7 +29,7 @@ from watcher.config.settings import AttachmentSettings, Source
 from watcher.crawl.fetch import Fetcher
 from watcher.errors import FetchError
 
-if TYPE_CHECKING:   # the pipeline builds the reader and hands it its executor
+if TYPE_CHECKING:  # the pipeline builds the reader and hands it its executor
     from watcher.pipeline.poll import DB
 
 log = logging.getLogger(__name__)
@@ -37,11 +38,12 @@ log = logging.getLogger(__name__)
 @dataclass
 class Read:
     """One attachment: the record kept with the version, and the text row when newly read."""
+
     record: dict
     text: str = ""
     text_row: dict | None = None
     page_row: dict | None = None
-    transient: bool = False          # a fetch failure worth retrying on the next visit
+    transient: bool = False  # a fetch failure worth retrying on the next visit
 
 
 # ---- file names -------------------------------------------------------------------------------------
@@ -88,7 +90,7 @@ def filename_for(url: str, headers: httpx.Headers | None, link_text: str) -> str
     name = filename_from_disposition(headers.get("content-disposition")) if headers is not None else None
     if name:
         return PurePosixPath(name.replace("\\", "/")).name
-    if re.search(r"\.[A-Za-z]{2,4}$", link_text.strip()):   # 实施方案.pdf beats P020240102….pdf
+    if re.search(r"\.[A-Za-z]{2,4}$", link_text.strip()):  # 实施方案.pdf beats P020240102….pdf
         return link_text.strip()
     path_name = _unquote_any(PurePosixPath(urlsplit(url).path).name)
     if "." in path_name and not path_name.lower().endswith((".jsp", ".do", ".aspx", ".php", ".action")):
@@ -102,9 +104,18 @@ def filename_for(url: str, headers: httpx.Headers | None, link_text: str) -> str
 
 def _record(base: dict, row: dict, filename: str | None) -> dict:
     """What a version keeps of one attachment: its link, and what was read from the file."""
-    return {**base, "filename": filename, "media_type": row["media_type"], "size": row["size"],
-            "sha256": row["sha256"], "kind": row["kind"], "status": row["status"], "error": row["error"],
-            "pages": row["pages"], "chars": len(row["text"])}
+    return {
+        **base,
+        "filename": filename,
+        "media_type": row["media_type"],
+        "size": row["size"],
+        "sha256": row["sha256"],
+        "kind": row["kind"],
+        "status": row["status"],
+        "error": row["error"],
+        "pages": row["pages"],
+        "chars": len(row["text"]),
+    }
 
 
 # ---- the stage --------------------------------------------------------------------------------------
@@ -131,10 +142,14 @@ class AttachmentReader:
         url, name = link["url"], link.get("name") or ""
         base = dict(url=url, name=name)
         fetch = self.source.fetch.model_copy(update={"max_body_bytes": self.settings.max_bytes})
-        cached = known if known and known.get("text_row") else None   # validators count only with the text
+        cached = known if known and known.get("text_row") else None  # validators count only with the text
         try:
-            resp = await self.fetcher.get(url, fetch, etag=cached["etag"] if cached else None,
-                                          last_modified=cached["last_modified"] if cached else None)
+            resp = await self.fetcher.get(
+                url,
+                fetch,
+                etag=cached["etag"] if cached else None,
+                last_modified=cached["last_modified"] if cached else None,
+            )
         except FetchError as exc:
             log.warning("%s: attachment %s: %s", self.source.id, url, exc.message)
             return Read(record={**base, "status": "fetch_error", "error": exc.message}, transient=exc.retryable)
@@ -144,18 +159,34 @@ class AttachmentReader:
         data = resp.content
         sha = hashlib.sha256(data).hexdigest()
         filename = filename_for(resp.url, resp.headers, name)
-        page_row = dict(url=url, etag=resp.etag, last_modified=resp.last_modified, body_hash=sha,
-                        region_hash=None, status=resp.status)
+        page_row = dict(
+            url=url,
+            etag=resp.etag,
+            last_modified=resp.last_modified,
+            body_hash=sha,
+            region_hash=None,
+            status=resp.status,
+        )
         row = await self.db(self.store.attachment_text, sha)
         fresh = row is None
         if fresh:
             async with self.slots:
                 res = await asyncio.to_thread(extract_isolated, data, filename, self.settings)
-            row = dict(sha256=sha, size=len(data), filename=filename, kind=res.kind, status=res.status, error=res.error,
-                       pages=res.pages, text=res.text if res.status == "ok" else "",
-                       media_type=MEDIA_TYPES.get(res.kind) or (resp.headers.get("content-type") or "").split(";")[0]
-                       or "application/octet-stream")
+            row = dict(
+                sha256=sha,
+                size=len(data),
+                filename=filename,
+                kind=res.kind,
+                status=res.status,
+                error=res.error,
+                pages=res.pages,
+                text=res.text if res.status == "ok" else "",
+                media_type=MEDIA_TYPES.get(res.kind)
+                or (resp.headers.get("content-type") or "").split(";")[0]
+                or "application/octet-stream",
+            )
             if res.status != "ok":
                 log.warning("%s: attachment %s: %s", self.source.id, url, res.error)
-        return Read(record=_record(base, row, filename), text=row["text"], text_row=row if fresh else None,
-                    page_row=page_row)
+        return Read(
+            record=_record(base, row, filename), text=row["text"], text_row=row if fresh else None, page_row=page_row
+        )

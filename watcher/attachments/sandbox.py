@@ -3,6 +3,7 @@
 A crafted PDF can hang a parser or eat memory, and must cost one attachment, not the poll. Children
 fork from a forkserver that has `watcher.attachments.doctext` preloaded, so each one starts warm.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -47,8 +48,11 @@ def extract_isolated(data: bytes, filename: str, settings: AttachmentSettings) -
     kind = sniff(data, filename)
     ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, data, filename, Limits(max_pages=settings.max_pages),
-                                            settings.max_memory), daemon=True)
+    proc = ctx.Process(
+        target=_child,
+        args=(child, data, filename, Limits(max_pages=settings.max_pages), settings.max_memory),
+        daemon=True,
+    )
     proc.start()
     child.close()
     try:
@@ -65,5 +69,11 @@ def extract_isolated(data: bytes, filename: str, settings: AttachmentSettings) -
         if proc.is_alive():
             proc.kill()
         parent.close()
-    return TextResult(kind=out.get("kind") or kind, status=out["status"], text=out.get("text") or "",
-                      error=out.get("error"), pages=out.get("pages"), parts=out.get("parts") or [])
+    return TextResult(
+        kind=out.get("kind") or kind,
+        status=out["status"],
+        text=out.get("text") or "",
+        error=out.get("error"),
+        pages=out.get("pages"),
+        parts=out.get("parts") or [],
+    )

@@ -3,6 +3,7 @@
 The subcommand modules define their commands without naming `main`; they are attached here, so nothing
 imports this package back (watcher/cli/context.py holds what they share).
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,10 +22,14 @@ from watcher.cli.status import status
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "-c", default="sources.yaml", envvar="WATCHER_CONFIG", show_default=True,
-              help="Path of sources.yaml.")
-@click.option("--db", envvar="WATCHER_DATABASE_URL",
-              help="SQLAlchemy URL (default: defaults.database_url of sources.yaml, else sqlite:///watcher.db).")
+@click.option(
+    "--config", "-c", default="sources.yaml", envvar="WATCHER_CONFIG", show_default=True, help="Path of sources.yaml."
+)
+@click.option(
+    "--db",
+    envvar="WATCHER_DATABASE_URL",
+    help="SQLAlchemy URL (default: defaults.database_url of sources.yaml, else sqlite:///watcher.db).",
+)
 @click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
 @click.version_option(__version__, "--version", prog_name="watcher")
 @click.pass_context
@@ -37,8 +42,10 @@ def main(ctx: click.Context, config: str, db: str | None, verbose: int) -> None:
       watcher -c sources.yaml poll # one pass over every enabled source
       watcher run                  # the scheduler
     """
-    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     given = ctx.get_parameter_source("config") not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
     ctx.obj = Ctx(config, db, config_given=given)
     ctx.call_on_close(ctx.obj.close)

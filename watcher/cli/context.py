@@ -3,6 +3,7 @@ opened once), the consoles, and the --json and error conventions.
 
 Subcommand modules import this module, never `watcher.cli` itself, so the package has no import cycle.
 """
+
 from __future__ import annotations
 
 import functools
@@ -37,6 +38,7 @@ class _LazyConsole:
     def get(self) -> Console:
         if self._console is None:
             from rich.console import Console
+
             self._console = Console(**self._kw)
         return self._console
 
@@ -50,6 +52,7 @@ out = _LazyConsole()
 
 def Table(*a: Any, **kw: Any) -> RichTable:  # noqa: N802 - stands in for rich.table.Table
     from rich.table import Table as RichTable
+
     return RichTable(*a, **kw)
 
 
@@ -61,7 +64,7 @@ class Ctx:
     def __init__(self, config_path: str, db: str | None, *, config_given: bool = True):
         self.config_path = config_path
         self.db = db
-        self.config_given = config_given   # False: the default path, which need not exist
+        self.config_given = config_given  # False: the default path, which need not exist
         self._config: Config | None = None
         self._store: Store | None = None
 
@@ -101,8 +104,7 @@ def json_option(help_or_func: str | F = "Print as JSON.") -> Any:
     return click.option("--json", "as_json", is_flag=True, help=help_or_func)
 
 
-def emit(data: Any, as_json: bool, render: Callable[[Any], object] | None = None, *,
-         indent: int | None = 2) -> None:
+def emit(data: Any, as_json: bool, render: Callable[[Any], object] | None = None, *, indent: int | None = 2) -> None:
     """Print `data` as JSON (Chinese kept as is, not \\u-escaped), or hand it to `render` for people."""
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=indent))
@@ -113,11 +115,13 @@ def emit(data: Any, as_json: bool, render: Callable[[Any], object] | None = None
 def cli_errors(func: F) -> F:
     """A WatcherError (unreadable sources.yaml, unknown source, notice or channel, refused delivery) ends
     the command with its message and exit status 1 instead of a traceback."""
+
     @functools.wraps(func)
     def wrapper(*args: Any, **kw: Any) -> Any:
         try:
             return func(*args, **kw)
         except WatcherError as exc:
             raise click.ClickException(str(exc)) from None
+
     wrapper.cli_errors = True  # type: ignore[attr-defined]  # checked by the tests for every command
     return wrapper  # type: ignore[return-value]

@@ -1,4 +1,5 @@
 """`watcher eval …`: extraction and linking measured against labelled data."""
+
 from __future__ import annotations
 
 import sys
@@ -26,8 +27,12 @@ def eval_group() -> None:
 
 @eval_group.command("links")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
-@click.option("--labels", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="CSV with child,parent,relation,evidence (paths relative to FOLDER).")
+@click.option(
+    "--labels",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="CSV with child,parent,relation,evidence (paths relative to FOLDER).",
+)
 @json_option("Print the report as JSON.")
 @cli_errors
 def eval_links(folder: str, labels: str, as_json: bool) -> None:
@@ -41,6 +46,7 @@ def eval_links(folder: str, labels: str, as_json: bool) -> None:
     import tempfile
 
     from watcher.evaluation.links import evaluate
+
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(f"sqlite:///{tmp}/eval.db")
         report = evaluate(Path(folder), Path(labels), store)
@@ -53,12 +59,15 @@ def _print_links_report(report: dict) -> None:
     for col in ("relation", "labelled", "reported", "correct", "precision", "recall"):
         table.add_column(col, justify="right" if col != "relation" else "left")
     for rel, r in report["relations"].items():
-        table.add_row(rel, str(r["gold"]), str(r["predicted"]), str(r["tp"]), _fmt(r["precision"], 2),
-                      _fmt(r["recall"], 2))
+        table.add_row(
+            rel, str(r["gold"]), str(r["predicted"]), str(r["tp"]), _fmt(r["precision"], 2), _fmt(r["recall"], 2)
+        )
     out.print(table)
-    out.print(f"sibling pairs reported as derived: {len(report['siblings_reported_as_derived'])}; other links: "
-              f"{report['other_links']}; links to cited titles outside the folder (not scored): "
-              f"{report['unscored_links']}")
+    out.print(
+        f"sibling pairs reported as derived: {len(report['siblings_reported_as_derived'])}; other links: "
+        f"{report['other_links']}; links to cited titles outside the folder (not scored): "
+        f"{report['unscored_links']}"
+    )
     for rel, r in report["relations"].items():
         for m in r["missed"]:
             err_console.print(f"missed {rel}: {m[0]} <- {m[1]}")
@@ -80,14 +89,20 @@ def eval_extract(labels: str, as_json: bool) -> None:
       watcher eval extract tests/fixtures/extract_labels.yaml
     """
     from watcher.evaluation.extraction import evaluate_extraction
+
     report = evaluate_extraction(Path(labels))
     emit(report, as_json, _print_extraction_report)
-    bad = [p for p in report["pages"] if not (p["title_ok"] and p["date_ok"])
-           or (p["body_f1"] is not None and p["body_f1"] < 0.9)]
+    bad = [
+        p
+        for p in report["pages"]
+        if not (p["title_ok"] and p["date_ok"]) or (p["body_f1"] is not None and p["body_f1"] < 0.9)
+    ]
     if not as_json:
         for p in bad:
-            err_console.print(f"{p['page']}: title {'ok' if p['title_ok'] else repr(p['title'])}, "
-                              f"date {'ok' if p['date_ok'] else p['published']}, body F1 {p['body_f1']}")
+            err_console.print(
+                f"{p['page']}: title {'ok' if p['title_ok'] else repr(p['title'])}, "
+                f"date {'ok' if p['date_ok'] else p['published']}, body F1 {p['body_f1']}"
+            )
     if bad:
         sys.exit(1)
 
@@ -97,6 +112,12 @@ def _print_extraction_report(report: dict) -> None:
     for col in ("set", "pages", "title", "date", "body F1 mean", "body F1 min"):
         table.add_column(col, justify="left" if col == "set" else "right")
     for name, s in report["summary"].items():
-        table.add_row(name, str(s["pages"]), _fmt(s["title"], 3), _fmt(s["date"], 3), _fmt(s["body_f1_mean"], 3),
-                      _fmt(s["body_f1_min"], 3))
+        table.add_row(
+            name,
+            str(s["pages"]),
+            _fmt(s["title"], 3),
+            _fmt(s["date"], 3),
+            _fmt(s["body_f1_mean"], 3),
+            _fmt(s["body_f1_min"], 3),
+        )
     out.print(table)

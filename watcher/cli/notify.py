@@ -1,4 +1,5 @@
 """`watcher notify …` and `watcher digest …`: the notifiers from the terminal."""
+
 from __future__ import annotations
 
 import sys
@@ -18,13 +19,14 @@ if TYPE_CHECKING:
 
 def dispatcher(obj: Ctx) -> Dispatcher:
     from notifiers.dispatch import Dispatcher
+
     return Dispatcher(obj.store(), obj.load())
 
 
 def _channel(d: Dispatcher, channel_id: str) -> Channel:
     try:
         return d.channel(channel_id)
-    except KeyError as exc:   # Dispatcher.channel says "no channel …" through KeyError
+    except KeyError as exc:  # Dispatcher.channel says "no channel …" through KeyError
         raise NotFoundError(str(exc.args[0])) from None
 
 
@@ -51,16 +53,21 @@ def notify_test(obj: Ctx, channel_id: str, as_json: bool) -> None:
       DINGTALK_URL=https://oapi.dingtalk.com/robot/send?access_token=… watcher notify test dingtalk-team
     """
     from watcher.errors import DeliveryError
+
     d = dispatcher(obj)
     try:
         answer = d.test(_channel(d, channel_id))
     except (DeliveryError, ConfigError) as exc:
-        if as_json:   # the failure is the answer: print it as JSON too
+        if as_json:  # the failure is the answer: print it as JSON too
             emit({"channel": channel_id, "ok": False, "error": str(exc)}, True, indent=None)
             sys.exit(1)
         raise
-    emit({"channel": channel_id, "ok": True, "answer": answer}, as_json,
-         lambda _: click.echo(f"{channel_id}: {answer}"), indent=None)
+    emit(
+        {"channel": channel_id, "ok": True, "answer": answer},
+        as_json,
+        lambda _: click.echo(f"{channel_id}: {answer}"),
+        indent=None,
+    )
 
 
 @notify.command("send")
@@ -113,8 +120,9 @@ def _email_channels(d: Dispatcher, channel_id: str | None) -> list[Channel]:
 @click.option("--text", "as_text", is_flag=True, help="Print the plain-text version.")
 @click.pass_obj
 @cli_errors
-def digest_preview(obj: Ctx, channel_id: str | None, since: datetime | None, out_file: str | None,
-                   as_text: bool) -> None:
+def digest_preview(
+    obj: Ctx, channel_id: str | None, since: datetime | None, out_file: str | None, as_text: bool
+) -> None:
     """Render the next digest without sending it or marking anything as sent.
 
     \b

@@ -1,4 +1,5 @@
 """`watcher poll`, `run`, `link`, `migrate`, `demo`: fetching and storing."""
+
 from __future__ import annotations
 
 import asyncio
@@ -31,9 +32,17 @@ def _print_summary(results: list[RunResult]) -> None:
     for col in ("source", "status", "new", "changed", "unchanged", "failed", "pages", "304/same", "seconds"):
         table.add_column(col, justify="right" if col not in ("source", "status") else "left")
     for r in results:
-        table.add_row(r.source_id, f"[{status_colour(r.status)}]{r.status}[/]", str(r.counts.new),
-                      str(r.counts.changed), str(r.counts.unchanged), str(r.counts.failed), str(r.pages),
-                      str(r.not_modified), f"{r.duration:.1f}")
+        table.add_row(
+            r.source_id,
+            f"[{status_colour(r.status)}]{r.status}[/]",
+            str(r.counts.new),
+            str(r.counts.changed),
+            str(r.counts.unchanged),
+            str(r.counts.failed),
+            str(r.pages),
+            str(r.not_modified),
+            f"{r.duration:.1f}",
+        )
     out.print(table)
     for r in results:
         for e in r.errors[:5]:
@@ -42,14 +51,17 @@ def _print_summary(results: list[RunResult]) -> None:
             err_console.print(f"[red]{r.source_id}[/] … and {len(r.errors) - 5} more errors")
 
 
-def _cycle(cfg: Config, store: Store, sources: list[Source], linker: LinkStage | None,
-           show_progress: bool) -> CycleReport:
+def _cycle(
+    cfg: Config, store: Store, sources: list[Source], linker: LinkStage | None, show_progress: bool
+) -> CycleReport:
     """run_cycle, with a progress bar per source on a terminal."""
     if not show_progress:
         return asyncio.run(run_cycle(cfg, store, sources, linker=linker))
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn  # rich's progress: only on a tty
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  console=err_console.get(), transient=True) as progress:
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err_console.get(), transient=True
+    ) as progress:
         tasks = {s.id: progress.add_task(s.id, total=None) for s in sources}
 
         def on_event(source_id: str, event: str, **info: Any) -> None:
@@ -60,6 +72,7 @@ def _cycle(cfg: Config, store: Store, sources: list[Source], linker: LinkStage |
                 progress.advance(t)
             elif event == "done":
                 progress.update(t, description=f"{source_id} {info['result'].status}")
+
         return asyncio.run(run_cycle(cfg, store, sources, linker=linker, progress=on_event))
 
 
@@ -82,9 +95,14 @@ def poll(obj: Ctx, source_ids: tuple[str, ...], as_json: bool, no_link: bool) ->
     sources = [cfg.get(i) for i in source_ids] if source_ids else cfg.enabled
     store = obj.store()
     prepare(cfg, store)
-    report = _cycle(cfg, store, sources, None if no_link else make_linker(cfg, store),
-                    show_progress=not as_json and sys.stderr.isatty())
-    for channel, error in report.alert_errors():   # the cycle also retried what failed last time
+    report = _cycle(
+        cfg,
+        store,
+        sources,
+        None if no_link else make_linker(cfg, store),
+        show_progress=not as_json and sys.stderr.isatty(),
+    )
+    for channel, error in report.alert_errors():  # the cycle also retried what failed last time
         err_console.print(f"[red]{channel}[/]: {error}")
     _summary(report.results, as_json)
     if not report.ok:
@@ -104,6 +122,7 @@ def run(obj: Ctx) -> None:
       WATCHER_DATABASE_URL=postgresql://localhost/watcher watcher -v run
     """
     from watcher.scheduler.service import Service
+
     cfg = obj.load()
     service = Service(obj.config_path, obj.store())
     logging.getLogger("watcher").setLevel(min(logging.getLogger().level, logging.INFO))
@@ -136,7 +155,7 @@ def migrate(obj: Ctx) -> None:
     Example:
       watcher --db postgresql://127.0.0.1/test migrate
     """
-    engine = make_engine(obj.database_url())   # not obj.store(): opening a Store migrates already
+    engine = make_engine(obj.database_url())  # not obj.store(): opening a Store migrates already
     try:
         applied = run_migrations(engine)
         click.echo(f"applied: {', '.join(applied) or 'nothing (up to date)'}; at {applied_revisions(engine)}")
@@ -145,8 +164,14 @@ def migrate(obj: Ctx) -> None:
 
 
 @click.command()
-@click.option("--dir", "workdir", default="watcher-demo", show_default=True, type=click.Path(file_okay=False),
-              help="Where the demo writes its sources.yaml and SQLite file.")
+@click.option(
+    "--dir",
+    "workdir",
+    default="watcher-demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where the demo writes its sources.yaml and SQLite file.",
+)
 @json_option("Print what was found as JSON.")
 @cli_errors
 def demo(workdir: str, as_json: bool) -> None:
@@ -158,6 +183,7 @@ def demo(workdir: str, as_json: bool) -> None:
       watcher demo --dir /tmp/watcher-demo
     """
     from watcher.demo.run import run_demo
+
     report, results = run_demo(Path(workdir))
     emit(report, as_json, lambda r: _print_demo(r, results))
 
@@ -171,8 +197,15 @@ def _print_demo(report: dict, results: list[RunResult]) -> None:
         table.add_column(col, no_wrap=True)
     table.add_column("cites", overflow="fold")
     for n in report["notices"]:
-        table.add_row(str(n["id"]), n["title"], n["doc_no"] or "—", n["issuer"] or "—", n["written"] or "—",
-                      n["published"] or "—", ", ".join(n["cites"]) or "—")
+        table.add_row(
+            str(n["id"]),
+            n["title"],
+            n["doc_no"] or "—",
+            n["issuer"] or "—",
+            n["written"] or "—",
+            n["published"] or "—",
+            ", ".join(n["cites"]) or "—",
+        )
     out.print(table)
     for n in report["notices"]:
         for ln in n["links"]:

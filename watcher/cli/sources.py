@@ -1,4 +1,5 @@
 """`watcher sources …`: manage sources.yaml from the terminal."""
+
 from __future__ import annotations
 
 import asyncio
@@ -56,9 +57,16 @@ def _print_sources(config_path: str, rows: list[dict]) -> None:
     for col in ("id", "name", "on", "schedule", "last poll", "status", "notices", "last error"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(r["id"], r["name"], "yes" if r["enabled"] else "[dim]no[/]", r["schedule"], r["last_poll"] or "—",
-                      f"[{status_colour(r['last_status'])}]{r['last_status'] or 'never'}[/]", str(r["notices"]),
-                      (r["last_error"] or "")[:60])
+        table.add_row(
+            r["id"],
+            r["name"],
+            "yes" if r["enabled"] else "[dim]no[/]",
+            r["schedule"],
+            r["last_poll"] or "—",
+            f"[{status_colour(r['last_status'])}]{r['last_status'] or 'never'}[/]",
+            str(r["notices"]),
+            (r["last_error"] or "")[:60],
+        )
     out.print(table)
 
 
@@ -75,7 +83,7 @@ def sources_show(obj: Ctx, source_id: str, as_json: bool) -> None:
       watcher sources show gov-cn-zxzc
     """
     src = obj.load().get(source_id)
-    if as_json:   # pydantic's own JSON: durations and URLs as sources.yaml means them
+    if as_json:  # pydantic's own JSON: durations and URLs as sources.yaml means them
         click.echo(src.model_dump_json(by_alias=True, indent=2))
         return
     out.print(dump_yaml(_file(obj).entry(source_id)), highlight=False, soft_wrap=True)
@@ -84,8 +92,14 @@ def sources_show(obj: Ctx, source_id: str, as_json: bool) -> None:
 
 @sources.command("edit")
 @click.argument("source_id")
-@click.option("--set", "sets", multiple=True, required=True, metavar="KEY=VALUE",
-              help="Dotted key and a YAML value, e.g. fetch.min_delay=2s or list.item='ul.list li'. Repeatable.")
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    required=True,
+    metavar="KEY=VALUE",
+    help="Dotted key and a YAML value, e.g. fetch.min_delay=2s or list.item='ul.list li'. Repeatable.",
+)
 @click.pass_obj
 @cli_errors
 def sources_edit(obj: Ctx, source_id: str, sets: tuple[str, ...]) -> None:
@@ -153,7 +167,7 @@ def sources_remove(obj: Ctx, source_id: str, yes: bool) -> None:
       watcher sources remove old-portal --yes
     """
     f = _file(obj)
-    f.index(source_id)   # ConfigError when there is no such source
+    f.index(source_id)  # ConfigError when there is no such source
     if not yes and not click.confirm(f"remove {source_id}?", default=False):
         sys.exit(1)
     f.remove(source_id)
@@ -171,14 +185,13 @@ def sources_validate(obj: Ctx, as_json: bool) -> None:
     Example:
       watcher -c sources.yaml sources validate
     """
-    try:   # not obj.load(): the problems are the report here, not warnings
+    try:  # not obj.load(): the problems are the report here, not warnings
         cfg = load_config(obj.config_path)
     except ConfigError as exc:
         errors, count = [exc], 0
     else:
         errors, count = cfg.errors, len(cfg.sources)
-    problems = [dict(path=e.path, line=e.line, source_id=e.source_id, field=e.field, message=e.message)
-                for e in errors]
+    problems = [dict(path=e.path, line=e.line, source_id=e.source_id, field=e.field, message=e.message) for e in errors]
     report = {"valid": not problems, "sources": count, "problems": problems}
     emit(report, as_json, lambda r: _print_problems(obj.config_path, r))
     if problems:
@@ -242,8 +255,11 @@ def sources_import(obj: Ctx, file: str, replace: bool) -> None:
             f.validate(sid)
         except ConfigError as exc:
             raise click.ClickException(f"not imported, {f.path} is unchanged: {exc}") from None
-    _save(f, None, f"added {len(added)}, replaced {len(replaced)}, skipped {len(skipped)} "
-                   f"(exists: {', '.join(skipped) or '—'})")
+    _save(
+        f,
+        None,
+        f"added {len(added)}, replaced {len(replaced)}, skipped {len(skipped)} (exists: {', '.join(skipped) or '—'})",
+    )
 
 
 @sources.command("test")
@@ -261,6 +277,7 @@ def sources_test(obj: Ctx, source_id: str, limit: int, as_json: bool) -> None:
       watcher sources test jiangsu-szfwj --limit 2
     """
     from watcher.views.preview import preview_source
+
     result = asyncio.run(preview_source(obj.load().get(source_id), limit))
     emit(result, as_json, _print_preview)
     if result["errors"] or not result["items"]:
@@ -268,17 +285,25 @@ def sources_test(obj: Ctx, source_id: str, limit: int, as_json: bool) -> None:
 
 
 def _print_preview(result: dict) -> None:
-    out.print(f"[bold]{len(result['items'])} items[/] on {result.get('list_url', '')}; next page: "
-              f"{(result.get('next') or ['—'])[0]}", highlight=False, soft_wrap=True)
+    out.print(
+        f"[bold]{len(result['items'])} items[/] on {result.get('list_url', '')}; next page: "
+        f"{(result.get('next') or ['—'])[0]}",
+        highlight=False,
+        soft_wrap=True,
+    )
     for it in result["items"][:10]:
-        out.print(f"  {it['date'] or '          '}  {it['title']}  [dim]{it['url']}[/]",
-                  highlight=False, soft_wrap=True)
+        out.print(
+            f"  {it['date'] or '          '}  {it['title']}  [dim]{it['url']}[/]", highlight=False, soft_wrap=True
+        )
     for d in result.get("details", []):
         out.print(f"\n[bold]{d['title']}[/]  [dim]{d['url']}[/]", highlight=False, soft_wrap=True)
         for key in ("doc_no", "issuer", "written", "published"):
             out.print(f"  {key:9} {d[key] or '—'}", highlight=False)
-        out.print(f"  cites     {', '.join(d['cites'] + ['《' + t + '》' for t in d['cited_titles']]) or '—'}",
-                  highlight=False, soft_wrap=True)
+        out.print(
+            f"  cites     {', '.join(d['cites'] + ['《' + t + '》' for t in d['cited_titles']]) or '—'}",
+            highlight=False,
+            soft_wrap=True,
+        )
         out.print(f"  body      {d['body_chars']} chars: {d['body_excerpt'][:120]}…", highlight=False, soft_wrap=True)
     for e in result.get("errors", []):
         err_console.print(f"[red]{e['url']}[/]: {e['message']}")
@@ -301,6 +326,7 @@ def sources_add(obj: Ctx, url: str, source_id: str | None, name: str | None, yes
       watcher sources add http://www.example.gov.cn/zwgk/zcwj/index.html --id example-zcwj
     """
     from watcher.views.preview import inspect_url
+
     entry, preview = asyncio.run(inspect_url(url))
     if source_id:
         entry["id"] = source_id
@@ -318,5 +344,11 @@ def sources_add(obj: Ctx, url: str, source_id: str | None, name: str | None, yes
 
 def _print_proposal(url: str, entry: dict, preview: dict) -> None:
     dump_yaml([entry], sys.stdout)
-    _print_preview({"items": preview["items"], "list_url": url,
-                    "details": [preview["detail"]] if preview.get("detail") else [], "errors": []})
+    _print_preview(
+        {
+            "items": preview["items"],
+            "list_url": url,
+            "details": [preview["detail"]] if preview.get("detail") else [],
+            "errors": [],
+        }
+    )

@@ -1,4 +1,5 @@
 """`watcher status`: health per source and per notification channel, and recent failures."""
+
 from __future__ import annotations
 
 import sys
@@ -22,6 +23,7 @@ def status(obj: Ctx, as_json: bool) -> None:
       watcher status --json
     """
     from notifiers.dispatch import channel_status
+
     cfg, store = obj.load(), obj.store()
     rows = source_status(cfg, store)
     channels = channel_status(store, cfg.channels)
@@ -36,15 +38,23 @@ def _print_status(report: dict) -> None:
     for col in ("id", "on", "last poll", "status", "notices", "last error"):
         table.add_column(col, overflow="fold")
     for r in report["sources"]:
-        table.add_row(r["id"], "yes" if r["enabled"] else "no", r["last_poll"] or "—",
-                      f"[{status_colour(r['last_status'])}]{r['last_status'] or 'never'}[/]", str(r["notices"]),
-                      (r["last_error"] or "")[:70])
+        table.add_row(
+            r["id"],
+            "yes" if r["enabled"] else "no",
+            r["last_poll"] or "—",
+            f"[{status_colour(r['last_status'])}]{r['last_status'] or 'never'}[/]",
+            str(r["notices"]),
+            (r["last_error"] or "")[:70],
+        )
     out.print(table)
     for c in report["channels"]:
         colour = "red" if c["failed"] else "green"
-        out.print(f"channel [bold]{c['id']}[/] ({c['type']}): [{colour}]{c['sent']} sent, {c['failed']} failed[/], "
-                  f"{c['uncertain']} uncertain; last sent {c['last_sent'] or '—'}"
-                  + (f"; last error: {c['last_error']}" if c["last_error"] else ""), highlight=False)
+        out.print(
+            f"channel [bold]{c['id']}[/] ({c['type']}): [{colour}]{c['sent']} sent, {c['failed']} failed[/], "
+            f"{c['uncertain']} uncertain; last sent {c['last_sent'] or '—'}"
+            + (f"; last error: {c['last_error']}" if c["last_error"] else ""),
+            highlight=False,
+        )
     if not report["channels"]:
         out.print("channels: none configured")
     for f in report["recent_failures"]:

@@ -1,6 +1,7 @@
 """Channels: where notices are announced. Configured in the `channels:` section of sources.yaml;
 secrets are named by environment variable (`*_env`), never written in the file or logged.
 The schema only: `watcher.config.loader` reads the section, with file and line for each error."""
+
 from __future__ import annotations
 
 import os
@@ -35,7 +36,9 @@ class Channel(BaseModel):
     secret_env: str | None = Field(default=None, description="environment variable holding the signing secret")
     timeout: float = 10.0
     retries: int = Field(default=3, ge=0, le=10)
-    per_minute: int | None = Field(default=None, description="rate limit; default: the service's (DingTalk robots allow 20)")
+    per_minute: int | None = Field(
+        default=None, description="rate limit; default: the service's (DingTalk robots allow 20)"
+    )
     # email
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 587

@@ -5,6 +5,7 @@ that cannot be read at all raises. The loader sits above the kinds registry (a s
 `options` are checked against it), so it is imported by those who load a file (the CLI, the scheduler,
 the demo) and by nobody below them.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -87,8 +88,9 @@ class _Reader:
         self.line_of = _Lines(text)
         self.errors: list[ConfigError] = []
 
-    def fail(self, message: str, *, loc: Loc = (), field: str | None = None, source_id: str | None = None,
-             at: Loc = ()) -> ConfigError:
+    def fail(
+        self, message: str, *, loc: Loc = (), field: str | None = None, source_id: str | None = None, at: Loc = ()
+    ) -> ConfigError:
         """A ConfigError at the line of `at` + `loc` (or of `at` when loc cannot be placed)."""
         line = (self.line_of(*at, *loc) or self.line_of(*at)) if at else self.line_of(*loc)
         return ConfigError(message, source_id=source_id, field=field, path=self.where, line=line)
@@ -110,14 +112,18 @@ def _read_yaml(text: str, where: str | None) -> Any:
             return YAML(typ="rt").load(text) or {}
         except YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", path=where,
-                              line=mark.line + 1 if mark else None) from None
+            raise ConfigError(
+                f"not valid YAML: {getattr(exc, 'problem', exc)}", path=where, line=mark.line + 1 if mark else None
+            ) from None
 
 
 def _source_base(raw_defaults: dict) -> dict:
     """What every source inherits from `defaults:`, before its own keys are merged over it."""
-    base = {"fetch": raw_defaults.get("fetch") or {}, "schedule": raw_defaults.get("schedule") or {},
-            "attachments": raw_defaults.get("attachments") or {}}
+    base = {
+        "fetch": raw_defaults.get("fetch") or {},
+        "schedule": raw_defaults.get("schedule") or {},
+        "attachments": raw_defaults.get("attachments") or {},
+    }
     if "recheck_after" in raw_defaults:
         base["recheck_after"] = raw_defaults["recheck_after"]
     return base
@@ -147,15 +153,17 @@ def _validate_source(r: _Reader, i: int, raw: Any, base: dict, seen: set[str]) -
         return None
     kinds = known_kinds()
     if src.kind not in kinds:
-        r.report(f"unknown kind {src.kind!r} (known: {', '.join(kinds)})", source_id=src.id, field="kind",
-                 loc=(*at, "kind"))
+        r.report(
+            f"unknown kind {src.kind!r} (known: {', '.join(kinds)})", source_id=src.id, field="kind", loc=(*at, "kind")
+        )
         return None
     try:
         kind_class(src.kind).Options.model_validate(src.options)
     except ValidationError as exc:
         loc, msg = _first_error(exc)
-        r.report(f"{msg} (kind {src.kind})", source_id=src.id, field=_dotted(("options", *loc)),
-                 at=at, loc=("options", *loc))
+        r.report(
+            f"{msg} (kind {src.kind})", source_id=src.id, field=_dotted(("options", *loc)), at=at, loc=("options", *loc)
+        )
         return None
     return src
 
@@ -171,8 +179,12 @@ def _validate_channel(r: _Reader, i: int, raw: Any) -> Channel | None:
         return None
     types = sorted(["email", *known_services()])
     if ch.type not in types:
-        r.report(f"unknown channel type {ch.type!r} (known: {', '.join(types)})", field=f"channels[{i}].type",
-                 at=at, loc=("type",))
+        r.report(
+            f"unknown channel type {ch.type!r} (known: {', '.join(types)})",
+            field=f"channels[{i}].type",
+            at=at,
+            loc=("type",),
+        )
         return None
     if ch.type != "email" and not ch.url_env:
         r.report("webhook channels need url_env", field=f"channels[{i}].url_env", at=at, loc=("url_env",))
@@ -220,8 +232,9 @@ def parse_config(text: str, path: str | Path | None = None) -> Config:
             seen.add(src.id)
             sources.append(src)
     channels = _channels(r, data.get("channels") or [])
-    return Config(path=Path(path) if path else None, defaults=defaults, sources=sources,
-                  errors=r.errors, channels=channels)
+    return Config(
+        path=Path(path) if path else None, defaults=defaults, sources=sources, errors=r.errors, channels=channels
+    )
 
 
 def load_config(path: str | Path) -> Config:

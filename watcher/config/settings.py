@@ -4,6 +4,7 @@ A leaf: it imports nothing from the project but the error tree and the channel s
 can take its settings from here. Reading the file (YAML, line numbers, the kinds registry) is
 `watcher.config.loader`'s job.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,6 +43,7 @@ class _Model(BaseModel):
 
 class FetchSettings(_Model):
     """Politeness and limits for HTTP; defaults are polite, a source may override any of them."""
+
     timeout: Duration = 20.0
     connect_timeout: Duration = 10.0
     retries: int = Field(default=2, ge=0, le=10)
@@ -55,7 +57,7 @@ class FetchSettings(_Model):
     verify_tls: bool = True
 
 
-DEFAULT_INTERVAL = 7200.0   # seconds, when a source names neither an interval nor a cron
+DEFAULT_INTERVAL = 7200.0  # seconds, when a source names neither an interval nor a cron
 
 
 class Schedule(_Model):
@@ -79,6 +81,7 @@ class Schedule(_Model):
     @classmethod
     def _tz(cls, v: str) -> str:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
@@ -119,6 +122,7 @@ class DetailSelectors(_Model):
 
 class AttachmentSettings(_Model):
     """Per source (`attachments:` in sources.yaml); the defaults suit government portals."""
+
     enabled: bool = True
     max_files: int = Field(default=10, ge=0, le=100, description="attachments read per notice")
     max_bytes: int = Field(default=30_000_000, ge=1024, description="largest file downloaded")
@@ -158,6 +162,7 @@ class Source(_Model):
 
 class IndexSettings(_Model):
     """Where the MinHash LSH index lives: rebuilt in memory at start, or kept in Redis."""
+
     storage: str = Field(default="memory", pattern="^(memory|redis)$")
     redis_url: str | None = None
 
@@ -185,11 +190,10 @@ class Config:
             if s.id == source_id:
                 return s
         known = ", ".join(s.id for s in self.sources) or "none"
-        raise ConfigError(f"no such source (known: {known})", source_id=source_id,
-                          path=str(self.path) if self.path else None)
+        raise ConfigError(
+            f"no such source (known: {known})", source_id=source_id, path=str(self.path) if self.path else None
+        )
 
     @property
     def enabled(self) -> list[Source]:
         return [s for s in self.sources if s.enabled]
-
-

@@ -3,6 +3,7 @@
 Every change is applied to the round-trip document, the new text is validated as a whole, and only a
 valid file replaces the old one (write to a temporary file in the same folder, then rename).
 """
+
 from __future__ import annotations
 
 import io
@@ -76,8 +77,9 @@ class SourcesFile:
     # ---- changes ------------------------------------------------------------------------------
     def add(self, entry: dict) -> None:
         if any(isinstance(s, dict) and s.get("id") == entry.get("id") for s in self.sources):
-            raise ConfigError("a source with this id exists already", source_id=entry.get("id"), field="id",
-                              path=str(self.path))
+            raise ConfigError(
+                "a source with this id exists already", source_id=entry.get("id"), field="id", path=str(self.path)
+            )
         self.sources.append(_commented(entry))
 
     def remove(self, source_id: str) -> None:

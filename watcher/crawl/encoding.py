@@ -3,6 +3,7 @@
 County portals often serve GBK without declaring it. GB2312/GBK labels decode as GB18030, their
 superset, so a rare character outside GB2312 does not turn the page into mojibake.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -12,9 +13,19 @@ from charset_normalizer import from_bytes
 
 _META = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
 _HEADER = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_\-:.]+)", re.I)
-_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030",
-            "cp936": "gb18030", "big5": "big5hkscs", "iso-8859-1": "windows-1252", "ascii": "utf-8",
-            "us-ascii": "utf-8", "utf8": "utf-8", "unicode": "utf-8"}
+_ALIASES = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "gb_2312-80": "gb18030",
+    "cp936": "gb18030",
+    "big5": "big5hkscs",
+    "iso-8859-1": "windows-1252",
+    "ascii": "utf-8",
+    "us-ascii": "utf-8",
+    "utf8": "utf-8",
+    "unicode": "utf-8",
+}
 
 
 def _canonical(label: str | None) -> str | None:

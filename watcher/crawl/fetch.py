@@ -8,6 +8,7 @@
 
 Errors carry the URL that failed; the caller adds its source with `watcher.errors.error_context`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -88,8 +89,9 @@ class PerHostTransport(httpx.AsyncBaseTransport):
         pool = self.pools.get(key)
         if pool is None:
             pool = self.pools[key] = httpx.AsyncHTTPTransport(
-                verify=self.verify, limits=httpx.Limits(max_connections=self.per_host,
-                                                        max_keepalive_connections=self.per_host))
+                verify=self.verify,
+                limits=httpx.Limits(max_connections=self.per_host, max_keepalive_connections=self.per_host),
+            )
         return await pool.handle_async_request(request)
 
     async def aclose(self) -> None:
@@ -99,6 +101,7 @@ class PerHostTransport(httpx.AsyncBaseTransport):
 
 class RobotsCache(Protocol):
     """Where robots.txt is kept between runs: (status, body, fetched_at) per host."""
+
     async def get(self, host: str) -> tuple[int | None, str, datetime] | None: ...
     async def put(self, host: str, status: int | None, body: str) -> None: ...
 
@@ -106,9 +109,15 @@ class RobotsCache(Protocol):
 class Fetcher:
     """Fetches pages for one run. Pass an httpx.AsyncClient to share or fake the transport."""
 
-    def __init__(self, client: httpx.AsyncClient | None = None, *, concurrency: int = 32,
-                 max_backoff: float = 30.0, robots_cache: RobotsCache | None = None,
-                 robots_ttl: float = 86400.0):
+    def __init__(
+        self,
+        client: httpx.AsyncClient | None = None,
+        *,
+        concurrency: int = 32,
+        max_backoff: float = 30.0,
+        robots_cache: RobotsCache | None = None,
+        robots_ttl: float = 86400.0,
+    ):
         self.robots_cache = robots_cache
         self.robots_ttl = robots_ttl
         self._own_client = client is None
@@ -122,8 +131,9 @@ class Fetcher:
     async def __aenter__(self) -> Fetcher:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -154,8 +164,15 @@ class Fetcher:
         if wait > 0:
             await asyncio.sleep(wait)
 
-    async def get(self, url: str, settings: FetchSettings, *, etag: str | None = None,
-                  last_modified: str | None = None, form: dict | None = None) -> Response:
+    async def get(
+        self,
+        url: str,
+        settings: FetchSettings,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        form: dict | None = None,
+    ) -> Response:
         """GET url (POST `form` when given, as some CMS list endpoints want), following redirects;
         raises a FetchError subclass carrying the url."""
         redirects: list[str] = []
@@ -169,7 +186,7 @@ class Fetcher:
                     raise FetchError(f"more than {settings.max_redirects} redirects", url=url)
                 redirects.append(current)
                 current = urljoin(current, resp.headers["location"])
-                etag = last_modified = form = None     # a redirected POST continues as a GET
+                etag = last_modified = form = None  # a redirected POST continues as a GET
                 continue
             resp.redirects = redirects
             resp.url = current
@@ -180,11 +197,16 @@ class Fetcher:
                 raise HTTPStatusError(f"HTTP {resp.status}", status=resp.status, url=current)
             return resp
 
-    async def _get_once(self, url: str, settings: FetchSettings, etag: str | None, last_modified: str | None,
-                        form: dict | None = None) -> Response:
-        headers = {"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate",
-                   "Accept": "text/html,application/xhtml+xml,*/*;q=0.8", "Accept-Language": "zh-CN,zh;q=0.9"}
-        if etag and form is None:           # validators are for GET; an unchanged POST answer is
+    async def _get_once(
+        self, url: str, settings: FetchSettings, etag: str | None, last_modified: str | None, form: dict | None = None
+    ) -> Response:
+        headers = {
+            "User-Agent": settings.user_agent,
+            "Accept-Encoding": "gzip, deflate",
+            "Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
+            "Accept-Language": "zh-CN,zh;q=0.9",
+        }
+        if etag and form is None:  # validators are for GET; an unchanged POST answer is
             headers["If-None-Match"] = etag  # recognised by its body hash instead
         if last_modified and form is None:
             headers["If-Modified-Since"] = last_modified
@@ -218,8 +240,9 @@ class Fetcher:
             backoff = settings.backoff * (2 ** (attempt - 1)) * (0.5 + random.random())
             await asyncio.sleep(min(self.max_backoff, delay if delay is not None else backoff))
 
-    async def _stream(self, url: str, headers: dict, timeout: httpx.Timeout, settings: FetchSettings,
-                      form: dict | None = None) -> Response:
+    async def _stream(
+        self, url: str, headers: dict, timeout: httpx.Timeout, settings: FetchSettings, form: dict | None = None
+    ) -> Response:
         client = self._client_for(settings)
         method = "POST" if form is not None else "GET"
         async with client.stream(method, url, headers=headers, timeout=timeout, data=form) as r:

@@ -4,6 +4,7 @@ Used by the fetcher (its in-run retries), by `HTTPStatusError.retryable` (so the
 keeps no validators and tries again on the next visit) and by the notifiers (a delivery is retried).
 A leaf: no project imports, so the error tree may use it.
 """
+
 from __future__ import annotations
 
 import time

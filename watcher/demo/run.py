@@ -1,4 +1,5 @@
 """`watcher demo`: the whole pipeline against a local portal, no network needed."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,10 +9,10 @@ from ruamel.yaml import YAML
 
 from storage import reads
 from storage.repo import Store
-
 from watcher.config.loader import load_config
 from watcher.link.stage import make_linker
 from watcher.pipeline.cycle import run_cycle
+
 from .portal import build_demo_site
 from .server import PortalServer
 
@@ -19,12 +20,24 @@ from .server import PortalServer
 def _notice_report(store: Store, notice_id: int) -> dict:
     """One stored notice as the demo prints it: its fields, what it cites and its links to parents."""
     d = reads.notice_detail(store, notice_id)
-    return dict(id=d.id, source=d.source_id, url=d.url, title=d.title, doc_no=d.doc_no, issuer=d.issuer,
-                written=d.written and d.written.isoformat(), published=d.published and d.published.isoformat(),
-                cites=d.citations.get("docnos", []), versions=d.versions, chars=len(d.body),
-                links=[dict(relation=rec.relation, parent_id=rec.parent_id, parent_key=rec.parent_key,
-                            explanation=rec.explanation)
-                       for rec in reads.links_of(store, notice_id) if rec.child_id == notice_id])
+    return dict(
+        id=d.id,
+        source=d.source_id,
+        url=d.url,
+        title=d.title,
+        doc_no=d.doc_no,
+        issuer=d.issuer,
+        written=d.written and d.written.isoformat(),
+        published=d.published and d.published.isoformat(),
+        cites=d.citations.get("docnos", []),
+        versions=d.versions,
+        chars=len(d.body),
+        links=[
+            dict(relation=rec.relation, parent_id=rec.parent_id, parent_key=rec.parent_key, explanation=rec.explanation)
+            for rec in reads.links_of(store, notice_id)
+            if rec.child_id == notice_id
+        ],
+    )
 
 
 def run_demo(workdir: Path) -> tuple[dict, list]:
@@ -47,16 +60,23 @@ def run_demo(workdir: Path) -> tuple[dict, list]:
         store = Store.open(f"sqlite:///{db_path}")
         try:
             results = asyncio.run(run_cycle(config, store, linker=make_linker(config, store))).results
-            notices = [_notice_report(store, n.id) for n in sorted(reads.list_notices(store, limit=10_000), key=lambda n: n.id)]
+            notices = [
+                _notice_report(store, n.id) for n in sorted(reads.list_notices(store, limit=10_000), key=lambda n: n.id)
+            ]
             from datetime import date
 
             from notifiers.digest import render_digest
             from notifiers.items import load_items
+
             _, _, html = render_digest(load_items(store), date.today(), store)
             digest_path = workdir / "digest.html"
             digest_path.write_text(html, encoding="utf-8")
         finally:
             store.close()
-    return {"database": str(db_path), "sources": str(sources_path), "notices": notices, "digest": str(digest_path),
-            "results": [r.as_dict() for r in results]}, results
-
+    return {
+        "database": str(db_path),
+        "sources": str(sources_path),
+        "notices": notices,
+        "digest": str(digest_path),
+        "results": [r.as_dict() for r in results],
+    }, results

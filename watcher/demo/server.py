@@ -3,6 +3,7 @@
 Routes can misbehave the ways real portals do: fail a few times, stall, redirect, send a huge
 body, omit the charset. ETag and Last-Modified are honoured for conditional GET.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,8 +21,8 @@ class Route:
     status: int = 200
     etag: bool = True
     last_modified: bool = True
-    fail_first: int = 0          # answer 500 this many times before succeeding
-    delay: float = 0.0           # seconds to stall before answering
+    fail_first: int = 0  # answer 500 this many times before succeeding
+    delay: float = 0.0  # seconds to stall before answering
     redirect: str | None = None  # answer 302 to this path
     headers: dict[str, str] = field(default_factory=dict)
     mtime: float = field(default_factory=lambda: time.time() - 3600)
@@ -39,7 +40,7 @@ class PortalServer:
         self.routes: dict[str, Route] = {}
         self.hits: dict[str, int] = {}
         self.requests: list[tuple[str, dict[str, str], float]] = []
-        self.posts: list[tuple[str, str]] = []     # (path, form body) of POST requests
+        self.posts: list[tuple[str, str]] = []  # (path, form body) of POST requests
         self._lock = threading.Lock()
         server = self
 
@@ -64,6 +65,7 @@ class PortalServer:
             def handle_error(self, request, client_address) -> None:
                 # Clients that give up (timeouts, size limits) reset the connection: not an error here.
                 import sys
+
                 if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
                     super().handle_error(request, client_address)
 
@@ -84,7 +86,7 @@ class PortalServer:
         self.routes[path] = route
         return route
 
-    def start(self) -> "PortalServer":
+    def start(self) -> PortalServer:
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
@@ -93,7 +95,7 @@ class PortalServer:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-    def __enter__(self) -> "PortalServer":
+    def __enter__(self) -> PortalServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -123,8 +125,11 @@ class PortalServer:
         if route.status == 200:
             if route.etag and h.headers.get("If-None-Match") == tag:
                 return self._send(h, 304, b"", headers)
-            if (not route.etag and route.last_modified
-                    and h.headers.get("If-Modified-Since") == headers["Last-Modified"]):
+            if (
+                not route.etag
+                and route.last_modified
+                and h.headers.get("If-Modified-Since") == headers["Last-Modified"]
+            ):
                 return self._send(h, 304, b"", headers)
         self._send(h, route.status, route.body, headers)
 

@@ -1,4 +1,5 @@
 """HTML -> text with block structure kept: one line per paragraph, cell or list item."""
+
 from __future__ import annotations
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -6,9 +7,11 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 BLOCK_TAGS = frozenset(
     "address article aside blockquote body br caption center dd div dl dt fieldset figcaption figure "
     "footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table tbody td tfoot "
-    "th thead title tr ul".split())
-SKIP_TAGS = frozenset("script style noscript template iframe object embed svg canvas select option "
-                      "button input textarea head".split())
+    "th thead title tr ul".split()
+)
+SKIP_TAGS = frozenset(
+    "script style noscript template iframe object embed svg canvas select option button input textarea head".split()
+)
 _INVISIBLE = str.maketrans({"\u200b": "", "\ufeff": "", "\u200c": "", "\u200d": ""})
 
 

@@ -4,6 +4,7 @@ Articles are the numbered items of the document — 第X条, （一）…（三�
 numbering divides it into the most pieces; plain paragraphs otherwise. Pairs are found by text
 similarity, not by number, because an implementing document renumbers the items it keeps.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -33,11 +34,11 @@ class Article:
 
 @dataclass
 class Pair:
-    status: str          # reused | modified | added | removed
-    child: str | None    # labels
+    status: str  # reused | modified | added | removed
+    child: str | None  # labels
     parent: str | None
     similarity: float = 0.0
-    diff: list = field(default_factory=list)   # [(op, parent_text, child_text)] for modified pairs
+    diff: list = field(default_factory=list)  # [(op, parent_text, child_text)] for modified pairs
 
 
 def split_articles(text: str) -> list[Article]:
@@ -56,7 +57,7 @@ def split_articles(text: str) -> list[Article]:
         if m:
             out.append(Article(m.group(0).rstrip("、.．"), p))
         elif out:
-            out[-1].text += "\n" + p   # continuation of the current article
+            out[-1].text += "\n" + p  # continuation of the current article
     return out
 
 
@@ -103,19 +104,27 @@ def align(parent_text: str, child_text: str) -> dict:
             if s >= VERBATIM:
                 pairs.append(Pair("reused", art.label, pa[j].label, round(s, 3)))
             else:
-                pairs.append(Pair("modified", art.label, pa[j].label, round(s, 3),
-                                  [d for d in char_diff(pa[j].text, art.text) if d[0] != "equal"][:50]))
+                pairs.append(
+                    Pair(
+                        "modified",
+                        art.label,
+                        pa[j].label,
+                        round(s, 3),
+                        [d for d in char_diff(pa[j].text, art.text) if d[0] != "equal"][:50],
+                    )
+                )
         else:
             pairs.append(Pair("added", art.label, None))
     for j, art in enumerate(pa):
         if j not in used:
             pairs.append(Pair("removed", None, art.label))
     counts = {k: sum(p.status == k for p in pairs) for k in ("reused", "modified", "added", "removed")}
-    return {"parent_articles": len(pa), "child_articles": len(ca), **counts,
-            "pairs": [asdict(p) for p in pairs]}
+    return {"parent_articles": len(pa), "child_articles": len(ca), **counts, "pairs": [asdict(p) for p in pairs]}
 
 
 def summary_line(al: dict) -> str:
     kept = al["reused"] + al["modified"]
-    return (f"{kept} of {al['parent_articles']} articles reused ({al['reused']} verbatim, "
-            f"{al['modified']} modified), {al['added']} added, {al['removed']} removed")
+    return (
+        f"{kept} of {al['parent_articles']} articles reused ({al['reused']} verbatim, "
+        f"{al['modified']} modified), {al['added']} added, {al['removed']} removed"
+    )

@@ -14,6 +14,7 @@ What the linker takes from it:
   instrument itself, sometimes under a former title (关于修改〈河南省水法实施办法〉的决定);
 - the block's extent, so that the purpose sentence is looked for after it.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,8 +33,8 @@ _BODY = re.compile(r"会议|委员会|人民代表大会|国务院|政府|令|�
 _SINGLE_DECISION = re.compile(r"^关于修改(?P<inner>.+?)的决定$")
 _AMENDMENT_ACT = re.compile(r"^(?P<inner>.+?)修正案$")
 _BATCH = re.compile(r"等[一二三四五六七八九十百\d]+(?:部|件|个|项)")
-_HEAD = 1200        # the history starts within this many characters of the text
-_MAX_EVENT = 260    # one event is a date, a body and an action: never a paragraph
+_HEAD = 1200  # the history starts within this many characters of the text
+_MAX_EVENT = 260  # one event is a date, a body and an action: never a paragraph
 _ADOPTING = ("通过", "修正", "修订")
 _ORDER = re.compile(r"令\s*第\s*\d+\s*号")
 # A title broken over two lines (a PDF or a narrow column) is joined before events are cut at lines.
@@ -45,8 +46,8 @@ _STOP = re.compile(r"[\n。]|第一章|第一条|目\s*录")
 @dataclass(frozen=True)
 class AmendmentEvent:
     when: date
-    action: str                 # 通过 修正 修订 批准 公布 施行 颁布 发布
-    ordinal: int | None         # 第二次修正 → 2
+    action: str  # 通过 修正 修订 批准 公布 施行 颁布 发布
+    ordinal: int | None  # 第二次修正 → 2
     decisions: tuple[str, ...]  # titles of the decisions named in the event, as written
 
 
@@ -54,7 +55,7 @@ class AmendmentEvent:
 class History:
     events: list[AmendmentEvent] = field(default_factory=list)
     start: int = 0
-    end: int = 0                # offset after the block: the document proper starts here
+    end: int = 0  # offset after the block: the document proper starts here
 
     @property
     def amended(self) -> bool:
@@ -115,7 +116,7 @@ class History:
             if m:
                 out |= {fold_title(s.raw) for s in find_title_spans(m.group("inner"))}
             else:
-                out.add(fold_title(d))   # the instrument itself, quoted in its own history
+                out.add(fold_title(d))  # the instrument itself, quoted in its own history
         return out
 
 
@@ -165,9 +166,9 @@ def _event(segment: str) -> AmendmentEvent | None:
         if not any(s.start <= m.start() < s.end for s in spans):
             last = m
     if last is None and actions:
-        last = actions[-1]   # 《关于修改…的决定修正》: the action slipped inside the quotes
+        last = actions[-1]  # 《关于修改…的决定修正》: the action slipped inside the quotes
     if last is None:
-        if _ORDER.search(head):   # 国务院令第692号: an order is how the text was promulgated
+        if _ORDER.search(head):  # 国务院令第692号: an order is how the text was promulgated
             return AmendmentEvent(when, "公布", None, tuple(s.raw for s in spans))
         return None
     decisions = tuple(s.raw for s in spans if s.end <= last.end())
@@ -176,7 +177,7 @@ def _event(segment: str) -> AmendmentEvent | None:
 
 def parse_history(text: str) -> History:
     """The amendment history at the head of text (an empty History when there is none)."""
-    head = text[:_HEAD + _MAX_EVENT * 12]
+    head = text[: _HEAD + _MAX_EVENT * 12]
     # same length, so offsets into head are offsets into text
     head = _BROKEN_TITLE.sub(lambda m: re.sub(r"\s", " ", m.group()), head)
     dates = list(_DATE.finditer(head))
@@ -187,17 +188,17 @@ def parse_history(text: str) -> History:
     end = 0
     for i, m in enumerate(dates):
         nxt = dates[i + 1].start() if i + 1 < len(dates) else len(head)
-        seg_start = m.start() - 2 if head[max(0, m.start() - 2):m.start()] == "根据" else m.start()
-        segment = _STOP.split(head[m.start():nxt], maxsplit=1)[0]
+        seg_start = m.start() - 2 if head[max(0, m.start() - 2) : m.start()] == "根据" else m.start()
+        segment = _STOP.split(head[m.start() : nxt], maxsplit=1)[0]
         ev = _event(segment)
         if ev is None:
             if events:
-                break        # the history is one block: the first date that is no event ends it
+                break  # the history is one block: the first date that is no event ends it
             if m.start() > _HEAD:
                 break
             continue
         if events and seg_start - end > 40:
-            break            # a gap of text between events: what follows is the document itself
+            break  # a gap of text between events: what follows is the document itself
         events.append(ev)
         start = seg_start if start is None else start
         act = list(_ACTION.finditer(segment[:_MAX_EVENT]))

@@ -21,6 +21,7 @@ to recent documents, so a template that a portal dropped stops counting and coll
 The caller decides what to observe: one document per repost cluster (its canonical copy), so that a
 text reposted by 500 portals is not mistaken for a template.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,7 +33,7 @@ import numpy as np
 
 _MARKS = re.compile(r"[\n\r。！？!?；;：:，,、（）()【】\[\]“”\"「」『』<>《》〈〉|｜\t]+")
 _LETTERS = re.compile(r"[^\u4e00-\u9fffA-Za-z]")
-_MIN_CLAUSE = 4     # shorter clauses (一、 附件 第三条) carry no template and no reuse either
+_MIN_CLAUSE = 4  # shorter clauses (一、 附件 第三条) carry no template and no reuse either
 _U16_MAX = np.iinfo(np.uint16).max
 
 
@@ -40,7 +41,7 @@ _U16_MAX = np.iinfo(np.uint16).max
 class Clause:
     start: int
     end: int
-    key: int    # crc32 of its letters
+    key: int  # crc32 of its letters
 
 
 def clauses(text: str) -> list[Clause]:
@@ -49,7 +50,7 @@ def clauses(text: str) -> list[Clause]:
     pos = 0
     for m in _MARKS.finditer(text + "\n"):
         if m.start() > pos:
-            letters = _LETTERS.sub("", text[pos:m.start()])
+            letters = _LETTERS.sub("", text[pos : m.start()])
             if len(letters) >= _MIN_CLAUSE:
                 out.append(Clause(pos, m.start(), zlib.crc32(letters.encode("utf-8"))))
         pos = m.end()
@@ -65,7 +66,7 @@ class CountMinSketch:
         self.seed = seed
         self.table = np.zeros((depth, 1 << width_bits), dtype=np.uint16)
         rng = np.random.default_rng(seed)
-        self._a = rng.integers(1, 1 << 63, size=depth, dtype=np.uint64) | np.uint64(1)   # odd multipliers
+        self._a = rng.integers(1, 1 << 63, size=depth, dtype=np.uint64) | np.uint64(1)  # odd multipliers
         self._b = rng.integers(0, 1 << 63, size=depth, dtype=np.uint64)
 
     def _cells(self, keys: np.ndarray) -> np.ndarray:
@@ -110,9 +111,10 @@ class CountMinSketch:
 class BoilerplateFilter:
     """Strips the clauses seen in many documents. A clause is boilerplate when at least
     max(min_docs, share x documents observed) documents contain it."""
+
     min_docs: int = 50
     share: float = 0.005
-    window: int = 100_000            # age() after this many documents (0: never)
+    window: int = 100_000  # age() after this many documents (0: never)
     sketch: CountMinSketch = field(default_factory=CountMinSketch)
     docs: float = 0.0
 
@@ -139,7 +141,7 @@ class BoilerplateFilter:
             return []
         est = self.sketch.estimate(np.fromiter((c.key for c in cs), dtype=np.uint32, count=len(cs)))
         limit = self.threshold
-        return [c for c, n in zip(cs, est) if n >= limit]
+        return [c for c, n in zip(cs, est, strict=True) if n >= limit]
 
     def strip(self, text: str) -> str:
         """The clauses of text that are not boilerplate, one per line. Marks and clauses too short to
@@ -150,7 +152,7 @@ class BoilerplateFilter:
             return ""
         est = self.sketch.estimate(np.fromiter((c.key for c in cs), dtype=np.uint32, count=len(cs)))
         limit = self.threshold
-        return "\n".join(text[c.start:c.end] for c, n in zip(cs, est) if n < limit)
+        return "\n".join(text[c.start : c.end] for c, n in zip(cs, est, strict=True) if n < limit)
 
     def share_of(self, text: str) -> float:
         """Share of text's clause characters that are boilerplate (for evidence and tests)."""

@@ -3,6 +3,7 @@ documents is in, from their exact scores, their citations and their names.
 
 Why the thresholds have their values: docs/linking.md (measured on the labelled seeds + laws corpus).
 """
+
 from __future__ import annotations
 
 import re
@@ -22,19 +23,21 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Thresholds:
     """Why these values: see docs/linking.md (measured on the labelled seeds + laws corpus)."""
-    repost_jaccard: float = 0.8        # the same text, give or take a header
-    derived_jaccard: float = 0.25      # text reuse without a citation
-    derived_containment: float = 0.4   # ... or this share of the child's shingles is in the parent
-    reuse_containment: float = 0.15    # a parent that lost its 文号 is recognised by this much reuse
-    revision_jaccard: float = 0.1      # same title or 文号: versions even after a large rewrite
-    lsh_bands: int = 64                # 64 bands x 2 rows of 128: P(candidate | J=0.2) = 0.93
+
+    repost_jaccard: float = 0.8  # the same text, give or take a header
+    derived_jaccard: float = 0.25  # text reuse without a citation
+    derived_containment: float = 0.4  # ... or this share of the child's shingles is in the parent
+    reuse_containment: float = 0.15  # a parent that lost its 文号 is recognised by this much reuse
+    revision_jaccard: float = 0.1  # same title or 文号: versions even after a large rewrite
+    lsh_bands: int = 64  # 64 bands x 2 rows of 128: P(candidate | J=0.2) = 0.93
     lsh_rows: int = 2
-    purpose_chars: int = 600           # the opening clause, where 根据/贯彻落实 name the parent
+    purpose_chars: int = 600  # the opening clause, where 根据/贯彻落实 name the parent
 
 
 @dataclass
 class Doc:
     """A stored notice as the linker compares it: its newest text and the shingles of that text."""
+
     id: int
     title: str | None
     title_key: str | None
@@ -44,7 +47,7 @@ class Doc:
     text: str
     version_id: int
     hashes: np.ndarray = field(repr=False)
-    purpose_keys: set[str] = field(default_factory=set)   # what it says it implements
+    purpose_keys: set[str] = field(default_factory=set)  # what it says it implements
 
     def ref(self) -> str:
         return self.doc_no or (f"《{self.title}》" if self.title else f"notice {self.id}")
@@ -56,13 +59,15 @@ class Doc:
 @dataclass
 class Cited(CitationRow):
     """A citation of the document being linked, with what the text says around it (not stored)."""
-    title: str | None = None    # a 文号 printed with a 《title》 after it: that title
-    paired: str | None = None   # a 《title》 printed with a 文号 after it: the 文号's key
+
+    title: str | None = None  # a 文号 printed with a 《title》 after it: that title
+    paired: str | None = None  # a 《title》 printed with a 文号 after it: the 文号's key
 
 
 class Scores(NamedTuple):
     """Exact scores of a pair, from the new document's side: containment is the share of that side's
     shingles found in the other."""
+
     jaccard: float
     contain_doc: float
     contain_other: float
@@ -71,15 +76,16 @@ class Scores(NamedTuple):
 @dataclass(frozen=True)
 class Pair:
     """What is known about the new document and one candidate before they are classified."""
+
     scores: Scores
     doc_cites_other: Sequence[CitationRow] = ()
     other_cites_doc: Sequence[CitationRow] = ()
-    same_name: bool = False    # same title key or same 文号
+    same_name: bool = False  # same title key or same 文号
 
 
 @dataclass(frozen=True)
 class Relation:
-    relation: str    # revision | repost | derived | cites | sibling
+    relation: str  # revision | repost | derived | cites | sibling
     child: Doc
     parent: Doc
     evidence: dict[str, Any]
@@ -95,7 +101,7 @@ def purpose_citation(text: str, raw: str, window: int) -> bool:
     reposts put a news paragraph or a covering notice before it."""
     window = max(window, len(text) * 15 // 100)
     pos = text.find(raw, 0, window + len(raw))
-    return pos >= 0 and bool(_PURPOSE_VERBS.search(text[max(0, pos - 160):pos]))
+    return pos >= 0 and bool(_PURPOSE_VERBS.search(text[max(0, pos - 160) : pos]))
 
 
 def citations_of(doc: Doc, cited: Citations, th: Thresholds) -> list[Cited]:
@@ -195,6 +201,11 @@ def explain(relation: str, parent_ref: str, evidence: dict[str, Any], alignment:
         why.append("not stored yet")
     if evidence.get("title") and evidence.get("unresolved"):
         parent_ref = f"{parent_ref} 《{evidence['title']}》"
-    verb = {"derived": "derived from", "revision": "revision of", "repost": "repost of", "cites": "cites",
-            "sibling": "sibling of"}[relation]
+    verb = {
+        "derived": "derived from",
+        "revision": "revision of",
+        "repost": "repost of",
+        "cites": "cites",
+        "sibling": "sibling of",
+    }[relation]
     return f"{verb} {parent_ref} — " + "; ".join(why) if why else f"{verb} {parent_ref}"

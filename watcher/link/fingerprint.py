@@ -8,6 +8,7 @@ that hash function — a real `datasketch.MinHash`, usable in `MinHashLSH` — o
 The parameters are part of the data: they are stored with every signature, and signatures made
 with different parameters are never compared.
 """
+
 from __future__ import annotations
 
 import json
@@ -84,7 +85,7 @@ def shingle_hashes(text: str, k: int = 5) -> np.ndarray:
     with np.errstate(over="ignore"):
         for j in range(1, k):
             h *= _BASE
-            h += cps[j:j + n]
+            h += cps[j : j + n]
     h.sort()
     # sort + neighbour compare: np.unique is five times slower on these sizes
     return h[np.concatenate(([True], h[1:] != h[:-1]))]
@@ -103,19 +104,24 @@ def shingles(text: str, k: int = 5) -> list[bytes]:
     """The shingles themselves, as UTF-32-LE bytes (slow path: tests and the benchmark's baseline)."""
     s = shingle_text(text)
     k = min(k, len(s)) or 1
-    return list({s[i:i + k].encode("utf-32-le") for i in range(max(0, len(s) - k + 1))})
+    return list({s[i : i + k].encode("utf-32-le") for i in range(max(0, len(s) - k + 1))})
 
 
 @dataclass
 class Signature:
     params: Params
     hashvalues: np.ndarray  # uint32[num_perm]
-    size: int               # number of distinct shingles
+    size: int  # number of distinct shingles
 
     def minhash(self) -> MinHash:
         # Passing the permutations spares datasketch regenerating them from the seed every time.
-        return MinHash(num_perm=self.params.num_perm, seed=self.params.seed, hashvalues=self.hashvalues,
-                       permutations=_perm_matrix(self.params.num_perm, self.params.seed), scheme=self.params.scheme)
+        return MinHash(
+            num_perm=self.params.num_perm,
+            seed=self.params.seed,
+            hashvalues=self.hashvalues,
+            permutations=_perm_matrix(self.params.num_perm, self.params.seed),
+            scheme=self.params.scheme,
+        )
 
     def jaccard(self, other: Signature) -> float:
         self.params.check(other.params)

@@ -1,4 +1,5 @@
 """The LSH index over the latest signature of each notice: which stored notices may resemble a new one."""
+
 from __future__ import annotations
 
 from typing import cast
@@ -16,16 +17,29 @@ class Index:
     tables, watcher/link/lshstore.py), `redis` (datasketch's), or `dict` (datasketch's own in-memory
     storage: the benchmark's baseline)."""
 
-    def __init__(self, params: Params, th: Thresholds, storage: str = "memory", redis_url: str | None = None,
-                 basename: str = "watcher"):
+    def __init__(
+        self,
+        params: Params,
+        th: Thresholds,
+        storage: str = "memory",
+        redis_url: str | None = None,
+        basename: str = "watcher",
+    ):
         self.params = params
         config = None
         if storage == "redis":
             from urllib.parse import urlsplit
+
             u = urlsplit(redis_url or "redis://127.0.0.1:6379/0")
-            config = {"type": "redis", "basename": f"{basename}:{params.num_perm}:{params.seed}".encode(),
-                      "redis": {"host": u.hostname or "127.0.0.1", "port": u.port or 6379,
-                                "db": int((u.path or "/0").strip("/") or 0)}}
+            config = {
+                "type": "redis",
+                "basename": f"{basename}:{params.num_perm}:{params.seed}".encode(),
+                "redis": {
+                    "host": u.hostname or "127.0.0.1",
+                    "port": u.port or 6379,
+                    "db": int((u.path or "/0").strip("/") or 0),
+                },
+            }
             self._check_redis_params(config, params)
         elif storage not in ("memory", "dict"):
             raise ValueError(f"unknown index storage {storage!r} (memory or redis)")
@@ -35,14 +49,17 @@ class Index:
     @staticmethod
     def _check_redis_params(config: dict, params: Params) -> None:
         import redis  # the optional `redis` extra, imported only for a Redis index
+
         r = redis.Redis(**config["redis"])
         key = config["basename"] + b":params"
-        stored = cast("bytes | None", r.get(key))   # bytes: the client does not decode responses
+        stored = cast("bytes | None", r.get(key))  # bytes: the client does not decode responses
         if stored is None:
             r.set(key, params.key())
         elif stored.decode() != params.key():
-            raise ParamsMismatch(f"redis index {config['basename'].decode()} holds signatures made with "
-                                 f"{stored.decode()}, not {params.key()}")
+            raise ParamsMismatch(
+                f"redis index {config['basename'].decode()} holds signatures made with "
+                f"{stored.decode()}, not {params.key()}"
+            )
 
     def load(self, items: list[tuple[str, Signature]]) -> None:
         if self.compact is not None:
@@ -51,7 +68,7 @@ class Index:
             for _, sig in fresh:
                 self.params.check(sig.params, "signature")
             if fresh:
-                matrix = np.stack([s.hashvalues for _, s in fresh])   # the dtype MinHashLSH hashes
+                matrix = np.stack([s.hashvalues for _, s in fresh])  # the dtype MinHashLSH hashes
                 self.compact.bulk([k for k, _ in fresh], bucket_keys(matrix, self.lsh.r, self.lsh.b))
             return
         with self.lsh.insertion_session(buffer_size=50_000) as session:

@@ -7,6 +7,7 @@ date. A child implements the version in force at its own date.
 
 Pure functions and records: no database. The linker keeps the chains (one per key) and asks them.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,19 +21,60 @@ from watcher.text.docno import find_title_spans
 _MAX_KEY = 200
 _QUOTES = re.compile(r"[\s\u3000《》〈〉<>＜＞“”\"'‘’「」『』]")
 # A version note at the end of a title is not part of the name: （2018年修正） (修订) (试行) (草案).
-_VERSION_NOTE = re.compile(r"[(（\[【](?:\d{4}年)?(?:第?[一二三四五六七八九十\d]+次)?"
-                           r"(?:修订|修正|修改|版|草案|征求意见稿|送审稿|试行|暂行)(?:稿|本|版)?[)）\]】]$")
+_VERSION_NOTE = re.compile(
+    r"[(（\[【](?:\d{4}年)?(?:第?[一二三四五六七八九十\d]+次)?"
+    r"(?:修订|修正|修改|版|草案|征求意见稿|送审稿|试行|暂行)(?:稿|本|版)?[)）\]】]$"
+)
 # 关于印发《X》的通知 carries X: the notice and X are one instrument. 转发 is not unwrapped: a city's
 # 转发 notice is its own document (a repost of X), not a version of X.
 _CARRIER = re.compile(r"^(?P<issuer>.*?)(?:关于)?(?:印发|发布|公布|颁布)(?P<inner>.+?)的?(?:通知|公告|通告|令)$")
 _FORWARD = re.compile(r"^.*?(?:关于)?转发(?P<inner>.+?)的?(?:通知|公告|通告|函)$")
 # What kind of instrument a key names. A key that is nothing but a kind word (《办法》, 《意见》) or a
 # kind word after a determiner (本办法, 该条例) names no instrument: it is a short form used in a text.
-_KIND_LIST = ("实施细则", "实施办法", "实施条例", "实施意见", "实施方案", "若干规定", "若干措施", "若干意见",
-          "暂行办法", "暂行规定", "管理办法", "管理规定", "工作方案", "行动方案", "行动计划", "修正案",
-          "法", "条例", "规定", "办法", "细则", "规则", "章程", "准则", "意见", "方案", "通知", "决定",
-          "措施", "规划", "纲要", "计划", "公告", "通告", "批复", "函", "报告", "要点", "标准", "指引", "目录")
-_KINDS: tuple[str, ...] = tuple(sorted(_KIND_LIST, key=len, reverse=True))   # the longest kind word wins: 办法, not 法
+_KIND_LIST = (
+    "实施细则",
+    "实施办法",
+    "实施条例",
+    "实施意见",
+    "实施方案",
+    "若干规定",
+    "若干措施",
+    "若干意见",
+    "暂行办法",
+    "暂行规定",
+    "管理办法",
+    "管理规定",
+    "工作方案",
+    "行动方案",
+    "行动计划",
+    "修正案",
+    "法",
+    "条例",
+    "规定",
+    "办法",
+    "细则",
+    "规则",
+    "章程",
+    "准则",
+    "意见",
+    "方案",
+    "通知",
+    "决定",
+    "措施",
+    "规划",
+    "纲要",
+    "计划",
+    "公告",
+    "通告",
+    "批复",
+    "函",
+    "报告",
+    "要点",
+    "标准",
+    "指引",
+    "目录",
+)
+_KINDS: tuple[str, ...] = tuple(sorted(_KIND_LIST, key=len, reverse=True))  # the longest kind word wins: 办法, not 法
 _DETERMINERS = re.compile(r"^(?:本|该|此|上述|前述|这|有关|相关|新|原|上|下|各|其他|我国|国家|地方|省|市|县|区)*$")
 # Standing rules: versions of one title are one instrument whatever the text. A notice titled
 # 关于做好春节期间安全工作的通知 may recur every year with a new text; a 条例 does not.
@@ -40,9 +82,13 @@ _STANDING = re.compile(r"(?:法|条例|规定|办法|细则|规则|章程|准则
 _IMPLEMENTS_QUOTED = re.compile(r"(?:实施|贯彻|落实|执行)$")
 _IMPLEMENTS_AFTER = re.compile(r"^的?(?:实施|贯彻|落实)")
 # 道路交通安全法实施条例, 母婴保健法实施办法: a national implementing regulation names its law bare.
-_BARE_IMPLEMENTS = re.compile(r"^(?:中华人民共和国)?(?P<law>[\u4e00-\u9fff]{1,40}?(?:法|条例))"
-                              r"(?:的)?实施(?:条例|细则|办法|规定|意见)$")
-_BARE_IMPLEMENTS_INSIDE = re.compile(r"实施(?P<law>中华人民共和国[\u4e00-\u9fff]{1,40}?法)(?:的)?(?:办法|细则|若干规定|规定|条例)$")
+_BARE_IMPLEMENTS = re.compile(
+    r"^(?:中华人民共和国)?(?P<law>[\u4e00-\u9fff]{1,40}?(?:法|条例))"
+    r"(?:的)?实施(?:条例|细则|办法|规定|意见)$"
+)
+_BARE_IMPLEMENTS_INSIDE = re.compile(
+    r"实施(?P<law>中华人民共和国[\u4e00-\u9fff]{1,40}?法)(?:的)?(?:办法|细则|若干规定|规定|条例)$"
+)
 
 
 def _nfkc(text: str) -> str:
@@ -53,7 +99,7 @@ def fold_title(title: str) -> str:
     """The spelling-free form of a title: quotes, spaces, width, 中华人民共和国 and 的 folded, a
     trailing version note dropped. Two titles of one instrument fold to the same string."""
     t = _nfkc(title).strip()
-    for _ in range(2):   # 《X（2018年修正）》: the note may sit inside the quotes
+    for _ in range(2):  # 《X（2018年修正）》: the note may sit inside the quotes
         t = _VERSION_NOTE.sub("", _QUOTES.sub("", t))
     t = t.replace("中华人民共和国", "").replace("的", "")
     return t[:_MAX_KEY]
@@ -70,7 +116,7 @@ def is_distinctive(key: str | None) -> bool:
     if not key:
         return False
     kind = kind_of(key)
-    name = key[:-len(kind)] if kind else key
+    name = key[: -len(kind)] if kind else key
     return bool(name) and not _DETERMINERS.match(name)
 
 
@@ -122,6 +168,7 @@ def normalise_issuer(issuer: str | None) -> str | None:
 @dataclass(frozen=True)
 class InstrumentKey:
     """Identity of an instrument: its folded title, and the issuer when known."""
+
     title: str
     issuer: str | None = None
 
@@ -147,7 +194,7 @@ def implemented_by_title(title: str | None) -> list[str]:
     t = _nfkc(title).strip()
     out: list[str] = []
     for span in find_title_spans(t):
-        if _IMPLEMENTS_QUOTED.search(t[:span.start]) or _IMPLEMENTS_AFTER.match(t[span.end:]):
+        if _IMPLEMENTS_QUOTED.search(t[: span.start]) or _IMPLEMENTS_AFTER.match(t[span.end :]):
             out.append(fold_title(span.raw))
     if not out:
         bare = re.sub(r"\s+", "", t)
@@ -167,6 +214,7 @@ class Version:
 @dataclass
 class VersionChain:
     """The stored versions of one instrument, by date (undated ones after the dated, by id)."""
+
     versions: list[Version] = field(default_factory=list)
 
     def add(self, v: Version) -> None:

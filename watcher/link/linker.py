@@ -10,6 +10,7 @@ For every version without a signature (so a crash only delays linking, never ski
   5. store links with their evidence and clause alignment, and an outbox event per new link.
 The SQL is in storage/links.py; one version is linked in one transaction (`store.link_session()`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,16 +40,23 @@ log = logging.getLogger("watcher.link.linker")
 @dataclass
 class Candidates:
     """Stored notices worth verifying against the new one, and why each was gathered."""
+
     ids: set[int] = field(default_factory=set)
-    cites_to: dict[int, list[CitationRow]] = field(default_factory=dict)    # notices it cites -> its citations
-    cited_by: dict[int, list[CitationRow]] = field(default_factory=dict)    # notices citing it -> their citations
-    same_name: set[int] = field(default_factory=set)                        # same title key or 文号
+    cites_to: dict[int, list[CitationRow]] = field(default_factory=dict)  # notices it cites -> its citations
+    cited_by: dict[int, list[CitationRow]] = field(default_factory=dict)  # notices citing it -> their citations
+    same_name: set[int] = field(default_factory=set)  # same title key or 文号
 
 
 class Linker:
-    def __init__(self, store: Store,
-                 params: Params = Params(), thresholds: Thresholds = Thresholds(),  # noqa: B008 - frozen, shared safely
-                 storage: str = "memory", redis_url: str | None = None, redis_basename: str = "watcher"):
+    def __init__(
+        self,
+        store: Store,
+        params: Params = Params(),  # noqa: B008 - frozen, shared safely
+        thresholds: Thresholds = Thresholds(),  # noqa: B008 - frozen, shared safely
+        storage: str = "memory",
+        redis_url: str | None = None,
+        redis_basename: str = "watcher",
+    ):
         self.store = store
         self.params = params
         self.th = thresholds
@@ -63,9 +71,11 @@ class Linker:
         for r in self.store.signatures():
             p = Params.from_key(r.params)
             if p != self.params:
-                raise ParamsMismatch(f"stored signature of version {r.version_id} was made with {r.params}; "
-                                     f"this index uses {self.params.key()} "
-                                     f"(re-fingerprint with `watcher link --rebuild`)")
+                raise ParamsMismatch(
+                    f"stored signature of version {r.version_id} was made with {r.params}; "
+                    f"this index uses {self.params.key()} "
+                    f"(re-fingerprint with `watcher link --rebuild`)"
+                )
             latest[r.notice_id] = Signature.from_bytes(p, r.hashvalues, r.size)
         if storage == "memory" or latest:
             self.index.load([(str(k), v) for k, v in latest.items()])
@@ -80,8 +90,18 @@ class Linker:
             return None
         if hashes is None or row.version_id != version_id:
             hashes = shingle_hashes(row.text, self.params.k)
-        doc = Doc(row.id, row.title, row.title_key, row.doc_no, row.issuer, row.written or row.published,
-                  row.text, row.version_id, hashes, self.store.purpose_keys(notice_id))
+        doc = Doc(
+            row.id,
+            row.title,
+            row.title_key,
+            row.doc_no,
+            row.issuer,
+            row.written or row.published,
+            row.text,
+            row.version_id,
+            hashes,
+            self.store.purpose_keys(notice_id),
+        )
         if len(self._docs) > 5000:
             self._docs.clear()
         self._docs[notice_id] = doc
@@ -97,16 +117,18 @@ class Linker:
         made = 0
         pending = self.pending_versions()
         for i in range(0, len(pending), batch):
-            chunk = pending[i:i + batch]
+            chunk = pending[i : i + batch]
             texts = self.store.version_texts([v for v, _ in chunk])
             hashes = [shingle_hashes(texts[v], self.params.k) for v, _ in chunk]
-            for (version_id, notice_id), h, sig in zip(chunk, hashes, signatures_bulk(hashes, self.params),
-                                                       strict=True):
+            for (version_id, notice_id), h, sig in zip(
+                chunk, hashes, signatures_bulk(hashes, self.params), strict=True
+            ):
                 made += self.link_version(version_id, notice_id, (h, sig))
         return made
 
-    def link_version(self, version_id: int, notice_id: int,
-                     computed: tuple[np.ndarray, Signature] | None = None) -> int:
+    def link_version(
+        self, version_id: int, notice_id: int, computed: tuple[np.ndarray, Signature] | None = None
+    ) -> int:
         self._docs.pop(notice_id, None)
         doc = self._doc(notice_id, computed[0] if computed else None, version_id)
         if doc is None or doc.version_id != version_id:
@@ -152,8 +174,9 @@ class Linker:
 
     def _gather(self, tx: LinkSession, doc: Doc, sig: Signature, cits: list[Cited]) -> Candidates:
         """LSH neighbours, the notices it cites and that cite it, and every version of its name."""
-        c = Candidates(cited_by=tx.citing(doc.id, doc.doc_no, doc.title_key),
-                       same_name=tx.same_name(doc.doc_no, doc.title_key))
+        c = Candidates(
+            cited_by=tx.citing(doc.id, doc.doc_no, doc.title_key), same_name=tx.same_name(doc.doc_no, doc.title_key)
+        )
         for cit in cits:
             if cit.resolved_id:
                 c.cites_to.setdefault(cit.resolved_id, []).append(cit)
@@ -177,8 +200,12 @@ class Linker:
             if other is None:
                 continue
             scores = Scores(*exact_scores(doc.hashes, other.hashes))
-            rel = classify(doc, other, Pair(scores, cands.cites_to.get(cid, ()), cands.cited_by.get(cid, ()),
-                                            cid in cands.same_name), self.th)
+            rel = classify(
+                doc,
+                other,
+                Pair(scores, cands.cites_to.get(cid, ()), cands.cited_by.get(cid, ()), cid in cands.same_name),
+                self.th,
+            )
             if rel is None:
                 continue
             j, c_doc, c_other = scores
@@ -189,13 +216,19 @@ class Linker:
                 linked_parent_keys.update(k for k in (rel.parent.doc_no, rel.parent.title_key) if k)
         return made, linked_parent_keys
 
-    def _unresolved(self, tx: LinkSession, doc: Doc, cits: list[Cited], candidates: set[int],
-                    linked_parent_keys: set[str]) -> list[LinkRow]:
+    def _unresolved(
+        self, tx: LinkSession, doc: Doc, cits: list[Cited], candidates: set[int], linked_parent_keys: set[str]
+    ) -> list[LinkRow]:
         """Derived from documents that are not stored (yet): the 文号 or title it implements."""
         made: list[LinkRow] = []
         for c in cits:
-            if c.in_purpose and not c.resolved_id and c.key not in linked_parent_keys \
-                    and not c.paired and not self._cited_in_candidate(c, doc, candidates):
+            if (
+                c.in_purpose
+                and not c.resolved_id
+                and c.key not in linked_parent_keys
+                and not c.paired
+                and not self._cited_in_candidate(c, doc, candidates)
+            ):
                 evidence: dict = {"cites": c.raw, "unresolved": True}
                 if c.title:
                     evidence["title"] = c.title
@@ -226,8 +259,16 @@ class Linker:
         if tx.link_exists(child.id, pkey, relation):
             return None
         alignment = align(parent.text, child.text) if relation in ("derived", "revision") else None
-        link = LinkRow(child.id, parent.id, pkey, relation, *scores, rel.evidence, alignment,
-                       explain(relation, parent.ref(), rel.evidence, alignment))
+        link = LinkRow(
+            child.id,
+            parent.id,
+            pkey,
+            relation,
+            *scores,
+            rel.evidence,
+            alignment,
+            explain(relation, parent.ref(), rel.evidence, alignment),
+        )
         # A parent that was cited before it was stored: the placeholder link becomes the real one.
         refs = [k for k in (parent.doc_no, f"《{parent.title}》" if parent.title else None) if k]
         tx.add_link(link, replaces=refs)
@@ -238,7 +279,17 @@ class Linker:
         """Store a derived link to a parent not stored yet, named by its 文号 or 《title》."""
         if tx.link_exists(child.id, parent_key, "derived"):
             return None
-        link = LinkRow(child.id, None, parent_key, "derived", None, None, None, evidence, None,
-                       explain("derived", parent_key, evidence, None))
+        link = LinkRow(
+            child.id,
+            None,
+            parent_key,
+            "derived",
+            None,
+            None,
+            None,
+            evidence,
+            None,
+            explain("derived", parent_key, evidence, None),
+        )
         tx.add_link(link)
         return link

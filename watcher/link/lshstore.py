@@ -13,6 +13,7 @@ candidate is verified against the stored text anyway.
 Removal tombstones the key's slot (band hashes are not kept per key); a re-inserted key gets a new
 slot, and merges drop dead entries.
 """
+
 from __future__ import annotations
 
 from array import array
@@ -21,7 +22,7 @@ from collections.abc import Iterable
 import numpy as np
 
 M61 = (1 << 61) - 1
-MERGE_AT = 4096        # buffered entries per band before they are merged into the sorted arrays
+MERGE_AT = 4096  # buffered entries per band before they are merged into the sorted arrays
 
 
 def bucket_key(band: bytes) -> int:
@@ -59,9 +60,9 @@ class CompactTables:
     """State shared by the band tables and the key table of one index."""
 
     def __init__(self, bands: int):
-        self.slot_of: dict = {}                 # key -> live slot
-        self.key_of: list = []                  # slot -> key
-        self.dead = np.zeros(0, dtype=bool)     # slot -> removed
+        self.slot_of: dict = {}  # key -> live slot
+        self.key_of: list = []  # slot -> key
+        self.dead = np.zeros(0, dtype=bool)  # slot -> removed
         self.bands = [BandTable(self) for _ in range(bands)]
         self.keys = KeyTable(self, bands)
 
@@ -120,7 +121,7 @@ class BandTable:
         h, s = np.concatenate(parts_h), np.concatenate(parts_s)
         live = ~self.shared.dead[s]
         h, s = h[live], s[live]
-        order = np.argsort(h, kind="stable")   # timsort: a sorted run plus a short tail merges in ~linear time
+        order = np.argsort(h, kind="stable")  # timsort: a sorted run plus a short tail merges in ~linear time
         self.h, self.s = h[order], s[order]
         self.buf_h, self.buf_s = array("Q"), array("i")
 
@@ -132,20 +133,20 @@ class BandTable:
         self.shared.kill(key)
 
     def remove(self, *bands, buffer: bool = False) -> None:
-        pass   # empty buckets cost nothing here
+        pass  # empty buckets cost nothing here
 
     # -- reads --
     def get(self, band: bytes) -> list:
         if not band:
             return []
-        k = np.uint64(bucket_key(band))   # a Python int would make numpy promote (copy) the whole array
+        k = np.uint64(bucket_key(band))  # a Python int would make numpy promote (copy) the whole array
         h = self.h
         # Most lookups miss: one search and a comparison; the bucket's end only on a hit.
         lo = h.searchsorted(k)
         dead, key_of = self.shared.dead, self.shared.key_of
         out = []
         if lo < len(h) and h[lo] == k:
-            out = [key_of[x] for x in self.s[lo:h.searchsorted(k, "right")].tolist() if not dead[x]]
+            out = [key_of[x] for x in self.s[lo : h.searchsorted(k, "right")].tolist() if not dead[x]]
         if len(self.buf_h):
             buf = np.frombuffer(self.buf_h, dtype=np.uint64)
             out += [key_of[self.buf_s[i]] for i in np.flatnonzero(buf == k) if not dead[self.buf_s[i]]]

@@ -14,6 +14,7 @@ which in a short notice covered nearly everything.
 Never a parent: the document itself (its own title cited in its text), what it carries (关于印发《X》
 的通知, 现将《X》印发给你们, 附件：X), the decisions that amended it, and short forms (以下简称《水法》).
 """
+
 from __future__ import annotations
 
 import re
@@ -31,43 +32,56 @@ from watcher.link.instruments import (
 )
 from watcher.text.docno import find_docnos, find_title_spans
 
-_SCAN = 20_000          # the purpose sentence is near the top: never read further for it
+_SCAN = 20_000  # the purpose sentence is near the top: never read further for it
 # The opening is over at the second article or section, or after the sentence in which the document
 # says it is made (为了…，制定本法) when that sentence cites no parent: a later article is never it.
-_PAST_OPENING = re.compile(r"^\s*(?:第[二三四五六七八九十]+[条章]|[二三四五六七八九十]+、|[(（][二三四五六七八九十]+[)）])")
+_PAST_OPENING = re.compile(
+    r"^\s*(?:第[二三四五六七八九十]+[条章]|[二三四五六七八九十]+、|[(（][二三四五六七八九十]+[)）])"
+)
 _MADE = re.compile(r"(?:制定|制订)本|特制定")
 _MAX_SENTENCES = 80
 _SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?")
 # 实施 before a kind word is a noun (实施方案, 实施意见), and 执行中 a circumstance: neither governs.
-_GOVERN = re.compile(r"根据|依据|依照|按照|遵照|遵循|贯彻|落实|实施(?!方案|意见|细则|办法|条例|计划|规划|规定)|执行(?!中)")
+_GOVERN = re.compile(
+    r"根据|依据|依照|按照|遵照|遵循|贯彻|落实|实施(?!方案|意见|细则|办法|条例|计划|规划|规定)|执行(?!中)"
+)
 _BASIS = re.compile(r"根据|依据|依照|遵照|遵循")
 # The closing says the document is being made: 制定本办法, 提出以下意见, 通知如下. An instruction
 # (各地要按照《方案》要求，结合实际制定实施方案) has a verb and 结合实际 but makes nothing here.
-_KIND_WORDS = r"(?:办法|规定|条例|细则|规则|方案|意见|措施|通知|决定|计划|规划|准则|标准|法|实施意见|实施方案|实施细则|实施办法)"
-_CLOSE = re.compile(r"(?:制定|制订|提出|出台|拟定|形成)了?(?:本|如下|以下|下列|此)|本(?:实施)?" + _KIND_WORDS
-                    + r"|(?:通知|意见|规定|措施|要求)如下|如下(?:意见|措施|通知|规定|方案)")
+_KIND_WORDS = (
+    r"(?:办法|规定|条例|细则|规则|方案|意见|措施|通知|决定|计划|规划|准则|标准|法|实施意见|实施方案|实施细则|实施办法)"
+)
+_CLOSE = re.compile(
+    r"(?:制定|制订|提出|出台|拟定|形成)了?(?:本|如下|以下|下列|此)|本(?:实施)?"
+    + _KIND_WORDS
+    + r"|(?:通知|意见|规定|措施|要求)如下|如下(?:意见|措施|通知|规定|方案)"
+)
 # 以下简称《水法》, （以下称道路交通安全法）: a short form of the citation before it, not another one.
 _ALIAS = re.compile(r"[(（]\s*(?:以下简称|以下称|下称|简称)[^()（）]{0,40}[)）]")
 # 现将《X》印发给你们 / 《X》已经市政府同意，现予印发 / 现将《X》转发给你们: the text carries or forwards X.
-_CARRY_AFTER = re.compile(r"^(?:[^。；;《]{0,50}?(?:同意|通过|审定|研究)[^。；;《]{0,10}?)?[，,\s]*"
-                          r"(?:现予|予以|现|特)?(?P<verb>印发|发布|公布|转发)(?:给|你们|如下|，|,|。|$)")
+_CARRY_AFTER = re.compile(
+    r"^(?:[^。；;《]{0,50}?(?:同意|通过|审定|研究)[^。；;《]{0,10}?)?[，,\s]*"
+    r"(?:现予|予以|现|特)?(?P<verb>印发|发布|公布|转发)(?:给|你们|如下|，|,|。|$)"
+)
 # 附件：1.X办法 / 附件2：Y / a numbered list under 附件：: the text's own attachments.
-_ATTACHMENT = re.compile(r"(?m)^[ \t\u3000]*(?:附\s*件\s*\d*\s*[:：]?|\d{1,2}\s*[.、．])\s*(?:\d{1,2}\s*[.、．]\s*)?"
-                         r"(?P<title>[^\n]{4,80})$")
+_ATTACHMENT = re.compile(
+    r"(?m)^[ \t\u3000]*(?:附\s*件\s*\d*\s*[:：]?|\d{1,2}\s*[.、．])\s*(?:\d{1,2}\s*[.、．]\s*)?"
+    r"(?P<title>[^\n]{4,80})$"
+)
 # Bare law names in a governed span: 根据宪法、立法法和地方各级人民代表大会和地方各级人民政府组织法.
 _BARE_END = re.compile(r"(?:法|条例)(?=$|[、，,和及与以等的》）)\s])")
 _BARE_BREAK = re.compile(r"[、，,；;：:。()（）\s]")
-_BARE_JOIN = re.compile(r"(?<!人民共)和|及|与|以及")   # 中华人民共和国 is no list
+_BARE_JOIN = re.compile(r"(?<!人民共)和|及|与|以及")  # 中华人民共和国 is no list
 
 
 @dataclass(frozen=True)
 class Cite:
-    raw: str                # as written
-    key: str                # folded title, or the normalised 文号
-    kind: str               # "title", "docno", or "bare" (an unquoted law name: resolve it, never keep it unresolved)
-    start: int              # offset in the text
-    docno: str | None = None    # 《title》（文号）: the 文号 naming the same document
-    verb: str = ""          # the verb governing it in the purpose sentence (根据, 贯彻落实, 实施 …)
+    raw: str  # as written
+    key: str  # folded title, or the normalised 文号
+    kind: str  # "title", "docno", or "bare" (an unquoted law name: resolve it, never keep it unresolved)
+    start: int  # offset in the text
+    docno: str | None = None  # 《title》（文号）: the 文号 naming the same document
+    verb: str = ""  # the verb governing it in the purpose sentence (根据, 贯彻落实, 实施 …)
 
     @property
     def implementing(self) -> bool:
@@ -80,12 +94,13 @@ class Cite:
 @dataclass
 class Reading:
     """What a document says about its parents."""
-    own: set[str] = field(default_factory=set)          # keys that are the document itself or what it carries
-    by_title: list[str] = field(default_factory=list)   # what its title says it implements
-    forwards: list[str] = field(default_factory=list)   # what a 转发 notice forwards
-    sentence: str | None = None                         # the purpose sentence
+
+    own: set[str] = field(default_factory=set)  # keys that are the document itself or what it carries
+    by_title: list[str] = field(default_factory=list)  # what its title says it implements
+    forwards: list[str] = field(default_factory=list)  # what a 转发 notice forwards
+    sentence: str | None = None  # the purpose sentence
     sentence_start: int = -1
-    implements: list[Cite] = field(default_factory=list)   # cited in the purpose sentence
+    implements: list[Cite] = field(default_factory=list)  # cited in the purpose sentence
     history: History = field(default_factory=History)
 
     def parent_keys(self, title_first: bool = False) -> list[str]:
@@ -130,10 +145,10 @@ def own_keys(title: str | None, text: str, history: History) -> set[str]:
 
 def _after_attachment_heading(text: str, pos: int) -> bool:
     """pos is on a numbered line of the list that follows a 附件： line."""
-    head = text[max(0, pos - 400):pos]
+    head = text[max(0, pos - 400) : pos]
     before = (head[:-1] if head.endswith("\n") else head).split("\n")
     for line in reversed(before):
-        line = line.strip()     # a blank line ends the list
+        line = line.strip()  # a blank line ends the list
         if re.match(r"^附\s*件", line):
             return True
         if not re.match(r"^\d{1,2}\s*[.、．]", line):
@@ -146,7 +161,7 @@ def _carried_in_text(text: str) -> list[tuple[str, str]]:
     head = text[:_SCAN]
     out = []
     for span in find_title_spans(head):
-        m = _CARRY_AFTER.match(head[span.end:span.end + 80])
+        m = _CARRY_AFTER.match(head[span.end : span.end + 80])
         if m:
             out.append((fold_title(span.raw), m.group("verb")))
     return out
@@ -169,7 +184,7 @@ def _cites_in(sentence: str, offset: int, lo: int, hi: int) -> list[Cite]:
     paired: set[str] = set()
     for s in spans:
         key = fold_title(s.raw)
-        m = re.match(r"\s*[(（]\s*([^()（）]{4,30}?号)\s*[)）]", sentence[s.end:s.end + 40])
+        m = re.match(r"\s*[(（]\s*([^()（）]{4,30}?号)\s*[)）]", sentence[s.end : s.end + 40])
         found = find_docnos(m.group(1), limit=1) if m else []
         if found:
             paired.add(str(found[0]))
@@ -201,8 +216,8 @@ def _bare(sentence: str, offset: int, lo: int, hi: int, covered: list[tuple[int,
             start -= 1
         chunk = sentence[start:end]
         gov = list(_GOVERN.finditer(chunk))
-        if gov:   # 根据宪法: the verb is no part of the name
-            chunk, start = chunk[gov[-1].end():], start + gov[-1].end()
+        if gov:  # 根据宪法: the verb is no part of the name
+            chunk, start = chunk[gov[-1].end() :], start + gov[-1].end()
         starts = [0] + [j.end() for j in _BARE_JOIN.finditer(chunk)]
         for s in starts:
             name = chunk[s:]
@@ -214,7 +229,7 @@ def _bare(sentence: str, offset: int, lo: int, hi: int, covered: list[tuple[int,
 
 def purpose_sentence(text: str, start: int = 0) -> tuple[int, str, list[Cite]] | None:
     """The first purpose sentence at or after `start`: (offset, sentence, what it implements)."""
-    region = text[start:start + _SCAN]
+    region = text[start : start + _SCAN]
     for n, m in enumerate(_SENTENCE.finditer(region)):
         if n >= _MAX_SENTENCES:
             break

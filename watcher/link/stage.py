@@ -3,6 +3,7 @@
 This module stays light (no numpy, datasketch or redis): the poll, the scheduler and the CLI import
 it on every start, and a cycle that stored nothing new never needs the index.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,9 +31,11 @@ class LazyLinker:
     def run(self) -> int:
         if self.linker is None:
             from watcher.link.linker import Linker  # numpy and datasketch: only when something is linked
+
             idx = self.config.defaults.index
-            self.linker = Linker(self.store, storage=idx.storage,
-                                 redis_url=idx.redis_url or os.environ.get("WATCHER_REDIS_URL"))
+            self.linker = Linker(
+                self.store, storage=idx.storage, redis_url=idx.redis_url or os.environ.get("WATCHER_REDIS_URL")
+            )
         return self.linker.run()
 
 

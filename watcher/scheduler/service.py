@@ -4,6 +4,7 @@ No two runs of one source overlap (max_instances=1), missed runs are coalesced i
 stop (SIGTERM, Ctrl-C) lets each source finish the batch it is writing: every batch is one
 transaction, and runs left 'running' by a hard kill are marked 'interrupted' at the next start.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -41,8 +42,9 @@ def trigger_for(source: Source):
 
 
 class Service:
-    def __init__(self, config_path: str | Path, store: Store, *, check_every: float = 5.0,
-                 first_run_delay: float = 5.0):
+    def __init__(
+        self, config_path: str | Path, store: Store, *, check_every: float = 5.0, first_run_delay: float = 5.0
+    ):
         self.config_path = Path(config_path)
         self.store = store
         self.check_every = check_every
@@ -93,9 +95,15 @@ class Service:
         for ch in self.config.channels:
             if ch.type == "email" and ch.enabled:
                 hour, minute = map(int, ch.send_at.split(":"))
-                self.scheduler.add_job(self._digest_job, CronTrigger(hour=hour, minute=minute, timezone=ZoneInfo(ch.timezone)),
-                                       id=f"digest:{ch.id}", kwargs={"channel_id": ch.id}, max_instances=1,
-                                       coalesce=True, misfire_grace_time=6 * 3600)
+                self.scheduler.add_job(
+                    self._digest_job,
+                    CronTrigger(hour=hour, minute=minute, timezone=ZoneInfo(ch.timezone)),
+                    id=f"digest:{ch.id}",
+                    kwargs={"channel_id": ch.id},
+                    max_instances=1,
+                    coalesce=True,
+                    misfire_grace_time=6 * 3600,
+                )
         for sid, src in wanted.items():
             job_id = f"source:{sid}"
             trigger = trigger_for(src)
@@ -106,10 +114,19 @@ class Service:
                     existing.reschedule(trigger)
                 continue
             first = datetime.now(ZoneInfo(src.schedule.timezone)) + timedelta(
-                seconds=random.uniform(0, self.first_run_delay))
-            self.scheduler.add_job(self._poll_job, trigger, id=job_id, name=src.name, max_instances=1,
-                                   coalesce=True, misfire_grace_time=3600, next_run_time=first,
-                                   kwargs={"source_id": sid, "signature": src.model_dump_json()})
+                seconds=random.uniform(0, self.first_run_delay)
+            )
+            self.scheduler.add_job(
+                self._poll_job,
+                trigger,
+                id=job_id,
+                name=src.name,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=3600,
+                next_run_time=first,
+                kwargs={"source_id": sid, "signature": src.model_dump_json()},
+            )
 
     async def _poll_job(self, source_id: str, signature: str) -> None:
         if self._stop.is_set() or self.config is None:
@@ -127,15 +144,23 @@ class Service:
                 log.error("channel %s: %s", channel, error)
             for r in report.results:
                 self.results.append(r)
-                log.info("%s: %s new=%d changed=%d unchanged=%d failed=%d", r.source_id, r.status,
-                         r.counts.new, r.counts.changed, r.counts.unchanged, r.counts.failed)
+                log.info(
+                    "%s: %s new=%d changed=%d unchanged=%d failed=%d",
+                    r.source_id,
+                    r.status,
+                    r.counts.new,
+                    r.counts.changed,
+                    r.counts.unchanged,
+                    r.counts.failed,
+                )
         finally:
             if task is not None:
                 self._running.discard(task)
 
     async def _digest_job(self, channel_id: str) -> None:
         from notifiers.dispatch import Dispatcher
-        if self.config is None:   # jobs exist only once a configuration was loaded
+
+        if self.config is None:  # jobs exist only once a configuration was loaded
             return
         with Dispatcher(self.store, self.config) as d:
             rep = await asyncio.to_thread(d.send_digest, d.channel(channel_id))
@@ -145,7 +170,7 @@ class Service:
         while not self._stop.is_set():
             try:
                 await asyncio.wait_for(self._stop.wait(), timeout=self.check_every)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 if self._file_digest() != self._digest:
                     self.reload()
 

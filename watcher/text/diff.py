@@ -1,4 +1,5 @@
 """Paragraph diffs between versions of a notice."""
+
 from __future__ import annotations
 
 import difflib
@@ -9,7 +10,7 @@ from watcher.text.normalise import paragraphs
 
 @dataclass
 class DiffOp:
-    op: str            # equal | insert | delete | replace
+    op: str  # equal | insert | delete | replace
     old: list[str]
     new: list[str]
 

@@ -4,6 +4,7 @@ A 文号 has an issuer code, a year in brackets and a serial number: 苏政发�
 the brackets as 〔〕 [] ［］ 【】 () （） 〈〉 and mix full and half width; all normalise to 〔〕.
 Orders (令) have no year: 国令第707号.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,12 +16,17 @@ _OPEN = "〔\\[［【(（〈<{｛"
 _CLOSE = "〕\\]］】)）〉>}｝"
 _CJK = "\u4e00-\u9fff"
 # Words that precede a 文号 in running text but are never part of the issuer code.
-_LEAD = re.compile(r"^.*(?:按照|根据|依据|依照|参照|关于|对于|结合|贯彻|落实|印发|转发|执行|意见|通知|办法|方案|决定|规定|条例|细则|措施|规划|批复|报告|公告|通告|以|按|据|和|及|与|或|见|将|对|在|是|为|由|于|的|即|并|等)(?=[" + _CJK + r"]{2,})")
+_LEAD = re.compile(
+    r"^.*(?:按照|根据|依据|依照|参照|关于|对于|结合|贯彻|落实|印发|转发|执行|意见|通知|办法|方案|决定|规定|条例|细则|措施|规划|批复|报告|公告|通告|以|按|据|和|及|与|或|见|将|对|在|是|为|由|于|的|即|并|等)(?=["
+    + _CJK
+    + r"]{2,})"
+)
 # Anchor on the bracketed year and the number, then look back for the issuer code: scanning for the
 # code first tries every CJK position in the text and is many times slower on long documents.
 # \d matches full-width digits too, so the text need not be NFKC-normalised first.
-_DOCNO_TAIL = re.compile(r"[" + _OPEN + r"]\s*(?P<year>(?:19|20|１９|２０)\d{2})\s*[" + _CLOSE
-                         + r"]\s*(?:第\s*)?(?P<num>\d{1,5})\s*号")
+_DOCNO_TAIL = re.compile(
+    r"[" + _OPEN + r"]\s*(?P<year>(?:19|20|１９|２０)\d{2})\s*[" + _CLOSE + r"]\s*(?:第\s*)?(?P<num>\d{1,5})\s*号"
+)
 _ORDER_TAIL = re.compile(r"令\s*第\s*(?P<num>\d{1,5})\s*号")
 _FULLWIDTH_LATIN = re.compile("[Ａ-Ｚａ-ｚ]")
 _CODE_BEFORE = re.compile(r"([" + _CJK + r"A-Za-zＡ-Ｚａ-ｚ]{1,14})\s*$")
@@ -118,7 +124,9 @@ def title_key(title: str | None) -> str | None:
     return key[:200] if len(key) >= 4 else None
 
 
-_IMPLEMENTS = re.compile(r"(?:实施|贯彻|落实|执行)《([^《》]{2,80})》|《([^《》]{2,80})》(?:的)?(?:实施(?:办法|细则|条例|意见|方案)|实施)")
+_IMPLEMENTS = re.compile(
+    r"(?:实施|贯彻|落实|执行)《([^《》]{2,80})》|《([^《》]{2,80})》(?:的)?(?:实施(?:办法|细则|条例|意见|方案)|实施)"
+)
 
 
 def titles_implemented(title: str | None) -> list[str]:
@@ -127,10 +135,27 @@ def titles_implemented(title: str | None) -> list[str]:
 
 
 # ---- dates ---------------------------------------------------------------------------------
-_CN_DIGITS = {"〇": 0, "○": 0, "零": 0, "Ｏ": 0, "O": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5,
-              "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_CN_DIGITS = {
+    "〇": 0,
+    "○": 0,
+    "零": 0,
+    "Ｏ": 0,
+    "O": 0,
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+}
 _DATE = re.compile(r"((?:19|20)\d{2})\s*(?:年|[-/.])\s*(\d{1,2})\s*(?:月|[-/.])\s*(\d{1,2})\s*日?")
-_CN_DATE = re.compile(r"([〇○零一二三四五六七八九OＯ]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日")
+_CN_DATE = re.compile(
+    r"([〇○零一二三四五六七八九OＯ]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日"
+)
 
 
 def _cn_number(s: str) -> int:
@@ -188,9 +213,9 @@ _MAX_TITLE = 120
 
 @dataclass(frozen=True)
 class TitleSpan:
-    raw: str      # the title as written, inner quotes kept
-    start: int    # offset of the opening quote in the text
-    end: int      # offset after the closing quote
+    raw: str  # the title as written, inner quotes kept
+    start: int  # offset of the opening quote in the text
+    end: int  # offset after the closing quote
 
 
 def find_title_spans(text: str) -> list[TitleSpan]:
@@ -198,7 +223,7 @@ def find_title_spans(text: str) -> list[TitleSpan]:
     quote that is never closed does not hide the titles quoted after it."""
     out: list[TitleSpan] = []
     stack: list[tuple[str, int]] = []
-    inner: list[TitleSpan] = []   # closed one level down: outermost if the quote around them fails
+    inner: list[TitleSpan] = []  # closed one level down: outermost if the quote around them fails
 
     def fail() -> None:
         out.extend(inner)
@@ -208,7 +233,7 @@ def find_title_spans(text: str) -> list[TitleSpan]:
     for m in _BRACKETS.finditer(text):
         ch, pos = m.group(), m.start()
         if stack and pos - stack[0][1] > _MAX_TITLE:
-            fail()   # an unbalanced quote: forget it rather than swallow the text after it
+            fail()  # an unbalanced quote: forget it rather than swallow the text after it
         if ch in _PAIRS:
             # ASCII angle brackets quote a title only inside another title (HTML leftovers, "<5%").
             if ch in "<＜" and not stack:
@@ -216,7 +241,7 @@ def find_title_spans(text: str) -> list[TitleSpan]:
             stack.append((ch, pos))
         elif stack and _PAIRS[stack[-1][0]] == ch:
             _, start = stack.pop()
-            raw = text[start + 1:pos].strip()
+            raw = text[start + 1 : pos].strip()
             span = TitleSpan(raw, start, pos + 1) if raw and "\n" not in raw else None
             if not stack:
                 inner.clear()
@@ -225,6 +250,6 @@ def find_title_spans(text: str) -> list[TitleSpan]:
             elif len(stack) == 1 and span and ch != ">":
                 inner.append(span)
         elif stack:
-            fail()   # a closer that matches nothing open: the quotes are not balanced here
+            fail()  # a closer that matches nothing open: the quotes are not balanced here
     fail()
     return sorted(out, key=lambda s: s.start)

@@ -3,6 +3,7 @@
 Scraped notices carry noise that must not count as a change: full/half width variants, spacing,
 lines broken by PDF extraction, and the same text pasted twice (once as HTML, once as a PDF dump).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -15,7 +16,8 @@ _ENDS_WITH_DATE = re.compile(r"(?:19|20)\d{2}年\d{1,2}月\d{1,2}日$")
 # Numbered headings and list items start a new paragraph: 一、 （一） 1. 第三条 附件
 _ITEM_START = re.compile(
     r"^(?:[一二三四五六七八九十百]+、|[（(][一二三四五六七八九十百]+[）)]|\d{1,3}[.、．)]|[（(]\d{1,3}[）)]|"
-    r"第[一二三四五六七八九十百零〇\d]+[章节条款]|附件|附表)")
+    r"第[一二三四五六七八九十百零〇\d]+[章节条款]|附件|附表)"
+)
 _CJK_GAP = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])\s+(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])")
 _SKELETON_DROP = re.compile(r"[^\u4e00-\u9fffA-Za-z]")
 _MIN_DUP = 12  # shorter paragraphs (headings, dates, signatures) may legitimately repeat
@@ -50,7 +52,7 @@ def _is_heading(line: str) -> bool:
 
 def _ends_paragraph(line: str) -> bool:
     stripped = line.rstrip("".join(_CLOSERS))
-    return (stripped.endswith(_TERMINAL) or (len(line) <= 40 and bool(_ENDS_WITH_DATE.search(line))))
+    return stripped.endswith(_TERMINAL) or (len(line) <= 40 and bool(_ENDS_WITH_DATE.search(line)))
 
 
 def rejoin_lines(lines: list[str]) -> list[str]:
@@ -61,7 +63,7 @@ def rejoin_lines(lines: list[str]) -> list[str]:
             continue
         if out:
             prev = out[-1]
-            if (not _ends_paragraph(prev) and not _ITEM_START.match(line) and not _is_heading(prev)):
+            if not _ends_paragraph(prev) and not _ITEM_START.match(line) and not _is_heading(prev):
                 out[-1] = prev + line
                 continue
         out.append(line)

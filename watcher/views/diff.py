@@ -1,4 +1,5 @@
 """Clause alignments for people: coloured terminal text and HTML (for the digest)."""
+
 from __future__ import annotations
 
 from jinja2 import Environment
@@ -12,6 +13,7 @@ def render_text(al: dict, parent_ref: str, child_ref: str, *, colour: bool = Tru
     """Rich markup (colour=True) or plain text. Modified articles show a character diff:
     [-removed-] and {+added+} in plain text."""
     from rich.markup import escape
+
     e = escape if colour else (lambda x: x)
     out = [f"{e(child_ref)} against {e(parent_ref)}: {summary_line(al)}", ""]
     for p in al["pairs"]:
@@ -41,5 +43,10 @@ _HTML = Environment(autoescape=True).from_string("""<div style="font-family:sans
 
 
 def render_html(al: dict, parent_ref: str, child_ref: str) -> str:
-    return _HTML.render(pairs=al["pairs"], parent_ref=parent_ref, child_ref=child_ref, summary=summary_line(al),
-                        colours={"reused": "#888", "modified": "#b60", "added": "#070", "removed": "#a00"})
+    return _HTML.render(
+        pairs=al["pairs"],
+        parent_ref=parent_ref,
+        child_ref=child_ref,
+        summary=summary_line(al),
+        colours={"reused": "#888", "modified": "#b60", "added": "#070", "removed": "#a00"},
+    )

@@ -1,5 +1,6 @@
 """Health for people: per source (from sources.yaml and the database) and recent failures, as JSON-able
 rows (the shape `watcher status --json` and `watcher sources list --json` print)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -32,13 +33,23 @@ def source_status(cfg: Config, store: Store) -> list[dict]:
     rows = []
     for s in cfg.sources:
         a = activity.get(s.id) or reads.SourceActivity(source_id=s.id)
-        rows.append(dict(id=s.id, name=s.name, enabled=s.enabled, schedule=schedule_text(s),
-                         last_poll=a.last_poll.isoformat(timespec="seconds") if a.last_poll else None,
-                         last_status=a.last_status,
-                         last_error=a.last_errors[0]["message"] if a.last_errors else None, notices=a.notices))
+        rows.append(
+            dict(
+                id=s.id,
+                name=s.name,
+                enabled=s.enabled,
+                schedule=schedule_text(s),
+                last_poll=a.last_poll.isoformat(timespec="seconds") if a.last_poll else None,
+                last_status=a.last_status,
+                last_error=a.last_errors[0]["message"] if a.last_errors else None,
+                notices=a.notices,
+            )
+        )
     return rows
 
 
 def recent_failures(store: Store, limit: int = 10) -> list[dict]:
-    return [dict(source_id=f.source_id, url=f.url, error=f.error, attempts=f.attempts)
-            for f in reads.recent_failures(store, limit)]
+    return [
+        dict(source_id=f.source_id, url=f.url, error=f.error, attempts=f.attempts)
+        for f in reads.recent_failures(store, limit)
+    ]

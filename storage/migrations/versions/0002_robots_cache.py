@@ -3,9 +3,10 @@
 Revision ID: 0002_robots_cache
 Revises: 0001_initial
 """
-from alembic import op
+
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
 
 revision = "0002_robots_cache"
 down_revision = "0001_initial"

@@ -3,6 +3,7 @@
 Revision ID: 0003_notice_source_status
 Revises: 0002_robots_cache
 """
+
 from alembic import op
 
 revision = "0003_notice_source_status"

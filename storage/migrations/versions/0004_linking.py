@@ -3,9 +3,10 @@
 Revision ID: 0004_linking
 Revises: 0003_notice_source_status
 """
-from alembic import op
+
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
 
 revision = "0004_linking"
 down_revision = "0003_notice_source_status"

@@ -3,9 +3,10 @@
 Revision ID: 0006_deliveries
 Revises: 0005_search
 """
-from alembic import op
+
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
 
 revision = "0006_deliveries"
 down_revision = "0005_search"

@@ -3,9 +3,10 @@
 Revision ID: 0007_attachments
 Revises: 0006_deliveries
 """
-from alembic import op
+
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
 
 revision = "0007_attachments"
 down_revision = "0006_deliveries"
