@@ -76,7 +76,7 @@ def ingest_throughput(docs: int) -> dict:
     from storage.records import Outcome
     from storage.repo import Store
     from watcher.demo.portal import seed_documents
-    from watcher.extract.page import Detail, ListItem
+    from watcher.extract.model import Detail, ListItem
     from watcher.link.linker import Linker
     from watcher.pipeline.poll import snapshot
     paras = [p for _, t in seed_documents()[1] for p in t.splitlines() if len(p) > 40]

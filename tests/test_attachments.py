@@ -14,7 +14,7 @@ from watcher.attachments.reader import filename_from_disposition
 from watcher.attachments.sandbox import extract_isolated
 from watcher.config.settings import AttachmentSettings, Source
 from watcher.demo.portal import DETAIL_SELECTORS, LIST_SELECTORS, detail_page, list_page
-from watcher.extract.page import find_attachments
+from watcher.extract.links import find_attachments
 from watcher.link.stage import make_linker
 from watcher.pipeline.poll import poll_sources
 

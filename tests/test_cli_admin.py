@@ -129,7 +129,7 @@ def test_docs_commands_search_and_status(portal, tmp_path):
 
 def test_search_on_postgres(fresh_db):
     from storage.records import Outcome
-    from watcher.extract.page import Detail, ListItem
+    from watcher.extract.model import Detail, ListItem
     from watcher.pipeline.poll import snapshot
     states = fresh_db.record_list("s", {"url": "l"}, [ListItem("http://p/1", "关于推进绿色产业发展的意见", None)])
     fresh_db.apply("s", [Outcome(states["http://p/1"], snapshot(Detail(
@@ -141,7 +141,7 @@ def test_search_on_postgres(fresh_db):
 def test_read_model_returns_records_with_json_decoded(fresh_db):
     from storage import reads
     from storage.records import Outcome
-    from watcher.extract.page import Detail, ListItem
+    from watcher.extract.model import Detail, ListItem
     from watcher.pipeline.poll import snapshot
     states = fresh_db.record_list("s", {"url": "l"}, [ListItem("http://p/1", "关于推进绿色产业发展的意见", None)])
     fresh_db.apply("s", [Outcome(states["http://p/1"], snapshot(Detail(

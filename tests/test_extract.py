@@ -7,7 +7,9 @@ import pytest
 from ruamel.yaml import YAML
 
 from watcher.config.settings import DetailSelectors, ListSelectors, Pagination
-from watcher.extract.page import metadata_from_segments, parse_detail, parse_list
+from watcher.extract.detail import parse_detail
+from watcher.extract.listing import parse_list
+from watcher.extract.metadata import metadata_from_segments
 
 from tests.builders import FIXTURES
 

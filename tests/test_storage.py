@@ -13,7 +13,7 @@ from storage.db import applied_revisions, migrate
 from storage.models import Event, Version
 from storage.records import Counts, NoticeState, Outcome
 from tests.builders import make_snapshot
-from watcher.extract.page import ListItem
+from watcher.extract.model import ListItem
 from watcher.text.diff import changed_paragraphs, render_unified
 
 

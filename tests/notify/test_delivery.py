@@ -235,7 +235,7 @@ def test_two_workers_racing_send_each_event_once(fresh_db, hooks, monkeypatch):
 
     from tests.builders import make_snapshot as _snap
     from watcher.config.loader import parse_config
-    from watcher.extract.page import ListItem
+    from watcher.extract.model import ListItem
     urls = [f"http://p/{i}.html" for i in range(12)]
     cfg = parse_config(json.dumps({"sources": [], "channels": [hook(monkeypatch, hooks, "race", "webhook", "/race")]}))
     from notifiers.dispatch import register_channels
@@ -267,7 +267,7 @@ def test_a_new_version_is_announced_with_its_changed_paragraphs(fresh_db):
     from notifiers.items import load_items
     from storage.records import Outcome
     from tests.builders import make_snapshot as _snap
-    from watcher.extract.page import ListItem
+    from watcher.extract.model import ListItem
     url = "http://p/v.html"
     for body in ("第一段。\n第二段。", "第一段。\n第二段（修订）。\n第三段。"):
         st = fresh_db.record_list("s", dict(url="http://p/list"), [ListItem(url, "关于X的通知", None)])[url]

@@ -14,7 +14,7 @@ from ruamel.yaml import YAML
 from selectolax.lexbor import LexborHTMLParser
 
 from watcher.config.settings import DetailSelectors
-from watcher.extract.page import parse_detail
+from watcher.extract.detail import parse_detail
 from watcher.extract.htmltext import block_text
 from watcher.text.normalise import nfkc
 

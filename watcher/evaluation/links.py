@@ -10,7 +10,8 @@ from pathlib import Path
 
 from storage.records import Outcome
 from storage.repo import Store
-from watcher.extract.page import Detail, ListItem, _signature
+from watcher.extract.detail import signature
+from watcher.extract.model import Detail, ListItem
 from watcher.link.classify import Thresholds
 from watcher.link.linker import Linker
 from watcher.pipeline.poll import snapshot
@@ -49,7 +50,7 @@ def load_document(path: Path, root: Path) -> LoadedDoc:
         if found and len(line) - len(str(found[0])) <= 4:   # a 文号 alone on its line: the document's own
             doc_no = str(found[0])
             break
-    _, signed = _signature(lines)
+    _, signed = signature(lines)
     when = date.fromisoformat(m.group(1)) if m else (signed or parse_date(text[:300]))
     return LoadedDoc(rel, title, doc_no, when, text)
 

@@ -27,7 +27,7 @@ from watcher.config.settings import Source
 from watcher.crawl.fetch import Fetcher
 from watcher.errors import ExtractError, WatcherError, error_context
 from watcher.extract.kinds import SourceKind, kind_for
-from watcher.extract.page import Detail, ListItem
+from watcher.extract.model import Detail, ListItem
 from watcher.text.docno import find_docnos, find_titles
 from watcher.link.stage import LinkStage
 from watcher.text.normalise import content_hash, normalise

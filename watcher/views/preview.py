@@ -10,7 +10,9 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from watcher.config.settings import Source
 from watcher.errors import WatcherError, error_context
-from watcher.extract.page import LABELS, _body_fallback, _generic_items, base_url
+from watcher.extract.generic import body_fallback, generic_items
+from watcher.extract.links import base_url
+from watcher.extract.metadata import LABELS
 from watcher.crawl.fetch import Fetcher
 from watcher.extract.kinds import kind_for
 
@@ -93,7 +95,7 @@ def _title_node(tree: LexborHTMLParser) -> LexborNode | None:
 def propose_source(list_html: str, list_url: str, detail_html: str | None, detail_url: str | None) -> dict:
     """A sources.yaml entry for a list page, with selectors inferred from its markup."""
     tree = LexborHTMLParser(list_html)
-    items = _generic_items(tree)
+    items = generic_items(tree)
     if not items:
         raise WatcherError("no repeated links with dates found on this page: is it a list page?", url=list_url)
     item_sel = css_path(items[0], tree)
@@ -111,7 +113,7 @@ def propose_source(list_html: str, list_url: str, detail_html: str | None, detai
         t = _title_node(dt)
         if t is not None:
             detail["title"] = css_path(t, dt, depth=2)
-        body = _body_fallback(dt)
+        body = body_fallback(dt)
         if body is not None and body.tag != "body":
             detail["body"] = css_path(body, dt, depth=2)
         meta = _meta_block(dt)
@@ -128,7 +130,7 @@ async def inspect_url(url: str, client: httpx.AsyncClient | None = None) -> tupl
     async with Fetcher(client, concurrency=2) as f, error_context(source_id="new"):
         resp = await f.get(url, probe.fetch)
         tree = LexborHTMLParser(resp.text)
-        items = _generic_items(tree)
+        items = generic_items(tree)
         detail_html = detail_url = None
         if items:
             a = items[0].css_first("a[href]")

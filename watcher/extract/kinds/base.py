@@ -7,7 +7,9 @@ from typing import Callable, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from watcher.config.settings import DetailSelectors, Source
-from watcher.extract.page import Detail, ListItem, ListPage, parse_detail, parse_list
+from watcher.extract.detail import parse_detail
+from watcher.extract.listing import parse_list
+from watcher.extract.model import Detail, ListItem, ListPage
 
 _REGISTRY: dict[str, type["SourceKind"]] = {}
 

@@ -24,7 +24,9 @@ from selectolax.lexbor import LexborHTMLParser
 from watcher.config.settings import DetailSelectors
 from watcher.text.docno import parse_date
 from watcher.errors import ExtractError
-from watcher.extract.page import ListItem, ListPage, _absolute, items_digest
+from watcher.extract.links import absolute
+from watcher.extract.listing import items_digest
+from watcher.extract.model import ListItem, ListPage
 from watcher.extract.kinds.base import HtmlKind, register
 
 
@@ -60,7 +62,7 @@ def hanweb_records(text: str, base: str) -> list[ListItem]:
         a = tree.css_first("a[href]")
         if a is None:
             continue
-        url = _absolute(base, a.attributes.get("href"))
+        url = absolute(base, a.attributes.get("href"))
         if not url:
             continue
         title = (a.attributes.get("title") or "").strip() or " ".join((a.text() or "").split())
@@ -164,7 +166,7 @@ class GkmlptKind(_DetailAsHtml):
             raise ExtractError(f"gkmlpt answered non-JSON: {exc}") from None
         items = []
         for a in data.get("articles") or []:
-            link = _absolute(url, a.get("url") or a.get("post_url"))
+            link = absolute(url, a.get("url") or a.get("post_url"))
             if link:
                 when = next((_when(a.get(k)) for k in ("first_publish_time", "publish_time", "created_at", "date")
                              if a.get(k)), None)
@@ -215,7 +217,7 @@ class FeedKind(_DetailAsHtml):
             title = " ".join(((fields["title"].text or "") if "title" in fields else "").split())
             when = next((_feed_date(fields[k].text) for k in ("pubDate", "published", "updated", "date")
                          if k in fields and fields[k].text), None)
-            url_abs = _absolute(url, link)
+            url_abs = absolute(url, link)
             if url_abs:
                 items.append(ListItem(url=url_abs, title=title, date=when))
         return ListPage(items=items, next_urls=[], region_hash=items_digest(items))
