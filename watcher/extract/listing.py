@@ -7,7 +7,7 @@ from urllib.parse import urljoin
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from watcher.config.settings import ListSelectors, Pagination
-from watcher.extract.generic import generic_items
+from watcher.extract.generic import generic_items, item_date
 from watcher.extract.htmltext import first_css, split_selectors
 from watcher.extract.links import absolute, base_url, node_text
 from watcher.extract.model import ListItem, ListPage
@@ -39,7 +39,7 @@ def parse_list(html: str, page_url: str, sel: ListSelectors, pagination: Paginat
         title = (node_text(title_node) if title_node else
                  (link.attributes.get("title") or "").strip() or node_text(link))
         date_node = first_css(node, sel.date) if sel.date else None
-        when = parse_date(node_text(date_node) if date_node else node_text(node))
+        when = parse_date(node_text(date_node)) if date_node else item_date(node)
         seen.add(url)
         items.append(ListItem(url=url, title=title, date=when))
     region_hash = (hashlib.sha256((region.html or "").encode("utf-8")).hexdigest() if region is not None
@@ -52,7 +52,7 @@ def items_digest(items: list[ListItem]) -> str:
     """What a list page says, as a hash: the same items again mean the page need not be walked."""
     digest = hashlib.sha256()
     for it in items:
-        digest.update(f"{it.url}\t{it.title}\t{it.date}\n".encode("utf-8"))
+        digest.update(f"{it.url}\t{it.title}\t{it.date}\n".encode())
     return digest.hexdigest()
 
 

@@ -33,6 +33,9 @@ class Detail:
     cited_titles: list[str] = field(default_factory=list)
     # {"url", "name"} dicts: the attachment reader, the pipeline and storage (attachments_json) take them so.
     attachments: list[dict] = field(default_factory=list)
+    # Where each field came from: 'selector', 'label:发布日期', 'meta:PubDate', 'list' (the list page),
+    # 'position:<where>' (under the headline, the signature, the top of the text), 'source' (sources.yaml).
+    provenance: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         d = asdict(self)

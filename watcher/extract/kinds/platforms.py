@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Literal
 from urllib.parse import urlencode, urlsplit
@@ -22,12 +22,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from selectolax.lexbor import LexborHTMLParser
 
 from watcher.config.settings import DetailSelectors
-from watcher.text.docno import parse_date
 from watcher.errors import ExtractError
+from watcher.extract.kinds.base import HtmlKind, register
 from watcher.extract.links import absolute
 from watcher.extract.listing import items_digest
 from watcher.extract.model import ListItem, ListPage
-from watcher.extract.kinds.base import HtmlKind, register
+from watcher.text.docno import parse_date
 
 
 class _Options(BaseModel):
@@ -141,7 +141,7 @@ def _when(value) -> date | None:
         return None
     if isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit()):
         ts = float(value)
-        return datetime.fromtimestamp(ts / 1000 if ts > 1e11 else ts, tz=timezone.utc).date()
+        return datetime.fromtimestamp(ts / 1000 if ts > 1e11 else ts, tz=UTC).date()
     return parse_date(str(value))
 
 
