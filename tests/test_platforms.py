@@ -150,3 +150,28 @@ def test_kind_options_are_validated_with_the_config():
          "options": {"columnid": 84242}}]}), "sources.yaml")
     assert [(e.source_id, e.field) for e in cfg.errors] == [("a", "options.sid"), ("b", "options.per_requst")]
     assert [s.id for s in cfg.sources] == ["c"] and kind_for(cfg.sources[0]).options.columnid == "84242"
+
+
+# Each platform kind, with no selectors in the source, on real pages of its CMS family (labels in
+# extract_labels.yaml): gov.cn's current template (国务院公报 on #UCAP-CONTENT) and the Guizhou intensive
+# platform's trs_editor_view; Hanweb JCMS (#zoom); Guangdong NFCMS content/post_N.html pages (gkmlpt details).
+LABELS = {lab["page"]: lab for lab in YAML(typ="safe").load((FIXTURES / "extract_labels.yaml").read_text(
+    encoding="utf-8"))["pages"]}
+FAMILY_PAGES = [("govcn", {}, "portal_pages_more/www.gov.cn_detail_1.html"),
+                ("govcn", {}, "portal_pages_more/www.kaili.gov.cn_detail_1.html"),
+                ("hanweb", {}, "portal_pages_more/fgw.zj.gov.cn_detail_1.html"),
+                ("hanweb", {}, "portal_pages/jiangsu_gov_cn_art_news_2024_detail.html"),
+                ("gkmlpt", {"sid": "757001"}, "portal_pages/foshan_gov_cn_news_2024_detail.html"),
+                ("html", {}, "portal_pages_more/www.shanxi.gov.cn_detail_1.html")]
+
+
+@pytest.mark.parametrize("kind,options,page", FAMILY_PAGES, ids=[f"{k}-{p.split('/')[-1]}" for k, _, p in FAMILY_PAGES])
+def test_kinds_read_real_pages_of_their_cms_family(kind, options, page):
+    from watcher.evaluation.extraction import char_f1, reference_body
+    lab = LABELS[page]
+    source = Source.model_validate(dict(id="k", name="k", kind=kind, urls=[lab["url"]], options=options))
+    html = (FIXTURES / page).read_text(encoding="utf-8")
+    d = kind_for(source).parse_detail(html, lab["url"], None)
+    assert "".join(d.title.split()) == "".join(lab["title"].split())
+    assert d.published is not None and d.published.isoformat() == str(lab["published"])[:10]
+    assert char_f1(d.body, reference_body(html, lab))[2] >= 0.97

@@ -12,11 +12,12 @@ from datetime import date
 from selectolax.lexbor import LexborHTMLParser
 
 from watcher.config.settings import DetailSelectors
+from watcher.extract.cleantext import plain
 from watcher.extract.generic import body_fallback, prune, remove_related_lists, strip_chrome
 from watcher.extract.headline import date_under_title, headline_text, title_fallback
 from watcher.extract.htmltext import block_text, first_css, segments
 from watcher.extract.links import base_url, find_attachments
-from watcher.extract.metadata import DOCUMENT_TABLE, META_FIELDS, PAGE_TABLE, gov_meta, plain
+from watcher.extract.metadata import DOCUMENT_TABLE, META_FIELDS, PAGE_TABLE, gov_meta
 from watcher.extract.model import Detail
 from watcher.text.docno import find_docnos, find_titles, normalise_docno, parse_date
 
@@ -89,9 +90,10 @@ def _title(tree: LexborHTMLParser, selected: str, fields: _Fields, tags: dict[st
     return title, origin
 
 
-def _published(tree: LexborHTMLParser, fields: _Fields, title: str,
-               list_date: date | None) -> tuple[date | None, str | None]:
-    """Labelled on the page, else the list page's date, else the PubDate tag, else under the headline."""
+def _published(tree: LexborHTMLParser, fields: _Fields, title: str, list_date: date | None,
+               signed: date | None) -> tuple[date | None, str | None]:
+    """Labelled on the page, else the list page's date, else the PubDate tag, else under the headline
+    (not the signing line of a short text: that is when it was written)."""
     origin = fields.origin.get("published", "")
     when = parse_date(fields.values.get("published"))
     if when and origin.startswith("label:"):
@@ -101,7 +103,7 @@ def _published(tree: LexborHTMLParser, fields: _Fields, title: str,
     if when:
         return when, origin
     when = date_under_title(tree, title)
-    return (when, "position:under-headline") if when else (None, None)
+    return (when, "position:under-headline") if when and when != signed else (None, None)
 
 
 def parse_detail(html: str, page_url: str, sel: DetailSelectors, *, list_title: str | None = None,
@@ -145,7 +147,7 @@ def _detail(page_url: str, title: str, body: str, fields: _Fields, tree: LexborH
     written = parse_date(meta.get("written"))
     written_origin = origin.get("written") if written else "position:signature"
     written = written or signed
-    published, published_origin = _published(tree, fields, title, list_date)
+    published, published_origin = _published(tree, fields, title, list_date, signed)
     for key, value, where in (("doc_no", doc_no, doc_no_origin), ("issuer", issuer, issuer_origin),
                               ("written", written, written_origin), ("published", published, published_origin)):
         if value and where:

@@ -7,28 +7,15 @@ from datetime import date
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from watcher.extract.cleantext import join_lines, plain
 from watcher.extract.generic import DATE_IN_TEXT
 from watcher.extract.htmltext import segments
-from watcher.extract.metadata import plain
 from watcher.text.docno import parse_date
 
-_WIDE = re.compile(r"[^\x00-\x7f]")
 # Separators between a headline and the site's name in <title>: 标题_某市人民政府, 标题 | 某局.
 _TITLE_SUFFIX = re.compile(r"\s*[_|｜—-]\s*")
 # How far after the headline the info bar's date may stand (characters, spaces removed): the bar, not the text.
 _UNDER_HEADLINE = 100
-
-
-def join_lines(lines: list[str]) -> str:
-    """A headline broken over lines (<br>, a <div> per line) read as one: no space between Chinese
-    characters, one between Latin words."""
-    out = ""
-    for line in (" ".join(x.split()) for x in lines):
-        if not line:
-            continue
-        wide_join = out and (_WIDE.match(out[-1]) or _WIDE.match(line[0]))
-        out = out + line if (not out or wide_join) else out + " " + line
-    return out
 
 
 def headline_text(node: LexborNode | None) -> str:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import urljoin
+import re
+from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -68,4 +69,33 @@ def next_pages(tree: LexborHTMLParser, base: str, page_url: str, p: Pagination, 
                 node = a
                 break
     url = absolute(base, node.attributes.get("href")) if node is not None else None
+    if url is None and node is None:
+        url = trs_next_page(tree, page_url)
     return [url] if url and url != page_url else []
+
+
+# TRS WCM column pages write their pager with a script, so the raw page has no 下一页 link: page n of a
+# column is index_n.html (index.html first), from createPageHTML(count, current, "index", "html") or the
+# script's countPage / currentPage variables.
+_TRS_PAGER = re.compile(r"createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*[\"'](\w+)[\"']\s*,\s*[\"'](\w+)[\"']")
+_TRS_COUNT = re.compile(r"\bcountPage\s*=\s*(\d+)")
+_TRS_CURRENT = re.compile(r"\bcurrentPage\s*=\s*(\d+)")
+_PAGE_FILE = re.compile(r"([^/?#]+?)(?:_\d+)?\.(s?html?)$")
+
+
+def trs_next_page(tree: LexborHTMLParser, page_url: str) -> str | None:
+    """The next page of a TRS column from its pager script; None on the last page or without one."""
+    for script in tree.css("script"):
+        code = script.text() or ""
+        call = _TRS_PAGER.search(code)
+        if call:
+            count, current, name, ext = int(call.group(1)), int(call.group(2)), call.group(3), call.group(4)
+        else:
+            count_m, current_m = _TRS_COUNT.search(code), _TRS_CURRENT.search(code)
+            own = _PAGE_FILE.search(urlsplit(page_url).path or "")
+            if not (count_m and current_m and "index" in code):
+                continue
+            count, current = int(count_m.group(1)), int(current_m.group(1))
+            name, ext = (own.group(1), own.group(2)) if own else ("index", "html")
+        return urljoin(page_url, f"{name}_{current + 1}.{ext}") if current + 1 < count else None
+    return None

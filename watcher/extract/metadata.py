@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser
 
+from watcher.extract.cleantext import plain
+
 # Canonical metadata keys and the labels portals use for them. Order matters: longer labels first
 # so that 发文字号 wins over 文号.
 LABELS: dict[str, tuple[str, ...]] = {
@@ -129,14 +131,6 @@ _GOV_META_NAME = {name.lower(): name for name in GOV_META}
 # Fields of the metadata record the tags fill when no label on the page does.
 META_FIELDS = {"PubDate": "published", "ContentSource": "source", "SiteName": "site", "SiteIDCode": "site_id",
                "ColumnName": "column"}
-_MARKUP = re.compile(r"</?[A-Za-z][^>]*>")
-
-
-def plain(text: str) -> str:
-    """Text without markup or runs of whitespace: some CMSs write a headline's <br>/<div> into ArticleTitle."""
-    return " ".join(_MARKUP.sub(" ", text).split())
-
-
 # The page's generation time, which some CMSs also write into PubDate: <meta name="others"
 # content="页面生成时间 2022-10-14 10:16:14">, <meta name="Maketime" …>.
 _GENERATED = re.compile(r"页面生成时间\s*(.+)")

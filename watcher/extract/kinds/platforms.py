@@ -14,7 +14,7 @@ import json
 import re
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
-from typing import Literal
+from typing import Literal, cast
 from urllib.parse import urlencode, urlsplit
 from xml.etree import ElementTree as ET
 
@@ -93,8 +93,12 @@ class HanwebKind(_DetailAsHtml):
                                       body="#zoom, .bt-content, #barrierfree_container",
                                       meta="div.sp_time, table.xxgk_table, .xxgk_table")
 
+    @property
+    def opts(self) -> HanwebOptions:
+        return cast(HanwebOptions, self.options)
+
     def _form(self) -> dict:
-        o: HanwebOptions = self.options
+        o = self.opts
         form = dict(col=1, appid=1, webid=o.webid, path=o.path, columnid=o.columnid,
                     sourceContentType=o.source_content_type, unitid=o.unitid or "", permissiontype=0)
         if o.webname:
@@ -102,7 +106,7 @@ class HanwebKind(_DetailAsHtml):
         return form
 
     def _proxy(self, page_index: int) -> str:
-        o: HanwebOptions = self.options
+        o = self.opts
         start = page_index * o.per_request + 1
         query = dict(startrecord=start, endrecord=start + o.per_request - 1, perpage=o.perpage)
         if o.method == "get":
@@ -110,12 +114,12 @@ class HanwebKind(_DetailAsHtml):
         return f"{_origin(self.source.urls[0])}/module/web/jpage/dataproxy.jsp?{urlencode(query)}"
 
     def request_form(self, url: str) -> dict | None:
-        if self.options.columnid and self.options.method == "post" and "/jpage/dataproxy.jsp" in url:
+        if self.opts.columnid and self.opts.method == "post" and "/jpage/dataproxy.jsp" in url:
             return {k: str(v) for k, v in self._form().items()}
         return None
 
     def start_urls(self) -> list[str]:
-        return [self._proxy(0)] if self.options.columnid else list(self.source.urls)
+        return [self._proxy(0)] if self.opts.columnid else list(self.source.urls)
 
     def parse_list(self, html: str, url: str, page_index: int) -> ListPage:
         items = hanweb_records(html, url)
@@ -124,8 +128,8 @@ class HanwebKind(_DetailAsHtml):
         next_urls: list[str] = []
         total = _TOTAL.search(html)
         total_n = int(next(g for g in total.groups() if g)) if total else None
-        more = (page_index + 1) * self.options.per_request < total_n if total_n is not None else bool(items)
-        if self.options.columnid and more and page_index + 1 < self.source.pagination.pages:
+        more = (page_index + 1) * self.opts.per_request < total_n if total_n is not None else bool(items)
+        if self.opts.columnid and more and page_index + 1 < self.source.pagination.pages:
             next_urls = [self._proxy(page_index + 1)]
         return ListPage(items=items, next_urls=next_urls, region_hash=items_digest(items))
 
@@ -152,9 +156,13 @@ class GkmlptKind(_DetailAsHtml):
     detail_defaults = DetailSelectors(title="h1, .title", body="div.article-content, div.zw, .content",
                                       meta="div.introduce, table.classify, table")
 
+    @property
+    def opts(self) -> GkmlptOptions:
+        return cast(GkmlptOptions, self.options)
+
     def _api(self, page: int) -> str:
         root = self.source.urls[0].split("/gkmlpt/")[0]
-        return f"{root}/gkmlpt/api/all/{self.options.category}?{urlencode(dict(page=page, sid=self.options.sid))}"
+        return f"{root}/gkmlpt/api/all/{self.opts.category}?{urlencode(dict(page=page, sid=self.opts.sid))}"
 
     def start_urls(self) -> list[str]:
         return [self._api(1)]
@@ -174,7 +182,8 @@ class GkmlptKind(_DetailAsHtml):
         total = data.get("total") or (data.get("classify") or {}).get("post_count") or 0
         seen = (page_index + 1) * max(len(items), 1)
         more = items and seen < int(total) and page_index + 1 < self.source.pagination.pages
-        return ListPage(items=items, next_urls=[self._api(page_index + 2)] if more else [], region_hash=items_digest(items))
+        return ListPage(items=items, next_urls=[self._api(page_index + 2)] if more else [],
+                        region_hash=items_digest(items))
 
 
 # ---- RSS / Atom ---------------------------------------------------------------------------------------
