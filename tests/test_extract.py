@@ -242,6 +242,15 @@ def test_dates_in_a_list_of_related_items_are_not_the_pages():
     assert parse_detail(html, "http://p.gov.cn/a.html", DetailSelectors()).published is None
 
 
+def test_a_metadata_table_with_linked_values_is_not_a_list_of_related_items():
+    table = ("<table class='xxgk'><tr><td>发布机构：</td><td><a href='/org/1.html'>某市教育局</a></td>"
+             "<td>发布日期：</td><td>2020-08-02</td></tr><tr><td>主题分类：</td><td><a href='/topic/3.html'>教育</a></td>"
+             "<td>成文日期：</td><td>2020-07-30</td></tr></table>")
+    d = parse_detail(_page(table), "http://p.gov.cn/a.html", DetailSelectors())
+    assert (d.published, d.written, d.issuer, d.metadata["topic"]) == (date(2020, 8, 2), date(2020, 7, 30),
+                                                                       "某市教育局", "教育")
+
+
 def test_the_signing_line_is_not_taken_when_a_publication_date_is_shown():
     body = "<p>各区人民政府：</p><p>现将有关事项通知如下。</p><p>某市人民政府</p><p>2024年5月1日</p>"
     html = _page("", body=body, after="<div class='bottom'>发布日期：2024-05-08</div>")

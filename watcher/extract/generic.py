@@ -7,6 +7,8 @@ from datetime import date
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from watcher.extract.htmltext import segments
+from watcher.extract.metadata import PAGE_TABLE
 from watcher.text.docno import parse_date
 
 DATE_IN_TEXT = re.compile(r"(?:19|20)\d{2}\s*(?:年|[-/.])\s*\d{1,2}\s*(?:月|[-/.])\s*\d{1,2}")
@@ -62,11 +64,13 @@ def item_date(node: LexborNode) -> date | None:
 
 def remove_related_lists(tree: LexborHTMLParser) -> None:
     """Drop the lists of other items (相关文章, 最新发布, a column's siblings): rows of a link and a date.
-    Their dates and labels are not the page's."""
+    Their dates and labels are not the page's. Rows that carry two labelled fields are the page's own
+    metadata table (发布机构 linked to its site, then 发布日期), not items."""
     for group in _dated_rows(tree):
         if len(group) >= 2:
             for node in group:
-                node.decompose()
+                if len(PAGE_TABLE.occurrences(segments(node))) < 2:
+                    node.decompose()
 
 
 # Not <form>: ASP.NET portals wrap the whole page in <form id="form1">.
