@@ -190,6 +190,21 @@ def test_the_sets_that_were_read_perfectly_stay_perfect():
     assert all(s[name][m] == 1.0 for name in ("govcn", "portal") for m in ("title", "date"))
 
 
+DETAIL_LABELS = [lab for lab in YAML(typ="safe").load((FIXTURES / "extract_labels.yaml").read_text(encoding="utf-8"))["pages"]
+                 if lab.get("kind") != "list" and lab.get("set") != "govcn"]
+
+
+@pytest.mark.parametrize("lab", DETAIL_LABELS, ids=[lab["page"].split("/")[-1] for lab in DETAIL_LABELS])
+def test_portal_pages_read_right_without_their_meta_tags(lab):
+    """The same pages with every <meta> tag stripped (as DOM dumps save them): the headline and date the
+    page shows are found by position, so the rules do not lean on the tags."""
+    import re
+    html = re.sub(r"<meta[^>]*>", "", (FIXTURES / lab["page"]).read_text(encoding="utf-8"))
+    d = parse_detail(html, lab["url"], DetailSelectors())
+    assert "".join(d.title.split()) in {"".join(t.split()) for t in (lab["title"], lab.get("title_alt") or "")}
+    assert d.published is not None and d.published.isoformat() == str(lab["published"])
+
+
 def test_eval_reference_body_is_cut_at_the_labelled_ends():
     from watcher.evaluation.extraction import reference_body
     html = "<div id=b><p>正文第一段。</p><p>正文第二段。</p><p>（责任编辑：某某）</p></div>"
@@ -278,6 +293,35 @@ def test_a_title_never_carries_markup():
     d = parse_detail(html, "http://p.gov.cn/a.html", DetailSelectors(title="h1.t", body="#c"))
     assert d.title == "国家金融监督管理总局浙江监管局行政处罚信息公开表（浙金罚决字〔2024〕52号）"
     assert d.provenance["title"] == "selector"
+
+
+_TEXT = "<p>" + "为进一步做好有关工作，现将有关事项通知如下。各地要高度重视，认真组织实施。" * 3 + "</p>"
+
+
+@pytest.mark.parametrize("html,title", [
+    # The heading over the info bar, not the breadcrumb heading nor the sidebar's; <title> names the column.
+    ("<title>新闻动态--某学会官网</title><div class='nav'><h3>首页 - 新闻动态</h3></div><div class='left'>"
+     "<h5>2019年中国人文地理学术年会在重庆成功举行！</h5><div class='ly'><b>发布时间：2019-05-18</b> <i>来源：某学会</i></div>"
+     f"<div class='detailCon'>{_TEXT}</div></div><div class='right'><h4>联系我们</h4><h5>某学会秘书处联系方式</h5></div>",
+     "2019年中国人文地理学术年会在重庆成功举行！"),
+    # A site-name <h1>, then the headline with its 副标题 in the same title block, the label in its own <i>.
+    ("<title>山西品牌丝路行正式启动</title><h1>山西省人民政府网站</h1><div class='detail-title'><h3></h3>"
+     "<h2>山西品牌丝路行（南美站）正式启动</h2><h3>成功举办中国（山西）－巴西双向经贸投资推介会</h3></div>"
+     f"<ul><li><span><i>时间：</i>2019-09-18 06:23</span></li></ul><div class='c'>{_TEXT}</div>",
+     "山西品牌丝路行（南美站）正式启动"),
+    # The info bar above the headline, a menu of title-classed entries before it.
+    ("<title>某监管局</title><div class='menu'>" + "".join(f"<div class='row'><span class='title'>专题专栏第{i}项内容</span>"
+     "</div>" for i in range(3)) + "</div><div class='bar'>发布时间：2024-07-12 来源：某局</div>"
+     f"<div class='wenzhang-title'>某监管局行政处罚信息公开表</div><div class='c'>{_TEXT}</div>", "某监管局行政处罚信息公开表"),
+    # No date shown: the heading <title> holds, which <title>'s dashes would cut.
+    ("<title>“奋进新征程——庆祝成立75周年美术书法展”开幕_某省人民政府</title><div class='sp_title'>"
+     f"“奋进新征程——庆祝成立75周年美术书法展”开幕</div><div class='c'>{_TEXT}</div>",
+     "“奋进新征程——庆祝成立75周年美术书法展”开幕"),
+])
+def test_the_headline_is_found_without_meta_tags(html, title):
+    d = parse_detail(f"<html><head>{html.split('</title>')[0]}</title></head><body>{html.split('</title>')[1]}"
+                     "</body></html>", "http://p.gov.cn/a.html", DetailSelectors())
+    assert d.title == title and d.provenance["title"].startswith("position:")
 
 
 def test_info_bar_labels_end_the_value_before_them():
