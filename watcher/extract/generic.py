@@ -189,10 +189,10 @@ def body_fallback(tree: LexborHTMLParser) -> LexborNode | None:
     return best or tree.body
 
 
-# Page chrome that sits inside or beside the text: font size, print, close, share, QR code, editor credit.
+# Page chrome that sits inside or beside the text: font size, print, close, share, QR code.
 _CHROME_LINE = re.compile(r"^[【\[]?(?:字号|字体|文字大小)[:：]?.{0,12}$"
                           r"|^.{0,6}(?:打印本页|打印|关闭窗口|关闭本页|关闭当前页面|扫一扫在手机打开当前页|分享到|分享)[:：】\]]?.{0,12}$"
-                          r"|^[大中小\s]{3,}$|^[（(【\[]?\s*责任编辑\s*[:：].{0,16}[)）】\]]?$")
+                          r"|^[大中小\s]{3,}$")
 
 
 def strip_chrome(body: str) -> str:
