@@ -106,6 +106,17 @@ def _published(tree: LexborHTMLParser, fields: _Fields, title: str, list_date: d
     return (when, "position:under-headline") if when and when != signed else (None, None)
 
 
+@dataclass
+class _Read:
+    """What a detail page gives before its fields are settled."""
+    tree: LexborHTMLParser
+    body: str
+    fields: _Fields
+    title: str
+    title_origin: str
+    attachments: list[dict]
+
+
 def parse_detail(html: str, page_url: str, sel: DetailSelectors, *, list_title: str | None = None,
                  list_date: date | None = None, source_issuer: str | None = None) -> Detail:
     tree = LexborHTMLParser(html)
@@ -113,7 +124,6 @@ def parse_detail(html: str, page_url: str, sel: DetailSelectors, *, list_title: 
         for node in tree.css(selector):
             node.decompose()
     tags = gov_meta(tree)
-    base = base_url(tree, page_url)
     meta_node = first_css(tree, sel.meta) if sel.meta else None
     meta_segments = segments(meta_node) if meta_node is not None else None
     selected_title = headline_text(first_css(tree, sel.title)) if sel.title else ""
@@ -122,23 +132,21 @@ def parse_detail(html: str, page_url: str, sel: DetailSelectors, *, list_title: 
     if body_node is None:
         body_node = body_fallback(tree)
         body = strip_chrome(block_text(body_node))
-    attachments = find_attachments(body_node, base, tree)
+    attachments = find_attachments(body_node, base_url(tree, page_url), tree)
     # What the reader does not see, and the lists of other items, give no field of this page.
     prune(tree)
     remove_related_lists(tree)
     fields = _read_fields(tree, meta_segments, tags)
     title, title_origin = _title(tree, selected_title, fields, tags, list_title)
-    title = plain(title)
-    return _detail(page_url, title, body, fields, tree, list_date, source_issuer, attachments,
-                   {"title": title_origin})
+    read = _Read(tree, body, fields, plain(title), title_origin, attachments)
+    return _settle(page_url, read, list_date, source_issuer)
 
 
-def _detail(page_url: str, title: str, body: str, fields: _Fields, tree: LexborHTMLParser,
-            list_date: date | None, source_issuer: str | None, attachments: list[dict],
-            provenance: dict[str, str]) -> Detail:
-    lines = body.splitlines()
+def _settle(page_url: str, read: _Read, list_date: date | None, source_issuer: str | None) -> Detail:
+    """Each field from the first source that gives it, and where it came from."""
+    lines = read.body.splitlines()
     signer, signed = signature(lines)
-    meta, origin = fields.values, fields.origin
+    meta, origin = read.fields.values, read.fields.origin
     doc_no = normalise_docno(meta["doc_no"]) if meta.get("doc_no") else None
     doc_no_origin = origin.get("doc_no") if doc_no else "position:top"
     doc_no = doc_no or _docno_at_top(lines)
@@ -147,13 +155,17 @@ def _detail(page_url: str, title: str, body: str, fields: _Fields, tree: LexborH
     written = parse_date(meta.get("written"))
     written_origin = origin.get("written") if written else "position:signature"
     written = written or signed
-    published, published_origin = _published(tree, fields, title, list_date, signed)
-    for key, value, where in (("doc_no", doc_no, doc_no_origin), ("issuer", issuer, issuer_origin),
-                              ("written", written, written_origin), ("published", published, published_origin)):
+    published, published_origin = _published(read.tree, read.fields, read.title, list_date, signed)
+    provenance = {"title": read.title_origin}
+    settled = (("doc_no", doc_no, doc_no_origin), ("issuer", issuer, issuer_origin),
+               ("written", written, written_origin), ("published", published, published_origin))
+    for key, value, where in settled:
         if value and where:
             provenance[key] = where
-    provenance.update({k: v for k, v in origin.items() if k not in provenance})
-    cited = [str(d) for d in find_docnos(body) if str(d) != doc_no]
-    return Detail(url=page_url, title=title, body=body, metadata=meta, doc_no=doc_no, issuer=issuer,
-                  written=written, published=published, cited_docnos=cited, cited_titles=find_titles(body),
-                  attachments=attachments, provenance=provenance)
+    # The other metadata keys: where each value was read (a settled field left empty has none).
+    settled_keys = {key for key, _, _ in settled} | {"title"}
+    provenance.update({k: v for k, v in origin.items() if k not in settled_keys})
+    cited = [str(d) for d in find_docnos(read.body) if str(d) != doc_no]
+    return Detail(url=page_url, title=read.title, body=read.body, metadata=meta, doc_no=doc_no, issuer=issuer,
+                  written=written, published=published, cited_docnos=cited, cited_titles=find_titles(read.body),
+                  attachments=read.attachments, provenance=provenance)

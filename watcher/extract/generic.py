@@ -113,7 +113,8 @@ def prune(tree: LexborHTMLParser) -> None:
 
 # The body containers of the CMS families most portals run on: TRS WCM (div.TRS_Editor, and
 # .trs_editor_view on the Guizhou intensive platform), Ucap (#UCAP-CONTENT, <ucapcontent>), Hanweb
-# (#zoom), Founder (<founder-content>). Tried before the text-density search.
+# (#zoom), Founder (<founder-content>); Guangdong NFCMS pages use TRS_Editor too. Tried before the
+# text-density search.
 CMS_BODIES = ("#UCAP-CONTENT", "ucapcontent", ".TRS_Editor", ".trs_editor_view", "#zoom", "founder-content")
 _PARAGRAPH = {"p", "-text", "br", "span", "font", "strong", "b", "section"}
 # Blocks that hold only inline content are one paragraph each (TRS bodies are <div> after <div>).
