@@ -190,8 +190,8 @@ def test_the_sets_that_were_read_perfectly_stay_perfect():
     assert all(s[name][m] == 1.0 for name in ("govcn", "portal") for m in ("title", "date"))
 
 
-DETAIL_LABELS = [lab for lab in YAML(typ="safe").load((FIXTURES / "extract_labels.yaml").read_text(encoding="utf-8"))["pages"]
-                 if lab.get("kind") != "list" and lab.get("set") != "govcn"]
+LABELLED = YAML(typ="safe").load((FIXTURES / "extract_labels.yaml").read_text(encoding="utf-8"))["pages"]
+DETAIL_LABELS = [lab for lab in LABELLED if lab.get("kind") != "list" and lab.get("set") != "govcn"]
 
 
 @pytest.mark.parametrize("lab", DETAIL_LABELS, ids=[lab["page"].split("/")[-1] for lab in DETAIL_LABELS])
@@ -213,8 +213,10 @@ def test_eval_reference_body_is_cut_at_the_labelled_ends():
 
 
 # ---- The label reader: labels first, positions last -----------------------------------------------------
-def _page(info: str, body: str = "<p>为进一步做好有关工作，现将有关事项通知如下。各地要高度重视，认真组织实施。</p>" * 3,
-          head: str = "", after: str = "") -> str:
+_NOTICE = "<p>为进一步做好有关工作，现将有关事项通知如下。各地要高度重视，认真组织实施。</p>" * 3
+
+
+def _page(info: str, body: str = _NOTICE, head: str = "", after: str = "") -> str:
     return (f"<html><head><title>关于做好某项工作的通知_某市人民政府</title>{head}</head><body>"
             f"<h1>关于做好某项工作的通知</h1><div class='info'>{info}</div>"
             f"<div class='article'>{body}</div>{after}</body></html>")
@@ -259,7 +261,8 @@ def test_dates_in_a_list_of_related_items_are_not_the_pages():
 
 def test_a_metadata_table_with_linked_values_is_not_a_list_of_related_items():
     table = ("<table class='xxgk'><tr><td>发布机构：</td><td><a href='/org/1.html'>某市教育局</a></td>"
-             "<td>发布日期：</td><td>2020-08-02</td></tr><tr><td>主题分类：</td><td><a href='/topic/3.html'>教育</a></td>"
+             "<td>发布日期：</td><td>2020-08-02</td></tr>"
+             "<tr><td>主题分类：</td><td><a href='/topic/3.html'>教育</a></td>"
              "<td>成文日期：</td><td>2020-07-30</td></tr></table>")
     d = parse_detail(_page(table), "http://p.gov.cn/a.html", DetailSelectors())
     assert (d.published, d.written, d.issuer, d.metadata["topic"]) == (date(2020, 8, 2), date(2020, 7, 30),
@@ -288,7 +291,8 @@ def test_a_title_never_carries_markup():
     d = parse_detail(_page("", head=head), "http://p.gov.cn/a.html", DetailSelectors())
     assert d.title == "关于印发某某办法的通知" and d.provenance["title"] == "meta:ArticleTitle"
     # A headline broken over lines by <br> or a <div> per line reads as one line.
-    html = ("<html><body><h1 class='t'>国家金融监督管理总局浙江监管局行政处罚信息公开表<div>（浙金罚决字〔2024〕52号）</div></h1>"
+    html = ("<html><body><h1 class='t'>国家金融监督管理总局浙江监管局行政处罚信息公开表"
+            "<div>（浙金罚决字〔2024〕52号）</div></h1>"
             "<div id='c'><p>正文。</p></div></body></html>")
     d = parse_detail(html, "http://p.gov.cn/a.html", DetailSelectors(title="h1.t", body="#c"))
     assert d.title == "国家金融监督管理总局浙江监管局行政处罚信息公开表（浙金罚决字〔2024〕52号）"
@@ -301,8 +305,10 @@ _TEXT = "<p>" + "为进一步做好有关工作，现将有关事项通知如下
 @pytest.mark.parametrize("html,title", [
     # The heading over the info bar, not the breadcrumb heading nor the sidebar's; <title> names the column.
     ("<title>新闻动态--某学会官网</title><div class='nav'><h3>首页 - 新闻动态</h3></div><div class='left'>"
-     "<h5>2019年中国人文地理学术年会在重庆成功举行！</h5><div class='ly'><b>发布时间：2019-05-18</b> <i>来源：某学会</i></div>"
-     f"<div class='detailCon'>{_TEXT}</div></div><div class='right'><h4>联系我们</h4><h5>某学会秘书处联系方式</h5></div>",
+     "<h5>2019年中国人文地理学术年会在重庆成功举行！</h5>"
+     "<div class='ly'><b>发布时间：2019-05-18</b> <i>来源：某学会</i></div>"
+     f"<div class='detailCon'>{_TEXT}</div></div>"
+     "<div class='right'><h4>联系我们</h4><h5>某学会秘书处联系方式</h5></div>",
      "2019年中国人文地理学术年会在重庆成功举行！"),
     # A site-name <h1>, then the headline with its 副标题 in the same title block, the label in its own <i>.
     ("<title>山西品牌丝路行正式启动</title><h1>山西省人民政府网站</h1><div class='detail-title'><h3></h3>"
@@ -310,9 +316,11 @@ _TEXT = "<p>" + "为进一步做好有关工作，现将有关事项通知如下
      f"<ul><li><span><i>时间：</i>2019-09-18 06:23</span></li></ul><div class='c'>{_TEXT}</div>",
      "山西品牌丝路行（南美站）正式启动"),
     # The info bar above the headline, a menu of title-classed entries before it.
-    ("<title>某监管局</title><div class='menu'>" + "".join(f"<div class='row'><span class='title'>专题专栏第{i}项内容</span>"
-     "</div>" for i in range(3)) + "</div><div class='bar'>发布时间：2024-07-12 来源：某局</div>"
-     f"<div class='wenzhang-title'>某监管局行政处罚信息公开表</div><div class='c'>{_TEXT}</div>", "某监管局行政处罚信息公开表"),
+    ("<title>某监管局</title><div class='menu'>"
+     + "".join(f"<div class='row'><span class='title'>专题专栏第{i}项内容</span></div>" for i in range(3))
+     + "</div><div class='bar'>发布时间：2024-07-12 来源：某局</div>"
+     f"<div class='wenzhang-title'>某监管局行政处罚信息公开表</div><div class='c'>{_TEXT}</div>",
+     "某监管局行政处罚信息公开表"),
     # No date shown: the heading <title> holds, which <title>'s dashes would cut.
     ("<title>“奋进新征程——庆祝成立75周年美术书法展”开幕_某省人民政府</title><div class='sp_title'>"
      f"“奋进新征程——庆祝成立75周年美术书法展”开幕</div><div class='c'>{_TEXT}</div>",
@@ -336,7 +344,8 @@ def test_info_bar_labels_end_the_value_before_them():
 def test_hidden_elements_and_boilerplate_are_not_read():
     html = _page("发布时间：2024-07-12", after=(
         "<div class='ng-hide'><p>" + "隐藏的旧版红头文件内容不是本页正文。" * 20 + "</p></div>"
-        "<div class='notice'><div>版权与免责声明</div><p>" + "凡本站注明“文章类型：原创”的所有作品，其版权属于本网站。" * 10
+        "<div class='notice'><div>版权与免责声明</div><p>"
+        + "凡本站注明“文章类型：原创”的所有作品，其版权属于本网站。" * 10
         + "</p></div>"))
     d = parse_detail(html, "http://p.gov.cn/a.html", DetailSelectors())
     assert d.body.startswith("为进一步做好有关工作") and "隐藏" not in d.body and "版权" not in d.body
@@ -344,8 +353,8 @@ def test_hidden_elements_and_boilerplate_are_not_read():
 
 # ---- Generic bodies of CMS families ----------------------------------------------------------------------
 def test_paragraphs_written_as_divs_are_one_body():
-    paras = [f"第{i}段：当地时间9月16日下午，山西品牌丝路行活动在巴西圣保罗正式启动，并成功举办推介会。" for i in range(6)]
-    html = ("<html><body><div class='side'><p>" + "侧栏里的一段较长的说明文字，介绍本网站的栏目设置。" * 3 + "</p></div>"
+    paras = [f"第{i}段：当地时间9月16日下午，山西品牌丝路行活动在巴西圣保罗正式启动。" for i in range(6)]
+    html = ("<html><body><div class='side'><p>" + "侧栏里的一段说明文字，介绍本网站的栏目。" * 3 + "</p></div>"
             "<div class='article-body'><div class='text'>" + "".join(f"<div>{p}</div>" for p in paras)
             + "</div></div></body></html>")
     d = parse_detail(html, "http://p.gov.cn/t1.shtml", DetailSelectors())
@@ -356,7 +365,8 @@ def test_a_cms_body_container_is_preferred_to_its_longest_section():
     """A TRS body in sections: the text-density search alone takes the longest section."""
     first = ["元旦佳节，中国载人航天工程各大系统单位科研人员仍坚守着岗位。", "当前工程已经全面转入空间站建造阶段。"]
     second = ["中国空间技术研究院负责空间站各舱段研制工作，元旦期间试验队员依然全力奋战在工作岗位上。",
-              "目前空间站项目已经按照研制计划顺利完成总体大纲规定的全部测试环节。", "全体试验队员将继续发扬载人航天精神。"]
+              "目前空间站项目已经按照研制计划顺利完成总体大纲规定的全部测试环节。",
+              "全体试验队员将继续发扬载人航天精神。"]
     html = ("<html><body><div class='TRS_Editor'><div class='a'>" + "".join(f"<p>{p}</p>" for p in first) + "</div>"
             "<div class='b'>" + "".join(f"<p>{p}</p>" for p in second) + "</div></div>"
             "</body></html>")
