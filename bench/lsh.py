@@ -15,6 +15,7 @@ measured in the same run, is MinHashLSH with datasketch's own dict storage: abou
 (64 bands, mostly one-member Python sets), so it is run only up to --baseline-max (1M would need
 22 GB). Ratios are baseline / memory: above 1 means the memory index is smaller or faster.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,6 +52,7 @@ def one_size(n: int, queries: int, storage: str = "memory") -> dict:
     from watcher.link.classify import Thresholds
     from watcher.link.fingerprint import Params, Signature
     from watcher.link.index import Index
+
     params = Params()
     sigs = synthetic(n)
     base = rss_bytes()
@@ -67,8 +69,14 @@ def one_size(n: int, queries: int, storage: str = "memory") -> dict:
         found += len(index.query(s))
         lat.append(time.perf_counter() - t)
     lat_ms = np.array(lat) * 1000
-    return {"n": n, "build_s": build, "bytes_per_doc": mem / n, "p50_ms": float(np.percentile(lat_ms, 50)),
-            "p99_ms": float(np.percentile(lat_ms, 99)), "candidates_per_query": found / queries}
+    return {
+        "n": n,
+        "build_s": build,
+        "bytes_per_doc": mem / n,
+        "p50_ms": float(np.percentile(lat_ms, 50)),
+        "p99_ms": float(np.percentile(lat_ms, 99)),
+        "candidates_per_query": found / queries,
+    }
 
 
 def ingest_throughput(docs: int) -> dict:
@@ -76,9 +84,10 @@ def ingest_throughput(docs: int) -> dict:
     from storage.records import Outcome
     from storage.repo import Store
     from watcher.demo.portal import seed_documents
-    from watcher.extract.page import Detail, ListItem
+    from watcher.extract.model import Detail, ListItem
     from watcher.link.linker import Linker
-    from watcher.pipeline.poll import snapshot
+    from watcher.pipeline.snapshot import snapshot
+
     paras = [p for _, t in seed_documents()[1] for p in t.splitlines() if len(p) > 40]
     laws = ROOT / "tests" / "fixtures" / "linking" / "laws"
     paras += [p for f in laws.glob("*.md") for p in f.read_text(encoding="utf-8").splitlines() if len(p) > 40]
@@ -101,13 +110,15 @@ def ingest_throughput(docs: int) -> dict:
         Linker(store)  # a restart: the memory index is rebuilt from the stored signatures
         rebuild = time.perf_counter() - t
         store.close()
-    return {"docs": docs, "seconds": elapsed, "docs_per_s": docs / elapsed, "links": links,
-            "rebuild_s": rebuild}
+    return {"docs": docs, "seconds": elapsed, "docs_per_s": docs / elapsed, "links": links, "rebuild_s": rebuild}
 
 
 def _run(n: int, queries: int, storage: str) -> dict | None:
-    proc = subprocess.run([sys.executable, __file__, "--one", str(n), "--queries", str(queries), "--storage", storage],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--one", str(n), "--queries", str(queries), "--storage", storage],
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         why = proc.stderr.strip().splitlines()[-1] if proc.stderr else proc.returncode
         print(f"{n:>12} {storage:>7}  failed: {why}")
@@ -127,26 +138,34 @@ def main() -> None:
     if args.one:
         print(json.dumps(one_size(args.one, args.queries, args.storage)))
         return
-    print(f"{'signatures':>12}{'index':>8}{'build s':>9}{'bytes/doc':>11}{'p50 ms':>9}{'p99 ms':>9}{'cand/q':>8}"
-          f"   baseline/memory: memory  build  p50  p99")
+    print(
+        f"{'signatures':>12}{'index':>8}{'build s':>9}{'bytes/doc':>11}{'p50 ms':>9}{'p99 ms':>9}{'cand/q':>8}"
+        f"   baseline/memory: memory  build  p50  p99"
+    )
     for n in [int(x) for x in args.sizes.split(",")]:
         base = _run(n, args.queries, "dict") if n <= args.baseline_max else None
         r = _run(n, args.queries, "memory")
         for row in (base, r):
             if row is None:
                 continue
-            line = (f"{row['n']:>12}{'dict' if row is base else 'memory':>8}{row['build_s']:>9.2f}"
-                    f"{row['bytes_per_doc']:>11.0f}{row['p50_ms']:>9.3f}{row['p99_ms']:>9.3f}"
-                    f"{row['candidates_per_query']:>8.1f}")
+            line = (
+                f"{row['n']:>12}{'dict' if row is base else 'memory':>8}{row['build_s']:>9.2f}"
+                f"{row['bytes_per_doc']:>11.0f}{row['p50_ms']:>9.3f}{row['p99_ms']:>9.3f}"
+                f"{row['candidates_per_query']:>8.1f}"
+            )
             if row is r and base is not None:
-                line += (f"   {base['bytes_per_doc'] / r['bytes_per_doc']:>22.1f}x"
-                         f" {base['build_s'] / r['build_s']:>5.1f}x"
-                         f" {base['p50_ms'] / r['p50_ms']:>4.1f}x {base['p99_ms'] / r['p99_ms']:>4.1f}x")
+                line += (
+                    f"   {base['bytes_per_doc'] / r['bytes_per_doc']:>22.1f}x"
+                    f" {base['build_s'] / r['build_s']:>5.1f}x"
+                    f" {base['p50_ms'] / r['p50_ms']:>4.1f}x {base['p99_ms'] / r['p99_ms']:>4.1f}x"
+                )
             print(line, flush=True)
     r = ingest_throughput(args.ingest_docs)
-    print(f"\nlinking stage (fingerprint + query + verify + store) on {r['docs']} real-text documents: "
-          f"{r['docs_per_s']:.0f} docs/s, {r['links']} links; memory index rebuilt from "
-          f"{r['docs']} stored signatures in {r['rebuild_s']:.2f} s")
+    print(
+        f"\nlinking stage (fingerprint + query + verify + store) on {r['docs']} real-text documents: "
+        f"{r['docs_per_s']:.0f} docs/s, {r['links']} links; memory index rebuilt from "
+        f"{r['docs']} stored signatures in {r['rebuild_s']:.2f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """The admin CLI through click's runner: sources.yaml editing, inspection and search."""
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,9 @@ def cfg(tmp_path):
 
 def test_edit_keeps_comments_and_layout_and_refuses_invalid_values(cfg):
     before = cfg.read_text(encoding="utf-8")
-    r = run("-c", str(cfg), "sources", "edit", "jiangsu-szfwj", "--set", "pagination.pages=3",
-            "--set", "fetch.min_delay=2s")
+    r = run(
+        "-c", str(cfg), "sources", "edit", "jiangsu-szfwj", "--set", "pagination.pages=3", "--set", "fetch.min_delay=2s"
+    )
     assert r.exit_code == 0, r.output
     after = cfg.read_text(encoding="utf-8")
     assert "# Policy Watcher sources." in after and "verified on a jiangsu.gov.cn Hanweb article page" in after
@@ -40,7 +42,7 @@ def test_edit_keeps_comments_and_layout_and_refuses_invalid_values(cfg):
     bad = run("-c", str(cfg), "sources", "edit", "jiangsu-szfwj", "--set", "fetch.min_delay=soon")
     assert bad.exit_code == 1 and "fetch.min_delay" in bad.output and "unchanged" in bad.output
     assert cfg.read_text(encoding="utf-8") == after
-    assert not list(cfg.parent.glob(".sources-*"))   # no temporary file left behind
+    assert not list(cfg.parent.glob(".sources-*"))  # no temporary file left behind
 
 
 def test_enable_disable_remove_validate_export_import(cfg, tmp_path):
@@ -68,8 +70,9 @@ def _portal_config(portal, tmp_path):
     build_site(portal, pages=1, per_page=3)
     path = tmp_path / "sources.yaml"
     with path.open("w", encoding="utf-8") as fh:
-        YAML().dump({"sources": [source_for(portal, pages=1).model_dump(mode="json", by_alias=True,
-                                                                       exclude_none=True)]}, fh)
+        YAML().dump(
+            {"sources": [source_for(portal, pages=1).model_dump(mode="json", by_alias=True, exclude_none=True)]}, fh
+        )
     return path
 
 
@@ -111,8 +114,11 @@ def test_docs_commands_search_and_status(portal, tmp_path):
     assert len(rows) == 3 and {r["doc_no"] for r in rows} == {f"测政发〔2024〕{i}号" for i in (1, 2, 3)}
     nid = next(r["id"] for r in rows if r["doc_no"] == "测政发〔2024〕2号")
     portal.routes["/col/art/2.html"].set_body(detail_page(doc_meta(2), doc_body(2, extra="新增一句。")))
-    portal.routes["/col/index.html"].set_body(portal.routes["/col/index.html"].body.replace(
-        "关于做好第2项工作的通知".encode(), "关于做好第2项工作的通知（修订）".encode()))
+    portal.routes["/col/index.html"].set_body(
+        portal.routes["/col/index.html"].body.replace(
+            "关于做好第2项工作的通知".encode(), "关于做好第2项工作的通知（修订）".encode()
+        )
+    )
     assert run("-c", str(path), "--db", db, "poll", "--json").exit_code == 0
     hist = json.loads(run("-c", str(path), "--db", db, "docs", "history", str(nid), "--json").stdout)
     assert [h["seq"] for h in hist] == [1, 2] and hist[1]["paragraphs_changed"] == 1
@@ -129,11 +135,25 @@ def test_docs_commands_search_and_status(portal, tmp_path):
 
 def test_search_on_postgres(fresh_db):
     from storage.records import Outcome
-    from watcher.extract.page import Detail, ListItem
-    from watcher.pipeline.poll import snapshot
+    from watcher.extract.model import Detail, ListItem
+    from watcher.pipeline.snapshot import snapshot
+
     states = fresh_db.record_list("s", {"url": "l"}, [ListItem("http://p/1", "关于推进绿色产业发展的意见", None)])
-    fresh_db.apply("s", [Outcome(states["http://p/1"], snapshot(Detail(
-        url="http://p/1", title="关于推进绿色产业发展的意见", body="加快推动绿色产业发展，是深入贯彻的需要。")))])
+    fresh_db.apply(
+        "s",
+        [
+            Outcome(
+                states["http://p/1"],
+                snapshot(
+                    Detail(
+                        url="http://p/1",
+                        title="关于推进绿色产业发展的意见",
+                        body="加快推动绿色产业发展，是深入贯彻的需要。",
+                    )
+                ),
+            )
+        ],
+    )
     assert [r["title"] for r in fresh_db.search("绿色产业")] == ["关于推进绿色产业发展的意见"]
     assert fresh_db.search("绿色") and fresh_db.search("蓝色产业") == []
 
@@ -141,12 +161,27 @@ def test_search_on_postgres(fresh_db):
 def test_read_model_returns_records_with_json_decoded(fresh_db):
     from storage import reads
     from storage.records import Outcome
-    from watcher.extract.page import Detail, ListItem
-    from watcher.pipeline.poll import snapshot
+    from watcher.extract.model import Detail, ListItem
+    from watcher.pipeline.snapshot import snapshot
+
     states = fresh_db.record_list("s", {"url": "l"}, [ListItem("http://p/1", "关于推进绿色产业发展的意见", None)])
-    fresh_db.apply("s", [Outcome(states["http://p/1"], snapshot(Detail(
-        url="http://p/1", title="关于推进绿色产业发展的意见", body="依据国发〔2021〕4号，加快推动绿色产业发展。",
-        metadata={"index_no": "T-1"}, cited_docnos=["国发〔2021〕4号"])))])
+    fresh_db.apply(
+        "s",
+        [
+            Outcome(
+                states["http://p/1"],
+                snapshot(
+                    Detail(
+                        url="http://p/1",
+                        title="关于推进绿色产业发展的意见",
+                        body="依据国发〔2021〕4号，加快推动绿色产业发展。",
+                        metadata={"index_no": "T-1"},
+                        cited_docnos=["国发〔2021〕4号"],
+                    )
+                ),
+            )
+        ],
+    )
     [row] = reads.list_notices(fresh_db)
     assert isinstance(row, reads.NoticeSummary) and row.source_id == "s" and row.versions == 1
     d = reads.notice_detail(fresh_db, row.id)

@@ -1,5 +1,6 @@
 """Platform kinds on a real local server: Hanweb jpage columns, Guangdong gkmlpt, RSS/Atom, gov.cn —
 detail pages are the saved real pages of tests/fixtures, read with no selectors in the source."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,12 +10,11 @@ import pytest
 from ruamel.yaml import YAML
 
 from storage.repo import Store
+from tests.builders import FIXTURES
 from watcher.config.loader import parse_config
 from watcher.config.settings import Source
 from watcher.extract.kinds import kind_for
 from watcher.pipeline.poll import poll_sources
-
-from tests.builders import FIXTURES
 
 TABLE = YAML(typ="safe").load((FIXTURES / "extraction.yaml").read_text(encoding="utf-8"))
 GOVCN = [c for c in TABLE["cases"] if c["template"] == "govcn-old"]
@@ -36,19 +36,26 @@ def _fields(store, url):
 
 
 def _record(href: str, title: str, day: str) -> str:
-    return (f'<record><![CDATA[<li><a href="{href}" title="{title}" target="_blank">{title[:20]}…</a>'
-            f'<span class="bt_time">{day}</span></li>]]></record>')
+    return (
+        f'<record><![CDATA[<li><a href="{href}" title="{title}" target="_blank">{title[:20]}…</a>'
+        f'<span class="bt_time">{day}</span></li>]]></record>'
+    )
 
 
 def test_hanweb_column_and_dataproxy_pages(portal, tmp_path):
     page = (FIXTURES / JIANGSU["page"]).read_text(encoding="utf-8")
     exp = JIANGSU["expect"]
     # The column page embeds its first records in a datastore script, as jpage columns do.
-    first = [_record(f"/art/2024/10/14/art_{i}.html", f"{exp['title']}{i}" if i else exp["title"], "2024-10-14")
-             for i in range(3)]
-    portal.add("/col/col84242/index.html", "<html><body><div id='84242'><script type='text/xml'><datastore>"
-               f"<nextgroup><![CDATA[<a href='/module/web/jpage/dataproxy.jsp?page=1'></a>]]></nextgroup>"
-               f"<recordset>{''.join(first)}</recordset></datastore></script></div></body></html>")
+    first = [
+        _record(f"/art/2024/10/14/art_{i}.html", f"{exp['title']}{i}" if i else exp["title"], "2024-10-14")
+        for i in range(3)
+    ]
+    portal.add(
+        "/col/col84242/index.html",
+        "<html><body><div id='84242'><script type='text/xml'><datastore>"
+        f"<nextgroup><![CDATA[<a href='/module/web/jpage/dataproxy.jsp?page=1'></a>]]></nextgroup>"
+        f"<recordset>{''.join(first)}</recordset></datastore></script></div></body></html>",
+    )
     for i in range(3):
         portal.add(f"/art/2024/10/14/art_{i}.html", page)
     store = Store.open(f"sqlite:///{tmp_path / 'h.db'}")
@@ -59,15 +66,29 @@ def test_hanweb_column_and_dataproxy_pages(portal, tmp_path):
     assert v.body.startswith(exp["body_starts"])
 
     # With columnid: dataproxy.jsp, paged by startrecord/endrecord until totalrecord.
-    src = _src(portal, "js2", "hanweb", "/col/col84242/index.html", pagination={"pages": 5},
-               options={"columnid": 84242, "webid": 1, "unitid": 297589, "per_request": 2})
+    src = _src(
+        portal,
+        "js2",
+        "hanweb",
+        "/col/col84242/index.html",
+        pagination={"pages": 5},
+        options={"columnid": 84242, "webid": 1, "unitid": 297589, "per_request": 2},
+    )
     kind = kind_for(src)
-    urls = ["/" + kind._proxy(i).split("/", 3)[3] for i in range(2)]   # the paths, with their query
-    portal.add(urls[0], "<datastore><totalrecord>3</totalrecord><recordset>"
-               + _record("/art/p/1.html", "关于第一件事的通知", "2024-10-01")
-               + _record("/art/p/2.html", "关于第二件事的通知", "2024-10-02") + "</recordset></datastore>")
-    portal.add(urls[1], "<datastore><totalrecord>3</totalrecord><recordset>"
-               + _record("/art/p/3.html", "关于第三件事的通知", "2024-10-03") + "</recordset></datastore>")
+    urls = ["/" + kind._proxy(i).split("/", 3)[3] for i in range(2)]  # the paths, with their query
+    portal.add(
+        urls[0],
+        "<datastore><totalrecord>3</totalrecord><recordset>"
+        + _record("/art/p/1.html", "关于第一件事的通知", "2024-10-01")
+        + _record("/art/p/2.html", "关于第二件事的通知", "2024-10-02")
+        + "</recordset></datastore>",
+    )
+    portal.add(
+        urls[1],
+        "<datastore><totalrecord>3</totalrecord><recordset>"
+        + _record("/art/p/3.html", "关于第三件事的通知", "2024-10-03")
+        + "</recordset></datastore>",
+    )
     for i in (1, 2, 3):
         portal.add(f"/art/p/{i}.html", page)
     [r] = _poll(store, src)
@@ -83,19 +104,41 @@ def test_hanweb_column_and_dataproxy_pages(portal, tmp_path):
 def test_gkmlpt_json_api(portal, tmp_path):
     case = GOVCN[0]
     portal.add("/gkmlpt/content/0/1/post_1.html", (FIXTURES / case["page"]).read_text(encoding="utf-8"))
-    api = {"total": 1, "classify": {"post_count": 1}, "articles": [
-        {"id": 1, "title": case["expect"]["title"], "url": portal.url("/gkmlpt/content/0/1/post_1.html"),
-         "first_publish_time": 1550188800, "identifier": case["expect"]["doc_no"]}]}
-    portal.add("/gkmlpt/api/all/5?page=1&sid=2", json.dumps(api, ensure_ascii=False),
-               content_type="application/json; charset=utf-8")
+    api = {
+        "total": 1,
+        "classify": {"post_count": 1},
+        "articles": [
+            {
+                "id": 1,
+                "title": case["expect"]["title"],
+                "url": portal.url("/gkmlpt/content/0/1/post_1.html"),
+                "first_publish_time": 1550188800,
+                "identifier": case["expect"]["doc_no"],
+            }
+        ],
+    }
+    portal.add(
+        "/gkmlpt/api/all/5?page=1&sid=2",
+        json.dumps(api, ensure_ascii=False),
+        content_type="application/json; charset=utf-8",
+    )
     store = Store.open(f"sqlite:///{tmp_path / 'g.db'}")
-    src = _src(portal, "gd", "gkmlpt", "/gkmlpt/index", options={"sid": 2, "category": 5},
-               detail={"meta": "table.bd1", "body": "#UCAP-CONTENT"})
+    src = _src(
+        portal,
+        "gd",
+        "gkmlpt",
+        "/gkmlpt/index",
+        options={"sid": 2, "category": 5},
+        detail={"meta": "table.bd1", "body": "#UCAP-CONTENT"},
+    )
     [r] = _poll(store, src)
     assert r.status == "ok" and r.counts.new == 1, r.errors
     n, _ = _fields(store, portal.url("/gkmlpt/content/0/1/post_1.html"))
-    assert (n.title, n.doc_no, n.published.isoformat()) == (case["expect"]["title"], case["expect"]["doc_no"],
-                                                            case["expect"]["published"])
+    assert (n.title, n.doc_no, n.published.isoformat()) == (
+        case["expect"]["title"],
+        case["expect"]["doc_no"],
+        case["expect"]["published"],
+    )
     store.close()
 
 
@@ -105,12 +148,18 @@ def test_feeds(portal, tmp_path, flavour):
     for i, c in enumerate(cases):
         portal.add(f"/zc/{i}.htm", (FIXTURES / c["page"]).read_text(encoding="utf-8"))
     if flavour == "rss":
-        items = "".join(f"<item><title>{c['expect']['title']}</title><link>{portal.url(f'/zc/{i}.htm')}</link>"
-                        f"<pubDate>Fri, 15 Feb 2019 08:00:00 +0800</pubDate></item>" for i, c in enumerate(cases))
+        items = "".join(
+            f"<item><title>{c['expect']['title']}</title><link>{portal.url(f'/zc/{i}.htm')}</link>"
+            f"<pubDate>Fri, 15 Feb 2019 08:00:00 +0800</pubDate></item>"
+            for i, c in enumerate(cases)
+        )
         feed = f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>政策</title>{items}</channel></rss>'
     else:
-        items = "".join(f'<entry><title>{c["expect"]["title"]}</title><link rel="alternate" href="/zc/{i}.htm"/>'
-                        f"<updated>2019-02-15T08:00:00+08:00</updated></entry>" for i, c in enumerate(cases))
+        items = "".join(
+            f'<entry><title>{c["expect"]["title"]}</title><link rel="alternate" href="/zc/{i}.htm"/>'
+            f"<updated>2019-02-15T08:00:00+08:00</updated></entry>"
+            for i, c in enumerate(cases)
+        )
         feed = f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>政策</title>{items}</feed>'
     portal.add("/feed.xml", feed, content_type="application/xml")
     store = Store.open(f"sqlite:///{tmp_path / 'f.db'}")
@@ -123,8 +172,10 @@ def test_feeds(portal, tmp_path, flavour):
 
 
 def test_govcn_kind_reads_the_60_policy_pages_without_selectors(portal, tmp_path):
-    rows = "".join(f'<li><a href="/zhengce/{i}.htm">{c["expect"]["title"]}</a><span>{c["expect"]["published"]}</span></li>'
-                   for i, c in enumerate(GOVCN))
+    rows = "".join(
+        f'<li><a href="/zhengce/{i}.htm">{c["expect"]["title"]}</a><span>{c["expect"]["published"]}</span></li>'
+        for i, c in enumerate(GOVCN)
+    )
     portal.add("/zhengce/zuixin/", f"<html><body><div class='news_box'><ul>{rows}</ul></div></body></html>")
     for i, c in enumerate(GOVCN):
         portal.add(f"/zhengce/{i}.htm", (FIXTURES / c["page"]).read_text(encoding="utf-8"))
@@ -134,19 +185,72 @@ def test_govcn_kind_reads_the_60_policy_pages_without_selectors(portal, tmp_path
     wrong = []
     for i, c in enumerate(GOVCN):
         n, _ = _fields(store, portal.url(f"/zhengce/{i}.htm"))
-        got = dict(title=n.title, doc_no=n.doc_no, issuer=n.issuer, written=n.written.isoformat(),
-                   published=n.published.isoformat())
+        got = dict(
+            title=n.title,
+            doc_no=n.doc_no,
+            issuer=n.issuer,
+            written=n.written.isoformat(),
+            published=n.published.isoformat(),
+        )
         wrong += [(c["page"], k) for k, val in got.items() if val != c["expect"][k]]
     assert wrong == []
     store.close()
 
 
 def test_kind_options_are_validated_with_the_config():
-    cfg = parse_config(json.dumps({"sources": [
-        {"id": "a", "name": "A", "kind": "gkmlpt", "urls": ["http://x.gov.cn/gkmlpt/index"]},
-        {"id": "b", "name": "B", "kind": "hanweb", "urls": ["http://x.gov.cn/col/col1/index.html"],
-         "options": {"columnid": 1, "per_requst": 3}},
-        {"id": "c", "name": "C", "kind": "hanweb", "urls": ["http://x.gov.cn/col/col1/index.html"],
-         "options": {"columnid": 84242}}]}), "sources.yaml")
+    cfg = parse_config(
+        json.dumps(
+            {
+                "sources": [
+                    {"id": "a", "name": "A", "kind": "gkmlpt", "urls": ["http://x.gov.cn/gkmlpt/index"]},
+                    {
+                        "id": "b",
+                        "name": "B",
+                        "kind": "hanweb",
+                        "urls": ["http://x.gov.cn/col/col1/index.html"],
+                        "options": {"columnid": 1, "per_requst": 3},
+                    },
+                    {
+                        "id": "c",
+                        "name": "C",
+                        "kind": "hanweb",
+                        "urls": ["http://x.gov.cn/col/col1/index.html"],
+                        "options": {"columnid": 84242},
+                    },
+                ]
+            }
+        ),
+        "sources.yaml",
+    )
     assert [(e.source_id, e.field) for e in cfg.errors] == [("a", "options.sid"), ("b", "options.per_requst")]
     assert [s.id for s in cfg.sources] == ["c"] and kind_for(cfg.sources[0]).options.columnid == "84242"
+
+
+# Each platform kind, with no selectors in the source, on real pages of its CMS family (labels in
+# extract_labels.yaml): gov.cn's current template (国务院公报 on #UCAP-CONTENT) and the Guizhou intensive
+# platform's trs_editor_view; Hanweb JCMS (#zoom); Guangdong NFCMS content/post_N.html pages (gkmlpt details).
+LABELS = {
+    lab["page"]: lab
+    for lab in YAML(typ="safe").load((FIXTURES / "extract_labels.yaml").read_text(encoding="utf-8"))["pages"]
+}
+FAMILY_PAGES = [
+    ("govcn", {}, "portal_pages_more/www.gov.cn_detail_1.html"),
+    ("govcn", {}, "portal_pages_more/www.kaili.gov.cn_detail_1.html"),
+    ("hanweb", {}, "portal_pages_more/fgw.zj.gov.cn_detail_1.html"),
+    ("hanweb", {}, "portal_pages/jiangsu_gov_cn_art_news_2024_detail.html"),
+    ("gkmlpt", {"sid": "757001"}, "portal_pages/foshan_gov_cn_news_2024_detail.html"),
+    ("html", {}, "portal_pages_more/www.shanxi.gov.cn_detail_1.html"),
+]
+
+
+@pytest.mark.parametrize("kind,options,page", FAMILY_PAGES, ids=[f"{k}-{p.split('/')[-1]}" for k, _, p in FAMILY_PAGES])
+def test_kinds_read_real_pages_of_their_cms_family(kind, options, page):
+    from watcher.evaluation.extraction import char_f1, reference_body
+
+    lab = LABELS[page]
+    source = Source.model_validate(dict(id="k", name="k", kind=kind, urls=[lab["url"]], options=options))
+    html = (FIXTURES / page).read_text(encoding="utf-8")
+    d = kind_for(source).parse_detail(html, lab["url"], None)
+    assert "".join(d.title.split()) == "".join(lab["title"].split())
+    assert d.published is not None and d.published.isoformat() == str(lab["published"])[:10]
+    assert char_f1(d.body, reference_body(html, lab))[2] >= 0.97

@@ -1,4 +1,5 @@
 """Storage on SQLite and the live PostgreSQL: migrations, versions, outbox, diffs."""
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,7 @@ from storage.db import applied_revisions, migrate
 from storage.models import Event, Version
 from storage.records import Counts, NoticeState, Outcome
 from tests.builders import make_snapshot
-from watcher.extract.page import ListItem
+from watcher.extract.model import ListItem
 from watcher.text.diff import changed_paragraphs, render_unified
 
 
@@ -69,6 +70,7 @@ def test_head_revision_read_from_files_matches_alembic(fresh_db):
     from alembic.script import ScriptDirectory
 
     from storage.db import alembic_config, head_revision
+
     assert head_revision() == ScriptDirectory.from_config(alembic_config(fresh_db.engine)).get_current_head()
 
 
@@ -79,11 +81,16 @@ def test_upgrade_from_an_older_schema(db_url):
 
     from storage.db import alembic_config, head_revision, make_engine
     from storage.repo import Store
+
     engine = make_engine(db_url)
     command.upgrade(alembic_config(engine), "0001_initial")
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO sources (id, name, kind, enabled, config_json, created_at, updated_at) "
-                          "VALUES ('old', 'Old', 'html', true, '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        conn.execute(
+            text(
+                "INSERT INTO sources (id, name, kind, enabled, config_json, created_at, updated_at) "
+                "VALUES ('old', 'Old', 'html', true, '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
     engine.dispose()
     store = Store.open(db_url)
     try:
@@ -96,38 +103,68 @@ def test_upgrade_from_an_older_schema(db_url):
 
 def test_interrupted_runs_are_marked_and_finished_ones_kept(fresh_db):
     runs = fresh_db.start_runs(["a", "b"])
-    fresh_db.finish_runs([dict(run_id=runs["a"], status="ok", counts=Counts(), pages=1, not_modified=0, errors=[],
-                               duration=0.1)])
+    fresh_db.finish_runs(
+        [dict(run_id=runs["a"], status="ok", counts=Counts(), pages=1, not_modified=0, errors=[], duration=0.1)]
+    )
     assert fresh_db.mark_interrupted() == 1
     assert {sid: r.status for sid, r in fresh_db.last_runs().items()} == {"a": "ok", "b": "interrupted"}
 
 
 def _state(version_count=0, content_hash=None, status="pending"):
-    return NoticeState(id=7, url="http://p/7.html", status=status, list_title="t", list_date=date(2024, 1, 1),
-                       attempts=2, content_hash=content_hash, version_count=version_count, last_checked=None,
-                       etag="e0", last_modified="lm0")
+    return NoticeState(
+        id=7,
+        url="http://p/7.html",
+        status=status,
+        list_title="t",
+        list_date=date(2024, 1, 1),
+        attempts=2,
+        content_hash=content_hash,
+        version_count=version_count,
+        last_checked=None,
+        etag="e0",
+        last_modified="lm0",
+    )
 
 
 NOW = datetime(2024, 5, 1, tzinfo=UTC)
 _SAME = make_snapshot("http://p/7.html", "正文。")
 
 
-@pytest.mark.parametrize("outcome, counts, rows", [
-    # an error: attempts counted; a notice never stored stays failed, a stored one stays ok
-    (Outcome(_state(), error="boom"), (0, 0, 0, 1), {"failed": dict(_attempts=3, _error="boom", _status="failed")}),
-    (Outcome(_state(version_count=1, status="ok"), error="x" * 3000), (0, 0, 0, 1),
-     {"failed": dict(_status="ok", _error="x" * 2000)}),
-    # a 304 keeps the stored validators; the same text takes the new ones
-    (Outcome(_state(version_count=1, status="ok"), not_modified=True), (0, 0, 1, 0),
-     {"unchanged": dict(_status="ok", _checked=NOW, _etag="e0", _lm="lm0")}),
-    (Outcome(_state(version_count=1, content_hash=_SAME.content_hash), _SAME), (0, 0, 1, 0),
-     {"unchanged": dict(_status="ok", _etag=None)}),
-    # a new text: a first version is new, a later one changed; a page to retry is back-dated
-    (Outcome(_state(), make_snapshot("http://p/7.html", "正文。")), (1, 0, 0, 0),
-     {"changed": dict(_count=1, _checked=NOW, _published=date(2024, 1, 2)), "versions": dict(seq=1)}),
-    (Outcome(_state(version_count=2, content_hash="old"), replace(_SAME, retry=True, published=None)), (0, 1, 0, 0),
-     {"changed": dict(_count=3, _checked=RETRY_AT, _published=date(2024, 1, 1)), "versions": dict(seq=3)}),
-], ids=["error-new", "error-stored", "304", "same-text", "first-version", "new-version-retry"])
+@pytest.mark.parametrize(
+    "outcome, counts, rows",
+    [
+        # an error: attempts counted; a notice never stored stays failed, a stored one stays ok
+        (Outcome(_state(), error="boom"), (0, 0, 0, 1), {"failed": dict(_attempts=3, _error="boom", _status="failed")}),
+        (
+            Outcome(_state(version_count=1, status="ok"), error="x" * 3000),
+            (0, 0, 0, 1),
+            {"failed": dict(_status="ok", _error="x" * 2000)},
+        ),
+        # a 304 keeps the stored validators; the same text takes the new ones
+        (
+            Outcome(_state(version_count=1, status="ok"), not_modified=True),
+            (0, 0, 1, 0),
+            {"unchanged": dict(_status="ok", _checked=NOW, _etag="e0", _lm="lm0")},
+        ),
+        (
+            Outcome(_state(version_count=1, content_hash=_SAME.content_hash), _SAME),
+            (0, 0, 1, 0),
+            {"unchanged": dict(_status="ok", _etag=None)},
+        ),
+        # a new text: a first version is new, a later one changed; a page to retry is back-dated
+        (
+            Outcome(_state(), make_snapshot("http://p/7.html", "正文。")),
+            (1, 0, 0, 0),
+            {"changed": dict(_count=1, _checked=NOW, _published=date(2024, 1, 2)), "versions": dict(seq=1)},
+        ),
+        (
+            Outcome(_state(version_count=2, content_hash="old"), replace(_SAME, retry=True, published=None)),
+            (0, 1, 0, 0),
+            {"changed": dict(_count=3, _checked=RETRY_AT, _published=date(2024, 1, 1)), "versions": dict(seq=3)},
+        ),
+    ],
+    ids=["error-new", "error-stored", "304", "same-text", "first-version", "new-version-retry"],
+)
 def test_plan_sorts_outcomes_into_rows(outcome, counts, rows):
     p = plan("s", [outcome], NOW)
     assert (p.counts.new, p.counts.changed, p.counts.unchanged, p.counts.failed) == counts

@@ -261,7 +261,7 @@ def test_two_workers_racing_send_each_event_once(fresh_db, hooks, monkeypatch):
 
     from tests.builders import make_snapshot as _snap
     from watcher.config.loader import parse_config
-    from watcher.extract.page import ListItem
+    from watcher.extract.model import ListItem
 
     urls = [f"http://p/{i}.html" for i in range(12)]
     cfg = parse_config(json.dumps({"sources": [], "channels": [hook(monkeypatch, hooks, "race", "webhook", "/race")]}))
@@ -297,7 +297,7 @@ def test_a_new_version_is_announced_with_its_changed_paragraphs(fresh_db):
     from notifiers.items import load_items
     from storage.records import Outcome
     from tests.builders import make_snapshot as _snap
-    from watcher.extract.page import ListItem
+    from watcher.extract.model import ListItem
 
     url = "http://p/v.html"
     for body in ("第一段。\n第二段。", "第一段。\n第二段（修订）。\n第三段。"):

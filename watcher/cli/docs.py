@@ -1,4 +1,5 @@
 """`watcher docs …` and `watcher search`: what was found and how it is linked."""
+
 from __future__ import annotations
 
 import sys
@@ -32,22 +33,27 @@ def docs() -> None:
 @docs.command("list")
 @click.option("--source", help="Only this source.")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Published on or after (YYYY-MM-DD).")
-@click.option("--relation", type=click.Choice(["derived", "revision", "repost", "cites", "sibling"]),
-              help="Only notices that have a link of this kind to a parent.")
+@click.option(
+    "--relation",
+    type=click.Choice(["derived", "revision", "repost", "cites", "sibling"]),
+    help="Only notices that have a link of this kind to a parent.",
+)
 @click.option("--limit", default=30, show_default=True)
 @json_option
 @click.pass_obj
 @cli_errors
-def docs_list(obj: Ctx, source: str | None, since: datetime | None, relation: str | None, limit: int,
-              as_json: bool) -> None:
+def docs_list(
+    obj: Ctx, source: str | None, since: datetime | None, relation: str | None, limit: int, as_json: bool
+) -> None:
     """Stored notices, newest first.
 
     \b
     Example:
       watcher docs list --source jiangsu-szfwj --since 2024-01-01 --relation derived
     """
-    rows = link_views.list_notices(obj.store(), source=source, since=since.date() if since else None,
-                                   relation=relation, limit=limit)
+    rows = link_views.list_notices(
+        obj.store(), source=source, since=since.date() if since else None, relation=relation, limit=limit
+    )
     emit(rows, as_json, _print_notices)
 
 
@@ -56,8 +62,14 @@ def _print_notices(rows: list[dict]) -> None:
     for col in ("id", "published", "文号", "title", "source", "v"):
         table.add_column(col, overflow="fold" if col == "title" else "ellipsis", no_wrap=col != "title")
     for r in rows:
-        table.add_row(str(r["id"]), r["published"] or "—", r["doc_no"] or "—", r["title"] or "", r["source_id"],
-                      str(r["versions"]))
+        table.add_row(
+            str(r["id"]),
+            r["published"] or "—",
+            r["doc_no"] or "—",
+            r["title"] or "",
+            r["source_id"],
+            str(r["versions"]),
+        )
     out.print(table)
 
 
@@ -92,10 +104,16 @@ def _print_notice(d: dict, full: bool) -> None:
     out.print("\n" + body + more, highlight=False, soft_wrap=True)
     for a in d["attachments"]:
         state = a.get("status")
-        info = (f"{a.get('kind')}, {a.get('size', 0) // 1024} kB, {a.get('chars')} chars" if state == "ok"
-                else f"[red]{state}: {a.get('error')}[/]" if state else "not read")
-        out.print(f"  附件 {a.get('filename') or a.get('name') or ''} ({info}) {a['url']}",
-                  highlight=False, soft_wrap=True)
+        info = (
+            f"{a.get('kind')}, {a.get('size', 0) // 1024} kB, {a.get('chars')} chars"
+            if state == "ok"
+            else f"[red]{state}: {a.get('error')}[/]"
+            if state
+            else "not read"
+        )
+        out.print(
+            f"  附件 {a.get('filename') or a.get('name') or ''} ({info}) {a['url']}", highlight=False, soft_wrap=True
+        )
     for r in d["links"]:
         out.print(f"{'→' if r['direction'] == 'parent' else '←'} {r['explanation']}", highlight=False, soft_wrap=True)
 
@@ -118,8 +136,16 @@ def docs_history(obj: Ctx, notice: str, as_json: bool) -> None:
     prev: Version | None = None
     for v in store.versions(n.id):
         changed = changed_paragraphs(paragraph_diff(prev.body, v.body)) if prev else None
-        rows.append(dict(seq=v.seq, fetched_at=v.fetched_at.isoformat(timespec="seconds"), title=v.title,
-                         chars=len(v.body), paragraphs_changed=changed, content_hash=v.content_hash[:12]))
+        rows.append(
+            dict(
+                seq=v.seq,
+                fetched_at=v.fetched_at.isoformat(timespec="seconds"),
+                title=v.title,
+                chars=len(v.body),
+                paragraphs_changed=changed,
+                content_hash=v.content_hash[:12],
+            )
+        )
         prev = v
     emit(rows, as_json, lambda rows: _print_history(n, rows))
 
@@ -129,8 +155,13 @@ def _print_history(n: reads.NoticeSummary, rows: list[dict]) -> None:
     for col in ("version", "fetched", "chars", "paragraphs changed", "hash"):
         table.add_column(col)
     for r in rows:
-        table.add_row(str(r["seq"]), r["fetched_at"], str(r["chars"]),
-                      "first" if r["paragraphs_changed"] is None else str(r["paragraphs_changed"]), r["content_hash"])
+        table.add_row(
+            str(r["seq"]),
+            r["fetched_at"],
+            str(r["chars"]),
+            "first" if r["paragraphs_changed"] is None else str(r["paragraphs_changed"]),
+            r["content_hash"],
+        )
     out.print(table)
 
 
@@ -162,6 +193,7 @@ def docs_diff(obj: Ctx, args: tuple[str, ...], html_out: str | None, as_json: bo
     # numpy (align) and jinja2 (render_html) load only when two notices are compared
     from watcher.link.align import align
     from watcher.views.diff import render_html, render_text
+
     p, c = (reads.find_notice(store, a) for a in args)
     pv, cv = store.versions(p.id), store.versions(c.id)
     if not pv or not cv:
@@ -181,8 +213,9 @@ def _version_diff(store: Store, args: tuple[str, ...], as_json: bool, html_out: 
     lines = render_unified(ops).splitlines()
     emit([dict(op=o.op, old=o.old, new=o.new) for o in ops], as_json, lambda _: _print_unified(lines))
     if html_out:
-        parts = [f"<p style='color:{ {'-': '#a00', '+': '#070'}.get(ln[:1], '#666') }'>{escape(ln)}</p>"
-                 for ln in lines]
+        parts = [
+            f"<p style='color:{ {'-': '#a00', '+': '#070'}.get(ln[:1], '#666') }'>{escape(ln)}</p>" for ln in lines
+        ]
         Path(html_out).write_text("<div>" + "".join(parts) + "</div>", encoding="utf-8")
 
 
@@ -211,11 +244,14 @@ def docs_links(obj: Ctx, notice: str, as_json: bool) -> None:
 
 def _print_link_tree(n: reads.NoticeSummary, rows: list[dict]) -> None:
     from rich.tree import Tree
+
     tree = Tree(f"[bold]#{n.id} {n.doc_no or ''} {n.title or ''}[/]")
-    groups = {"parents": [r for r in rows if r["direction"] == "parent" and r["relation"] in _LINEAGE],
-              "children": [r for r in rows if r["direction"] == "child" and r["relation"] in _LINEAGE],
-              "reposts": [r for r in rows if r["relation"] == "repost"],
-              "siblings": [r for r in rows if r["relation"] == "sibling"]}
+    groups = {
+        "parents": [r for r in rows if r["direction"] == "parent" and r["relation"] in _LINEAGE],
+        "children": [r for r in rows if r["direction"] == "child" and r["relation"] in _LINEAGE],
+        "reposts": [r for r in rows if r["relation"] == "repost"],
+        "siblings": [r for r in rows if r["relation"] == "sibling"],
+    }
     for name, items in groups.items():
         if items:
             branch = tree.add(f"{name} ({len(items)})")
@@ -245,14 +281,17 @@ def search(obj: Ctx, text: str, source: str | None, since: datetime | None, limi
     """
     rows = obj.store().search(text, source_id=source, since=since.date() if since else None, limit=limit)
     emit(rows, as_json, _print_matches)
-    if not rows and not as_json:   # an empty JSON list is an answer; for people, say so and exit 1
+    if not rows and not as_json:  # an empty JSON list is an answer; for people, say so and exit 1
         err_console.print("no match")
         sys.exit(1)
 
 
 def _print_matches(rows: list[dict]) -> None:
     for r in rows:
-        out.print(f"[bold]#{r['id']}[/] {r['published'] or '          '} {r['title']}  [dim]{r['doc_no'] or ''}[/]",
-                  highlight=False, soft_wrap=True)
+        out.print(
+            f"[bold]#{r['id']}[/] {r['published'] or '          '} {r['title']}  [dim]{r['doc_no'] or ''}[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
         if r["snippet"]:
             out.print(f"    …{r['snippet']}…", highlight=False, soft_wrap=True)

@@ -81,43 +81,32 @@ def _print_links_report(report: dict) -> None:
 @cli_errors
 def eval_extract(labels: str, as_json: bool) -> None:
     """Read every labelled page with no selectors (the generic extractor) and print title and date
-    accuracy and body F1 (characters, against the text of the page's main content element).
+    accuracy and body F1 (characters, against the text of the page's main content element); for list
+    pages, the share of labelled items found (URL) with their date, and whether the item count is right.
     Exit status 1 when any page is wrong.
 
     \b
     Example:
       watcher eval extract tests/fixtures/extract_labels.yaml
     """
-    from watcher.evaluation.extraction import evaluate_extraction
+    from watcher.evaluation.extraction import evaluate_extraction, failures
 
     report = evaluate_extraction(Path(labels))
     emit(report, as_json, _print_extraction_report)
-    bad = [
-        p
-        for p in report["pages"]
-        if not (p["title_ok"] and p["date_ok"]) or (p["body_f1"] is not None and p["body_f1"] < 0.9)
-    ]
+    bad = failures(report)
     if not as_json:
-        for p in bad:
-            err_console.print(
-                f"{p['page']}: title {'ok' if p['title_ok'] else repr(p['title'])}, "
-                f"date {'ok' if p['date_ok'] else p['published']}, body F1 {p['body_f1']}"
-            )
+        for line in bad:
+            err_console.print(line)
     if bad:
         sys.exit(1)
 
 
 def _print_extraction_report(report: dict) -> None:
+    from watcher.evaluation.extraction import SUMMARY_COLUMNS, summary_rows
+
     table = Table(title="Generic extraction, no per-site configuration")
-    for col in ("set", "pages", "title", "date", "body F1 mean", "body F1 min"):
+    for col in SUMMARY_COLUMNS:
         table.add_column(col, justify="left" if col == "set" else "right")
-    for name, s in report["summary"].items():
-        table.add_row(
-            name,
-            str(s["pages"]),
-            _fmt(s["title"], 3),
-            _fmt(s["date"], 3),
-            _fmt(s["body_f1_mean"], 3),
-            _fmt(s["body_f1_min"], 3),
-        )
+    for row in summary_rows(report):
+        table.add_row(*row)
     out.print(table)

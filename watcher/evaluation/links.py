@@ -1,5 +1,6 @@
 """`watcher eval links`: ingest a folder of documents in date order, link them, and score the links
 against labels (`child,parent,relation,evidence`; a parent that is a 文号 is outside the folder)."""
+
 from __future__ import annotations
 
 import csv
@@ -10,10 +11,11 @@ from pathlib import Path
 
 from storage.records import Outcome
 from storage.repo import Store
-from watcher.extract.page import Detail, ListItem, _signature
+from watcher.extract.detail import signature
+from watcher.extract.model import Detail, ListItem
 from watcher.link.classify import Thresholds
 from watcher.link.linker import Linker
-from watcher.pipeline.poll import snapshot
+from watcher.pipeline.snapshot import snapshot
 from watcher.text.docno import find_docnos, parse_date
 
 _MD_INFO_END = "<!-- INFO END -->"
@@ -46,10 +48,10 @@ def load_document(path: Path, root: Path) -> LoadedDoc:
     doc_no = None
     for line in lines[:40]:
         found = find_docnos(line)
-        if found and len(line) - len(str(found[0])) <= 4:   # a 文号 alone on its line: the document's own
+        if found and len(line) - len(str(found[0])) <= 4:  # a 文号 alone on its line: the document's own
             doc_no = str(found[0])
             break
-    _, signed = _signature(lines)
+    _, signed = signature(lines)
     when = date.fromisoformat(m.group(1)) if m else (signed or parse_date(text[:300]))
     return LoadedDoc(rel, title, doc_no, when, text)
 
@@ -60,9 +62,16 @@ def ingest(store: Store, docs: list[LoadedDoc], linker: Linker) -> dict[str, int
     for d in sorted(docs, key=lambda d: (d.when or date.max, d.path)):
         url = f"file:{d.path}"
         states = store.record_list("eval", dict(url=f"eval:{d.path}"), [ListItem(url, d.title or d.path, d.when)])
-        detail = Detail(url=url, title=d.title or "", body=d.body, doc_no=d.doc_no, written=d.when,
-                        cited_docnos=[str(x) for x in find_docnos(d.body) if str(x) != d.doc_no])
+        detail = Detail(
+            url=url,
+            title=d.title or "",
+            body=d.body,
+            doc_no=d.doc_no,
+            written=d.when,
+            cited_docnos=[str(x) for x in find_docnos(d.body) if str(x) != d.doc_no],
+        )
         from watcher.text.docno import find_titles
+
         detail.cited_titles = find_titles(d.body)
         store.apply("eval", [Outcome(states[url], snapshot(detail))])
         ids[d.path] = states[url].id
@@ -70,8 +79,7 @@ def ingest(store: Store, docs: list[LoadedDoc], linker: Linker) -> dict[str, int
     return ids
 
 
-def evaluate(folder: Path, labels: Path, store: Store,
-             thresholds: Thresholds = Thresholds()) -> dict:  # noqa: B008 - frozen, shared safely
+def evaluate(folder: Path, labels: Path, store: Store, thresholds: Thresholds = Thresholds()) -> dict:  # noqa: B008 - frozen, shared safely
     docs = [load_document(p, folder) for p in sorted(folder.rglob("*")) if p.suffix in (".txt", ".md")]
     linker = Linker(store, thresholds=thresholds)
     ids = ingest(store, docs, linker)
@@ -94,15 +102,27 @@ def evaluate(folder: Path, labels: Path, store: Store,
     for rel in sorted(gold):  # relations the labels speak of; others are counted below
         g, p = gold.get(rel, set()), predicted.get(rel, set())
         tp = len(g & p)
-        report[rel] = dict(gold=len(g), predicted=len(p), tp=tp,
-                           precision=tp / len(p) if p else None, recall=tp / len(g) if g else None,
-                           missed=sorted(g - p), wrong=sorted(p - g))
+        report[rel] = dict(
+            gold=len(g),
+            predicted=len(p),
+            tp=tp,
+            precision=tp / len(p) if p else None,
+            recall=tp / len(g) if g else None,
+            missed=sorted(g - p),
+            wrong=sorted(p - g),
+        )
     children_of: dict[str, set] = {}
     for child, parent in gold.get("derived", set()):
         children_of.setdefault(parent, set()).add(child)
     siblings = {frozenset((a, b)) for kids in children_of.values() for a in kids for b in kids if a != b}
-    sibling_as_derived = sorted(tuple(sorted(pair)) for pair in
-                                {frozenset(x) for x in predicted.get("derived", set())} & siblings)
+    sibling_as_derived = sorted(
+        tuple(sorted(pair)) for pair in {frozenset(x) for x in predicted.get("derived", set())} & siblings
+    )
     others = {rel: len(p) for rel, p in predicted.items() if rel not in gold}
-    return {"documents": len(docs), "relations": report, "siblings_reported_as_derived": sibling_as_derived,
-            "other_links": others, "unscored_links": unscored}
+    return {
+        "documents": len(docs),
+        "relations": report,
+        "siblings_reported_as_derived": sibling_as_derived,
+        "other_links": others,
+        "unscored_links": unscored,
+    }

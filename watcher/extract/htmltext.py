@@ -80,7 +80,9 @@ def first_css(tree: LexborHTMLParser | LexborNode, selector: str | None) -> Lexb
 
 
 def split_selectors(selector: str) -> list[str]:
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in selector:
         if ch in "([":
             depth += 1

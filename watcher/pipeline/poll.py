@@ -4,6 +4,7 @@ A failure belongs to its page: it is recorded with source and URL and the run go
 registered as pending before their detail page is fetched, so a crash or a failed fetch never loses
 one: pending items are fetched again on the next run.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,15 +23,14 @@ import httpx
 from storage.models import Page, utcnow
 from storage.records import Counts, NoticeState, Outcome, Snapshot
 from storage.repo import Store
-from watcher.attachments.reader import AttachmentReader, Read
+from watcher.attachments.reader import AttachmentReader
 from watcher.config.settings import Source
-from watcher.crawl.fetch import Fetcher
+from watcher.crawl.fetch import Fetcher, Response
 from watcher.errors import ExtractError, WatcherError, error_context
 from watcher.extract.kinds import SourceKind, kind_for
-from watcher.extract.page import Detail, ListItem
-from watcher.text.docno import find_docnos, find_titles
+from watcher.extract.model import Detail, ListItem
 from watcher.link.stage import LinkStage
-from watcher.text.normalise import content_hash, normalise
+from watcher.pipeline.snapshot import snapshot
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -58,37 +58,18 @@ class RunResult:
     duration: float = 0.0
 
     def as_dict(self) -> dict:
-        return dict(source_id=self.source_id, status=self.status, new=self.counts.new,
-                    changed=self.counts.changed, unchanged=self.counts.unchanged, failed=self.counts.failed,
-                    pages=self.pages, not_modified=self.not_modified, errors=self.errors,
-                    duration=round(self.duration, 3))
-
-
-def snapshot(detail: Detail, etag: str | None = None, last_modified: str | None = None,
-             reads: list[Read] | None = None) -> Snapshot:
-    """A detail page ready to store; its attachments' text joins the normalised text (and so the
-    fingerprint and change detection) and their citations join the page's."""
-    reads = reads or []
-    retry = any(r.transient for r in reads)
-    if retry:   # keep no validators: the next visit fetches the page in full and retries the attachment
-        etag = last_modified = None
-    extra = "\n\n".join(r.text for r in reads if r.text)
-    norm = normalise(detail.body + ("\n\n" + extra if extra else ""))
-    docnos, titles = list(detail.cited_docnos), list(detail.cited_titles)
-    if extra:
-        docnos += [d for d in map(str, find_docnos(extra)) if d not in docnos and d != detail.doc_no]
-        titles += [t for t in find_titles(extra) if t not in titles]
-    key = "\n".join([detail.title or "", detail.doc_no or "", detail.issuer or "",
-                     str(detail.written or ""), norm])
-    return Snapshot(url=detail.url, title=detail.title, body=detail.body, norm_text=norm,
-                    content_hash=content_hash(key), doc_no=detail.doc_no, issuer=detail.issuer,
-                    written=detail.written, published=detail.published, metadata=detail.metadata,
-                    citations={"docnos": docnos, "titles": titles},
-                    attachments=[r.record for r in reads] + detail.attachments[len(reads):],
-                    etag=etag, last_modified=last_modified, attachment_text=extra,
-                    attachment_texts=[r.text_row for r in reads if r.text_row],
-                    attachment_pages=[r.page_row for r in reads if r.page_row],
-                    retry=retry)
+        return dict(
+            source_id=self.source_id,
+            status=self.status,
+            new=self.counts.new,
+            changed=self.counts.changed,
+            unchanged=self.counts.unchanged,
+            failed=self.counts.failed,
+            pages=self.pages,
+            not_modified=self.not_modified,
+            errors=self.errors,
+            duration=round(self.duration, 3),
+        )
 
 
 class DB:
@@ -125,8 +106,15 @@ class StoredRobots:
 class SourcePoll:
     """State of one source's run."""
 
-    def __init__(self, source: Source, db: DB, fetcher: Fetcher, pages: dict[str, Page],
-                 candidates: list[NoticeState], progress: Progress | None = None):
+    def __init__(
+        self,
+        source: Source,
+        db: DB,
+        fetcher: Fetcher,
+        pages: dict[str, Page],
+        candidates: list[NoticeState],
+        progress: Progress | None = None,
+    ):
         self.source = source
         self.kind: SourceKind = kind_for(source)
         self.db = db
@@ -175,28 +163,34 @@ class SourcePoll:
         index = 0
         while url is not None:
             rec = self.known_pages[url] if url in self.known_pages else await self.db(self.store.page, url)
-            resp = await self.fetcher.get(url, self.source.fetch, etag=rec.etag if rec else None,
-                                          last_modified=rec.last_modified if rec else None,
-                                          form=self.kind.request_form(url))
+            resp = await self.fetcher.get(
+                url,
+                self.source.fetch,
+                etag=rec.etag if rec else None,
+                last_modified=rec.last_modified if rec else None,
+                form=self.kind.request_form(url),
+            )
             self.result.pages += 1
             if resp.not_modified or (rec is not None and rec.body_hash == resp.body_hash):
                 # An unchanged first page means the older pages behind it are unchanged too.
-                self.result.not_modified += 1
-                if (rec is not None and not resp.not_modified     # same body, new validators: keep them
-                        and (resp.etag, resp.last_modified) != (rec.etag, rec.last_modified)):
-                    await self.db(self.store.touch_page, self.source.id, url, etag=resp.etag,
-                                  last_modified=resp.last_modified, body_hash=rec.body_hash,
-                                  region_hash=rec.region_hash, status=resp.status)
+                await self._list_unchanged(url, rec, resp)
                 return
             try:
                 page = self.kind.parse_list(resp.text, resp.url, index)
             except Exception as exc:
                 raise ExtractError(f"list page could not be parsed: {exc}", url=url) from exc
-            page_row = dict(url=url, etag=resp.etag, last_modified=resp.last_modified, body_hash=resp.body_hash,
-                            region_hash=page.region_hash, status=resp.status)
+            page_row = dict(
+                url=url,
+                etag=resp.etag,
+                last_modified=resp.last_modified,
+                body_hash=resp.body_hash,
+                region_hash=page.region_hash,
+                status=resp.status,
+            )
             if rec is not None and rec.region_hash == page.region_hash:
-                await self.db(self.store.touch_page, self.source.id, url, **{
-                    k: v for k, v in page_row.items() if k != "url"})
+                await self.db(
+                    self.store.touch_page, self.source.id, url, **{k: v for k, v in page_row.items() if k != "url"}
+                )
                 self.result.not_modified += 1
                 return
             if not page.items and index == 0:
@@ -212,6 +206,24 @@ class SourcePoll:
             index += 1
             # Walk further only while this page still brought unseen items.
             url = page.next_urls[0] if page.next_urls and fresh else None
+
+    async def _list_unchanged(self, url: str, rec: Page | None, resp: Response) -> None:
+        self.result.not_modified += 1
+        if (
+            rec is not None
+            and not resp.not_modified  # same body, new validators: keep them
+            and (resp.etag, resp.last_modified) != (rec.etag, rec.last_modified)
+        ):
+            await self.db(
+                self.store.touch_page,
+                self.source.id,
+                url,
+                etag=resp.etag,
+                last_modified=resp.last_modified,
+                body_hash=rec.body_hash,
+                region_hash=rec.region_hash,
+                status=resp.status,
+            )
 
     def _is_due(self, st: NoticeState, item: ListItem) -> bool:
         if st.version_count == 0:
@@ -236,8 +248,12 @@ class SourcePoll:
 
     async def _read_detail(self, st: NoticeState, item: ListItem | None) -> tuple[Snapshot | None, bool]:
         """The detail page's snapshot (None when nothing changed) and whether the server said 304."""
-        resp = await self.fetcher.get(st.url, self.source.fetch, etag=st.etag if st.version_count else None,
-                                      last_modified=st.last_modified if st.version_count else None)
+        resp = await self.fetcher.get(
+            st.url,
+            self.source.fetch,
+            etag=st.etag if st.version_count else None,
+            last_modified=st.last_modified if st.version_count else None,
+        )
         if resp.not_modified:
             # The page is unchanged; an attachment may have been replaced behind it.
             changed = await self._attachments_changed(st)
@@ -264,16 +280,24 @@ class SourcePoll:
             return None
         reads = await self.attachments.read_all([dict(url=a["url"], name=a.get("name") or "") for a in before])
         if any(r.record.get("status") == "fetch_error" for r in reads):
-            return None     # a host that fails now says nothing about the file: no version without it
-        if [r.record.get("sha256") for r in reads] == [a.get("sha256") for a in before[:len(reads)]]:
+            return None  # a host that fails now says nothing about the file: no version without it
+        if [r.record.get("sha256") for r in reads] == [a.get("sha256") for a in before[: len(reads)]]:
             return None
         cites = json.loads(latest.citations_json or "{}")
         page_docnos = [d for d in cites.get("docnos", []) if d in latest.body]
-        detail = Detail(url=st.url, title=latest.title or "", body=latest.body,
-                        metadata=json.loads(latest.metadata_json or "{}"), doc_no=latest.doc_no, issuer=latest.issuer,
-                        written=latest.written, published=latest.published, cited_docnos=page_docnos,
-                        cited_titles=[t for t in cites.get("titles", []) if t in latest.body],
-                        attachments=[dict(url=a["url"], name=a.get("name") or "") for a in before])
+        detail = Detail(
+            url=st.url,
+            title=latest.title or "",
+            body=latest.body,
+            metadata=json.loads(latest.metadata_json or "{}"),
+            doc_no=latest.doc_no,
+            issuer=latest.issuer,
+            written=latest.written,
+            published=latest.published,
+            cited_docnos=page_docnos,
+            cited_titles=[t for t in cites.get("titles", []) if t in latest.body],
+            attachments=[dict(url=a["url"], name=a.get("name") or "") for a in before],
+        )
         return snapshot(detail, st.etag, st.last_modified, reads)
 
     async def _flush(self) -> None:
@@ -284,9 +308,15 @@ class SourcePoll:
         self.result.counts.add(counts)
 
 
-async def poll_sources(sources: Iterable[Source], store: Store, *, concurrency: int = 32,
-                       client: httpx.AsyncClient | None = None, progress: Progress | None = None,
-                       linker: LinkStage | None = None) -> list[RunResult]:
+async def poll_sources(
+    sources: Iterable[Source],
+    store: Store,
+    *,
+    concurrency: int = 32,
+    client: httpx.AsyncClient | None = None,
+    progress: Progress | None = None,
+    linker: LinkStage | None = None,
+) -> list[RunResult]:
     """Poll the given sources concurrently with one shared fetcher; never raises for a source's failure.
 
     What every source needs from the database is read in a few queries up front and the crawl runs
@@ -298,10 +328,14 @@ async def poll_sources(sources: Iterable[Source], store: Store, *, concurrency: 
         run_ids = await db(store.start_runs, [s.id for s in sources])
         pages = await db(store.pages, [u for s in sources for u in s.urls])
         now = utcnow()
-        candidates = await db(store.candidates, {
-            s.id: (now - timedelta(seconds=s.recheck_after), s.recheck_limit) for s in sources}, MAX_ATTEMPTS)
+        candidates = await db(
+            store.candidates,
+            {s.id: (now - timedelta(seconds=s.recheck_after), s.recheck_limit) for s in sources},
+            MAX_ATTEMPTS,
+        )
         robots = StoredRobots(db, await db(store.robots_all))
         async with Fetcher(client, concurrency=concurrency, robots_cache=robots) as fetcher:
+
             async def one(src: Source) -> RunResult:
                 try:
                     with error_context(source_id=src.id):
@@ -309,10 +343,23 @@ async def poll_sources(sources: Iterable[Source], store: Store, *, concurrency: 
                 except Exception as exc:  # noqa: BLE001 - e.g. the database went away mid-run
                     log.exception("source %s failed", src.id)
                     return RunResult(src.id, status="failed", errors=[_error_record(exc, src.id, None)])
+
             results = list(await asyncio.gather(*(one(s) for s in sources)))
-        await db(store.finish_runs, [dict(run_id=run_ids[r.source_id], status=r.status, counts=r.counts,
-                                          pages=r.pages, not_modified=r.not_modified, errors=r.errors,
-                                          duration=r.duration) for r in results])
+        await db(
+            store.finish_runs,
+            [
+                dict(
+                    run_id=run_ids[r.source_id],
+                    status=r.status,
+                    counts=r.counts,
+                    pages=r.pages,
+                    not_modified=r.not_modified,
+                    errors=r.errors,
+                    duration=r.duration,
+                )
+                for r in results
+            ],
+        )
         if linker is not None and any(r.counts.new or r.counts.changed for r in results):
             await db(linker.run)
         return results

@@ -1,5 +1,6 @@
 """Look at a portal without storing anything: `sources test` (what a source would extract) and
 `sources add` (propose selectors for a new list page)."""
+
 from __future__ import annotations
 
 import re
@@ -9,26 +10,37 @@ import httpx
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from watcher.config.settings import Source
-from watcher.errors import WatcherError, error_context
-from watcher.extract.page import LABELS, _body_fallback, _generic_items, base_url
 from watcher.crawl.fetch import Fetcher
+from watcher.errors import WatcherError, error_context
+from watcher.extract.generic import body_fallback, generic_items
 from watcher.extract.kinds import kind_for
+from watcher.extract.links import base_url
+from watcher.extract.metadata import LABELS
 
 _LABEL_WORDS = [lab for labs in LABELS.values() for lab in labs if len(lab) >= 3]
 
 
 def _detail_summary(d) -> dict:
-    return dict(url=d.url, title=d.title, doc_no=d.doc_no, issuer=d.issuer,
-                written=d.written.isoformat() if d.written else None,
-                published=d.published.isoformat() if d.published else None,
-                body_chars=len(d.body), body_excerpt=d.body[:160], metadata=d.metadata,
-                cites=d.cited_docnos, cited_titles=d.cited_titles[:10], attachments=d.attachments)
+    return dict(
+        url=d.url,
+        title=d.title,
+        doc_no=d.doc_no,
+        issuer=d.issuer,
+        written=d.written.isoformat() if d.written else None,
+        published=d.published.isoformat() if d.published else None,
+        body_chars=len(d.body),
+        body_excerpt=d.body[:160],
+        metadata=d.metadata,
+        cites=d.cited_docnos,
+        cited_titles=d.cited_titles[:10],
+        attachments=d.attachments,
+    )
 
 
 async def preview_source(source: Source, limit: int = 3, client: httpx.AsyncClient | None = None) -> dict:
     """Fetch the first list page and `limit` detail pages and return what would be extracted."""
     kind = kind_for(source)
-    list_url = kind.start_urls()[0]   # what a poll fetches first: for gkmlpt the API, for hanweb maybe dataproxy.jsp
+    list_url = kind.start_urls()[0]  # what a poll fetches first: for gkmlpt the API, for hanweb maybe dataproxy.jsp
     out: dict = {"source": source.id, "list_url": list_url, "items": [], "details": [], "errors": []}
     async with Fetcher(client, concurrency=4) as f, error_context(source_id=source.id):
         resp = await f.get(list_url, source.fetch, form=kind.request_form(list_url))
@@ -37,7 +49,7 @@ async def preview_source(source: Source, limit: int = 3, client: httpx.AsyncClie
         out["next"] = page.next_urls
         for item in page.items[:limit]:
             try:
-                with error_context(source_id=source.id):   # caught below, before the outer context sees it
+                with error_context(source_id=source.id):  # caught below, before the outer context sees it
                     r = await f.get(item.url, source.fetch)
                     out["details"].append(_detail_summary(kind.parse_detail(r.text, r.url, item)))
             except WatcherError as exc:
@@ -52,7 +64,7 @@ def _simple(node: LexborNode) -> str:
     if ident and re.fullmatch(r"[A-Za-z][\w-]{0,40}", ident) and not re.search(r"\d{4,}", ident):
         return f"{node.tag}#{ident}"
     classes = [c for c in (node.attributes.get("class") or "").split() if re.fullmatch(r"[A-Za-z][\w-]{0,40}", c)]
-    return node.tag + "".join(f".{c}" for c in classes[:2])
+    return (node.tag or "") + "".join(f".{c}" for c in classes[:2])
 
 
 def css_path(node: LexborNode, tree: LexborHTMLParser, depth: int = 3) -> str:
@@ -93,16 +105,22 @@ def _title_node(tree: LexborHTMLParser) -> LexborNode | None:
 def propose_source(list_html: str, list_url: str, detail_html: str | None, detail_url: str | None) -> dict:
     """A sources.yaml entry for a list page, with selectors inferred from its markup."""
     tree = LexborHTMLParser(list_html)
-    items = _generic_items(tree)
+    items = generic_items(tree)
     if not items:
         raise WatcherError("no repeated links with dates found on this page: is it a list page?", url=list_url)
     item_sel = css_path(items[0], tree)
     if len(tree.css(item_sel)) < len(items):
         item_sel = css_path(items[0], tree, depth=1)
     host = urlsplit(list_url).hostname or "portal"
-    title = (tree.css_first("title").text() if tree.css_first("title") else host).strip()
-    entry: dict = {"id": re.sub(r"[^A-Za-z0-9_.-]+", "-", host).strip("-")[:60] or "portal",
-                   "name": title[:60] or host, "kind": "html", "urls": [list_url], "list": {"item": item_sel}}
+    title_node = tree.css_first("title")
+    title = (title_node.text() if title_node else host).strip()
+    entry: dict = {
+        "id": re.sub(r"[^A-Za-z0-9_.-]+", "-", host).strip("-")[:60] or "portal",
+        "name": title[:60] or host,
+        "kind": "html",
+        "urls": [list_url],
+        "list": {"item": item_sel},
+    }
     if any("下一页" in (a.text() or "") for a in tree.css("a[href]")):
         entry["pagination"] = {"pages": 3}
     if detail_html:
@@ -111,7 +129,7 @@ def propose_source(list_html: str, list_url: str, detail_html: str | None, detai
         t = _title_node(dt)
         if t is not None:
             detail["title"] = css_path(t, dt, depth=2)
-        body = _body_fallback(dt)
+        body = body_fallback(dt)
         if body is not None and body.tag != "body":
             detail["body"] = css_path(body, dt, depth=2)
         meta = _meta_block(dt)
@@ -128,20 +146,25 @@ async def inspect_url(url: str, client: httpx.AsyncClient | None = None) -> tupl
     async with Fetcher(client, concurrency=2) as f, error_context(source_id="new"):
         resp = await f.get(url, probe.fetch)
         tree = LexborHTMLParser(resp.text)
-        items = _generic_items(tree)
+        items = generic_items(tree)
         detail_html = detail_url = None
         if items:
             a = items[0].css_first("a[href]")
             if a is not None:
                 from urllib.parse import urljoin
+
                 detail_url = urljoin(base_url(tree, resp.url), a.attributes.get("href") or "")
                 detail_html = (await f.get(detail_url, probe.fetch)).text
     entry = propose_source(resp.text, resp.url, detail_html, detail_url)
     source = Source.model_validate(entry)
     kind = kind_for(source)
     page = kind.parse_list(resp.text, resp.url, 0)
-    preview = {"items": [dict(url=i.url, title=i.title, date=i.date.isoformat() if i.date else None)
-                         for i in page.items[:10]], "item_count": len(page.items)}
-    if detail_html:
-        preview["detail"] = _detail_summary(kind.parse_detail(detail_html, detail_url, page.items[0] if page.items else None))
+    preview = {
+        "items": [dict(url=i.url, title=i.title, date=i.date.isoformat() if i.date else None) for i in page.items[:10]],
+        "item_count": len(page.items),
+    }
+    if detail_html and detail_url:
+        preview["detail"] = _detail_summary(
+            kind.parse_detail(detail_html, detail_url, page.items[0] if page.items else None)
+        )
     return entry, preview

@@ -1,22 +1,27 @@
 """Source kinds: how a portal's list and detail pages are read. Sources are data; behaviour is a
 class registered under a `kind` name, so a new portal platform is one class."""
+
 from __future__ import annotations
 
-from typing import Callable, ClassVar
+from collections.abc import Callable
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
 from watcher.config.settings import DetailSelectors, Source
-from watcher.extract.page import Detail, ListItem, ListPage, parse_detail, parse_list
+from watcher.extract.detail import parse_detail
+from watcher.extract.listing import parse_list
+from watcher.extract.model import Detail, ListItem, ListPage
 
-_REGISTRY: dict[str, type["SourceKind"]] = {}
+_REGISTRY: dict[str, type[SourceKind]] = {}
 
 
-def register(name: str) -> Callable[[type["SourceKind"]], type["SourceKind"]]:
-    def deco(cls: type["SourceKind"]) -> type["SourceKind"]:
+def register(name: str) -> Callable[[type[SourceKind]], type[SourceKind]]:
+    def deco(cls: type[SourceKind]) -> type[SourceKind]:
         cls.name = name
         _REGISTRY[name] = cls
         return cls
+
     return deco
 
 
@@ -24,11 +29,11 @@ def known_kinds() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def kind_class(name: str) -> type["SourceKind"]:
+def kind_class(name: str) -> type[SourceKind]:
     return _REGISTRY[name]
 
 
-def kind_for(source: Source) -> "SourceKind":
+def kind_for(source: Source) -> SourceKind:
     return kind_class(source.kind)(source)
 
 
@@ -38,6 +43,7 @@ class NoOptions(BaseModel):
 
 class SourceKind:
     """A kind reads a platform's list and detail pages. `Options` validates the source's `options:`."""
+
     name: ClassVar[str] = ""
     Options: ClassVar[type[BaseModel]] = NoOptions
 
@@ -70,6 +76,11 @@ class HtmlKind(SourceKind):
         return self.source.detail
 
     def parse_detail(self, html: str, url: str, item: ListItem | None) -> Detail:
-        return parse_detail(html, url, self.detail_selectors(),
-                            list_title=item.title if item else None, list_date=item.date if item else None,
-                            source_issuer=self.source.issuer)
+        return parse_detail(
+            html,
+            url,
+            self.detail_selectors(),
+            list_title=item.title if item else None,
+            list_date=item.date if item else None,
+            source_issuer=self.source.issuer,
+        )

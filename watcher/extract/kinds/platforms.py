@@ -8,13 +8,14 @@ HTML with the source's selectors or the platform's, falling back to the generic 
 - `feed`: RSS 2.0 and Atom.
 - `govcn`: the gov.cn policy library templates, old (`table.bd1`, `#UCAP-CONTENT`) and current.
 """
+
 from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
-from typing import Literal
+from typing import Literal, cast
 from urllib.parse import urlencode, urlsplit
 from xml.etree import ElementTree as ET
 
@@ -22,14 +23,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from selectolax.lexbor import LexborHTMLParser
 
 from watcher.config.settings import DetailSelectors
-from watcher.text.docno import parse_date
 from watcher.errors import ExtractError
-from watcher.extract.page import ListItem, ListPage, _absolute, items_digest
 from watcher.extract.kinds.base import HtmlKind, register
+from watcher.extract.links import absolute
+from watcher.extract.listing import items_digest
+from watcher.extract.model import ListItem, ListPage
+from watcher.text.docno import parse_date
 
 
 class _Options(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)   # columnid: 84242
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)  # columnid: 84242
 
 
 def _origin(url: str) -> str:
@@ -40,6 +43,7 @@ def _origin(url: str) -> str:
 class _DetailAsHtml(HtmlKind):
     """Detail pages: the source's selectors, else the platform's defaults, else the generic extractor.
     Lists are the platform's own (each subclass's parse_list)."""
+
     detail_defaults: DetailSelectors = DetailSelectors()
 
     def detail_selectors(self) -> DetailSelectors:
@@ -60,7 +64,7 @@ def hanweb_records(text: str, base: str) -> list[ListItem]:
         a = tree.css_first("a[href]")
         if a is None:
             continue
-        url = _absolute(base, a.attributes.get("href"))
+        url = absolute(base, a.attributes.get("href"))
         if not url:
             continue
         title = (a.attributes.get("title") or "").strip() or " ".join((a.text() or "").split())
@@ -77,8 +81,9 @@ class HanwebOptions(_Options):
     path: str = "/"
     source_content_type: str = "1"
     webname: str | None = None
-    method: Literal["post", "get"] = Field("post", description="post: the column fields as a form, "
-                                                                   "as the portal's own script sends them")
+    method: Literal["post", "get"] = Field(
+        "post", description="post: the column fields as a form, as the portal's own script sends them"
+    )
 
 
 @register("hanweb")
@@ -86,21 +91,36 @@ class HanwebKind(_DetailAsHtml):
     """大汉 Hanweb portals. Without `columnid` the column page's embedded records are read; with it,
     dataproxy.jsp pages through the column: the record range in the query, the column's fields POSTed
     as a form (or all in the query with `method: get`, which many portals also accept)."""
+
     Options = HanwebOptions
-    detail_defaults = DetailSelectors(title="div.sp_title, div.title, .article-title, h1",
-                                      body="#zoom, .bt-content, #barrierfree_container",
-                                      meta="div.sp_time, table.xxgk_table, .xxgk_table")
+    detail_defaults = DetailSelectors(
+        title="div.sp_title, div.title, .article-title, h1",
+        body="#zoom, .bt-content, #barrierfree_container",
+        meta="div.sp_time, table.xxgk_table, .xxgk_table",
+    )
+
+    @property
+    def opts(self) -> HanwebOptions:
+        return cast(HanwebOptions, self.options)
 
     def _form(self) -> dict:
-        o: HanwebOptions = self.options
-        form = dict(col=1, appid=1, webid=o.webid, path=o.path, columnid=o.columnid,
-                    sourceContentType=o.source_content_type, unitid=o.unitid or "", permissiontype=0)
+        o = self.opts
+        form = dict(
+            col=1,
+            appid=1,
+            webid=o.webid,
+            path=o.path,
+            columnid=o.columnid,
+            sourceContentType=o.source_content_type,
+            unitid=o.unitid or "",
+            permissiontype=0,
+        )
         if o.webname:
             form["webname"] = o.webname
         return form
 
     def _proxy(self, page_index: int) -> str:
-        o: HanwebOptions = self.options
+        o = self.opts
         start = page_index * o.per_request + 1
         query = dict(startrecord=start, endrecord=start + o.per_request - 1, perpage=o.perpage)
         if o.method == "get":
@@ -108,12 +128,12 @@ class HanwebKind(_DetailAsHtml):
         return f"{_origin(self.source.urls[0])}/module/web/jpage/dataproxy.jsp?{urlencode(query)}"
 
     def request_form(self, url: str) -> dict | None:
-        if self.options.columnid and self.options.method == "post" and "/jpage/dataproxy.jsp" in url:
+        if self.opts.columnid and self.opts.method == "post" and "/jpage/dataproxy.jsp" in url:
             return {k: str(v) for k, v in self._form().items()}
         return None
 
     def start_urls(self) -> list[str]:
-        return [self._proxy(0)] if self.options.columnid else list(self.source.urls)
+        return [self._proxy(0)] if self.opts.columnid else list(self.source.urls)
 
     def parse_list(self, html: str, url: str, page_index: int) -> ListPage:
         items = hanweb_records(html, url)
@@ -122,8 +142,8 @@ class HanwebKind(_DetailAsHtml):
         next_urls: list[str] = []
         total = _TOTAL.search(html)
         total_n = int(next(g for g in total.groups() if g)) if total else None
-        more = (page_index + 1) * self.options.per_request < total_n if total_n is not None else bool(items)
-        if self.options.columnid and more and page_index + 1 < self.source.pagination.pages:
+        more = (page_index + 1) * self.opts.per_request < total_n if total_n is not None else bool(items)
+        if self.opts.columnid and more and page_index + 1 < self.source.pagination.pages:
             next_urls = [self._proxy(page_index + 1)]
         return ListPage(items=items, next_urls=next_urls, region_hash=items_digest(items))
 
@@ -139,20 +159,26 @@ def _when(value) -> date | None:
         return None
     if isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit()):
         ts = float(value)
-        return datetime.fromtimestamp(ts / 1000 if ts > 1e11 else ts, tz=timezone.utc).date()
+        return datetime.fromtimestamp(ts / 1000 if ts > 1e11 else ts, tz=UTC).date()
     return parse_date(str(value))
 
 
 @register("gkmlpt")
 class GkmlptKind(_DetailAsHtml):
     """广东 gkmlpt: the list is JSON; detail pages are its content/post_N.html pages."""
+
     Options = GkmlptOptions
-    detail_defaults = DetailSelectors(title="h1, .title", body="div.article-content, div.zw, .content",
-                                      meta="div.introduce, table.classify, table")
+    detail_defaults = DetailSelectors(
+        title="h1, .title", body="div.article-content, div.zw, .content", meta="div.introduce, table.classify, table"
+    )
+
+    @property
+    def opts(self) -> GkmlptOptions:
+        return cast(GkmlptOptions, self.options)
 
     def _api(self, page: int) -> str:
         root = self.source.urls[0].split("/gkmlpt/")[0]
-        return f"{root}/gkmlpt/api/all/{self.options.category}?{urlencode(dict(page=page, sid=self.options.sid))}"
+        return f"{root}/gkmlpt/api/all/{self.opts.category}?{urlencode(dict(page=page, sid=self.opts.sid))}"
 
     def start_urls(self) -> list[str]:
         return [self._api(1)]
@@ -164,15 +190,19 @@ class GkmlptKind(_DetailAsHtml):
             raise ExtractError(f"gkmlpt answered non-JSON: {exc}") from None
         items = []
         for a in data.get("articles") or []:
-            link = _absolute(url, a.get("url") or a.get("post_url"))
+            link = absolute(url, a.get("url") or a.get("post_url"))
             if link:
-                when = next((_when(a.get(k)) for k in ("first_publish_time", "publish_time", "created_at", "date")
-                             if a.get(k)), None)
+                when = next(
+                    (_when(a.get(k)) for k in ("first_publish_time", "publish_time", "created_at", "date") if a.get(k)),
+                    None,
+                )
                 items.append(ListItem(url=link, title=" ".join((a.get("title") or "").split()), date=when))
         total = data.get("total") or (data.get("classify") or {}).get("post_count") or 0
         seen = (page_index + 1) * max(len(items), 1)
         more = items and seen < int(total) and page_index + 1 < self.source.pagination.pages
-        return ListPage(items=items, next_urls=[self._api(page_index + 2)] if more else [], region_hash=items_digest(items))
+        return ListPage(
+            items=items, next_urls=[self._api(page_index + 2)] if more else [], region_hash=items_digest(items)
+        )
 
 
 # ---- RSS / Atom ---------------------------------------------------------------------------------------
@@ -192,6 +222,7 @@ def _feed_date(text: str | None) -> date | None:
 @register("feed")
 class FeedKind(_DetailAsHtml):
     """RSS 2.0 or Atom: the feed is the list; each entry's link is the detail page."""
+
     Options = _Options
 
     def parse_list(self, html: str, url: str, page_index: int) -> ListPage:
@@ -213,9 +244,15 @@ class FeedKind(_DetailAsHtml):
                         link = href
                         break
             title = " ".join(((fields["title"].text or "") if "title" in fields else "").split())
-            when = next((_feed_date(fields[k].text) for k in ("pubDate", "published", "updated", "date")
-                         if k in fields and fields[k].text), None)
-            url_abs = _absolute(url, link)
+            when = next(
+                (
+                    _feed_date(fields[k].text)
+                    for k in ("pubDate", "published", "updated", "date")
+                    if k in fields and fields[k].text
+                ),
+                None,
+            )
+            url_abs = absolute(url, link)
             if url_abs:
                 items.append(ListItem(url=url_abs, title=title, date=when))
         return ListPage(items=items, next_urls=[], region_hash=items_digest(items))
@@ -227,14 +264,23 @@ class GovCnKind(HtmlKind):
     """gov.cn: list pages of 最新政策 / 政策文件库, detail pages of the old policy-library template
     (metadata in table.bd1, body in #UCAP-CONTENT) and the current one (div.pages_content); the
     source's own selectors win where it gives them."""
+
     Options = _Options
     LIST = {"item": "div.news_box li, ul.list li, div.list li", "link": "a", "date": "span"}
-    DETAIL = {"title": "div.share-title, div.article h1",   # the old template: 标题 in table.bd1
-              "body": "#UCAP-CONTENT, div.pages_content, div.trs_editor_view",
-              "meta": "table.bd1, div.policyLibraryOverview_header table, table.border-table"}
+    DETAIL = {
+        "title": "div.share-title, div.article h1",  # the old template: 标题 in table.bd1
+        "body": "#UCAP-CONTENT, div.pages_content, div.trs_editor_view",
+        "meta": "table.bd1, div.policyLibraryOverview_header table, table.border-table",
+    }
 
     def __init__(self, source):
         lst = {**self.LIST, **source.listing.model_dump(exclude_none=True, exclude_defaults=True)}
         det = {**self.DETAIL, **source.detail.model_dump(exclude_none=True, exclude_defaults=True)}
-        super().__init__(source.model_copy(update={"listing": type(source.listing).model_validate(lst),
-                                                   "detail": DetailSelectors.model_validate(det)}))
+        super().__init__(
+            source.model_copy(
+                update={
+                    "listing": type(source.listing).model_validate(lst),
+                    "detail": DetailSelectors.model_validate(det),
+                }
+            )
+        )

@@ -1,0 +1,65 @@
+"""Links of a page: absolute URLs and the attachment files a detail page offers."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urldefrag, urljoin
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from watcher.extract.htmltext import segments
+
+
+def node_text(node: LexborNode | None) -> str:
+    return " ".join(segments(node))
+
+
+def absolute(base: str, href: str | None) -> str | None:
+    """The http(s) URL a link points to, without its fragment; None for scripts, mail and anchors."""
+    if not href:
+        return None
+    href = href.strip()
+    if href.startswith(("javascript:", "mailto:", "tel:", "#")):
+        return None
+    url = urldefrag(urljoin(base, href))[0]
+    return url if url.startswith(("http://", "https://")) else None
+
+
+def base_url(tree: LexborHTMLParser, page_url: str) -> str:
+    base = tree.css_first("base[href]")
+    return urljoin(page_url, base.attributes.get("href") or "") if base else page_url
+
+
+_FILE_EXT = r"\.(?:pdf|docx?|wps|ofd|xlsx?|zip|rar|et)"
+_ATTACHMENT_EXT = re.compile(_FILE_EXT + r"(?:$|[?#&])", re.I)
+_NAMED_FILE = re.compile(_FILE_EXT + r"\s*$", re.I)
+# Download scripts of the common CMSs: /module/download/downfile.jsp?…, /attach/…, getFile.do?id=…
+_DOWNLOAD_URL = re.compile(r"down(?:load|file)?|attach|fujian|getfile|file(?:id|name)?=|\bfid=", re.I)
+
+
+def _is_attachment(url: str, text: str) -> bool:
+    path_and_query = url.split("://", 1)[-1].split("/", 1)[-1]
+    if _ATTACHMENT_EXT.search(path_and_query) or _NAMED_FILE.search(text):
+        return True
+    return "附件" in text and bool(_DOWNLOAD_URL.search(path_and_query))
+
+
+def find_attachments(node: LexborNode | None, base: str, page: LexborHTMLParser | None = None) -> list[dict]:
+    """Links to attachment files: in the body, a link to a file or a 附件 link to a download script;
+    elsewhere on the page (the 附件 block under the body), links whose URL or text names a file."""
+    out: list[dict] = []
+    seen: set[str] = set()
+    scopes = [(node, True)] if node is not None else []
+    if page is not None and page.body is not None:
+        scopes.append((page.body, False))
+    for scope, in_body in scopes:
+        for a in scope.css("a[href]"):
+            url = absolute(base, a.attributes.get("href"))
+            name = node_text(a) or (a.attributes.get("title") or "").strip()
+            if not url or url in seen:
+                continue
+            label = name + " " + (a.parent.text() if a.parent is not None and not in_body else "")[:40]
+            if _is_attachment(url, name if in_body else label):
+                seen.add(url)
+                out.append({"url": url, "name": name})
+    return out
