@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +19,7 @@ if TYPE_CHECKING:
 
 DEFAULT_URL = "sqlite:///watcher.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK_KEY = 0x706F6C6963  # "polic": an advisory-lock key of this application's own
 
 
 def resolve_url(url: str | None = None) -> str:
@@ -82,10 +86,41 @@ def applied_revisions(engine: Engine) -> str | None:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """One migrating process at a time per database: two first starts at once would both see an empty
+    schema and both create it. PostgreSQL: a session advisory lock (database-wide, so it also covers
+    `CREATE EXTENSION`); SQLite: an exclusive lock on a file beside the database."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def migrate(engine: Engine) -> list[str]:
-    """Bring the schema to head; returns the revisions applied (empty when already current)."""
+    """Bring the schema to head; returns the revisions applied (empty when already current). Safe to call
+    from several processes at once: one migrates, the others wait and find the schema current."""
     if applied_revisions(engine) == head_revision():
         return []
+    with _migration_lock(engine):
+        return _upgrade(engine)
+
+
+def _upgrade(engine: Engine) -> list[str]:
     from alembic import command
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory

@@ -22,7 +22,10 @@ def upgrade() -> None:
         )
     else:
         bind = op.get_bind()
-        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        # In public, not in the schema being migrated: an extension lives once per database, and one made
+        # in an application schema would vanish (with every other schema's trigram indexes) when that schema
+        # is dropped.
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
         # The extension may live in another schema than ours: name its operator class in full.
         schema = bind.exec_driver_sql(
             "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
