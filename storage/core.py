@@ -11,6 +11,9 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from storage.models import (
@@ -51,6 +54,23 @@ T_CIT = table_of(Citation)
 T_LINK = table_of(Link)
 
 T = TypeVar("T")
+
+
+def insert_new(
+    conn: Connection, table: Table, rows: list[dict], key: Sequence[str], update: Sequence[str] = ()
+) -> None:
+    """INSERT that tolerates a row another process inserted first (two polls, two schedulers, two first starts):
+    the row with that key is left as it is, or has the `update` columns overwritten. One statement, no
+    IntegrityError to catch and no transaction to roll back."""
+    if not rows:
+        return
+    dialect = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+    stmt = dialect(table)
+    if update:
+        stmt = stmt.on_conflict_do_update(index_elements=list(key), set_={c: stmt.excluded[c] for c in update})
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
+    conn.execute(stmt, rows)
 
 
 def chunks(seq: Sequence[T], n: int = 500) -> Iterator[Sequence[T]]:

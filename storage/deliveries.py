@@ -14,20 +14,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
-from sqlalchemy import Table, exists, func, insert, select, update
+from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import SQLModel
 
-from storage.models import ChannelRow, Delivery, Event, Link, Notice, Version, utcnow
+from storage.core import T_EVENT, T_LINK, T_NOTICE, T_VERSION, insert_new, table_of
+from storage.models import ChannelRow, Delivery, utcnow
 
-
-def _table(model: type[SQLModel]) -> Table:
-    return model.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, unknown to mypy
-
-
-T_DEL, T_CH, T_EVENT = _table(Delivery), _table(ChannelRow), _table(Event)
-T_NOTICE, T_LINK, T_VERSION = _table(Notice), _table(Link), _table(Version)
+T_DEL, T_CH = table_of(Delivery), table_of(ChannelRow)
 
 Outcome = Literal["sent", "failed", "skipped"]
 
@@ -114,8 +108,7 @@ class Deliveries:
             known = set(conn.execute(select(T_CH.c.id)).scalars())
             start = conn.execute(select(func.max(T_EVENT.c.id))).scalar() or 0
             fresh = [dict(id=c, start_event_id=start, created_at=utcnow()) for c in channel_ids if c not in known]
-            if fresh:
-                conn.execute(insert(T_CH), fresh)
+            insert_new(conn, T_CH, fresh, key=["id"])  # a second scheduler starting at the same moment
 
     def due(self, channel_id: str) -> Due:
         """The database picks the undelivered events (an anti-join on deliveries), so the cost of a

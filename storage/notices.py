@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel, col
 from sqlmodel import select as select_model
 
 from storage import batch
-from storage.core import T_NOTICE, Repo, chunks, table_of
+from storage.core import T_NOTICE, Repo, chunks, insert_new, table_of
 from storage.models import Event, Notice, Version, utcnow
 from storage.pages import save_pages
 from storage.records import Counts, NoticeState, Outcome
@@ -53,8 +53,9 @@ class NoticeRepo(Repo):
             states = _states(conn, urls)
             fresh = [it for it in items if it.url not in states]
             if fresh:
-                conn.execute(
-                    insert(T_NOTICE),
+                insert_new(
+                    conn,
+                    T_NOTICE,
                     [
                         dict(
                             source_id=source_id,
@@ -71,6 +72,7 @@ class NoticeRepo(Repo):
                         )
                         for it in fresh
                     ],
+                    key=["url"],  # another process listing the same page at the same moment
                 )
             seen = [states[u].id for u in urls if u in states]
             for chunk in chunks(seen):

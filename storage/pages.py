@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import col
 from sqlmodel import select as select_model
 
-from storage.core import T_ATT, T_PAGE, T_ROBOTS, Repo, chunks
+from storage.core import T_ATT, T_PAGE, T_ROBOTS, Repo, chunks, insert_new
 from storage.models import Page, utcnow
 
 
@@ -102,6 +102,5 @@ class PageRepo(Repo):
 
     def robots_put(self, host: str, status: int | None, body: str) -> None:
         with self.engine.begin() as conn:
-            values = dict(status=status, body=body, fetched_at=utcnow())
-            if conn.execute(update(T_ROBOTS).where(T_ROBOTS.c.host == host).values(**values)).rowcount == 0:
-                conn.execute(insert(T_ROBOTS).values(host=host, **values))
+            row = dict(host=host, status=status, body=body, fetched_at=utcnow())
+            insert_new(conn, T_ROBOTS, [row], key=["host"], update=["status", "body", "fetched_at"])
