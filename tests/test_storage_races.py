@@ -19,7 +19,7 @@ def _race(stores: list[Store], action: Callable[[Store], object], rounds: int = 
     for _ in range(rounds):
         barrier = threading.Barrier(len(stores))
 
-        def one(store: Store) -> None:
+        def one(store: Store, barrier: threading.Barrier = barrier) -> None:
             barrier.wait()
             try:
                 action(store)
