@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.engine import Connection
 
+from storage.columns import attachments_json, citations_json, metadata_json
 from storage.core import T_EVENT, T_NOTICE, T_VERSION
 from storage.pages import save_attachment_texts, save_pages
-from storage.records import Counts, NoticeState, Outcome, Snapshot
+from storage.records import Counts, FileText, NoticeState, Outcome, Snapshot
 from storage.search import index_text
 from watcher.text.docno import title_key
 
@@ -38,7 +39,7 @@ class Plan:
     versions: list[dict] = field(default_factory=list)  # version rows, in the order of `events`
     events: list[dict] = field(default_factory=list)  # outbox rows, version_id filled on insert
     search: list[tuple[int, str, str]] = field(default_factory=list)  # (notice id, title, searchable text)
-    texts: list[dict] = field(default_factory=list)  # attachment_texts rows
+    texts: list[FileText] = field(default_factory=list)  # attachment_texts rows
     pages: list[dict] = field(default_factory=list)  # validators of attachment URLs
 
 
@@ -89,9 +90,9 @@ def _version_row(notice_id: int, seq: int, snap: Snapshot, now: datetime) -> dic
         body=snap.body,
         norm_text=snap.norm_text,
         content_hash=snap.content_hash,
-        metadata_json=json.dumps(snap.metadata, ensure_ascii=False),
-        citations_json=json.dumps(snap.citations, ensure_ascii=False),
-        attachments_json=json.dumps(snap.attachments, ensure_ascii=False),
+        metadata_json=metadata_json(snap.metadata),
+        citations_json=citations_json(snap.citations),
+        attachments_json=attachments_json(snap.attachments),
         etag=snap.etag,
         last_modified=snap.last_modified,
         fetched_at=now,
@@ -102,10 +103,10 @@ def _plan_version(p: Plan, n: NoticeState, snap: Snapshot) -> None:
     """A new text: a version row, the notice's new metadata, and a notice.new or notice.version event."""
     seq = n.version_count + 1
     if n.version_count == 0:
-        kind = "notice.new"
+        event_type = "notice.new"
         p.counts.new += 1
     else:
-        kind = "notice.version"
+        event_type = "notice.version"
         p.counts.changed += 1
     p.versions.append(_version_row(n.id, seq, snap, p.now))
     p.search.append((n.id, snap.title or "", snap.body + ("\n" + snap.attachment_text if snap.attachment_text else "")))
@@ -120,7 +121,7 @@ def _plan_version(p: Plan, n: NoticeState, snap: Snapshot) -> None:
     )
     p.events.append(
         dict(
-            kind=kind,
+            kind=event_type,  # the outbox column is `kind`
             source_id=p.source_id,
             notice_id=n.id,
             created_at=p.now,
@@ -146,7 +147,7 @@ def _plan_version(p: Plan, n: NoticeState, snap: Snapshot) -> None:
 
 
 def write(conn: Connection, p: Plan) -> None:
-    """Run a plan: one executemany per kind of row, in the caller's transaction."""
+    """Run a plan: one executemany per sort of row, in the caller's transaction."""
     _update_notices(conn, p)
     if p.texts:
         save_attachment_texts(conn, p.texts)

@@ -11,10 +11,11 @@ from sqlmodel import SQLModel, col
 from sqlmodel import select as select_model
 
 from storage import batch
-from storage.core import T_NOTICE, Repo, chunks, insert_new, table_of
+from storage.columns import attachments_of, citations_of, metadata_of
+from storage.core import T_NOTICE, T_VERSION, Repo, chunks, insert_new, table_of
 from storage.models import Event, Notice, Version, utcnow
 from storage.pages import save_pages
-from storage.records import Counts, NoticeState, Outcome
+from storage.records import Counts, NoticeState, Outcome, Snapshot
 
 _STATE_COLS = (
     T_NOTICE.c.id,
@@ -160,6 +161,37 @@ class NoticeRepo(Repo):
                 .order_by(col(Version.seq).desc())
                 .limit(1)
             ).first()
+
+    def latest_snapshot(self, notice_id: int) -> Snapshot | None:
+        """The notice's newest version as the Snapshot it was stored from (JSON columns decoded; what
+        its attachments said is in `norm_text` only); None before the first version."""
+        q = (
+            select(T_VERSION, T_NOTICE.c.url)
+            .join(T_NOTICE, T_NOTICE.c.id == T_VERSION.c.notice_id)
+            .where(T_VERSION.c.notice_id == notice_id)
+            .order_by(T_VERSION.c.seq.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            v = conn.execute(q).first()
+        if v is None:
+            return None
+        return Snapshot(
+            url=v.url,
+            title=v.title or "",
+            body=v.body,
+            norm_text=v.norm_text,
+            content_hash=v.content_hash,
+            doc_no=v.doc_no,
+            issuer=v.issuer,
+            written=v.written,
+            published=v.published,
+            metadata=metadata_of(v.metadata_json),
+            citations=citations_of(v.citations_json),
+            attachments=attachments_of(v.attachments_json),
+            etag=v.etag,
+            last_modified=v.last_modified,
+        )
 
     def diff(self, notice_id: int, old_seq: int | None = None, new_seq: int | None = None) -> list:
         """Paragraph diff between two versions (default: the previous and the newest)."""

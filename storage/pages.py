@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import RowMapping, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import col
 from sqlmodel import select as select_model
 
 from storage.core import T_ATT, T_PAGE, T_ROBOTS, Repo, chunks, insert_new
 from storage.models import Page, utcnow
+from storage.records import CachedAttachment, FileText
 
 
 def save_pages(conn: Connection, source_id: str, rows: list[dict]) -> None:
@@ -40,11 +41,41 @@ def save_pages(conn: Connection, source_id: str, rows: list[dict]) -> None:
             conn.execute(insert(T_PAGE).values(url=r["url"], **values))
 
 
-def save_attachment_texts(conn: Connection, rows: list[dict]) -> None:
+def _file_text(row: RowMapping) -> FileText:
+    return FileText(
+        sha256=row["sha256"],
+        size=row["size"],
+        filename=row["filename"],
+        media_type=row["media_type"],
+        file_type=row["kind"],
+        status=row["status"],
+        error=row["error"],
+        pages=row["pages"],
+        text=row["text"],
+    )
+
+
+def save_attachment_texts(conn: Connection, texts: list[FileText]) -> None:
     """Store what was read from attachment files not stored yet (one row per content hash)."""
-    rows = list({r["sha256"]: r for r in rows}.values())
-    known = set(conn.execute(select(T_ATT.c.sha256).where(T_ATT.c.sha256.in_([r["sha256"] for r in rows]))).scalars())
-    fresh = [dict(r, created_at=utcnow()) for r in rows if r["sha256"] not in known]
+    by_hash = {t.sha256: t for t in texts}
+    known = set(conn.execute(select(T_ATT.c.sha256).where(T_ATT.c.sha256.in_(list(by_hash)))).scalars())
+    now = utcnow()
+    fresh = [
+        dict(
+            sha256=t.sha256,
+            size=t.size,
+            filename=t.filename,
+            media_type=t.media_type,
+            kind=t.file_type,
+            status=t.status,
+            error=t.error,
+            pages=t.pages,
+            text=t.text,
+            created_at=now,
+        )
+        for sha, t in by_hash.items()
+        if sha not in known
+    ]
     if fresh:
         conn.execute(insert(T_ATT), fresh)
 
@@ -68,14 +99,14 @@ class PageRepo(Repo):
             save_pages(conn, source_id, [dict(url=url, **fields)])
 
     # ---- attachments ----------------------------------------------------------------------------
-    def attachment_text(self, sha256: str) -> dict | None:
+    def attachment_text(self, sha256: str) -> FileText | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(T_ATT).where(T_ATT.c.sha256 == sha256)).mappings().first()
-        return dict(row) if row else None
+        return _file_text(row) if row else None
 
-    def attachment_cache(self, urls: Sequence[str]) -> dict[str, dict]:
+    def attachment_cache(self, urls: Sequence[str]) -> dict[str, CachedAttachment]:
         """Per attachment URL already fetched: its validators, and what was read from it."""
-        out: dict[str, dict] = {}
+        out: dict[str, CachedAttachment] = {}
         with self.engine.connect() as conn:
             for chunk in chunks(list(urls)):
                 q = (
@@ -84,8 +115,8 @@ class PageRepo(Repo):
                     .where(T_PAGE.c.url.in_(chunk))
                 )
                 for r in conn.execute(q).mappings():
-                    row = {k: r[k] for k in T_ATT.c.keys()} if r["sha256"] else None
-                    out[r["url"]] = dict(etag=r["etag"], last_modified=r["last_modified"], text_row=row)
+                    text = _file_text(r) if r["sha256"] else None
+                    out[r["url"]] = CachedAttachment(etag=r["etag"], last_modified=r["last_modified"], text=text)
         return out
 
     # ---- robots.txt cache -------------------------------------------------------------------------

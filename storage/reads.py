@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
 
+from storage.columns import errors_of
 from storage.models import Link, Notice
+from storage.records import AttachmentRecord, Citations, PollError
 from watcher.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -55,8 +57,8 @@ class NoticeDetail:
     status: str
     metadata: dict[str, str] = field(default_factory=dict)
     body: str = ""
-    citations: dict[str, list[str]] = field(default_factory=dict)
-    attachments: list[dict] = field(default_factory=list)
+    citations: Citations | None = None  # None: no version stored yet
+    attachments: list[AttachmentRecord] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ class SourceActivity:
     notices: int = 0
     last_status: str | None = None
     last_poll: datetime | None = None
-    last_errors: list[dict] = field(default_factory=list)
+    last_errors: list[PollError] = field(default_factory=list)
 
 
 def _summary(r: Any) -> NoticeSummary:
@@ -140,17 +142,7 @@ def notice_detail(store: Store, notice_id: int) -> NoticeDetail:
     n = store.notice(notice_id)
     if n is None:
         raise NotFoundError(f"no notice {notice_id}")
-    v = store.latest_version(notice_id) if n.version_count else None
-    content = (
-        dict(
-            metadata=json.loads(v.metadata_json),
-            body=v.body,
-            citations=json.loads(v.citations_json),
-            attachments=json.loads(v.attachments_json),
-        )
-        if v
-        else {}
-    )
+    v = store.latest_snapshot(notice_id) if n.version_count else None
     return NoticeDetail(
         id=notice_id,
         url=n.url,
@@ -163,7 +155,10 @@ def notice_detail(store: Store, notice_id: int) -> NoticeDetail:
         first_seen=n.first_seen,
         versions=n.version_count,
         status=n.status,
-        **content,
+        metadata=v.metadata if v else {},
+        body=v.body if v else "",
+        citations=v.citations if v else None,
+        attachments=v.attachments if v else [],
     )
 
 
@@ -225,6 +220,6 @@ def source_activity(store: Store) -> dict[str, SourceActivity]:
             notices=counts.get(sid, 0),
             last_status=run.status,
             last_poll=run.finished_at,
-            last_errors=json.loads(run.errors_json),
+            last_errors=errors_of(run.errors_json),
         )
     return out

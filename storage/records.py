@@ -31,7 +31,7 @@ class NoticeState:
 
 @dataclass
 class Snapshot:
-    """One fetched and extracted detail page, ready to store."""
+    """One fetched and extracted detail page, ready to store (or, from `Store.latest_snapshot`, as stored)."""
 
     url: str
     title: str
@@ -42,14 +42,14 @@ class Snapshot:
     issuer: str | None = None
     written: date | None = None
     published: date | None = None
-    metadata: dict = field(default_factory=dict)
-    citations: dict = field(default_factory=dict)
-    attachments: list = field(default_factory=list)
+    metadata: dict[str, str] = field(default_factory=dict)
+    citations: Citations = field(default_factory=lambda: Citations())  # defined with the linking records
+    attachments: list[AttachmentRecord] = field(default_factory=list)
     etag: str | None = None
     last_modified: str | None = None
     attachment_text: str = ""  # what the attachments say, for search
-    attachment_texts: list = field(default_factory=list)  # rows for attachment_texts read this time
-    attachment_pages: list = field(default_factory=list)  # validators of the attachment URLs
+    attachment_texts: list[FileText] = field(default_factory=list)  # files read for the first time this run
+    attachment_pages: list[dict[str, Any]] = field(default_factory=list)  # validators of the attachment URLs
     retry: bool = False  # something on the page failed for now (an attachment): check again next run
 
 
@@ -75,6 +75,121 @@ class Counts:
         self.changed += other.changed
         self.unchanged += other.unchanged
         self.failed += other.failed
+
+
+# ---- attachments ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AttachmentRecord:
+    """What a version keeps of one attachment its page links to (`versions.attachments_json`).
+
+    Three shapes, kept apart in the stored JSON: not read (`status` None: past `max_files`, or
+    attachments off for the source), not downloaded (`status` "fetch_error" and `error`), and read
+    (every field; `status` says whether text came out of the file: ok, no_text or error)."""
+
+    url: str
+    name: str = ""  # the link's text on the page
+    status: str | None = None
+    error: str | None = None
+    filename: str | None = None
+    media_type: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    file_type: str | None = None  # from the bytes: pdf docx xlsx ofd zip doc wps … (the JSON key is "kind")
+    pages: int | None = None
+    chars: int | None = None  # of text read
+
+    def as_dict(self) -> dict[str, Any]:
+        """The stored JSON object (and `docs show --json`): only the keys of the record's shape, in their order."""
+        if self.status is None:
+            return {"url": self.url, "name": self.name}
+        if self.sha256 is None:
+            return {"url": self.url, "name": self.name, "status": self.status, "error": self.error}
+        return {
+            "url": self.url,
+            "name": self.name,
+            "filename": self.filename,
+            "media_type": self.media_type,
+            "size": self.size,
+            "sha256": self.sha256,
+            "kind": self.file_type,
+            "status": self.status,
+            "error": self.error,
+            "pages": self.pages,
+            "chars": self.chars,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AttachmentRecord:
+        return cls(
+            url=d["url"],
+            name=d.get("name") or "",
+            status=d.get("status"),
+            error=d.get("error"),
+            filename=d.get("filename"),
+            media_type=d.get("media_type"),
+            size=d.get("size"),
+            sha256=d.get("sha256"),
+            file_type=d.get("kind"),
+            pages=d.get("pages"),
+            chars=d.get("chars"),
+        )
+
+
+@dataclass(frozen=True)
+class FileText:
+    """What was read from one attachment file (an `attachment_texts` row): read once per content hash."""
+
+    sha256: str
+    size: int
+    filename: str | None
+    media_type: str
+    file_type: str  # the column is `kind`
+    status: str  # ok | no_text | error
+    error: str | None
+    pages: int | None
+    text: str
+
+
+@dataclass(frozen=True)
+class CachedAttachment:
+    """An attachment URL fetched before: its validators, and what was read from the file it gave."""
+
+    etag: str | None
+    last_modified: str | None
+    text: FileText | None  # None when the file's text is not stored (the validators are then no use)
+
+
+# ---- crawl runs -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PollError:
+    """A failure a poll kept (in its RunResult and in `crawl_runs.errors_json`): what went wrong, and where."""
+
+    error: str  # the exception's class name: HTTPStatusError, ExtractError, …
+    message: str
+    source_id: str | None = None
+    url: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"error": self.error, "message": self.message, "source_id": self.source_id, "url": self.url}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PollError:
+        return cls(
+            error=d.get("error") or "", message=d.get("message") or "", source_id=d.get("source_id"), url=d.get("url")
+        )
+
+
+@dataclass(frozen=True)
+class FinishedRun:
+    """A crawl run to close: how the poll of its source ended."""
+
+    run_id: int
+    status: str
+    counts: Counts
+    pages: int
+    not_modified: int
+    errors: list[PollError]
+    duration: float
 
 
 # ---- the linking stage --------------------------------------------------------------------------

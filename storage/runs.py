@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlmodel import col
 from sqlmodel import select as select_model
 
+from storage.columns import errors_json
 from storage.core import T_RUN, T_SOURCE, Repo
 from storage.models import CrawlRun, utcnow
+from storage.records import FinishedRun
 
 
 class RunRepo(Repo):
@@ -53,24 +54,23 @@ class RunRepo(Repo):
             )
         return dict(zip(source_ids, ids, strict=True))
 
-    def finish_runs(self, runs: Sequence[dict]) -> None:
-        """Close crawl runs, all in one transaction. Each dict: run_id, status, counts, pages,
-        not_modified, errors, duration."""
+    def finish_runs(self, runs: Sequence[FinishedRun]) -> None:
+        """Close crawl runs, all in one transaction (the first 200 errors of each are kept)."""
         if not runs:
             return
         now = utcnow()
         rows = [
             dict(
-                _id=r["run_id"],
-                _status=r["status"],
-                _pages=r["pages"],
-                _nm=r["not_modified"],
-                _new=r["counts"].new,
-                _changed=r["counts"].changed,
-                _unchanged=r["counts"].unchanged,
-                _failed=r["counts"].failed,
-                _duration=r["duration"],
-                _errors=json.dumps(r["errors"][:200], ensure_ascii=False),
+                _id=r.run_id,
+                _status=r.status,
+                _pages=r.pages,
+                _nm=r.not_modified,
+                _new=r.counts.new,
+                _changed=r.counts.changed,
+                _unchanged=r.counts.unchanged,
+                _failed=r.counts.failed,
+                _duration=r.duration,
+                _errors=errors_json(r.errors[:200]),
             )
             for r in runs
         ]

@@ -127,7 +127,7 @@ def test_attachment_links_are_found_in_and_under_the_body():
       <div class="footer"><a href="/about.html">关于我们</a></div></body></html>"""
     tree = LexborHTMLParser(html)
     found = find_attachments(tree.css_first("#zoom"), "http://p.gov.cn/art/1.html", tree)
-    assert [a["url"] for a in found] == [
+    assert [a.url for a in found] == [
         "http://p.gov.cn/module/download/downfile.jsp?classid=0&filename=abc",
         "http://p.gov.cn/uploads/2024/表格.xlsx",
         "http://p.gov.cn/getFile.do?id=9",

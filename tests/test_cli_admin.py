@@ -185,7 +185,7 @@ def test_read_model_returns_records_with_json_decoded(fresh_db):
     [row] = reads.list_notices(fresh_db)
     assert isinstance(row, reads.NoticeSummary) and row.source_id == "s" and row.versions == 1
     d = reads.notice_detail(fresh_db, row.id)
-    assert d.metadata == {"index_no": "T-1"} and d.citations["docnos"] == ["国发〔2021〕4号"]
+    assert d.metadata == {"index_no": "T-1"} and d.citations is not None and d.citations.docnos == ["国发〔2021〕4号"]
     assert reads.links_of(fresh_db, row.id) == [] and reads.recent_failures(fresh_db) == []
     assert reads.source_activity(fresh_db)["s"].notices == 1
     with pytest.raises(NotFoundError):

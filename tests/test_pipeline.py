@@ -98,7 +98,7 @@ def test_failed_detail_is_recorded_and_retried_next_run(portal, fresh_db):
     src = source_for(portal, pages=1)
     [r] = run(fresh_db, src)
     assert (r.status, r.counts.new, r.counts.failed) == ("partial", 2, 1)
-    assert r.errors[0]["url"] == portal.url("/col/art/2.html") and r.errors[0]["source_id"] == "test"
+    assert r.errors[0].url == portal.url("/col/art/2.html") and r.errors[0].source_id == "test"
     n = fresh_db.notice_by_url(portal.url("/col/art/2.html"))
     assert (n.status, n.attempts) == ("failed", 1) and "500" in n.last_error
     portal.routes["/col/art/2.html"].fail_first = 0
@@ -125,9 +125,9 @@ def test_one_broken_source_does_not_stop_the_others(portal, fresh_db):
     results = {r.source_id: r for r in run(fresh_db, good, broken, down)}
     assert results["test"].status == "ok" and results["test"].counts.new == 2
     assert results["broken"].status == "failed"
-    assert "no list items" in results["broken"].errors[0]["message"]
-    assert results["broken"].errors[0]["url"] == portal.url("/broken/index.html")
-    assert results["down"].status == "failed" and results["down"].errors[0]["url"] == "http://127.0.0.1:9/none.html"
+    assert "no list items" in results["broken"].errors[0].message
+    assert results["broken"].errors[0].url == portal.url("/broken/index.html")
+    assert results["down"].status == "failed" and results["down"].errors[0].url == "http://127.0.0.1:9/none.html"
     runs = fresh_db.last_runs()
     assert runs["broken"].status == "failed" and json.loads(runs["broken"].errors_json)
 

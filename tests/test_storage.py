@@ -12,7 +12,7 @@ from sqlalchemy import inspect
 from storage.batch import RETRY_AT, plan
 from storage.db import applied_revisions, migrate
 from storage.models import Event, Version
-from storage.records import Counts, NoticeState, Outcome
+from storage.records import Counts, FinishedRun, NoticeState, Outcome
 from tests.builders import make_snapshot
 from watcher.extract.model import ListItem
 from watcher.text.diff import changed_paragraphs, render_unified
@@ -104,7 +104,7 @@ def test_upgrade_from_an_older_schema(db_url):
 def test_interrupted_runs_are_marked_and_finished_ones_kept(fresh_db):
     runs = fresh_db.start_runs(["a", "b"])
     fresh_db.finish_runs(
-        [dict(run_id=runs["a"], status="ok", counts=Counts(), pages=1, not_modified=0, errors=[], duration=0.1)]
+        [FinishedRun(run_id=runs["a"], status="ok", counts=Counts(), pages=1, not_modified=0, errors=[], duration=0.1)]
     )
     assert fresh_db.mark_interrupted() == 1
     assert {sid: r.status for sid, r in fresh_db.last_runs().items()} == {"a": "ok", "b": "interrupted"}

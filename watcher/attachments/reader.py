@@ -18,16 +18,18 @@ import multiprocessing
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from watcher.attachments.doctext import MEDIA_TYPES
+from storage.records import AttachmentRecord, CachedAttachment, FileText
+from watcher.attachments.doctext import MEDIA_TYPES, TextResult
 from watcher.attachments.sandbox import extract_isolated
 from watcher.config.settings import AttachmentSettings, Source
 from watcher.crawl.fetch import Fetcher
 from watcher.errors import FetchError
+from watcher.extract.model import AttachmentRef
 
 if TYPE_CHECKING:  # the pipeline builds the reader and hands it its executor
     from watcher.pipeline.poll import DB
@@ -36,13 +38,14 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class Read:
-    """One attachment: the record kept with the version, and the text row when newly read."""
+class AttachmentRead:
+    """One attachment read: the record kept with the version, the file's text, and what storage
+    keeps besides (the text by content hash when read for the first time, the URL's validators)."""
 
-    record: dict
+    record: AttachmentRecord
     text: str = ""
-    text_row: dict | None = None
-    page_row: dict | None = None
+    new_text: FileText | None = None
+    page_row: dict[str, Any] | None = None
     transient: bool = False  # a fetch failure worth retrying on the next visit
 
 
@@ -102,20 +105,36 @@ def filename_for(url: str, headers: httpx.Headers | None, link_text: str) -> str
     return link_text.strip() or path_name or "attachment"
 
 
-def _record(base: dict, row: dict, filename: str | None) -> dict:
+def _record(link: AttachmentRef, text: FileText, filename: str | None) -> AttachmentRecord:
     """What a version keeps of one attachment: its link, and what was read from the file."""
-    return {
-        **base,
-        "filename": filename,
-        "media_type": row["media_type"],
-        "size": row["size"],
-        "sha256": row["sha256"],
-        "kind": row["kind"],
-        "status": row["status"],
-        "error": row["error"],
-        "pages": row["pages"],
-        "chars": len(row["text"]),
-    }
+    return AttachmentRecord(
+        url=link.url,
+        name=link.name,
+        filename=filename,
+        media_type=text.media_type,
+        size=text.size,
+        sha256=text.sha256,
+        file_type=text.file_type,
+        status=text.status,
+        error=text.error,
+        pages=text.pages,
+        chars=len(text.text),
+    )
+
+
+def _file_text(data: bytes, sha: str, filename: str, res: TextResult, content_type: str | None) -> FileText:
+    """What was read from a file for the first time (the media type from its bytes, else from the server)."""
+    return FileText(
+        sha256=sha,
+        size=len(data),
+        filename=filename,
+        file_type=res.kind,
+        status=res.status,
+        error=res.error,
+        pages=res.pages,
+        text=res.text if res.status == "ok" else "",
+        media_type=MEDIA_TYPES.get(res.kind) or (content_type or "").split(";")[0] or "application/octet-stream",
+    )
 
 
 # ---- the stage --------------------------------------------------------------------------------------
@@ -131,34 +150,33 @@ class AttachmentReader:
         # Extraction is CPU-bound: no more at once than the machine has cores for.
         self.slots = slots or asyncio.Semaphore(max(1, (multiprocessing.cpu_count() or 2)))
 
-    async def read_all(self, links: list[dict]) -> list[Read]:
+    async def read_all(self, links: list[AttachmentRef]) -> list[AttachmentRead]:
         links = links[: self.settings.max_files]
         if not links:
             return []
-        known = await self.db(self.store.attachment_cache, [a["url"] for a in links])
-        return list(await asyncio.gather(*(self._one(a, known.get(a["url"])) for a in links)))
+        known = await self.db(self.store.attachment_cache, [a.url for a in links])
+        return list(await asyncio.gather(*(self._one(a, known.get(a.url)) for a in links)))
 
-    async def _one(self, link: dict, known: dict | None) -> Read:
-        url, name = link["url"], link.get("name") or ""
-        base = dict(url=url, name=name)
+    async def _one(self, link: AttachmentRef, known: CachedAttachment | None) -> AttachmentRead:
+        url = link.url
         fetch = self.source.fetch.model_copy(update={"max_body_bytes": self.settings.max_bytes})
-        cached = known if known and known.get("text_row") else None  # validators count only with the text
+        cached = known.text if known else None  # validators count only with the text
         try:
             resp = await self.fetcher.get(
                 url,
                 fetch,
-                etag=cached["etag"] if cached else None,
-                last_modified=cached["last_modified"] if cached else None,
+                etag=known.etag if known and cached else None,
+                last_modified=known.last_modified if known and cached else None,
             )
         except FetchError as exc:
             log.warning("%s: attachment %s: %s", self.source.id, url, exc.message)
-            return Read(record={**base, "status": "fetch_error", "error": exc.message}, transient=exc.retryable)
+            failed = AttachmentRecord(url=url, name=link.name, status="fetch_error", error=exc.message)
+            return AttachmentRead(record=failed, transient=exc.retryable)
         if resp.not_modified and cached:
-            row = cached["text_row"]
-            return Read(record=_record(base, row, row["filename"]), text=row["text"])
+            return AttachmentRead(record=_record(link, cached, cached.filename), text=cached.text)
         data = resp.content
         sha = hashlib.sha256(data).hexdigest()
-        filename = filename_for(resp.url, resp.headers, name)
+        filename = filename_for(resp.url, resp.headers, link.name)
         page_row = dict(
             url=url,
             etag=resp.etag,
@@ -167,26 +185,14 @@ class AttachmentReader:
             region_hash=None,
             status=resp.status,
         )
-        row = await self.db(self.store.attachment_text, sha)
-        fresh = row is None
-        if fresh:
+        text = await self.db(self.store.attachment_text, sha)
+        fresh = text is None
+        if text is None:
             async with self.slots:
                 res = await asyncio.to_thread(extract_isolated, data, filename, self.settings)
-            row = dict(
-                sha256=sha,
-                size=len(data),
-                filename=filename,
-                kind=res.kind,
-                status=res.status,
-                error=res.error,
-                pages=res.pages,
-                text=res.text if res.status == "ok" else "",
-                media_type=MEDIA_TYPES.get(res.kind)
-                or (resp.headers.get("content-type") or "").split(";")[0]
-                or "application/octet-stream",
-            )
+            text = _file_text(data, sha, filename, res, resp.headers.get("content-type"))
             if res.status != "ok":
                 log.warning("%s: attachment %s: %s", self.source.id, url, res.error)
-        return Read(
-            record=_record(base, row, filename), text=row["text"], text_row=row if fresh else None, page_row=page_row
+        return AttachmentRead(
+            record=_record(link, text, filename), text=text.text, new_text=text if fresh else None, page_row=page_row
         )

@@ -11,6 +11,7 @@ import click
 
 from storage import reads
 from storage.models import Version
+from storage.records import AttachmentRecord
 from storage.repo import Store
 from watcher.cli.context import Ctx, Table, cli_errors, emit, err_console, json_option, out
 from watcher.text.diff import changed_paragraphs, paragraph_diff, render_unified
@@ -88,12 +89,21 @@ def docs_show(obj: Ctx, notice: str, full: bool, as_json: bool) -> None:
     """
     store = obj.store()
     n = reads.find_notice(store, notice)
-    d = link_views.notice_detail(store, n.id)
+    detail = reads.notice_detail(store, n.id)
+    d = link_views.notice_row(detail)
     d["links"] = link_views.links_of(store, n.id)
-    emit(d, as_json, lambda d: _print_notice(d, full))
+    emit(d, as_json, lambda d: _print_notice(d, detail.attachments, full))
 
 
-def _print_notice(d: dict, full: bool) -> None:
+def _attachment_line(a: AttachmentRecord) -> str:
+    if a.status == "ok":
+        info = f"{a.file_type}, {(a.size or 0) // 1024} kB, {a.chars} chars"
+    else:
+        info = f"[red]{a.status}: {a.error}[/]" if a.status else "not read"
+    return f"  附件 {a.filename or a.name or ''} ({info}) {a.url}"
+
+
+def _print_notice(d: dict, attachments: list[AttachmentRecord], full: bool) -> None:
     out.print(f"[bold]{d['title']}[/]", highlight=False)
     for key in ("url", "source_id", "doc_no", "issuer", "written", "published", "first_seen", "versions"):
         out.print(f"  {key:10} {d[key] if d[key] is not None else '—'}", highlight=False, soft_wrap=True)
@@ -102,18 +112,8 @@ def _print_notice(d: dict, full: bool) -> None:
     body = d["body"] if full else "\n".join(d["body"].splitlines()[:12])
     more = "" if full else "\n[dim]… (--full for the whole text)[/]"
     out.print("\n" + body + more, highlight=False, soft_wrap=True)
-    for a in d["attachments"]:
-        state = a.get("status")
-        info = (
-            f"{a.get('kind')}, {a.get('size', 0) // 1024} kB, {a.get('chars')} chars"
-            if state == "ok"
-            else f"[red]{state}: {a.get('error')}[/]"
-            if state
-            else "not read"
-        )
-        out.print(
-            f"  附件 {a.get('filename') or a.get('name') or ''} ({info}) {a['url']}", highlight=False, soft_wrap=True
-        )
+    for a in attachments:
+        out.print(_attachment_line(a), highlight=False, soft_wrap=True)
     for r in d["links"]:
         out.print(f"{'→' if r['direction'] == 'parent' else '←'} {r['explanation']}", highlight=False, soft_wrap=True)
 

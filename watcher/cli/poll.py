@@ -46,7 +46,7 @@ def _print_summary(results: list[RunResult]) -> None:
     out.print(table)
     for r in results:
         for e in r.errors[:5]:
-            err_console.print(f"[red]{r.source_id}[/] {e.get('url') or ''}: {e['message']}")
+            err_console.print(f"[red]{r.source_id}[/] {e.url or ''}: {e.message}")
         if len(r.errors) > 5:
             err_console.print(f"[red]{r.source_id}[/] … and {len(r.errors) - 5} more errors")
 

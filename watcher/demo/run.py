@@ -29,7 +29,7 @@ def _notice_report(store: Store, notice_id: int) -> dict:
         issuer=d.issuer,
         written=d.written and d.written.isoformat(),
         published=d.published and d.published.isoformat(),
-        cites=d.citations.get("docnos", []),
+        cites=d.citations.docnos if d.citations else [],
         versions=d.versions,
         chars=len(d.body),
         links=[

@@ -19,7 +19,7 @@ from watcher.extract.headline import date_under_title, headline_text, title_fall
 from watcher.extract.htmltext import block_text, first_css, segments
 from watcher.extract.links import base_url, find_attachments
 from watcher.extract.metadata import DOCUMENT_TABLE, META_FIELDS, PAGE_TABLE, gov_meta
-from watcher.extract.model import Detail
+from watcher.extract.model import AttachmentRef, Detail
 from watcher.text.docno import find_docnos, find_titles, normalise_docno, parse_date
 
 _SIGNER = re.compile(r"(?:人民政府|办公厅|办公室|委员会|人民代表大会常务委员会|[厅局部署委会院府])$")
@@ -119,7 +119,7 @@ class _Read:
     fields: _Fields
     title: str
     title_origin: str
-    attachments: list[dict]
+    attachments: list[AttachmentRef]
 
 
 def parse_detail(

@@ -8,6 +8,7 @@ from urllib.parse import urldefrag, urljoin
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from watcher.extract.htmltext import segments
+from watcher.extract.model import AttachmentRef
 
 
 def node_text(node: LexborNode | None) -> str:
@@ -44,10 +45,10 @@ def _is_attachment(url: str, text: str) -> bool:
     return "附件" in text and bool(_DOWNLOAD_URL.search(path_and_query))
 
 
-def find_attachments(node: LexborNode | None, base: str, page: LexborHTMLParser | None = None) -> list[dict]:
+def find_attachments(node: LexborNode | None, base: str, page: LexborHTMLParser | None = None) -> list[AttachmentRef]:
     """Links to attachment files: in the body, a link to a file or a 附件 link to a download script;
     elsewhere on the page (the 附件 block under the body), links whose URL or text names a file."""
-    out: list[dict] = []
+    out: list[AttachmentRef] = []
     seen: set[str] = set()
     scopes = [(node, True)] if node is not None else []
     if page is not None and page.body is not None:
@@ -61,5 +62,5 @@ def find_attachments(node: LexborNode | None, base: str, page: LexborHTMLParser 
             label = name + " " + (a.parent.text() if a.parent is not None and not in_body else "")[:40]
             if _is_attachment(url, name if in_body else label):
                 seen.add(url)
-                out.append({"url": url, "name": name})
+                out.append(AttachmentRef(url, name))
     return out

@@ -20,6 +20,14 @@ class ListPage:
     region_hash: str
 
 
+@dataclass(frozen=True)
+class AttachmentRef:
+    """A link to an attachment file, as the page offers it: the attachments stage reads it."""
+
+    url: str
+    name: str = ""  # the link's text
+
+
 @dataclass
 class Detail:
     url: str
@@ -32,8 +40,7 @@ class Detail:
     published: date | None = None
     cited_docnos: list[str] = field(default_factory=list)
     cited_titles: list[str] = field(default_factory=list)
-    # {"url", "name"} dicts: the attachment reader, the pipeline and storage (attachments_json) take them so.
-    attachments: list[dict] = field(default_factory=list)
+    attachments: list[AttachmentRef] = field(default_factory=list)
     # Where each field came from: 'selector', 'label:发布日期', 'meta:PubDate', 'list' (the list page),
     # 'position:<where>' (under the headline, the signature, the top of the text), 'source' (sources.yaml).
     provenance: dict[str, str] = field(default_factory=dict)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -21,16 +20,16 @@ from typing import ParamSpec, TypeVar
 import httpx
 
 from storage.models import Page, utcnow
-from storage.records import Counts, NoticeState, Outcome, Snapshot
+from storage.records import Counts, FinishedRun, NoticeState, Outcome, PollError, Snapshot
 from storage.repo import Store
 from watcher.attachments.reader import AttachmentReader
 from watcher.config.settings import Source
 from watcher.crawl.fetch import Fetcher, Response
 from watcher.errors import ExtractError, WatcherError, error_context
 from watcher.extract.kinds import SourceKind, kind_for
-from watcher.extract.model import Detail, ListItem
+from watcher.extract.model import ListItem
 from watcher.link.stage import LinkStage
-from watcher.pipeline.snapshot import snapshot
+from watcher.pipeline.snapshot import attachment_links, snapshot, with_attachments_read_again
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -40,11 +39,11 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def _error_record(exc: BaseException, source_id: str, url: str | None) -> dict:
+def _error_record(exc: BaseException, source_id: str, url: str | None) -> PollError:
     """What a run keeps of a failure: a WatcherError's own fields, or those of an unexpected exception."""
     if isinstance(exc, WatcherError):
-        return exc.as_dict()
-    return dict(error=type(exc).__name__, message=str(exc) or repr(exc), source_id=source_id, url=url)
+        return PollError(error=type(exc).__name__, message=exc.message, source_id=exc.source_id, url=exc.url)
+    return PollError(error=type(exc).__name__, message=str(exc) or repr(exc), source_id=source_id, url=url)
 
 
 @dataclass
@@ -54,7 +53,7 @@ class RunResult:
     counts: Counts = field(default_factory=Counts)
     pages: int = 0
     not_modified: int = 0
-    errors: list[dict] = field(default_factory=list)
+    errors: list[PollError] = field(default_factory=list)
     duration: float = 0.0
 
     def as_dict(self) -> dict:
@@ -67,7 +66,7 @@ class RunResult:
             failed=self.counts.failed,
             pages=self.pages,
             not_modified=self.not_modified,
-            errors=self.errors,
+            errors=[e.as_dict() for e in self.errors],
             duration=round(self.duration, 3),
         )
 
@@ -127,9 +126,9 @@ class SourcePoll:
         self.pending: list[Outcome] = []
         self.attachments = AttachmentReader(source, fetcher, db)
 
-    def _error(self, exc: BaseException, url: str) -> dict:
+    def _error(self, exc: BaseException, url: str) -> PollError:
         err = _error_record(exc, self.source.id, url)
-        log.warning("%s: %s %s", self.source.id, url, err["message"])
+        log.warning("%s: %s %s", self.source.id, url, err.message)
         self.result.errors.append(err)
         return err
 
@@ -240,7 +239,7 @@ class SourcePoll:
             with error_context(source_id=self.source.id, url=st.url):
                 outcome.snapshot, outcome.not_modified = await self._read_detail(st, item)
         except Exception as exc:  # noqa: BLE001 - a bug on one page must not lose the others
-            outcome.error = str(self._error(exc, st.url)["message"])
+            outcome.error = self._error(exc, st.url).message
         self.pending.append(outcome)
         self.progress(self.source.id, "detail", url=st.url, ok=outcome.error is None)
         if len(self.pending) >= BATCH:
@@ -272,33 +271,15 @@ class SourcePoll:
         """A new snapshot when a stored attachment answers with other content (conditional GETs)."""
         if not (self.source.attachments.enabled and st.version_count):
             return None
-        latest = await self.db(self.store.latest_version, st.id)
-        if latest is None:
+        stored = await self.db(self.store.latest_snapshot, st.id)
+        if stored is None or not stored.attachments:
             return None
-        before = [a for a in json.loads(latest.attachments_json or "[]") if a.get("url")]
-        if not before:
-            return None
-        reads = await self.attachments.read_all([dict(url=a["url"], name=a.get("name") or "") for a in before])
-        if any(r.record.get("status") == "fetch_error" for r in reads):
+        reads = await self.attachments.read_all(attachment_links(stored))
+        if any(r.record.status == "fetch_error" for r in reads):
             return None  # a host that fails now says nothing about the file: no version without it
-        if [r.record.get("sha256") for r in reads] == [a.get("sha256") for a in before[: len(reads)]]:
+        if [r.record.sha256 for r in reads] == [a.sha256 for a in stored.attachments[: len(reads)]]:
             return None
-        cites = json.loads(latest.citations_json or "{}")
-        page_docnos = [d for d in cites.get("docnos", []) if d in latest.body]
-        detail = Detail(
-            url=st.url,
-            title=latest.title or "",
-            body=latest.body,
-            metadata=json.loads(latest.metadata_json or "{}"),
-            doc_no=latest.doc_no,
-            issuer=latest.issuer,
-            written=latest.written,
-            published=latest.published,
-            cited_docnos=page_docnos,
-            cited_titles=[t for t in cites.get("titles", []) if t in latest.body],
-            attachments=[dict(url=a["url"], name=a.get("name") or "") for a in before],
-        )
-        return snapshot(detail, st.etag, st.last_modified, reads)
+        return with_attachments_read_again(stored, reads, st.etag, st.last_modified)
 
     async def _flush(self) -> None:
         if not self.pending:
@@ -348,7 +329,7 @@ async def poll_sources(
         await db(
             store.finish_runs,
             [
-                dict(
+                FinishedRun(
                     run_id=run_ids[r.source_id],
                     status=r.status,
                     counts=r.counts,

@@ -4,15 +4,18 @@ The normalised text and its hash decide, in storage, whether a notice is new, ch
 
 from __future__ import annotations
 
-from storage.records import Snapshot
-from watcher.attachments.reader import Read
-from watcher.extract.model import Detail
+from storage.records import AttachmentRecord, Citations, Snapshot
+from watcher.attachments.reader import AttachmentRead
+from watcher.extract.model import AttachmentRef, Detail
 from watcher.text.docno import find_docnos, find_titles
 from watcher.text.normalise import content_hash, normalise
 
 
 def snapshot(
-    detail: Detail, etag: str | None = None, last_modified: str | None = None, reads: list[Read] | None = None
+    detail: Detail,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    reads: list[AttachmentRead] | None = None,
 ) -> Snapshot:
     """A detail page ready to store; its attachments' text joins the normalised text (and so the
     fingerprint and change detection) and their citations join the page's."""
@@ -27,6 +30,8 @@ def snapshot(
         docnos += [d for d in map(str, find_docnos(extra)) if d not in docnos and d != detail.doc_no]
         titles += [t for t in find_titles(extra) if t not in titles]
     key = "\n".join([detail.title or "", detail.doc_no or "", detail.issuer or "", str(detail.written or ""), norm])
+    # Links past max_files (or all of them, with attachments off) are kept unread.
+    unread = [AttachmentRecord(url=a.url, name=a.name) for a in detail.attachments[len(reads) :]]
     return Snapshot(
         url=detail.url,
         title=detail.title,
@@ -38,12 +43,38 @@ def snapshot(
         written=detail.written,
         published=detail.published,
         metadata=detail.metadata,
-        citations={"docnos": docnos, "titles": titles},
-        attachments=[r.record for r in reads] + detail.attachments[len(reads) :],
+        citations=Citations(docnos=docnos, titles=titles),
+        attachments=[r.record for r in reads] + unread,
         etag=etag,
         last_modified=last_modified,
         attachment_text=extra,
-        attachment_texts=[r.text_row for r in reads if r.text_row],
+        attachment_texts=[r.new_text for r in reads if r.new_text],
         attachment_pages=[r.page_row for r in reads if r.page_row],
         retry=retry,
     )
+
+
+def with_attachments_read_again(
+    stored: Snapshot, reads: list[AttachmentRead], etag: str | None, last_modified: str | None
+) -> Snapshot:
+    """The stored page with its attachments read again. The page keeps its fields and the citations its
+    body states; what the earlier files said (their text, their citations) gives way to the new reads."""
+    page = Detail(
+        url=stored.url,
+        title=stored.title,
+        body=stored.body,
+        metadata=stored.metadata,
+        doc_no=stored.doc_no,
+        issuer=stored.issuer,
+        written=stored.written,
+        published=stored.published,
+        cited_docnos=[d for d in stored.citations.docnos if d in stored.body],
+        cited_titles=[t for t in stored.citations.titles if t in stored.body],
+        attachments=attachment_links(stored),
+    )
+    return snapshot(page, etag, last_modified, reads)
+
+
+def attachment_links(stored: Snapshot) -> list[AttachmentRef]:
+    """The attachment links of a stored page, to read again."""
+    return [AttachmentRef(a.url, a.name) for a in stored.attachments]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -56,7 +57,11 @@ def list_notices(
 
 
 def notice_detail(store: Store, notice_id: int) -> dict:
-    d = reads.notice_detail(store, notice_id)
+    return notice_row(reads.notice_detail(store, notice_id))
+
+
+def notice_row(d: reads.NoticeDetail) -> dict:
+    """A notice with its newest content, as `docs show --json` prints it (the stored JSON shapes)."""
     return dict(
         id=d.id,
         url=d.url,
@@ -71,6 +76,6 @@ def notice_detail(store: Store, notice_id: int) -> dict:
         status=d.status,
         metadata=d.metadata,
         body=d.body,
-        citations=d.citations,
-        attachments=d.attachments,
+        citations=asdict(d.citations) if d.citations else {},
+        attachments=[a.as_dict() for a in d.attachments],
     )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from urllib.parse import urlsplit
 
 import httpx
@@ -16,11 +17,12 @@ from watcher.extract.generic import body_fallback, generic_items
 from watcher.extract.kinds import kind_for
 from watcher.extract.links import base_url
 from watcher.extract.metadata import LABELS
+from watcher.extract.model import Detail
 
 _LABEL_WORDS = [lab for labs in LABELS.values() for lab in labs if len(lab) >= 3]
 
 
-def _detail_summary(d) -> dict:
+def _detail_summary(d: Detail) -> dict:
     return dict(
         url=d.url,
         title=d.title,
@@ -33,7 +35,7 @@ def _detail_summary(d) -> dict:
         metadata=d.metadata,
         cites=d.cited_docnos,
         cited_titles=d.cited_titles[:10],
-        attachments=d.attachments,
+        attachments=[asdict(a) for a in d.attachments],
     )
 
 

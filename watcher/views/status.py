@@ -41,7 +41,7 @@ def source_status(cfg: Config, store: Store) -> list[dict]:
                 schedule=schedule_text(s),
                 last_poll=a.last_poll.isoformat(timespec="seconds") if a.last_poll else None,
                 last_status=a.last_status,
-                last_error=a.last_errors[0]["message"] if a.last_errors else None,
+                last_error=a.last_errors[0].message if a.last_errors else None,
                 notices=a.notices,
             )
         )
