@@ -36,7 +36,7 @@ PLAN = [
 
 # ---- text from files ---------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "kind, make, name",
+    "file_type, make, name",
     [
         ("pdf", lambda: files.pdf(PLAN), "方案.pdf"),
         ("docx", lambda: files.docx(PLAN), "方案.docx"),
@@ -45,12 +45,12 @@ PLAN = [
         ("docx", lambda: files.docx(PLAN), "方案.pdf"),  # wrong extension: the bytes decide
     ],
 )
-def test_text_from_real_files(kind, make, name):
+def test_text_from_real_files(file_type, make, name):
     res = extract(make(), name)
-    assert (res.kind, res.status) == (kind, "ok"), res.error
+    assert (res.file_type, res.status) == (file_type, "ok"), res.error
     lines = [line.strip() for line in res.text.splitlines() if line.strip()]
     assert lines[:3] == PLAN[:3] and "苏政发〔2020〕28号" in res.text
-    if kind == "zip":
+    if file_type == "zip":
         assert res.parts == ["方案.docx"]  # the GBK member name, read as GBK
 
 
@@ -83,7 +83,7 @@ def test_legacy_formats_go_through_an_installed_converter(tmp_path):
     data = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "旧格式文件的正文".encode("gbk")
     converters = {"doc": [["no-such-converter", "{path}"], [sys.executable, str(script), "{path}"]]}
     res = extract(data, "a.doc", converters=converters)
-    assert (res.kind, res.status, res.text.strip()) == ("doc", "ok", "旧格式文件的正文")
+    assert (res.file_type, res.status, res.text.strip()) == ("doc", "ok", "旧格式文件的正文")
 
 
 def test_the_sandbox_stops_a_slow_reader_and_returns_results():

@@ -32,7 +32,7 @@ class Limits:
 
 @dataclass
 class TextResult:
-    kind: str  # pdf docx xlsx ofd zip doc wps xls html text unknown
+    file_type: str  # from the bytes: pdf docx xlsx ofd zip doc wps xls html text unknown
     status: str  # ok | no_text | error
     text: str = ""
     error: str | None = None
@@ -41,7 +41,12 @@ class TextResult:
 
     def as_dict(self) -> dict:
         return dict(
-            kind=self.kind, status=self.status, text=self.text, error=self.error, pages=self.pages, parts=self.parts
+            file_type=self.file_type,
+            status=self.status,
+            text=self.text,
+            error=self.error,
+            pages=self.pages,
+            parts=self.parts,
         )
 
 
@@ -179,11 +184,11 @@ def xlsx_text(data: bytes, limits: Limits = Limits()) -> str:
             for c in row:
                 if _local(c.tag) != "c":
                     continue
-                kind = c.get("t")
+                cell_type = c.get("t")
                 value = next((v.text for v in c if _local(v.tag) == "v"), None)
-                if kind == "s" and value is not None and value.isdigit() and int(value) < len(shared):
+                if cell_type == "s" and value is not None and value.isdigit() and int(value) < len(shared):
                     cells.append(shared[int(value)])
-                elif kind == "inlineStr":
+                elif cell_type == "inlineStr":
                     cells.append("".join(t.text or "" for t in c.iter() if _local(t.tag) == "t"))
                 elif value is not None:
                     cells.append(value)
@@ -245,13 +250,13 @@ def pdf_text(data: bytes, limits: Limits = Limits()) -> tuple[str, int]:
     return "\n".join(texts), n
 
 
-def convert_legacy(data: bytes, kind: str, converters: dict[str, list[list[str]]], limits: Limits) -> str | None:
-    """Run the first installed converter for kind (argv with {path}); None when none is installed."""
-    for argv in converters.get(kind, []):
+def convert_legacy(data: bytes, file_type: str, converters: dict[str, list[list[str]]], limits: Limits) -> str | None:
+    """Run the first installed converter for the file type (argv with {path}); None when none is installed."""
+    for argv in converters.get(file_type, []):
         if shutil.which(argv[0]) is None:
             continue
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"attachment.{kind}"
+            path = Path(tmp) / f"attachment.{file_type}"
             path.write_bytes(data)
             try:
                 proc = subprocess.run(
@@ -284,43 +289,40 @@ def extract(
     _depth: int = 0,
 ) -> TextResult:
     """The text of one file. Never raises for a bad file: the result says what went wrong."""
-    kind = sniff(data, filename)
+    file_type = sniff(data, filename)
     converters = CONVERTERS if converters is None else converters
     try:
-        if kind == "pdf":
+        if file_type == "pdf":
             text, pages = pdf_text(data, limits)
             res = TextResult(
-                kind,
+                file_type,
                 "ok" if text.strip() else "no_text",
                 text,
                 pages=pages,
                 error=None if text.strip() else "no text layer (a scanned PDF?)",
             )
-        elif kind == "docx":
-            res = TextResult(kind, "ok", docx_text(data, limits))
-        elif kind == "xlsx":
-            res = TextResult(kind, "ok", xlsx_text(data, limits))
-        elif kind == "ofd":
-            res = TextResult(kind, "ok", ofd_text(data, limits))
-        elif kind == "zip":
+        elif file_type == "docx":
+            res = TextResult(file_type, "ok", docx_text(data, limits))
+        elif file_type == "xlsx":
+            res = TextResult(file_type, "ok", xlsx_text(data, limits))
+        elif file_type == "ofd":
+            res = TextResult(file_type, "ok", ofd_text(data, limits))
+        elif file_type == "zip":
             res = _zip_text(data, limits, converters, _depth)
-        elif kind in ("doc", "wps", "xls", "et"):
-            converted = convert_legacy(data, kind, converters, limits)
+        elif file_type in ("doc", "wps", "xls", "et"):
+            converted = convert_legacy(data, file_type, converters, limits)
+            tool = converters.get(file_type, [["—"]])[0][0]
             res = (
-                TextResult(
-                    kind,
-                    "no_text",
-                    error=f"no converter installed for .{kind} (install {converters.get(kind, [['—']])[0][0]})",
-                )
+                TextResult(file_type, "no_text", error=f"no converter installed for .{file_type} (install {tool})")
                 if converted is None
-                else TextResult(kind, "ok", converted)
+                else TextResult(file_type, "ok", converted)
             )
-        elif kind == "html":
-            res = TextResult(kind, "error", error="an HTML page, not a file (a broken download link?)")
+        elif file_type == "html":
+            res = TextResult(file_type, "error", error="an HTML page, not a file (a broken download link?)")
         else:
-            res = TextResult(kind, "no_text", error=f"no text extraction for .{kind} files")
+            res = TextResult(file_type, "no_text", error=f"no text extraction for .{file_type} files")
     except Unreadable as exc:
-        return TextResult(kind, "error", error=str(exc))
+        return TextResult(file_type, "error", error=str(exc))
     # NUL and other C0 controls come out of broken fonts; PostgreSQL refuses NUL in text.
     res.text = _CONTROL.sub("", res.text[: limits.max_chars])
     if res.status == "ok" and not res.text.strip():

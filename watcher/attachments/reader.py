@@ -128,12 +128,12 @@ def _file_text(data: bytes, sha: str, filename: str, res: TextResult, content_ty
         sha256=sha,
         size=len(data),
         filename=filename,
-        file_type=res.kind,
+        file_type=res.file_type,
         status=res.status,
         error=res.error,
         pages=res.pages,
         text=res.text if res.status == "ok" else "",
-        media_type=MEDIA_TYPES.get(res.kind) or (content_type or "").split(";")[0] or "application/octet-stream",
+        media_type=MEDIA_TYPES.get(res.file_type) or (content_type or "").split(";")[0] or "application/octet-stream",
     )
 
 

@@ -45,7 +45,7 @@ def _child(conn: Connection, data: bytes, filename: str, limits: Limits, max_mem
 
 def extract_isolated(data: bytes, filename: str, settings: AttachmentSettings) -> TextResult:
     """doctext.extract in a child process, killed past settings.timeout."""
-    kind = sniff(data, filename)
+    file_type = sniff(data, filename)
     ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(
@@ -70,7 +70,7 @@ def extract_isolated(data: bytes, filename: str, settings: AttachmentSettings) -
             proc.kill()
         parent.close()
     return TextResult(
-        kind=out.get("kind") or kind,
+        file_type=out.get("file_type") or file_type,
         status=out["status"],
         text=out.get("text") or "",
         error=out.get("error"),
