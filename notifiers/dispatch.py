@@ -91,7 +91,7 @@ def rate_limit(ch: Channel) -> int | None:
     """Sends a minute: the channel's per_minute, else its service's default (none for email)."""
     if ch.per_minute is not None:
         return ch.per_minute
-    return None if ch.type == "email" else service_for(ch.type).default_rate
+    return None if ch.service == "email" else service_for(ch.service).default_rate
 
 
 def _email(ch: Channel, subject: str, text: str, html: str, key: str) -> str:
@@ -198,10 +198,10 @@ class Dispatcher:
     def send_webhooks(self) -> list[Report]:
         reports = []
         for ch in self.config.channels:
-            if ch.type == "email" or not ch.enabled:
+            if ch.service == "email" or not ch.enabled:
                 continue
             rep = Report(ch.id)
-            service = service_for(ch.type)
+            service = service_for(ch.service)
             uncertain, fresh = self.due(ch)
             todo = [(b.items, service.format(b.items), b.owner) for b in uncertain]
             todo += [(items, body, None) for items, body in service.messages(fresh)]
@@ -281,10 +281,10 @@ class Dispatcher:
             )
         ]
         key = "test-" + hashlib.sha256(str(time.time()).encode()).hexdigest()[:16]
-        if ch.type == "email":
+        if ch.service == "email":
             subject, text, html = render_digest(sample, date.today(), None)
             return _email(ch, "[测试] " + subject, text, html, key)
-        [(_, body)] = service_for(ch.type).messages(sample)
+        [(_, body)] = service_for(ch.service).messages(sample)
         return post_webhook(ch, body, key, self.client)
 
 
@@ -304,7 +304,7 @@ def channel_status(store: Store, channels: list[Channel]) -> list[dict]:
         out.append(
             dict(
                 id=ch.id,
-                type=ch.type,
+                type=ch.service,
                 enabled=ch.enabled,
                 sent=c.sent,
                 failed=c.failed,

@@ -52,7 +52,7 @@ class RateLimit:
 
 
 def post_webhook(ch: Channel, body: dict, batch_key: str, client: httpx.Client) -> str:
-    service = service_for(ch.type)
+    service = service_for(ch.service)
     url = ch.secret(ch.url_env) or ""  # load_channels requires url_env of every webhook channel
     secret = ch.secret(ch.secret_env) if ch.secret_env else None
     headers = {"Content-Type": "application/json", "User-Agent": "PolicyWatcher/0.1", "X-Watcher-Delivery": batch_key}

@@ -176,3 +176,13 @@ def test_settings_and_channels_are_leaves():
         "watcher.crawl",
         "watcher.crawl.retry",
     }
+
+
+def test_a_channels_service_is_named_by_its_type_key():
+    """Python says `service`; sources.yaml keeps `type:`, and a `service:` key is not a second spelling."""
+    cfg = parse_config(
+        "sources: []\nchannels:\n- {id: d, type: dingtalk, url_env: D}\n- {id: s, service: slack, url_env: S}\n",
+        "sources.yaml",
+    )
+    assert [(c.id, c.service) for c in cfg.channels] == [("d", "dingtalk")]
+    assert [(e.field, e.line) for e in cfg.errors] == [("channels[1].type", 4)]

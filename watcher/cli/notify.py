@@ -106,7 +106,7 @@ def digest() -> None:
 
 
 def _email_channels(d: Dispatcher, channel_id: str | None) -> list[Channel]:
-    chans = [_channel(d, channel_id)] if channel_id else [c for c in d.config.channels if c.type == "email"]
+    chans = [_channel(d, channel_id)] if channel_id else [c for c in d.config.channels if c.service == "email"]
     if not chans:
         # Without an email channel, preview with defaults (everything, no recipients).
         chans = [Channel(id="preview", type="email", to=["preview@localhost"])]

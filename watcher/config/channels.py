@@ -28,7 +28,10 @@ class Filter(BaseModel):
 class Channel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-    type: str = Field(description="email, or a chat service: webhook, slack, dingtalk, wecom, feishu …")
+    # `type:` in sources.yaml; `service` in Python, the word the notifiers use (services/, service_for).
+    service: str = Field(
+        alias="type", description="email, or a chat service: webhook, slack, dingtalk, wecom, feishu …"
+    )
     enabled: bool = True
     filter: Filter = Filter()
     # webhooks

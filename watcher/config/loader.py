@@ -177,19 +177,19 @@ def _validate_channel(r: _Reader, i: int, raw: Any) -> Channel | None:
         loc, msg = _first_error(exc)
         r.report(msg, field=f"channels[{i}].{_dotted(loc)}", at=at, loc=loc)
         return None
-    types = sorted(["email", *known_services()])
-    if ch.type not in types:
+    services = sorted(["email", *known_services()])
+    if ch.service not in services:
         r.report(
-            f"unknown channel type {ch.type!r} (known: {', '.join(types)})",
+            f"unknown channel type {ch.service!r} (known: {', '.join(services)})",
             field=f"channels[{i}].type",
             at=at,
             loc=("type",),
         )
         return None
-    if ch.type != "email" and not ch.url_env:
+    if ch.service != "email" and not ch.url_env:
         r.report("webhook channels need url_env", field=f"channels[{i}].url_env", at=at, loc=("url_env",))
         return None
-    if ch.type == "email" and not ch.to:
+    if ch.service == "email" and not ch.to:
         r.report("email channels need recipients", field=f"channels[{i}].to", at=at, loc=("to",))
         return None
     return ch

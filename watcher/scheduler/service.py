@@ -93,7 +93,7 @@ class Service:
             if job.id.startswith("digest:"):
                 job.remove()
         for ch in self.config.channels:
-            if ch.type == "email" and ch.enabled:
+            if ch.service == "email" and ch.enabled:
                 hour, minute = map(int, ch.send_at.split(":"))
                 self.scheduler.add_job(
                     self._digest_job,
