@@ -43,14 +43,14 @@ class Pair:
 
 def split_articles(text: str) -> list[Article]:
     paras = paragraphs(text)
-    best_kind, best_count = None, 2
-    for kind, rx in _MARKERS.items():
+    numbering, best_count = None, 2  # the article numbering style most paragraphs start with
+    for style, rx in _MARKERS.items():
         count = sum(1 for p in paras if rx.match(p))
         if count > best_count:
-            best_kind, best_count = kind, count
-    if best_kind is None:
+            numbering, best_count = style, count
+    if numbering is None:
         return [Article(f"¶{i + 1}", p) for i, p in enumerate(paras) if len(p) >= 10]
-    rx = _MARKERS[best_kind]
+    rx = _MARKERS[numbering]
     out: list[Article] = []
     for p in paras:
         m = rx.match(p)
