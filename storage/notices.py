@@ -153,15 +153,6 @@ class NoticeRepo(Repo):
                 s.exec(select_model(Version).where(col(Version.notice_id) == notice_id).order_by(col(Version.seq)))
             )
 
-    def latest_version(self, notice_id: int) -> Version | None:
-        with self.session() as s:
-            return s.exec(
-                select_model(Version)
-                .where(col(Version.notice_id) == notice_id)
-                .order_by(col(Version.seq).desc())
-                .limit(1)
-            ).first()
-
     def latest_snapshot(self, notice_id: int) -> Snapshot | None:
         """The notice's newest version as the Snapshot it was stored from (JSON columns decoded; what
         its attachments said is in `norm_text` only); None before the first version."""
