@@ -49,13 +49,16 @@ class Reported:
 
 @dataclass(frozen=True)
 class Verdict:
-    """One adjudicated link: read by hand and found true or false."""
+    """One adjudicated link: read by hand and found true or false. `parent` as written in the CSV."""
 
     child: str
     parent: str
     relation: str
     verdict: bool
     note: str = ""
+
+    def key(self, documents: set[str]) -> tuple[str, str, str]:
+        return (self.child, ref_key(self.parent, documents), self.relation)
 
 
 @dataclass
@@ -76,35 +79,39 @@ class Labels:
         return {p for pairs in self.gold.values() for _, p in pairs}
 
 
+def _rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
+    """The rows of a CSV that has at least these columns, values stripped."""
+    with path.open(encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            raise AdjudicationError(f"{path}: no column {', '.join(missing)} (expected {','.join(columns)})")
+        return [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
+
+
 def read_labels(path: Path, documents: set[str]) -> Labels:
     """`child,parent,relation[,evidence]` rows."""
     labels = Labels()
-    with path.open(encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            pair = (row["child"].strip(), ref_key(row["parent"].strip(), documents))
-            labels.gold.setdefault(row["relation"].strip(), set()).add(pair)
+    for row in _rows(path, ("child", "parent", "relation")):
+        labels.gold.setdefault(row["relation"], set()).add((row["child"], ref_key(row["parent"], documents)))
     return labels
 
 
 class AdjudicationError(WatcherError):
-    """A row of the adjudicated CSV that cannot be read."""
+    """A labels or adjudicated CSV that cannot be read."""
 
 
-def read_adjudicated(path: Path, documents: set[str]) -> list[Verdict]:
+def read_adjudicated(path: Path) -> list[Verdict]:
     """`child,parent,relation,verdict,note` rows; verdict true or false. A row with an empty verdict is
     not judged yet (a line pasted from --list-unjudged) and is skipped."""
     out: list[Verdict] = []
-    with path.open(encoding="utf-8") as fh:
-        for n, row in enumerate(csv.DictReader(fh), start=2):
-            verdict = (row.get("verdict") or "").strip().lower()
-            if not verdict:
-                continue
-            if verdict not in ("true", "false"):
-                raise AdjudicationError(f"{path}:{n}: verdict must be true or false, not {verdict!r}")
-            parent = ref_key(row["parent"].strip(), documents)
-            out.append(
-                Verdict(row["child"].strip(), parent, row["relation"].strip(), verdict == "true", row.get("note") or "")
-            )
+    for n, row in enumerate(_rows(path, ("child", "parent", "relation", "verdict")), start=2):
+        verdict = row["verdict"].lower()
+        if not verdict:
+            continue
+        if verdict not in ("true", "false"):
+            raise AdjudicationError(f"{path}:{n}: verdict must be true or false, not {verdict!r}")
+        out.append(Verdict(row["child"], row["parent"], row["relation"], verdict == "true", row.get("note", "")))
     return out
 
 
@@ -119,7 +126,7 @@ def judge(
     reported: Iterable[Reported], labels: Labels, adjudicated: Iterable[Verdict], documents: set[str]
 ) -> list[Judged]:
     """Each reported link with its verdict and where the verdict comes from (the rules above)."""
-    verdicts = {(v.child, v.parent, v.relation): v.verdict for v in adjudicated}
+    verdicts = {v.key(documents): v.verdict for v in adjudicated}
     siblings = labels.siblings()
     nameable = labels.parents()
     out = []
@@ -240,7 +247,7 @@ def date_flags(judged: list[Judged]) -> dict[str, list[dict]]:
 def stale_verdicts(adjudicated: Iterable[Verdict], reported: Iterable[Reported], documents: set[str]) -> list[Verdict]:
     """Adjudicated rows that match no reported link (the linker no longer reports them)."""
     seen = {(ln.child, ref_key(ln.parent, documents), ln.relation) for ln in reported}
-    return [v for v in adjudicated if (v.child, v.parent, v.relation) not in seen]
+    return [v for v in adjudicated if v.key(documents) not in seen]
 
 
 def percentile(values: list[float], q: float) -> float | None:

@@ -140,7 +140,7 @@ def evaluate(
     docs = load_folder(folder)
     paths = {d.path for d in docs}
     gold = read_labels(labels, paths)
-    verdicts: list[Verdict] = read_adjudicated(adjudicated, paths) if adjudicated else []
+    verdicts: list[Verdict] = read_adjudicated(adjudicated) if adjudicated else []
     _, seconds = ingest_timed(store, docs, Linker(store, thresholds=thresholds))
     reported = [_reported(ln) for ln in stored_links(store)]
     judged = judge(reported, gold, verdicts, paths)
