@@ -4,13 +4,21 @@ Measures, in one run and against one server process:
   cold ingest   a poll cycle on an empty database: docs/s and CPU seconds
   warm cycle    the next cycle, nothing changed: wall and CPU seconds
   urlwatch      the same list pages, warm cycle (after one run to fill its cache)
-and prints the ratios.
+  linking ON    a cold ingest of the first --link-portals portals with the linking stage on
+                (fetch + extract + fingerprint + link + store; target >= 300 docs/s), beside the
+                same portals' cold ingest with linking off, each on an empty database
+and prints the ratios, then every figure as JSON on the last line.
+
+The documents are cut from the seed documents' paragraphs (a few hundred, shared by all of them):
+many pairs reuse text, which is what makes linking expensive. The linked run is stopped after
+--link-timeout seconds and reported as unfinished.
 
 Cycles are timed the way each tool runs in production: Policy Watcher's inside the long-running
 `watcher run` process (bench/cycle.py: config loaded, store open), urlwatch's as the command cron
 starts, start-up included. The warm `watcher poll` command, start-up included, is printed too.
 
-    pip install '.[bench]' && python bench/poll.py [--portals 500] [--items 20]
+    pip install '.[bench]' && python bench/poll.py [--portals 500] [--items 20] [--link-portals 50]
+    quick: python bench/poll.py --portals 50 --link-portals 10 --skip-urlwatch
 """
 
 from __future__ import annotations
@@ -138,6 +146,79 @@ def timed(cmd: list[str], **kw) -> tuple[float, float, subprocess.CompletedProce
     return wall, cpu, proc
 
 
+def write_config(path: Path, sources: list[dict], args: argparse.Namespace) -> Path:
+    with path.open("w", encoding="utf-8") as fh:
+        YAML().dump(
+            {
+                "defaults": {
+                    "concurrency": args.concurrency,
+                    "fetch": {"min_delay": args.min_delay, "per_host_concurrency": 2},
+                },
+                "sources": sources,
+            },
+            fh,
+        )
+    return path
+
+
+def run_cycle(cfg: Path, db: str, link: bool = False, timeout: float | None = None) -> dict | None:
+    """One cycle in a fresh process (bench/cycle.py); None when it did not finish within `timeout`."""
+    cmd = [sys.executable, str(Path(__file__).with_name("cycle.py")), str(cfg), db] + (["--link"] if link else [])
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+    if proc.returncode != 0:
+        sys.exit(proc.stderr[-3000:])
+    return json.loads(proc.stdout)
+
+
+def check_cold(out: dict, docs: int) -> None:
+    stored = sum(r["new"] for r in out["results"])
+    failed = sum(r["failed"] for r in out["results"]) + sum(r["status"] == "failed" for r in out["results"])
+    if stored != docs or failed:
+        sys.exit(f"cold ingest stored {stored} of {docs} documents, {failed} failures")
+
+
+def linking_on(work: Path, sources: list[dict], args: argparse.Namespace) -> dict:
+    """Cold ingest of the first --link-portals portals, linking off then on, each on an empty database."""
+    k = min(args.link_portals, len(sources))
+    docs = k * args.items
+    cfg = write_config(work / "sources-link.yaml", sources[:k], args)
+    off = run_cycle(cfg, f"sqlite:///{work / 'link-off.db'}")
+    assert off is not None
+    check_cold(off, docs)
+    on = run_cycle(cfg, f"sqlite:///{work / 'link-on.db'}", link=True, timeout=args.link_timeout)
+    fig: dict = {"docs": docs, "off_wall": off["wall"], "off_cpu": off["cpu"], "off_docs_per_s": docs / off["wall"]}
+    if on is None:
+        fig.update(finished=False, timeout_s=args.link_timeout)
+        return fig
+    check_cold(on, docs)
+    fig.update(
+        finished=True,
+        on_wall=on["wall"],
+        on_cpu=on["cpu"],
+        on_docs_per_s=docs / on["wall"],
+        link_wall=on["link_wall"],
+        link_docs_per_s=docs / on["link_wall"] if on["link_wall"] else None,
+        links=on["links"],
+    )
+    return fig
+
+
+def urlwatch_warm(work: Path, urls: list[str]) -> tuple[float, float]:
+    uw_urls = work / "urls.yaml"
+    uw_urls.write_text("\n---\n".join(f"name: p{i}\nurl: {u}" for i, u in enumerate(urls)) + "\n")
+    uw = [sys.executable, "-m", "urlwatch.cli", "--urls", str(uw_urls), "--config", str(work / "urlwatch.yaml")]
+    uw += ["--cache", str(work / "urlwatch-cache.db"), "--hooks", str(work / "hooks.py")]
+    env = dict(os.environ, HOME=str(work))
+    timed(uw, env=env)  # fills urlwatch's cache: its cold run
+    uw_wall, uw_cpu, proc = timed(uw, env=env)
+    if proc.returncode != 0:
+        print(proc.stderr[-2000:])
+    return uw_wall, uw_cpu
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--portals", type=int, default=500)
@@ -145,6 +226,8 @@ def main() -> None:
     ap.add_argument("--min-delay", type=float, default=0.05, help="per-host politeness delay for the run (s)")
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--skip-urlwatch", action="store_true")
+    ap.add_argument("--link-portals", type=int, default=50, help="portals in the linking-ON cold ingest")
+    ap.add_argument("--link-timeout", type=float, default=420, help="stop the linking-ON run after this (s)")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="watcher-bench-"))
@@ -168,82 +251,74 @@ def main() -> None:
         }
         for i, u in enumerate(urls)
     ]
-    cfg = work / "sources.yaml"
-    with cfg.open("w", encoding="utf-8") as fh:
-        YAML().dump(
-            {
-                "defaults": {
-                    "concurrency": args.concurrency,
-                    "fetch": {"min_delay": args.min_delay, "per_host_concurrency": 2},
-                },
-                "sources": sources,
-            },
-            fh,
-        )
+    cfg = write_config(work / "sources.yaml", sources, args)
     db = f"sqlite:///{work / 'bench.db'}"
-    cycle = [sys.executable, str(Path(__file__).with_name("cycle.py")), str(cfg), db]
-    cli = [sys.executable, "-m", "watcher", "-c", str(cfg), "--db", db, "poll", "--json"]
     docs = args.portals * args.items
-
-    def run_cycle() -> tuple[float, float, list[dict]]:
-        proc = subprocess.run(cycle, capture_output=True, text=True)
-        if proc.returncode != 0:
-            sys.exit(proc.stderr[-3000:])
-        out = json.loads(proc.stdout)
-        return out["wall"], out["cpu"], out["results"]
-
-    cold_wall, cold_cpu, summary = run_cycle()
-    stored = sum(r["new"] for r in summary)
-    failed = sum(r["failed"] for r in summary) + sum(r["status"] == "failed" for r in summary)
-    if stored != docs or failed:
-        sys.exit(f"cold ingest stored {stored} of {docs} documents, {failed} failures")
-    warm_wall, warm_cpu, summary = run_cycle()
-    assert sum(r["new"] + r["changed"] for r in summary) == 0, "warm cycle found changes"
-    assert sum(r["not_modified"] for r in summary) == args.portals
+    cold = run_cycle(cfg, db)
+    assert cold is not None
+    check_cold(cold, docs)
+    warm = run_cycle(cfg, db)
+    assert warm is not None
+    assert sum(r["new"] + r["changed"] for r in warm["results"]) == 0, "warm cycle found changes"
+    assert sum(r["not_modified"] for r in warm["results"]) == args.portals
+    cli = [sys.executable, "-m", "watcher", "-c", str(cfg), "--db", db, "poll", "--json"]
     cli_wall, cli_cpu, proc = timed(cli)
     assert proc.returncode == 0, proc.stderr[-2000:]
-
-    print(f"\n{'':36}{'wall s':>9}{'CPU s':>9}")
-    print(
-        f"{'watcher cold ingest (service)':36}{cold_wall:9.2f}{cold_cpu:9.2f}   {docs / cold_wall:7.0f} docs/s "
-        f"({docs / cold_cpu:.0f} docs per CPU-second)"
-    )
-    print(f"{'watcher warm cycle (service)':36}{warm_wall:9.2f}{warm_cpu:9.2f}")
-    print(f"{'watcher poll command, warm':36}{cli_wall:9.2f}{cli_cpu:9.2f}   (start-up included)")
+    fig: dict = {
+        "docs": docs,
+        "cold": {"wall": cold["wall"], "cpu": cold["cpu"], "docs_per_s": docs / cold["wall"]},
+        "warm": {"wall": warm["wall"], "cpu": warm["cpu"]},
+        "poll_command_warm": {"wall": cli_wall, "cpu": cli_cpu},
+    }
     if not args.skip_urlwatch:
-        uw_urls = work / "urls.yaml"
-        uw_urls.write_text("\n---\n".join(f"name: p{i}\nurl: {u}" for i, u in enumerate(urls)) + "\n")
-        uw = [
-            sys.executable,
-            "-m",
-            "urlwatch.cli",
-            "--urls",
-            str(uw_urls),
-            "--config",
-            str(work / "urlwatch.yaml"),
-            "--cache",
-            str(work / "urlwatch-cache.db"),
-            "--hooks",
-            str(work / "hooks.py"),
-        ]
-        env = dict(os.environ, HOME=str(work))
-        timed(uw, env=env)  # fills urlwatch's cache: its cold run
-        uw_wall, uw_cpu, proc = timed(uw, env=env)
-        if proc.returncode != 0:
-            print(proc.stderr[-2000:])
-        print(f"{'urlwatch warm cycle (command)':36}{uw_wall:9.2f}{uw_cpu:9.2f}")
+        uw_wall, uw_cpu = urlwatch_warm(work, urls)
+        fig["urlwatch_warm"] = {"wall": uw_wall, "cpu": uw_cpu}
+    print(f"cold ingest with linking ON ({min(args.link_portals, args.portals)} portals) …", flush=True)
+    fig["linking_on"] = linking_on(work, sources, args)
+    server.terminate()
+    report(fig, args)
+
+
+def row(label: str, docs: int | None, wall: float, cpu: float | None, rate: float | None) -> None:
+    cells = [f"{docs:7}" if docs else f"{'':7}", f"{wall:9.2f}", f"{cpu:9.2f}" if cpu is not None else f"{'':9}"]
+    cells.append(f"{rate:9.1f}" if rate is not None else "")
+    print(f"{label:44}" + "".join(cells))
+
+
+def report(fig: dict, args: argparse.Namespace) -> None:
+    docs, cold, warm, cli, lk = fig["docs"], fig["cold"], fig["warm"], fig["poll_command_warm"], fig["linking_on"]
+    uw = fig.get("urlwatch_warm")
+    print(f"\n{'':44}{'docs':>7}{'wall s':>9}{'CPU s':>9}{'docs/s':>9}")
+    row("watcher cold ingest (service)", docs, cold["wall"], cold["cpu"], cold["docs_per_s"])
+    row("watcher warm cycle (service)", None, warm["wall"], warm["cpu"], None)
+    row("watcher poll command, warm (start-up incl.)", None, cli["wall"], cli["cpu"], None)
+    if uw:
+        row("urlwatch warm cycle (command)", None, uw["wall"], uw["cpu"], None)
+    row("cold ingest, linking off", lk["docs"], lk["off_wall"], lk["off_cpu"], lk["off_docs_per_s"])
+    if lk["finished"]:
+        row("cold ingest, linking ON", lk["docs"], lk["on_wall"], lk["on_cpu"], lk["on_docs_per_s"])
+        row("  of which the link stage", lk["docs"], lk["link_wall"], None, lk["link_docs_per_s"])
+    else:
+        print(f"{'cold ingest, linking ON':44}{lk['docs']:7}  did not finish in {lk['timeout_s']:.0f} s")
+    if uw:
         print(
-            f"\nwarm cycle, watcher service / urlwatch: wall {warm_wall / uw_wall:.2f}x (target <= 0.5), "
-            f"CPU {warm_cpu / uw_cpu:.2f}x (target <= 1.0)"
+            f"\nwarm cycle, watcher service / urlwatch: wall {warm['wall'] / uw['wall']:.2f}x (target <= 0.5), "
+            f"CPU {warm['cpu'] / uw['cpu']:.2f}x (target <= 1.0)"
         )
         print(
-            f"warm cycle, watcher poll command / urlwatch: wall {cli_wall / uw_wall:.2f}x, CPU {cli_cpu / uw_cpu:.2f}x"
+            f"warm cycle, watcher poll command / urlwatch: wall {cli['wall'] / uw['wall']:.2f}x, "
+            f"CPU {cli['cpu'] / uw['cpu']:.2f}x"
         )
     print(
-        f"cold ingest: {docs / cold_wall:.0f} docs/s (target >= 300); per-host min_delay {args.min_delay}s, "
+        f"cold ingest: {cold['docs_per_s']:.0f} docs/s (target >= 300); per-host min_delay {args.min_delay}s, "
         f"concurrency {args.concurrency}"
     )
-    server.terminate()
+    if lk["finished"]:
+        print(
+            f"cold ingest with linking ON: {lk['on_docs_per_s']:.1f} docs/s (target >= 300), "
+            f"{lk['on_docs_per_s'] / lk['off_docs_per_s']:.3f}x the same portals with linking off; {lk['links']} links"
+        )
+    print(json.dumps(fig))
 
 
 if __name__ == "__main__":

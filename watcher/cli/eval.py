@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import functools
 import sys
 from pathlib import Path
 
@@ -33,15 +35,29 @@ def eval_group() -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="CSV with child,parent,relation,evidence (paths relative to FOLDER).",
 )
+@click.option(
+    "--adjudicated",
+    type=click.Path(exists=True, dir_okay=False),
+    help="CSV with child,parent,relation,verdict,note: extra links judged true or false by reading them.",
+)
+@click.option(
+    "--list-unjudged",
+    is_flag=True,
+    help="Print the links neither labelled nor adjudicated as CSV rows to judge (verdict left empty).",
+)
 @json_option("Print the report as JSON.")
 @cli_errors
-def eval_links(folder: str, labels: str, as_json: bool) -> None:
-    """Ingest FOLDER's .txt/.md documents in date order into a scratch database, link them, and print
-    precision and recall per relation.
+def eval_links(folder: str, labels: str, adjudicated: str | None, list_unjudged: bool, as_json: bool) -> None:
+    """Ingest FOLDER's .txt/.md documents (README* and manifest* aside) in date order into a scratch
+    database, linking each as it arrives, and judge every reported link: by the labels, by the
+    adjudicated CSV, or unjudged. Prints precision and recall per labelled relation, precision over all
+    reported links (unjudged links left out, and counted as wrong), links whose parent is dated after
+    their child, and the link stage's time per document.
 
     \b
     Example:
-      watcher eval links tests/fixtures/linking --labels tests/fixtures/linking/links.csv
+      watcher eval links tests/fixtures/linking --labels tests/fixtures/linking/links.csv \\
+        --adjudicated tests/fixtures/linking/adjudicated.csv
     """
     import tempfile
 
@@ -49,13 +65,26 @@ def eval_links(folder: str, labels: str, as_json: bool) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(f"sqlite:///{tmp}/eval.db")
-        report = evaluate(Path(folder), Path(labels), store)
-        store.close()
+        try:
+            report = evaluate(Path(folder), Path(labels), store, adjudicated=Path(adjudicated) if adjudicated else None)
+        finally:
+            store.close()
+    if list_unjudged:
+        _print_unjudged(report["unjudged"])
+        return
     emit(report, as_json, _print_links_report)
 
 
+def _print_unjudged(rows: list[dict]) -> None:
+    """CSV rows in the adjudicated file's columns, ready to be judged and appended to it."""
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["child", "parent", "relation", "verdict", "note"])
+    for r in rows:
+        writer.writerow([r["child"], r["parent"], r["relation"], "", r["explanation"]])
+
+
 def _print_links_report(report: dict) -> None:
-    table = Table(title=f"Links on {report['documents']} documents")
+    table = Table(title=f"Links on {report['documents']} documents, by the labels")
     for col in ("relation", "labelled", "reported", "correct", "precision", "recall"):
         table.add_column(col, justify="right" if col != "relation" else "left")
     for rel, r in report["relations"].items():
@@ -63,16 +92,63 @@ def _print_links_report(report: dict) -> None:
             rel, str(r["gold"]), str(r["predicted"]), str(r["tp"]), _fmt(r["precision"], 2), _fmt(r["recall"], 2)
         )
     out.print(table)
+    _print_all_links(report["all_links"])
+    dates = report["dates"]
+    t = report["timing"]
     out.print(
-        f"sibling pairs reported as derived: {len(report['siblings_reported_as_derived'])}; other links: "
-        f"{report['other_links']}; links to cited titles outside the folder (not scored): "
-        f"{report['unscored_links']}"
+        f"sibling pairs reported as derived: {len(report['siblings_reported_as_derived'])}; "
+        f"parent dated after its child: {len(dates['parent_after_child'])} "
+        f"({sum(r['verdict'] is True for r in dates['parent_after_child'])} of them judged true); "
+        f"child date unknown: {len(dates['child_date_unknown'])}",
+        soft_wrap=True,
     )
+    out.print(
+        f"link stage per document: p50 {_fmt(t['p50_ms'], 1)} ms, p99 {_fmt(t['p99_ms'], 1)} ms, "
+        f"max {_fmt(t['max_ms'], 1)} ms; total {t['total_s']:.2f} s for {t['documents']} documents",
+        soft_wrap=True,
+    )
+    _print_details(report)
+
+
+def _print_all_links(a: dict) -> None:
+    table = Table(title="All reported links (labels, then adjudication)")
+    for col in ("relation", "reported", "true", "false", "unjudged"):
+        table.add_column(col, justify="right" if col != "relation" else "left")
+    for rel, c in a["by_relation"].items():
+        table.add_row(rel, *(str(c[k]) for k in ("reported", "true", "false", "unjudged")))
+    table.add_row("all", *(str(a[k]) for k in ("reported", "true", "false", "unjudged")), style="bold")
+    out.print(table)
+    p = a["placeholders"]
+    out.print(
+        f"precision over all reported links: {_fmt(a['precision_judged'], 2)} of the judged, "
+        f"{_fmt(a['precision_unjudged_as_wrong'], 2)} counting the {a['unjudged']} unjudged as wrong; "
+        f"true by labels {a['true_by_labels']}, by adjudication {a['true_by_adjudication']}; "
+        f"false by labels {a['false_by_labels']}, by adjudication {a['false_by_adjudication']}; "
+        f"links to documents not stored: {p['reported']} ({p['true']} true, {p['false']} false, "
+        f"{p['unjudged']} unjudged)",
+        soft_wrap=True,
+    )
+
+
+def _print_details(report: dict) -> None:
+    """What a person acts on, on stderr: labelled links missed, links judged false, unjudged links,
+    parents dated after their child, adjudications that match nothing reported any more."""
+    say = functools.partial(err_console.print, soft_wrap=True, markup=False, highlight=False)
     for rel, r in report["relations"].items():
         for m in r["missed"]:
-            err_console.print(f"missed {rel}: {m[0]} <- {m[1]}")
-        for w in r["wrong"]:
-            err_console.print(f"wrong {rel}: {w[0]} <- {w[1]}")
+            say(f"missed {rel}: {m[0]} <- {m[1]}")
+    for f in report["false_links"]:
+        say(f"false {f['relation']} ({f['by']}): {f['child']} <- {f['parent']}")
+    for u in report["unjudged"]:
+        say(f"unjudged {u['relation']}: {u['child']} <- {u['parent']}  ({u['explanation']})")
+    for d in report["dates"]["parent_after_child"]:
+        verdict = {True: "true", False: "false", None: "unjudged"}[d["verdict"]]
+        say(
+            f"parent after child, {d['relation']} ({verdict}): {d['child']} ({d['child_date']}) <- "
+            f"{d['parent']} ({d['parent_date']})"
+        )
+    for s in report["stale_adjudications"]:
+        say(f"adjudicated but not reported: {s['relation']}: {s['child']} <- {s['parent']}")
 
 
 @eval_group.command("extract")

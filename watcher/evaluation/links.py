@@ -1,25 +1,48 @@
-"""`watcher eval links`: ingest a folder of documents in date order, link them, and score the links
-against labels (`child,parent,relation,evidence`; a parent that is a 文号 is outside the folder)."""
+"""`watcher eval links`: ingest a folder of documents in date order, link each as it arrives, and judge
+every reported link against labels (`child,parent,relation,evidence`; a parent that is a 文号 or a
+《title》 is outside the folder) and an optional CSV of links adjudicated by reading them.
+
+The scoring rules are in watcher/evaluation/link_scores.py; this module reads the folder, runs the
+linker through its public entry point (`Linker(store).run()`), times it per document and reads back
+what it stored (storage/evaluation.py).
+"""
 
 from __future__ import annotations
 
-import csv
 import re
+import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from storage.evaluation import StoredLink, stored_links
 from storage.records import Outcome
 from storage.repo import Store
+from watcher.evaluation.link_scores import (
+    Reported,
+    Verdict,
+    all_links_summary,
+    date_flags,
+    in_label_domain,
+    judge,
+    read_adjudicated,
+    read_labels,
+    relation_scores,
+    siblings_as_derived,
+    stale_verdicts,
+    timing,
+)
 from watcher.extract.detail import signature
 from watcher.extract.model import Detail, ListItem
 from watcher.link.classify import Thresholds
 from watcher.link.linker import Linker
 from watcher.pipeline.snapshot import snapshot
-from watcher.text.docno import find_docnos, parse_date
+from watcher.text.docno import find_docnos, find_titles, parse_date
 
 _MD_INFO_END = "<!-- INFO END -->"
 _FILE_DATE = re.compile(r"\((\d{4}-\d{2}-\d{2})\)")
+_NOT_DOCUMENTS = ("readme", "manifest")  # a corpus's own description and file list
 
 
 @dataclass
@@ -56,9 +79,24 @@ def load_document(path: Path, root: Path) -> LoadedDoc:
     return LoadedDoc(rel, title, doc_no, when, text)
 
 
-def ingest(store: Store, docs: list[LoadedDoc], linker: Linker) -> dict[str, int]:
-    """Store each document as a notice (url file:<path>) in date order, linking as it arrives."""
+def document_paths(folder: Path) -> list[Path]:
+    """The .md and .txt files under `folder`, at any depth, but not its README or manifest."""
+    return [
+        p
+        for p in sorted(folder.rglob("*"))
+        if p.suffix in (".txt", ".md") and p.is_file() and not p.name.lower().startswith(_NOT_DOCUMENTS)
+    ]
+
+
+def load_folder(folder: Path) -> list[LoadedDoc]:
+    return [load_document(p, folder) for p in document_paths(folder)]
+
+
+def ingest_timed(store: Store, docs: list[LoadedDoc], linker: Linker) -> tuple[dict[str, int], list[float]]:
+    """Store each document as a notice (url file:<path>) in date order, running the link stage after
+    each; returns the notice ids by path and the link stage's seconds per document."""
     ids: dict[str, int] = {}
+    seconds: list[float] = []
     for d in sorted(docs, key=lambda d: (d.when or date.max, d.path)):
         url = f"file:{d.path}"
         states = store.record_list("eval", dict(url=f"eval:{d.path}"), [ListItem(url, d.title or d.path, d.when)])
@@ -69,60 +107,61 @@ def ingest(store: Store, docs: list[LoadedDoc], linker: Linker) -> dict[str, int
             doc_no=d.doc_no,
             written=d.when,
             cited_docnos=[str(x) for x in find_docnos(d.body) if str(x) != d.doc_no],
+            cited_titles=find_titles(d.body),
         )
-        from watcher.text.docno import find_titles
-
-        detail.cited_titles = find_titles(d.body)
         store.apply("eval", [Outcome(states[url], snapshot(detail))])
         ids[d.path] = states[url].id
+        t = time.perf_counter()
         linker.run()
-    return ids
+        seconds.append(time.perf_counter() - t)
+    return ids, seconds
 
 
-def evaluate(folder: Path, labels: Path, store: Store, thresholds: Thresholds = Thresholds()) -> dict:  # noqa: B008 - frozen, shared safely
-    docs = [load_document(p, folder) for p in sorted(folder.rglob("*")) if p.suffix in (".txt", ".md")]
-    linker = Linker(store, thresholds=thresholds)
-    ids = ingest(store, docs, linker)
-    path_of = {v: k for k, v in ids.items()}
-    links = store.all_links()
-    predicted: dict[str, set] = {}
-    unscored = 0
-    for ln in links:
-        child = path_of.get(ln.child_id)
-        parent = path_of.get(ln.parent_id) if ln.parent_id else ln.parent_key
-        if ln.parent_id is None and not find_docnos(ln.parent_key):
-            unscored += 1  # a cited title outside the folder: the labels cannot say
-            continue
-        predicted.setdefault(ln.relation, set()).add((child, parent))
-    gold: dict[str, set] = {}
-    with labels.open(encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            gold.setdefault(row["relation"], set()).add((row["child"], row["parent"]))
-    report = {}
-    for rel in sorted(gold):  # relations the labels speak of; others are counted below
-        g, p = gold.get(rel, set()), predicted.get(rel, set())
-        tp = len(g & p)
-        report[rel] = dict(
-            gold=len(g),
-            predicted=len(p),
-            tp=tp,
-            precision=tp / len(p) if p else None,
-            recall=tp / len(g) if g else None,
-            missed=sorted(g - p),
-            wrong=sorted(p - g),
-        )
-    children_of: dict[str, set] = {}
-    for child, parent in gold.get("derived", set()):
-        children_of.setdefault(parent, set()).add(child)
-    siblings = {frozenset((a, b)) for kids in children_of.values() for a in kids for b in kids if a != b}
-    sibling_as_derived = sorted(
-        tuple(sorted(pair)) for pair in {frozenset(x) for x in predicted.get("derived", set())} & siblings
-    )
-    others = {rel: len(p) for rel, p in predicted.items() if rel not in gold}
+def ingest(store: Store, docs: list[LoadedDoc], linker: Linker) -> dict[str, int]:
+    """Store and link each document in date order; the notice ids by path."""
+    return ingest_timed(store, docs, linker)[0]
+
+
+def _reported(link: StoredLink) -> Reported:
+    child = link.child_url.removeprefix("file:")
+    stored = link.parent_url is not None
+    parent = link.parent_url.removeprefix("file:") if link.parent_url is not None else link.parent_key
+    return Reported(child, parent, link.relation, stored, link.child_date, link.parent_date, link.explanation)
+
+
+def evaluate(
+    folder: Path,
+    labels: Path,
+    store: Store,
+    thresholds: Thresholds = Thresholds(),  # noqa: B008 - frozen, shared safely
+    adjudicated: Path | None = None,
+) -> dict:
+    """Ingest and link `folder` into `store` (an empty database) and judge every link it reported."""
+    docs = load_folder(folder)
+    paths = {d.path for d in docs}
+    gold = read_labels(labels, paths)
+    verdicts: list[Verdict] = read_adjudicated(adjudicated) if adjudicated else []
+    _, seconds = ingest_timed(store, docs, Linker(store, thresholds=thresholds))
+    reported = [_reported(ln) for ln in stored_links(store)]
+    judged = judge(reported, gold, verdicts, paths)
+    relations = relation_scores(reported, gold, paths)
     return {
         "documents": len(docs),
-        "relations": report,
-        "siblings_reported_as_derived": sibling_as_derived,
-        "other_links": others,
-        "unscored_links": unscored,
+        "relations": relations,
+        "siblings_reported_as_derived": siblings_as_derived(reported, gold),
+        "other_links": dict(Counter(ln.relation for ln in reported if ln.relation not in gold.gold)),
+        # links the per-relation figures leave out (a 《title》 not stored): judged below, with the rest
+        "unscored_links": sum(not in_label_domain(ln, gold, paths) for ln in reported),
+        "all_links": all_links_summary(judged),
+        "false_links": [_row(j.link, j.by) for j in judged if j.verdict is False],
+        "unjudged": [_row(j.link, j.by) for j in judged if j.verdict is None],
+        "dates": date_flags(judged),
+        "stale_adjudications": [
+            dict(child=v.child, parent=v.parent, relation=v.relation) for v in stale_verdicts(verdicts, reported, paths)
+        ],
+        "timing": timing(seconds),
     }
+
+
+def _row(ln: Reported, by: str) -> dict:
+    return dict(child=ln.child, parent=ln.parent, relation=ln.relation, by=by, explanation=ln.explanation)
