@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from watcher.errors import ConfigError
+from watcher.text.redact import remember_secret
 
 LEVELS = {"info": 0, "notice": 1, "important": 2}
 
@@ -66,4 +67,12 @@ class Channel(BaseModel):
         value = os.environ.get(name)
         if value is None:
             raise ConfigError(f"environment variable {name} is not set", field=name)
+        remember_secret(value)  # from here on, no log line or stored error shows it
         return value
+
+    def remember_secrets(self) -> None:
+        """Register the channel's secrets that are set (webhook URL, signing secret, SMTP password) for
+        redaction, before anything that may print them (a status, a stored error) is shown."""
+        for name in (self.url_env, self.secret_env, self.password_env):
+            if name:
+                remember_secret(os.environ.get(name))
