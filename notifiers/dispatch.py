@@ -32,6 +32,7 @@ from storage.models import utcnow
 from storage.repo import Store
 from watcher.config.channels import Channel
 from watcher.config.settings import Config
+from watcher.crawl.transport import deadline_client
 from watcher.errors import DeliveryError
 from watcher.text.redact import redact
 
@@ -109,7 +110,7 @@ class Dispatcher:
         self.store = store
         self.deliveries = Deliveries(store.engine)
         self.config = config
-        self.client = client or httpx.Client()
+        self.client = client or deadline_client()
         self.backoff = backoff
         self.tags = {s.id: s.tags for s in config.sources}
         self.limits: dict[str, RateLimit] = {}

@@ -10,7 +10,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from watcher.errors import ConfigError
-from watcher.text.redact import remember_secret
+
+
+def remember_secret(value: str | None) -> None:
+    """Registered for redaction (`watcher.text.redact`), imported when a secret is first read: this schema
+    stays a leaf that loads nothing of the project but the error tree."""
+    from watcher.text.redact import remember_secret as remember
+
+    remember(value)
+
 
 LEVELS = {"info": 0, "notice": 1, "important": 2}
 
@@ -35,7 +43,7 @@ class Channel(BaseModel):
     # webhooks
     url_env: str | None = Field(default=None, description="environment variable holding the webhook URL")
     secret_env: str | None = Field(default=None, description="environment variable holding the signing secret")
-    timeout: float = 10.0
+    timeout: float = Field(default=10.0, gt=0, description="seconds one post may take in all, answer included")
     retries: int = Field(default=3, ge=0, le=10)
     per_minute: int | None = Field(
         default=None, description="rate limit; default: the service's (DingTalk robots allow 20)"
