@@ -46,11 +46,11 @@ class Channel(BaseModel):
     timeout: float = Field(default=10.0, gt=0, description="seconds one post may take in all, answer included")
     retries: int = Field(default=3, ge=0, le=10)
     per_minute: int | None = Field(
-        default=None, description="rate limit; default: the service's (DingTalk robots allow 20)"
+        default=None, ge=1, description="rate limit; default: the service's (DingTalk robots allow 20)"
     )
     # email
     smtp_host: str = "127.0.0.1"
-    smtp_port: int = 587
+    smtp_port: int = Field(default=587, ge=1, le=65535)
     security: Literal["starttls", "ssl", "none"] = "starttls"
     username: str | None = None
     password_env: str | None = None
@@ -60,6 +60,25 @@ class Channel(BaseModel):
     send_at: str = Field(default="08:00", pattern=r"^\d{2}:\d{2}$")
     timezone: str = "Asia/Shanghai"
     empty: Literal["skip", "short"] = "skip"
+
+    @field_validator("send_at")
+    @classmethod
+    def _time_of_day(cls, v: str) -> str:
+        hour, minute = map(int, v.split(":"))
+        if hour > 23 or minute > 59:
+            raise ValueError(f"not a time of day: {v!r} (use HH:MM, 00:00 to 23:59)")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {v!r}") from None
+        return v
 
     @field_validator("to")
     @classmethod

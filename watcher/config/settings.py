@@ -24,13 +24,35 @@ _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
 
 def parse_duration(value: Any) -> float:
-    """'90s', '15m', '2h', '1d' or a number of seconds -> seconds."""
+    """'90s', '15m', '2h', '1d' or a number of seconds -> seconds; never negative."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError(f"a duration cannot be negative: {value!r}")
         return float(value)
+    if str(value).strip().startswith("-"):
+        raise ValueError(f"a duration cannot be negative: {value!r}")
     m = _DURATION.match(str(value))
     if not m:
         raise ValueError(f"not a duration: {value!r} (use e.g. 30s, 15m, 2h, 1d)")
     return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def check_cron(expr: str) -> str:
+    """A crontab line `watcher run` can schedule: five fields, each in range, and a next run at all."""
+    if len(expr.split()) != 5:
+        raise ValueError("cron needs five fields: minute hour day month weekday")
+    # Late: APScheduler is needed only where a cron is written, and it is the scheduler's own reading.
+    from datetime import UTC, datetime
+
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        trigger = CronTrigger.from_crontab(expr, timezone=UTC)
+    except ValueError as exc:
+        raise ValueError(f"invalid cron {expr!r}: {exc}") from None
+    if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
+        raise ValueError(f"cron {expr!r} never runs")
+    return expr
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
@@ -112,9 +134,7 @@ class Schedule(_Model):
     @field_validator("cron")
     @classmethod
     def _cron(cls, v: str | None) -> str | None:
-        if v is not None and len(v.split()) != 5:
-            raise ValueError("cron needs five fields: minute hour day month weekday")
-        return v
+        return None if v is None else check_cron(v)
 
     @field_validator("timezone")
     @classmethod
