@@ -207,7 +207,7 @@ class Dispatcher:
             rep = Report(ch.id)
             service = service_for(ch.type)
             uncertain, fresh = self.due(ch)
-            todo = [(b.items, service.format(b.items), b.owner) for b in uncertain]
+            todo = [(b.items, service.body(b.items), b.owner) for b in uncertain]
             todo += [(items, body, None) for items, body in service.messages(fresh)]
             for batch, body, stale in todo:
                 ok, answer = self._deliver(ch, batch, partial(post_webhook, ch, body, client=self.client), stale)

@@ -100,9 +100,15 @@ def test_redaction_patterns_without_registration():
 
 def test_a_remembered_secret_is_masked_anywhere_and_a_url_keeps_its_origin():
     remember_secret("http://10.1.2.3:8080/bot/ZXCVBNM-path-token")
+    remember_secret("https://oapi.example.cn/robot/send?id=ZXCVBNM-query-token")
     remember_secret("plain-secret-value-77")
+    remember_secret("http://127.0.0.1:9/hook")  # a short path is no token: /hook stays readable everywhere
     assert redact("POST http://10.1.2.3:8080/bot/ZXCVBNM-path-token x") == "POST http://10.1.2.3:8080/*** x"
+    assert redact("https://oapi.example.cn/robot/send?id=ZXCVBNM-query-token&t=1") == (
+        "https://oapi.example.cn/robot/send?***&t=1"
+    )
     assert redact("echo: plain-secret-value-77.") == "echo: ***."
+    assert redact("see https://x.cn/hook") == "see https://x.cn/hook"
 
 
 def test_the_filter_masks_arguments_and_tracebacks():

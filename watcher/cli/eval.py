@@ -70,9 +70,9 @@ def _print_links_report(report: dict) -> None:
     )
     for rel, r in report["relations"].items():
         for m in r["missed"]:
-            err_console.print(f"missed {rel}: {m[0]} <- {m[1]}")
+            err_console.print(f"missed {rel}: {m[0]} <- {m[1]}", markup=False)
         for w in r["wrong"]:
-            err_console.print(f"wrong {rel}: {w[0]} <- {w[1]}")
+            err_console.print(f"wrong {rel}: {w[0]} <- {w[1]}", markup=False)
 
 
 @eval_group.command("extract")
@@ -96,7 +96,7 @@ def eval_extract(labels: str, as_json: bool) -> None:
     bad = failures(report)
     if not as_json:
         for line in bad:
-            err_console.print(line)
+            err_console.print(line, markup=False)
     if bad:
         sys.exit(1)
 

@@ -36,26 +36,31 @@ _PATHS = (
 )
 _USERINFO = re.compile(r"(\b[a-z][a-z0-9+.\-]*://[^/\s:@]+:)[^@\s/]+(@)", re.IGNORECASE)
 
+_TOKEN_PATH = 16  # a webhook path this long is taken for a token (/services/T…/B…/…, /bot/v2/hook/<uuid>)
 _known: set[str] = set()
 _known_sorted: list[str] = []
 _lock = threading.Lock()
 
 
 def remember_secret(value: str | None) -> None:
-    """Redact `value` wherever it appears from now on. A URL is remembered without its origin, so a
-    log line still says which service was called (`https://oapi.dingtalk.com/***`)."""
+    """Redact `value` wherever it appears from now on. Of a URL, the parts that carry a credential are
+    remembered — its query, and its path when long enough to be a token (Slack's, Feishu's) — so a log
+    line still says which service was called (`https://oapi.dingtalk.com/robot/send?***`)."""
     if not value or len(value) < 6:  # too short to be a credential, too common to mask everywhere
         return
     parts = urlsplit(value) if "://" in value else None
-    secret = value
-    if parts is not None and parts.netloc:
-        secret = value.split(parts.netloc, 1)[1]
-        if len(secret) <= 1:  # a bare origin is not a secret
-            return
+    if parts is None or not parts.netloc:
+        secrets = [value]
+    else:
+        query = "?" + parts.query if parts.query else ""
+        secrets = [query] if len(query) >= 8 else []
+        if len(parts.path) >= _TOKEN_PATH:
+            secrets.append(parts.path + query)
     global _known_sorted
     with _lock:
-        if secret not in _known:
-            _known.add(secret)
+        fresh = [s for s in secrets if s not in _known]
+        if fresh:
+            _known.update(fresh)
             # Longest first, so a URL is masked whole before a shorter secret inside it.
             _known_sorted = sorted(_known, key=len, reverse=True)
 
@@ -66,7 +71,7 @@ def redact(text: str) -> str:
         return text
     for secret in _known_sorted:
         if secret in text:
-            text = text.replace(secret, "/" + MASK if secret.startswith("/") else MASK)
+            text = text.replace(secret, (secret[0] if secret[0] in "/?" else "") + MASK)
     text = _QUERY.sub(rf"\1{MASK}", text)
     for pattern in _PATHS:
         text = pattern.sub(rf"\1{MASK}", text)
