@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import pytest
 
 from notifiers.dispatch import Dispatcher
@@ -148,7 +147,3 @@ def test_numeric_host_spellings_are_the_address_they_mean():
     assert scope.admits("example.gov.cn") and scope.admits("a.files.cn") and not scope.admits("evilfiles.cn")
     assert scope.refusal("file:///etc/passwd") and scope.refusal("http://100.100.100.200/")
     assert address_refusal(as_address("10.0.0.1"), private_ok=True) is None  # type: ignore[arg-type]
-
-
-def test_the_connect_guard_is_in_the_fetchers_own_client():
-    assert isinstance(Fetcher().client._transport, httpx.AsyncBaseTransport)
