@@ -32,7 +32,9 @@ from storage.models import utcnow
 from storage.repo import Store
 from watcher.config.channels import Channel
 from watcher.config.settings import Config
+from watcher.crawl.transport import deadline_client
 from watcher.errors import DeliveryError
+from watcher.text.redact import redact
 
 log = logging.getLogger("notifiers")
 
@@ -108,10 +110,12 @@ class Dispatcher:
         self.store = store
         self.deliveries = Deliveries(store.engine)
         self.config = config
-        self.client = client or httpx.Client()
+        self.client = client or deadline_client()
         self.backoff = backoff
         self.tags = {s.id: s.tags for s in config.sources}
         self.limits: dict[str, RateLimit] = {}
+        for ch in config.channels:
+            ch.remember_secrets()
         register_channels(store, config.channels)
 
     def close(self) -> None:
@@ -186,11 +190,11 @@ class Dispatcher:
                     time.sleep(min(60.0, self.backoff * 2**attempt))
                 continue
             except Exception as exc:  # noqa: BLE001 — a missing secret or a bug: recorded, never left `sending`
-                error = f"[channel {ch.id}] {type(exc).__name__}: {exc}"
+                error = redact(f"[channel {ch.id}] {type(exc).__name__}: {exc}")
                 log.error("%s", error)
                 break
             self.deliveries.mark(ch.id, ids, "sent", key)
-            return True, answer
+            return True, redact(answer)  # a service's answer may echo the request line, token and all
         self.deliveries.mark(ch.id, ids, "failed", key, error)
         return False, error
 
@@ -203,7 +207,7 @@ class Dispatcher:
             rep = Report(ch.id)
             service = service_for(ch.service)
             uncertain, fresh = self.due(ch)
-            todo = [(b.items, service.format(b.items), b.owner) for b in uncertain]
+            todo = [(b.items, service.body(b.items), b.owner) for b in uncertain]
             todo += [(items, body, None) for items, body in service.messages(fresh)]
             for batch, body, stale in todo:
                 ok, answer = self._deliver(ch, batch, partial(post_webhook, ch, body, client=self.client), stale)
@@ -300,6 +304,7 @@ def channel_status(store: Store, channels: list[Channel]) -> list[dict]:
     out = []
     deliveries = Deliveries(store.engine)
     for ch in channels:
+        ch.remember_secrets()
         c = deliveries.counts(ch.id)
         out.append(
             dict(
@@ -310,7 +315,8 @@ def channel_status(store: Store, channels: list[Channel]) -> list[dict]:
                 failed=c.failed,
                 uncertain=c.sending,
                 last_sent=c.last_sent.isoformat(timespec="seconds") if c.last_sent else None,
-                last_error=c.last_error,
+                # Redacted again on the way out: an error stored before redaction existed stays hidden.
+                last_error=redact(c.last_error) if c.last_error else None,
             )
         )
     return out

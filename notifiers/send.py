@@ -14,6 +14,7 @@ import httpx
 from notifiers.services import ChatService, Refused, encode, service_for
 from watcher.config.channels import Channel
 from watcher.crawl.retry import RETRYABLE_STATUS
+from watcher.crawl.transport import deadline
 from watcher.errors import DeliveryError
 
 
@@ -62,7 +63,11 @@ def post_webhook(ch: Channel, body: dict, batch_key: str, client: httpx.Client) 
         url, data = signed.url, signed.body
         headers.update(signed.headers)
     try:
-        resp = client.post(url, content=data, headers=headers, timeout=ch.timeout)
+        # ch.timeout bounds the whole post through a deadline_client(): an answer trickling in ends too.
+        with deadline(ch.timeout):
+            resp = client.post(url, content=data, headers=headers, timeout=ch.timeout)
+    except httpx.TimeoutException:
+        raise DeliveryError(f"no complete answer within the deadline of {ch.timeout:g}s", channel=ch.id) from None
     except httpx.HTTPError as exc:
         raise DeliveryError(f"{type(exc).__name__}: {exc}", channel=ch.id) from None
     return check_answer(service, resp, ch.id)

@@ -6,6 +6,7 @@ import datetime
 import json
 import ssl
 import threading
+import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +20,7 @@ class HookReceiver:
     def __init__(self):
         self.posts: list[dict] = []
         self.answers: dict[str, tuple[int, str]] = {}
+        self.trickle: dict[str, float] = {}  # path -> seconds between two bytes of the answer
         self.on_post = None
         recv = self
 
@@ -48,7 +50,15 @@ class HookReceiver:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                pause = recv.trickle.get(parts.path)
+                try:
+                    for i in range(0, len(data), 1 if pause else len(data) or 1):
+                        self.wfile.write(data[i : i + 1] if pause else data)
+                        self.wfile.flush()
+                        if pause:
+                            time.sleep(pause)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender gave up waiting
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True

@@ -6,7 +6,8 @@
     │   ├── HTTPStatusError  the server answered 4xx/5xx
     │   ├── FetchTimeout     connect/read timed out
     │   ├── TooLarge         the body exceeds the size limit
-    │   └── RobotsDisallowed robots.txt forbids the URL
+    │   ├── RobotsDisallowed robots.txt forbids the URL
+    │   └── HostRefused      the URL's host or address is not one the source may reach
     ├── ExtractError         the page was fetched but could not be read
     ├── NotFoundError        a notice, channel or source named by the user does not exist
     ├── DeliveryError        a notification service refused or did not answer
@@ -25,6 +26,14 @@ from types import TracebackType
 from watcher.crawl.retry import RETRYABLE_STATUS
 
 
+def redact(text: str) -> str:
+    """`watcher.text.redact.redact`, imported late: the schemas import this tree and stay leaves that load
+    nothing else of the project (tests/test_config.py), and an error is rarely printed."""
+    from watcher.text.redact import redact as _redact
+
+    return _redact(text)
+
+
 class WatcherError(Exception):
     """Base of all Policy Watcher errors."""
 
@@ -40,10 +49,16 @@ class WatcherError(Exception):
             where.append(f"source {self.source_id}")
         if self.url:
             where.append(self.url)
-        return f"[{' '.join(where)}] {self.message}" if where else self.message
+        # Printed and stored: a URL's token or a service's echo of one never leaves in the text.
+        return redact(f"[{' '.join(where)}] {self.message}" if where else self.message)
 
     def as_dict(self) -> dict:
-        return {"error": type(self).__name__, "message": self.message, "source_id": self.source_id, "url": self.url}
+        return {
+            "error": type(self).__name__,
+            "message": redact(self.message),
+            "source_id": self.source_id,
+            "url": redact(self.url) if self.url else self.url,
+        }
 
 
 class ConfigError(WatcherError):
@@ -100,6 +115,13 @@ class RobotsDisallowed(FetchError):
     retryable: bool = False
 
 
+class HostRefused(FetchError):
+    """Not fetched: the host is not the source's own nor listed in `fetch.allow_hosts`, or its address is
+    link-local, a cloud metadata address, or private while the source itself is public."""
+
+    retryable: bool = False
+
+
 class ExtractError(WatcherError):
     """The page was fetched but its content could not be read."""
 
@@ -113,12 +135,12 @@ class DeliveryError(WatcherError):
     """The service refused or did not answer; `retryable` says whether trying again can help."""
 
     def __init__(self, message: str, *, channel: str, retryable: bool = True):
-        super().__init__(message)
+        super().__init__(redact(message))  # stored as the delivery's last_error: no token in it
         self.channel = channel
         self.retryable = retryable
 
     def __str__(self) -> str:
-        return f"[channel {self.channel}] {self.message}"
+        return redact(f"[channel {self.channel}] {self.message}")
 
 
 class ParamsMismatch(WatcherError):

@@ -22,6 +22,7 @@ class Webhook(ChatService):
     """POSTs `{"heading", "items": [...]}`; with a secret, `X-Watcher-Signature: sha256=<HMAC of the body>`."""
 
     limit = 1_000_000
+    title_max = None  # data for a program: fields whole, unless one item alone exceeds the limit
 
     def format(self, items: list[Item]) -> dict:
         return {"heading": heading(items), "items": [i.as_dict() for i in items]}

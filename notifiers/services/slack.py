@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from notifiers.services.base import ChatService, Refused, register
-from notifiers.services.text import heading, meta
+from notifiers.services.text import heading, meta, slack_text, slack_url
 
 if TYPE_CHECKING:
     import httpx
@@ -17,7 +17,7 @@ SLACK_MAX_BLOCKS = 48  # Slack takes 50 blocks a message: the header, the items,
 
 @register("slack")
 class Slack(ChatService):
-    """A header block and one mrkdwn section per item."""
+    """A header block and one mrkdwn section per item; the page's text escaped for mrkdwn."""
 
     limit = 35_000
     max_items = SLACK_MAX_BLOCKS
@@ -25,7 +25,8 @@ class Slack(ChatService):
     def format(self, items: list[Item]) -> dict:
         blocks = [{"type": "header", "text": {"type": "plain_text", "text": heading(items)[:150]}}]
         for i in items[:SLACK_MAX_BLOCKS]:
-            text = f"*<{i.url}|{i.title}>*\n{meta(i)}" + (f"\n_{i.relation}_" if i.relation != "new" else "")
+            text = f"*<{slack_url(i.url)}|{slack_text(i.title)}>*\n{slack_text(meta(i))}"
+            text += f"\n_{slack_text(i.relation)}_" if i.relation != "new" else ""
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}})
         return {"text": heading(items), "blocks": blocks}
 

@@ -1,14 +1,32 @@
-"""Text shared by the chat formats: the heading of a batch, an item's metadata line, a Markdown list."""
+"""Text shared by the chat formats: the heading of a batch, an item's metadata line, a Markdown list, and
+what keeps a notice's own text from acting as markup.
+
+Titles, 文号 and issuers come from portal pages: whatever they contain must reach a chat as text. Slack
+mrkdwn reads `<!channel>` as a mention and `<url|text>` as a link; the Markdown of DingTalk and WeCom reads
+`[text](url)`, `*`, `#` and `<font>`. So each format escapes the page's text for its own markup, and every
+field is clipped (`clipped`), so that one item never outgrows a message.
+"""
 
 from __future__ import annotations
 
-from functools import cache
+import re
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from jinja2 import Template
-
     from notifiers.items import Item
+
+TITLE_MAX = 300  # characters of a title shown in a chat message
+FIELD_MAX = 200  # of a 文号, an issuer, a relation line
+URL_MAX = 2048
+
+_SPACE = re.compile(r"\s+")
+# Markdown (DingTalk, WeCom): the characters that open or close markup, as their full-width forms, which
+# read the same in Chinese text and which no renderer interprets (a backslash escape shows on some).
+_MD = str.maketrans("[]()<>*_`#~", "［］（）＜＞＊＿｀＃～")
+# In a link target: what would end the target or the link early.
+_MD_URL = {c: f"%{ord(c):02X}" for c in " ()<>[]\"'`\t\n\r"}
+_SLACK_URL = {c: f"%{ord(c):02X}" for c in " <>|\t\n\r"}
 
 
 def heading(items: list[Item]) -> str:
@@ -27,16 +45,55 @@ def meta(item: Item) -> str:
     return " · ".join(x for x in (item.doc_no, item.issuer, item.published) if x)
 
 
-@cache
-def _md_item() -> Template:
-    # Late: the config loader imports the services to list their names, and needs no templates.
-    from jinja2 import Environment
+def _cut(text: str | None, n: int | None) -> str | None:
+    if text is None or n is None or len(text) <= n:
+        return text
+    return text[: max(1, n - 1)] + "…"
 
-    return Environment(autoescape=False).from_string(
-        "- [{{ i.title }}]({{ i.url }})\n  {{ [i.doc_no, i.issuer, i.published] | select | join(' · ') }}"
-        "{% if i.relation != 'new' %}\n  {{ i.relation }}{% endif %}"
+
+def clipped(item: Item, title: int = TITLE_MAX, other: int = FIELD_MAX, url: int = URL_MAX) -> Item:
+    """The item with its fields cut to these lengths, for showing in one message."""
+    return replace(
+        item,
+        title=_cut(item.title, title) or "",
+        doc_no=_cut(item.doc_no, other),
+        issuer=_cut(item.issuer, other),
+        relation=_cut(item.relation, other) or "",
+        url=_cut(item.url, url) or "",
+        relations=[_cut(r, other) or "" for r in item.relations[:20]],
+        parents=[_cut(p, other) or "" for p in item.parents[:20]],
     )
 
 
+def one_line(text: str) -> str:
+    return _SPACE.sub(" ", text).strip()
+
+
+def md_text(text: str) -> str:
+    """Page text for DingTalk and WeCom Markdown: one line, no character that starts markup."""
+    return one_line(text).translate(_MD)
+
+
+def md_url(url: str) -> str:
+    """A link target that ends where the URL ends."""
+    return "".join(_MD_URL.get(c, c) for c in url)
+
+
+def slack_text(text: str) -> str:
+    """Page text for Slack mrkdwn: &, < and > escaped as Slack asks, so `<!channel>` stays text."""
+    return one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_url(url: str) -> str:
+    """A URL inside `<url|text>`: no `|` or `>` to end it early."""
+    return "".join(_SLACK_URL.get(c, c) for c in url)
+
+
 def markdown(items: list[Item], title: str) -> str:
-    return f"### {title}\n" + "\n".join(_md_item().render(i=i) for i in items)
+    lines = [f"### {title}"]
+    for i in items:
+        lines.append(f"- [{md_text(i.title)}]({md_url(i.url)})")
+        lines.append(f"  {md_text(meta(i))}")
+        if i.relation != "new":
+            lines.append(f"  {md_text(i.relation)}")
+    return "\n".join(lines)

@@ -19,6 +19,7 @@ from watcher.cli.notify import digest, notify
 from watcher.cli.poll import demo, link, migrate, poll, run
 from watcher.cli.sources import sources
 from watcher.cli.status import status
+from watcher.text.redact import install_redaction
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -46,6 +47,8 @@ def main(ctx: click.Context, config: str, db: str | None, verbose: int) -> None:
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # At -v httpx logs every request's URL, webhook tokens included: every handler masks secrets.
+    install_redaction()
     given = ctx.get_parameter_source("config") not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
     ctx.obj = Ctx(config, db, config_given=given)
     ctx.call_on_close(ctx.obj.close)

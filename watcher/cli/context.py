@@ -50,10 +50,31 @@ err_console = _LazyConsole(stderr=True)
 out = _LazyConsole()
 
 
+def esc(value: object) -> str:
+    """Text from a page, a URL, a file or an error, safe inside Rich markup: a title with `[/bold]` or
+    `[link=…]` in it is printed as written, never read as markup (nor fails to parse as it)."""
+    from rich.markup import escape
+
+    return escape(str(value))
+
+
+def styled(text: object, style: str) -> Any:
+    """A table cell in one style whose text is shown as written (rich.text.Text: no markup read)."""
+    from rich.text import Text
+
+    return Text(str(text), style=style)
+
+
 def Table(*a: Any, **kw: Any) -> RichTable:  # noqa: N802 - stands in for rich.table.Table
+    """A rich Table whose string cells are data: escaped, so a cell is shown as written. A cell that
+    needs a style is a `styled(...)` Text."""
     from rich.table import Table as RichTable
 
-    return RichTable(*a, **kw)
+    class DataTable(RichTable):
+        def add_row(self, *cells: Any, **kw: Any) -> None:
+            super().add_row(*(esc(c) if isinstance(c, str) else c for c in cells), **kw)
+
+    return DataTable(*a, **kw)
 
 
 class Ctx:
@@ -73,7 +94,7 @@ class Ctx:
         if self._config is None:
             cfg = load_config(self.config_path)
             for e in cfg.errors:
-                err_console.print(f"[yellow]skipped:[/] {e}")
+                err_console.print(f"[yellow]skipped:[/] {esc(e)}")
             self._config = cfg
         return self._config
 

@@ -13,7 +13,7 @@ from storage import reads
 from storage.models import Version
 from storage.records import AttachmentRecord
 from storage.repo import Store
-from watcher.cli.context import Ctx, Table, cli_errors, emit, err_console, json_option, out
+from watcher.cli.context import Ctx, Table, cli_errors, emit, err_console, esc, json_option, out
 from watcher.text.diff import changed_paragraphs, paragraph_diff, render_unified
 from watcher.views import links as link_views
 
@@ -99,23 +99,24 @@ def _attachment_line(a: AttachmentRecord) -> str:
     if a.status == "ok":
         info = f"{a.file_type}, {(a.size or 0) // 1024} kB, {a.chars} chars"
     else:
-        info = f"[red]{a.status}: {a.error}[/]" if a.status else "not read"
-    return f"  附件 {a.filename or a.name or ''} ({info}) {a.url}"
+        info = f"[red]{esc(a.status)}: {esc(a.error)}[/]" if a.status else "not read"
+    return f"  附件 {esc(a.filename or a.name or '')} ({info}) {esc(a.url)}"
 
 
 def _print_notice(d: dict, attachments: list[AttachmentRecord], full: bool) -> None:
-    out.print(f"[bold]{d['title']}[/]", highlight=False)
+    out.print(f"[bold]{esc(d['title'])}[/]", highlight=False)
     for key in ("url", "source_id", "doc_no", "issuer", "written", "published", "first_seen", "versions"):
-        out.print(f"  {key:10} {d[key] if d[key] is not None else '—'}", highlight=False, soft_wrap=True)
+        out.print(f"  {key:10} {esc(d[key] if d[key] is not None else '—')}", highlight=False, soft_wrap=True)
     for k, v in d["metadata"].items():
-        out.print(f"  [dim]{k:10} {v}[/]", highlight=False, soft_wrap=True)
+        out.print(f"  [dim]{esc(f'{k:10} {v}')}[/]", highlight=False, soft_wrap=True)
     body = d["body"] if full else "\n".join(d["body"].splitlines()[:12])
     more = "" if full else "\n[dim]… (--full for the whole text)[/]"
-    out.print("\n" + body + more, highlight=False, soft_wrap=True)
+    out.print("\n" + esc(body) + more, highlight=False, soft_wrap=True)
     for a in attachments:
         out.print(_attachment_line(a), highlight=False, soft_wrap=True)
     for r in d["links"]:
-        out.print(f"{'→' if r['direction'] == 'parent' else '←'} {r['explanation']}", highlight=False, soft_wrap=True)
+        arrow = "→" if r["direction"] == "parent" else "←"
+        out.print(f"{arrow} {esc(r['explanation'])}", highlight=False, soft_wrap=True)
 
 
 @docs.command("history")
@@ -151,7 +152,7 @@ def docs_history(obj: Ctx, notice: str, as_json: bool) -> None:
 
 
 def _print_history(n: reads.NoticeSummary, rows: list[dict]) -> None:
-    table = Table(title=f"History of #{n.id} {n.title or ''}")
+    table = Table(title=esc(f"History of #{n.id} {n.title or ''}"))
     for col in ("version", "fetched", "chars", "paragraphs changed", "hash"):
         table.add_column(col)
     for r in rows:
@@ -202,7 +203,11 @@ def docs_diff(obj: Ctx, args: tuple[str, ...], html_out: str | None, as_json: bo
     pref, cref = p.doc_no or p.title or f"#{p.id}", c.doc_no or c.title or f"#{c.id}"
     if html_out:
         Path(html_out).write_text(render_html(al, pref, cref), encoding="utf-8")
-    emit(al, as_json, lambda al: out.print(render_text(al, pref, cref, full=full), highlight=False, soft_wrap=True))
+    emit(
+        al,
+        as_json,
+        lambda al: out.print(render_text(al, pref, cref, full=full), markup=False, highlight=False, soft_wrap=True),
+    )
 
 
 def _version_diff(store: Store, args: tuple[str, ...], as_json: bool, html_out: str | None) -> None:
@@ -222,7 +227,7 @@ def _version_diff(store: Store, args: tuple[str, ...], as_json: bool, html_out: 
 def _print_unified(lines: list[str]) -> None:
     for line in lines:
         style = {"-": "red", "+": "green"}.get(line[:1])
-        out.print(f"[{style}]{escape(line)}[/]" if style else line, highlight=False, soft_wrap=True)
+        out.print(f"[{style}]{esc(line)}[/]" if style else esc(line), highlight=False, soft_wrap=True)
 
 
 @docs.command("links")
@@ -245,7 +250,8 @@ def docs_links(obj: Ctx, notice: str, as_json: bool) -> None:
 def _print_link_tree(n: reads.NoticeSummary, rows: list[dict]) -> None:
     from rich.tree import Tree
 
-    tree = Tree(f"[bold]#{n.id} {n.doc_no or ''} {n.title or ''}[/]")
+    head = f"#{n.id} {n.doc_no or ''} {n.title or ''}"
+    tree = Tree(f"[bold]{esc(head)}[/]")
     groups = {
         "parents": [r for r in rows if r["direction"] == "parent" and r["relation"] in _LINEAGE],
         "children": [r for r in rows if r["direction"] == "child" and r["relation"] in _LINEAGE],
@@ -258,7 +264,7 @@ def _print_link_tree(n: reads.NoticeSummary, rows: list[dict]) -> None:
             for r in items:
                 other = r["child_id"] if r["direction"] == "child" else (r["parent_id"] or r["parent_key"])
                 label = f"#{other}" if isinstance(other, int) else str(other)
-                branch.add(r["explanation"] if r["direction"] == "parent" else f"{label}: {r['explanation']}")
+                branch.add(esc(r["explanation"] if r["direction"] == "parent" else f"{label}: {r['explanation']}"))
     if not rows:
         tree.add("[dim]no links[/]")
     out.print(tree, highlight=False, soft_wrap=True)
@@ -289,9 +295,9 @@ def search(obj: Ctx, text: str, source: str | None, since: datetime | None, limi
 def _print_matches(rows: list[dict]) -> None:
     for r in rows:
         out.print(
-            f"[bold]#{r['id']}[/] {r['published'] or '          '} {r['title']}  [dim]{r['doc_no'] or ''}[/]",
+            f"[bold]#{r['id']}[/] {r['published'] or '          '} {esc(r['title'])}  [dim]{esc(r['doc_no'] or '')}[/]",
             highlight=False,
             soft_wrap=True,
         )
         if r["snippet"]:
-            out.print(f"    …{r['snippet']}…", highlight=False, soft_wrap=True)
+            out.print(f"    …{esc(r['snippet'])}…", highlight=False, soft_wrap=True)

@@ -172,7 +172,7 @@ def eval_extract(labels: str, as_json: bool) -> None:
     bad = failures(report)
     if not as_json:
         for line in bad:
-            err_console.print(line)
+            err_console.print(line, markup=False)
     if bad:
         sys.exit(1)
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from watcher.cli.context import Ctx, cli_errors, emit, err_console, json_option, out
+from watcher.cli.context import Ctx, cli_errors, emit, err_console, esc, json_option, out
 from watcher.config.channels import Channel
 from watcher.errors import ConfigError, NotFoundError
 
@@ -90,9 +90,9 @@ def notify_send(obj: Ctx, as_json: bool) -> None:
 
 def _print_webhook_reports(reports: list) -> None:
     for r in reports:
-        out.print(f"{r.channel}: {r.messages} messages, {r.items} items, {r.failed} failed", highlight=False)
+        out.print(f"{esc(r.channel)}: {r.messages} messages, {r.items} items, {r.failed} failed", highlight=False)
         for e in r.errors:
-            err_console.print(f"  [red]{e}[/]")
+            err_console.print(f"  [red]{esc(e)}[/]")
 
 
 @click.group()
@@ -134,8 +134,8 @@ def digest_preview(
     items, (subject, text, html) = d.digest(ch, since=since.date() if since else None)
     if out_file:
         Path(out_file).write_text(html, encoding="utf-8")
-        err_console.print(f"wrote {out_file}")
-    out.print(text if as_text else f"{subject}  ({len(items)} items)", highlight=False, soft_wrap=True)
+        err_console.print(f"wrote {esc(out_file)}")
+    out.print(text if as_text else f"{subject}  ({len(items)} items)", markup=False, highlight=False, soft_wrap=True)
 
 
 @digest.command("send")
@@ -160,4 +160,4 @@ def digest_send(obj: Ctx, channel_id: str | None, dry_run: bool, as_json: bool) 
 
 def _print_digest_reports(reports: list) -> None:
     for r in reports:
-        out.print(f"{r.channel}: {r.items} items; " + "; ".join(r.answers + r.errors), highlight=False)
+        out.print(f"{r.channel}: {r.items} items; " + "; ".join(r.answers + r.errors), markup=False, highlight=False)

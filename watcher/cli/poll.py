@@ -12,7 +12,7 @@ import click
 
 from storage.db import applied_revisions, make_engine
 from storage.db import migrate as run_migrations
-from watcher.cli.context import Ctx, Table, cli_errors, emit, err_console, json_option, out
+from watcher.cli.context import Ctx, Table, cli_errors, emit, err_console, esc, json_option, out, styled
 from watcher.link.stage import LinkStage, make_linker
 from watcher.pipeline.cycle import CycleReport, prepare, run_cycle
 from watcher.pipeline.poll import RunResult
@@ -34,7 +34,7 @@ def _print_summary(results: list[RunResult]) -> None:
     for r in results:
         table.add_row(
             r.source_id,
-            f"[{status_colour(r.status)}]{r.status}[/]",
+            styled(r.status, status_colour(r.status)),
             str(r.counts.new),
             str(r.counts.changed),
             str(r.counts.unchanged),
@@ -46,9 +46,9 @@ def _print_summary(results: list[RunResult]) -> None:
     out.print(table)
     for r in results:
         for e in r.errors[:5]:
-            err_console.print(f"[red]{r.source_id}[/] {e.url or ''}: {e.message}")
+            err_console.print(f"[red]{esc(r.source_id)}[/] {esc(e.url or '')}: {esc(e.message)}")
         if len(r.errors) > 5:
-            err_console.print(f"[red]{r.source_id}[/] … and {len(r.errors) - 5} more errors")
+            err_console.print(f"[red]{esc(r.source_id)}[/] … and {len(r.errors) - 5} more errors")
 
 
 def _cycle(
@@ -103,7 +103,7 @@ def poll(obj: Ctx, source_ids: tuple[str, ...], as_json: bool, no_link: bool) ->
         show_progress=not as_json and sys.stderr.isatty(),
     )
     for channel, error in report.alert_errors():  # the cycle also retried what failed last time
-        err_console.print(f"[red]{channel}[/]: {error}")
+        err_console.print(f"[red]{esc(channel)}[/]: {esc(error)}")
     _summary(report.results, as_json)
     if not report.ok:
         sys.exit(1)
@@ -210,6 +210,6 @@ def _print_demo(report: dict, results: list[RunResult]) -> None:
     for n in report["notices"]:
         for ln in n["links"]:
             if ln["relation"] in ("derived", "revision", "repost"):
-                out.print(f"[bold]{n['title']}[/]\n  → {ln['explanation']}", highlight=False)
-    out.print(f"digest it would send: {report['digest']}")
-    out.print(f"sources file: {report['sources']}  (the portal has stopped; `watcher -c … poll` needs it running)")
+                out.print(f"[bold]{esc(n['title'])}[/]\n  → {esc(ln['explanation'])}", highlight=False)
+    out.print(f"digest it would send: {esc(report['digest'])}")
+    out.print(f"sources file: {esc(report['sources'])}  (the portal has stopped; `watcher -c … poll` needs it running)")

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from watcher.cli.context import Ctx, Table, cli_errors, emit, err_console, json_option, out
+from watcher.cli.context import Ctx, Table, cli_errors, emit, err_console, esc, json_option, out, styled
 from watcher.config.loader import load_config
 from watcher.config.sources_file import SourcesFile, dump_yaml, parse_value
 from watcher.errors import ConfigError
@@ -24,7 +24,7 @@ def _save(f: SourcesFile, source_id: str | None, message: str) -> None:
         f.save(source_id)
     except ConfigError as exc:
         raise click.ClickException(f"not saved, {f.path} is unchanged: {exc}") from None
-    err_console.print(message)
+    err_console.print(message, markup=False)
 
 
 @click.group()
@@ -53,17 +53,17 @@ def sources_list(obj: Ctx, as_json: bool) -> None:
 
 
 def _print_sources(config_path: str, rows: list[dict]) -> None:
-    table = Table(title=f"Sources in {config_path}")
+    table = Table(title=esc(f"Sources in {config_path}"))
     for col in ("id", "name", "on", "schedule", "last poll", "status", "notices", "last error"):
         table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(
             r["id"],
             r["name"],
-            "yes" if r["enabled"] else "[dim]no[/]",
+            "yes" if r["enabled"] else styled("no", "dim"),
             r["schedule"],
             r["last_poll"] or "—",
-            f"[{status_colour(r['last_status'])}]{r['last_status'] or 'never'}[/]",
+            styled(r["last_status"] or "never", status_colour(r["last_status"])),
             str(r["notices"]),
             (r["last_error"] or "")[:60],
         )
@@ -86,8 +86,8 @@ def sources_show(obj: Ctx, source_id: str, as_json: bool) -> None:
     if as_json:  # pydantic's own JSON: durations and URLs as sources.yaml means them
         click.echo(src.model_dump_json(by_alias=True, indent=2))
         return
-    out.print(dump_yaml(_file(obj).entry(source_id)), highlight=False, soft_wrap=True)
-    out.print(f"[dim]in effect: fetch {src.fetch.model_dump()}[/]", highlight=False, soft_wrap=True)
+    out.print(dump_yaml(_file(obj).entry(source_id)), markup=False, highlight=False, soft_wrap=True)
+    out.print(f"[dim]{esc(f'in effect: fetch {src.fetch.model_dump()}')}[/]", highlight=False, soft_wrap=True)
 
 
 @sources.command("edit")
@@ -200,9 +200,10 @@ def sources_validate(obj: Ctx, as_json: bool) -> None:
 
 def _print_problems(config_path: str, report: dict) -> None:
     for p in report["problems"]:
-        err_console.print(f"[red]{p['path']}:{p['line']}[/] {p['source_id'] or ''} {p['field'] or ''}: {p['message']}")
+        where = f"{p['source_id'] or ''} {p['field'] or ''}: {p['message']}"
+        err_console.print(f"[red]{esc(p['path'])}:{p['line']}[/] {esc(where)}")
     if not report["problems"]:
-        out.print(f"{config_path}: {report['sources']} sources, all valid")
+        out.print(f"{esc(config_path)}: {report['sources']} sources, all valid")
 
 
 @sources.command("export")
@@ -286,27 +287,31 @@ def sources_test(obj: Ctx, source_id: str, limit: int, as_json: bool) -> None:
 
 def _print_preview(result: dict) -> None:
     out.print(
-        f"[bold]{len(result['items'])} items[/] on {result.get('list_url', '')}; next page: "
-        f"{(result.get('next') or ['—'])[0]}",
+        f"[bold]{len(result['items'])} items[/] on {esc(result.get('list_url', ''))}; next page: "
+        f"{esc((result.get('next') or ['—'])[0])}",
         highlight=False,
         soft_wrap=True,
     )
     for it in result["items"][:10]:
         out.print(
-            f"  {it['date'] or '          '}  {it['title']}  [dim]{it['url']}[/]", highlight=False, soft_wrap=True
-        )
-    for d in result.get("details", []):
-        out.print(f"\n[bold]{d['title']}[/]  [dim]{d['url']}[/]", highlight=False, soft_wrap=True)
-        for key in ("doc_no", "issuer", "written", "published"):
-            out.print(f"  {key:9} {d[key] or '—'}", highlight=False)
-        out.print(
-            f"  cites     {', '.join(d['cites'] + ['《' + t + '》' for t in d['cited_titles']]) or '—'}",
+            f"  {it['date'] or '          '}  {esc(it['title'])}  [dim]{esc(it['url'])}[/]",
             highlight=False,
             soft_wrap=True,
         )
-        out.print(f"  body      {d['body_chars']} chars: {d['body_excerpt'][:120]}…", highlight=False, soft_wrap=True)
+    for d in result.get("details", []):
+        out.print(f"\n[bold]{esc(d['title'])}[/]  [dim]{esc(d['url'])}[/]", highlight=False, soft_wrap=True)
+        for key in ("doc_no", "issuer", "written", "published"):
+            out.print(f"  {key:9} {esc(d[key] or '—')}", highlight=False)
+        out.print(
+            f"  cites     {esc(', '.join(d['cites'] + ['《' + t + '》' for t in d['cited_titles']]) or '—')}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        out.print(
+            f"  body      {d['body_chars']} chars: {esc(d['body_excerpt'][:120])}…", highlight=False, soft_wrap=True
+        )
     for e in result.get("errors", []):
-        err_console.print(f"[red]{e['url']}[/]: {e['message']}")
+        err_console.print(f"[red]{esc(e['url'])}[/]: {esc(e['message'])}")
 
 
 @sources.command("add")

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from watcher.cli.context import Ctx, Table, cli_errors, emit, err_console, json_option, out
+from watcher.cli.context import Ctx, Table, cli_errors, emit, err_console, esc, json_option, out, styled
 from watcher.views.status import recent_failures, source_status, status_colour
 
 
@@ -42,7 +42,7 @@ def _print_status(report: dict) -> None:
             r["id"],
             "yes" if r["enabled"] else "no",
             r["last_poll"] or "—",
-            f"[{status_colour(r['last_status'])}]{r['last_status'] or 'never'}[/]",
+            styled(r["last_status"] or "never", status_colour(r["last_status"])),
             str(r["notices"]),
             (r["last_error"] or "")[:70],
         )
@@ -50,12 +50,14 @@ def _print_status(report: dict) -> None:
     for c in report["channels"]:
         colour = "red" if c["failed"] else "green"
         out.print(
-            f"channel [bold]{c['id']}[/] ({c['type']}): [{colour}]{c['sent']} sent, {c['failed']} failed[/], "
+            f"channel [bold]{esc(c['id'])}[/] ({esc(c['type'])}): [{colour}]{c['sent']} sent, {c['failed']} failed[/], "
             f"{c['uncertain']} uncertain; last sent {c['last_sent'] or '—'}"
-            + (f"; last error: {c['last_error']}" if c["last_error"] else ""),
+            + (f"; last error: {esc(c['last_error'])}" if c["last_error"] else ""),
             highlight=False,
         )
     if not report["channels"]:
         out.print("channels: none configured")
     for f in report["recent_failures"]:
-        err_console.print(f"[red]{f['source_id']}[/] {f['url']}: {f['error']} ({f['attempts']} attempts)")
+        err_console.print(
+            f"[red]{esc(f['source_id'])}[/] {esc(f['url'])}: {esc(f['error'])} ({f['attempts']} attempts)"
+        )

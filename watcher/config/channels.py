@@ -11,6 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from watcher.errors import ConfigError
 
+
+def remember_secret(value: str | None) -> None:
+    """Registered for redaction (`watcher.text.redact`), imported when a secret is first read: this schema
+    stays a leaf that loads nothing of the project but the error tree."""
+    from watcher.text.redact import remember_secret as remember
+
+    remember(value)
+
+
 LEVELS = {"info": 0, "notice": 1, "important": 2}
 
 
@@ -37,14 +46,14 @@ class Channel(BaseModel):
     # webhooks
     url_env: str | None = Field(default=None, description="environment variable holding the webhook URL")
     secret_env: str | None = Field(default=None, description="environment variable holding the signing secret")
-    timeout: float = 10.0
+    timeout: float = Field(default=10.0, gt=0, description="seconds one post may take in all, answer included")
     retries: int = Field(default=3, ge=0, le=10)
     per_minute: int | None = Field(
-        default=None, description="rate limit; default: the service's (DingTalk robots allow 20)"
+        default=None, ge=1, description="rate limit; default: the service's (DingTalk robots allow 20)"
     )
     # email
     smtp_host: str = "127.0.0.1"
-    smtp_port: int = 587
+    smtp_port: int = Field(default=587, ge=1, le=65535)
     security: Literal["starttls", "ssl", "none"] = "starttls"
     username: str | None = None
     password_env: str | None = None
@@ -54,6 +63,25 @@ class Channel(BaseModel):
     send_at: str = Field(default="08:00", pattern=r"^\d{2}:\d{2}$")
     timezone: str = "Asia/Shanghai"
     empty: Literal["skip", "short"] = "skip"
+
+    @field_validator("send_at")
+    @classmethod
+    def _time_of_day(cls, v: str) -> str:
+        hour, minute = map(int, v.split(":"))
+        if hour > 23 or minute > 59:
+            raise ValueError(f"not a time of day: {v!r} (use HH:MM, 00:00 to 23:59)")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {v!r}") from None
+        return v
 
     @field_validator("to")
     @classmethod
@@ -69,4 +97,12 @@ class Channel(BaseModel):
         value = os.environ.get(name)
         if value is None:
             raise ConfigError(f"environment variable {name} is not set", field=name)
+        remember_secret(value)  # from here on, no log line or stored error shows it
         return value
+
+    def remember_secrets(self) -> None:
+        """Register the channel's secrets that are set (webhook URL, signing secret, SMTP password) for
+        redaction, before anything that may print them (a status, a stored error) is shown."""
+        for name in (self.url_env, self.secret_env, self.password_env):
+            if name:
+                remember_secret(os.environ.get(name))

@@ -8,6 +8,7 @@ the demo) and by nobody below them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +74,10 @@ class _Lines:
     def __call__(self, *loc: str | int) -> int | None:
         """The line of the deepest key of loc found, falling back to shorter prefixes of it."""
         if self._doc is None:
+            reader = YAML(typ="rt")
+            reader.allow_duplicate_keys = True  # reported by _Loader, with both lines; placing others goes on
             try:
-                self._doc = YAML(typ="rt").load(self.text) or {}
+                self._doc = reader.load(self.text) or {}
             except YAMLError:
                 return None
         return _line_of(self._doc, loc)
@@ -83,10 +86,19 @@ class _Lines:
 class _Reader:
     """One file's validation: where errors point, and the errors collected so far."""
 
-    def __init__(self, text: str, where: str | None):
+    def __init__(self, text: str, where: str | None, doc: _Document | None = None):
         self.where = where
         self.line_of = _Lines(text)
         self.errors: list[ConfigError] = []
+        self.doc = doc or _Document({})
+
+    def twice(self, section: str, index: int, source_id: str | None = None) -> bool:
+        """Report the keys written twice in entry `index` of `section`; True when there are any."""
+        found = self.doc.duplicates_in(section, index)
+        for d in found:
+            where = d.key if section == "sources" else f"{section}[{index}].{d.key}"
+            self.errors.append(ConfigError(d.message(), source_id=source_id, field=where, path=self.where, line=d.line))
+        return bool(found)
 
     def fail(
         self, message: str, *, loc: Loc = (), field: str | None = None, source_id: str | None = None, at: Loc = ()
@@ -103,18 +115,83 @@ def _dotted(loc: Loc) -> str:
     return ".".join(map(str, loc))
 
 
-def _read_yaml(text: str, where: str | None) -> Any:
+@dataclass
+class _Duplicate:
+    key: str
+    line: int
+    first: int
+
+    def message(self) -> str:
+        return f"key {self.key!r} written twice (first at line {self.first}): which one is meant?"
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's safe loader that notes every key written twice in one mapping: PyYAML silently keeps
+    the last one, so a source would run with a value its author may not have meant."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self.duplicates: list[_Duplicate] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[str, int] = {}
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                line = key_node.start_mark.line + 1
+                if key_node.value in seen:
+                    self.duplicates.append(_Duplicate(key_node.value, line, seen[key_node.value]))
+                seen.setdefault(key_node.value, line)
+        return super().construct_mapping(node, deep)
+
+
+@dataclass
+class _Document:
+    data: Any
+    duplicates: list[_Duplicate] = field(default_factory=list)
+    # Per list section ("sources", "channels"): the first and last line of each entry.
+    spans: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+
+    def duplicates_in(self, section: str, index: int) -> list[_Duplicate]:
+        spans = self.spans.get(section, [])
+        if index >= len(spans):
+            return []
+        first, last = spans[index]
+        return [d for d in self.duplicates if first <= d.line <= last]
+
+    def stray_duplicate(self) -> _Duplicate | None:
+        """A duplicate outside every source and channel: the whole file is in doubt."""
+        inside = {
+            id(d) for sec, spans in self.spans.items() for i in range(len(spans)) for d in self.duplicates_in(sec, i)
+        }
+        return next((d for d in self.duplicates if id(d) not in inside), None)
+
+
+def _spans(root: Any) -> dict[str, list[tuple[int, int]]]:
+    out: dict[str, list[tuple[int, int]]] = {}
+    if isinstance(root, yaml.MappingNode):
+        for key, value in root.value:
+            if isinstance(key, yaml.ScalarNode) and isinstance(value, yaml.SequenceNode):
+                out[key.value] = [(n.start_mark.line + 1, n.end_mark.line + 1) for n in value.value]
+    return out
+
+
+def _read_yaml(text: str, where: str | None) -> _Document:
+    loader = _Loader(text)
     try:
         # libyaml is ten times faster than the pure-Python round-trip loader on a large file.
-        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+        return _Document(data or {}, loader.duplicates, _spans(root))
     except yaml.YAMLError:
         try:
-            return YAML(typ="rt").load(text) or {}
+            return _Document(YAML(typ="rt").load(text) or {})
         except YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             raise ConfigError(
                 f"not valid YAML: {getattr(exc, 'problem', exc)}", path=where, line=mark.line + 1 if mark else None
             ) from None
+    finally:
+        loader.dispose()
 
 
 def _source_base(raw_defaults: dict) -> dict:
@@ -134,6 +211,8 @@ def _validate_source(r: _Reader, i: int, raw: Any, base: dict, seen: set[str]) -
     at: Loc = ("sources", i)
     if not isinstance(raw, dict):
         r.report("each source must be a mapping", loc=at)
+        return None
+    if r.twice("sources", i, source_id=str(raw.get("id")) if raw.get("id") is not None else None):
         return None
     merged = _merge(base, raw)
     own_schedule = raw.get("schedule") or {}
@@ -200,14 +279,26 @@ def _channels(r: _Reader, raw: Any) -> list[Channel]:
         # Reported, not raised: the sources still run when the channels are wrong.
         r.report("'channels' must be a list", field="channels", loc=("channels",))
         return []
-    return [ch for i, entry in enumerate(raw) if (ch := _validate_channel(r, i, entry)) is not None]
+    out: list[Channel] = []
+    for i, entry in enumerate(raw):
+        if r.twice("channels", i) or (ch := _validate_channel(r, i, entry)) is None:
+            continue
+        if any(c.id == ch.id for c in out):
+            # Deliveries are kept per channel id: two channels under one would share (and steal) them.
+            r.report("duplicate channel id", field=f"channels[{i}].id", at=("channels", i), loc=("id",))
+            continue
+        out.append(ch)
+    return out
 
 
 def parse_config(text: str, path: str | Path | None = None) -> Config:
     """Parse sources.yaml text. Raises ConfigError only when nothing can be read at all."""
     where = str(path) if path else None
-    data = _read_yaml(text, where)
-    r = _Reader(text, where)
+    doc = _read_yaml(text, where)
+    data = doc.data
+    r = _Reader(text, where, doc)
+    if (stray := doc.stray_duplicate()) is not None:
+        raise ConfigError(stray.message(), field=stray.key, path=where, line=stray.line)
     if not isinstance(data, dict):
         raise ConfigError("top level must be a mapping with 'defaults' and 'sources'", path=where)
     unknown = set(data) - {"defaults", "sources", "channels"}
@@ -245,4 +336,6 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError("file not found", path=str(p)) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not UTF-8 text: {exc.reason}", path=str(p)) from None
+    except OSError as exc:  # a directory, no permission, a file being replaced
+        raise ConfigError(f"cannot be read: {exc.strerror or exc}", path=str(p)) from None
     return parse_config(text, p)

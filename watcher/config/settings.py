@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from watcher.config.channels import Channel
 from watcher.errors import ConfigError
@@ -24,13 +24,35 @@ _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
 
 def parse_duration(value: Any) -> float:
-    """'90s', '15m', '2h', '1d' or a number of seconds -> seconds."""
+    """'90s', '15m', '2h', '1d' or a number of seconds -> seconds; never negative."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError(f"a duration cannot be negative: {value!r}")
         return float(value)
+    if str(value).strip().startswith("-"):
+        raise ValueError(f"a duration cannot be negative: {value!r}")
     m = _DURATION.match(str(value))
     if not m:
         raise ValueError(f"not a duration: {value!r} (use e.g. 30s, 15m, 2h, 1d)")
     return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def check_cron(expr: str) -> str:
+    """A crontab line `watcher run` can schedule: five fields, each in range, and a next run at all."""
+    if len(expr.split()) != 5:
+        raise ValueError("cron needs five fields: minute hour day month weekday")
+    # Late: APScheduler is needed only where a cron is written, and it is the scheduler's own reading.
+    from datetime import UTC, datetime
+
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        trigger = CronTrigger.from_crontab(expr, timezone=UTC)
+    except ValueError as exc:
+        raise ValueError(f"invalid cron {expr!r}: {exc}") from None
+    if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
+        raise ValueError(f"cron {expr!r} never runs")
+    return expr
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
@@ -41,11 +63,17 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+_HOST = re.compile(r"^(\*\.)?[A-Za-z0-9_\-.:\[\]]+$")
+
+
 class FetchSettings(_Model):
     """Politeness and limits for HTTP; defaults are polite, a source may override any of them."""
 
-    timeout: Duration = 20.0
-    connect_timeout: Duration = 10.0
+    timeout: Duration = Field(default=20.0, gt=0, description="seconds one read may wait")
+    connect_timeout: Duration = Field(default=10.0, gt=0)
+    deadline: Duration = Field(
+        default=120.0, gt=0, description="seconds one request may take in all: connect, headers and body"
+    )
     retries: int = Field(default=2, ge=0, le=10)
     backoff: Duration = Field(default=1.0, ge=0)
     min_delay: Duration = Field(default=1.0, ge=0, description="seconds between two requests to one host")
@@ -55,6 +83,39 @@ class FetchSettings(_Model):
     user_agent: str = DEFAULT_USER_AGENT
     robots: bool = True
     verify_tls: bool = True
+    allow_hosts: list[str] = Field(
+        default_factory=list, description="hosts besides the source's own that may be fetched; *.example.cn for all"
+    )
+    # The hosts of the source's own urls, set by `Source`: not written in sources.yaml, not dumped.
+    _home: tuple[str, ...] = PrivateAttr(default=())
+
+    @field_validator("allow_hosts")
+    @classmethod
+    def _hosts(cls, v: list[str]) -> list[str]:
+        for h in v:
+            if not _HOST.match(h) or "*" in h[2:]:
+                raise ValueError(f"not a host name: {h!r} (write example.gov.cn or *.example.gov.cn)")
+        return v
+
+    @property
+    def home_hosts(self) -> tuple[str, ...]:
+        """The hosts of the source's own URLs (empty for settings made outside a source)."""
+        return self._home
+
+    def for_urls(self, urls: list[str]) -> FetchSettings:
+        """These settings for a source whose own URLs are `urls`."""
+        copy = self.model_copy()
+        copy._home = tuple(dict.fromkeys(h for u in urls if (h := _host_of(u))))
+        return copy
+
+
+def _host_of(url: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
 
 
 DEFAULT_INTERVAL = 7200.0  # seconds, when a source names neither an interval nor a cron
@@ -73,9 +134,7 @@ class Schedule(_Model):
     @field_validator("cron")
     @classmethod
     def _cron(cls, v: str | None) -> str | None:
-        if v is not None and len(v.split()) != 5:
-            raise ValueError("cron needs five fields: minute hour day month weekday")
-        return v
+        return None if v is None else check_cron(v)
 
     @field_validator("timezone")
     @classmethod
@@ -154,10 +213,19 @@ class Source(_Model):
     @classmethod
     def _urls(cls, v: Any) -> list[str]:
         v = [v] if isinstance(v, str) else v
-        for u in v or []:
+        if not isinstance(v, list):
+            raise ValueError(f"urls must be a URL or a list of URLs, not {type(v).__name__} {v!r}")
+        for u in v:
             if not _HTTP_URL.match(str(u)):
                 raise ValueError(f"not an http(s) URL: {u!r}")
         return v
+
+    @model_validator(mode="after")
+    def _scope(self) -> Source:
+        # The fetcher follows links only to these hosts (and fetch.allow_hosts): see watcher.crawl.hosts.
+        # Frozen model: set once, here, while it is being built.
+        object.__setattr__(self, "fetch", self.fetch.for_urls(self.urls))
+        return self
 
 
 class IndexSettings(_Model):

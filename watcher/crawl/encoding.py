@@ -2,6 +2,12 @@
 
 County portals often serve GBK without declaring it. GB2312/GBK labels decode as GB18030, their
 superset, so a rare character outside GB2312 does not turn the page into mojibake.
+
+A charset that decodes all but a few bytes is the page's charset: one stray byte in a GBK page, or a
+UTF-8 page cut off mid-character, costs a replacement character or two, not the whole page (a
+detector guessing from the damaged bytes once stored such pages as Cyrillic). "A few" is at most
+`_tolerance(content)` bytes: 1% of the non-ASCII bytes, at least 3; a page in another charset than
+the one tried fails on a large share of its characters.
 """
 
 from __future__ import annotations
@@ -58,26 +64,35 @@ def _cjk_ratio(text: str) -> float:
     return cjk / max(1, sum(1 for ch in text if not ch.isascii()))
 
 
+def _tolerance(content: bytes) -> int:
+    non_ascii = len(content) - len(content.decode("latin-1").encode("ascii", "ignore"))
+    return max(3, non_ascii // 100)
+
+
+def _nearly(content: bytes, enc: str) -> str | None:
+    """content decoded as enc when it decodes, or when all but a few bytes do (those replaced by U+FFFD)."""
+    try:
+        return content.decode(enc)
+    except UnicodeDecodeError:
+        pass
+    except LookupError:
+        return None
+    text = content.decode(enc, "replace")
+    return text if text.count("\ufffd") <= _tolerance(content) else None
+
+
 def decode(content: bytes, content_type: str | None = None) -> tuple[str, str]:
     """Return (text, encoding used)."""
     if content.startswith(codecs.BOM_UTF8):
         return content[3:].decode("utf-8", "replace"), "utf-8"
     enc = declared_charset(content_type, content)
-    if enc:
-        try:
-            return content.decode(enc), enc
-        except UnicodeDecodeError:
-            pass  # declared wrongly: fall through to detection
-    try:
-        return content.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        text = content.decode("gb18030")
-        if _cjk_ratio(text) > 0.6:
-            return text, "gb18030"
-    except UnicodeDecodeError:
-        pass
+    if enc and (text := _nearly(content, enc)) is not None:
+        return text, enc  # else declared wrongly: detection below
+    if (text := _nearly(content, "utf-8")) is not None:
+        return text, "utf-8"
+    text = _nearly(content, "gb18030")
+    if text is not None and _cjk_ratio(text) > 0.6:
+        return text, "gb18030"
     best = from_bytes(content).best()
     if best is not None and best.encoding:
         enc = _canonical(best.encoding) or best.encoding

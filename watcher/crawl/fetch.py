@@ -5,6 +5,9 @@
   (5xx, 408, 429; Retry-After honoured)
 - conditional GET (If-None-Match / If-Modified-Since); a 304 comes back as `not_modified`
 - a body-size limit enforced while streaming, a redirect limit, robots.txt unless a source opts out
+- a total deadline per request (connect, headers and body): a body trickling a byte at a time ends
+- requests only to the source's own hosts and those it allows, never to link-local, metadata or (for
+  a public source) private addresses: every hop of a redirect is checked (`hosts.py`, `transport.py`)
 
 Errors carry the URL that failed; the caller adds its source with `watcher.errors.error_context`.
 """
@@ -14,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
+import socket
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from ipaddress import ip_address
 from types import TracebackType
 from typing import Protocol
 from urllib.parse import urljoin, urlsplit
@@ -26,8 +31,18 @@ import httpx
 
 from watcher.config.settings import FetchSettings
 from watcher.crawl.encoding import decode
+from watcher.crawl.hosts import HostScope, as_address
 from watcher.crawl.retry import RETRYABLE_STATUS, retry_after
-from watcher.errors import FetchError, FetchTimeout, HTTPStatusError, RobotsDisallowed, TooLarge
+from watcher.crawl.transport import PRIVATE_OK, PerHostTransport
+from watcher.errors import (
+    FetchError,
+    FetchTimeout,
+    HostRefused,
+    HTTPStatusError,
+    RobotsDisallowed,
+    TooLarge,
+    error_context,
+)
 
 
 @dataclass
@@ -71,34 +86,6 @@ class _Host:
         self.robots_loaded = False
 
 
-class PerHostTransport(httpx.AsyncBaseTransport):
-    """One small connection pool per host behind a single client.
-
-    httpcore scans every connection of its pool for each request; with hundreds of portals in one
-    pool that scan dominated a poll's CPU time. Small per-host pools keep it constant.
-    """
-
-    def __init__(self, *, per_host: int = 4, verify: bool = True):
-        self.per_host = per_host
-        # One SSL context for all hosts: building one per pool would reload the CA bundle each time.
-        self.verify = httpx.create_ssl_context() if verify else False
-        self.pools: dict[tuple, httpx.AsyncHTTPTransport] = {}
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        key = (request.url.scheme, request.url.host, request.url.port)
-        pool = self.pools.get(key)
-        if pool is None:
-            pool = self.pools[key] = httpx.AsyncHTTPTransport(
-                verify=self.verify,
-                limits=httpx.Limits(max_connections=self.per_host, max_keepalive_connections=self.per_host),
-            )
-        return await pool.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        for pool in self.pools.values():
-            await pool.aclose()
-
-
 class RobotsCache(Protocol):
     """Where robots.txt is kept between runs: (status, body, fetched_at) per host."""
 
@@ -127,6 +114,8 @@ class Fetcher:
         self.hosts: dict[str, _Host] = {}
         self.max_backoff = max_backoff
         self.requests = 0
+        self._scopes: dict[tuple, HostScope] = {}
+        self._private: dict[tuple[str, ...], bool] = {}
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -175,9 +164,15 @@ class Fetcher:
     ) -> Response:
         """GET url (POST `form` when given, as some CMS list endpoints want), following redirects;
         raises a FetchError subclass carrying the url."""
+        if not settings.home_hosts:  # settings made outside a source: the URL asked for is its home
+            settings = settings.for_urls([url])
+        scope = self._scope(settings)
         redirects: list[str] = []
         current = url
         while True:
+            if (why := scope.refusal(current)) is not None:
+                hop = f" (redirected from {redirects[-1]})" if redirects else ""
+                raise HostRefused(f"not fetched: {why}{hop}", url=current)
             if settings.robots:
                 await self._check_robots(current, settings)
             resp = await self._get_once(current, settings, etag, last_modified, form)
@@ -212,6 +207,7 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         timeout = httpx.Timeout(settings.timeout, connect=settings.connect_timeout)
         host = self._host(url, settings)
+        private_ok = await self._private_ok(settings)
         attempt = 0
         while True:
             delay = None
@@ -222,10 +218,14 @@ class Fetcher:
                     started = time.monotonic()
                     self.requests += 1
                     try:
-                        resp = await self._stream(url, headers, timeout, settings, form)
+                        resp = await self._stream_within(url, headers, timeout, settings, form, private_ok)
                         resp.elapsed = time.monotonic() - started
                     except httpx.TimeoutException as exc:
                         error = FetchTimeout(f"timed out ({type(exc).__name__})", url=url)
+                    except TimeoutError:
+                        error = FetchTimeout(
+                            f"no complete answer within the deadline of {settings.deadline:g}s", url=url
+                        )
                     except httpx.TransportError as exc:
                         error = FetchError(f"connection failed: {str(exc) or type(exc).__name__}", url=url)
             if error is None:
@@ -239,6 +239,49 @@ class Fetcher:
             attempt += 1
             backoff = settings.backoff * (2 ** (attempt - 1)) * (0.5 + random.random())
             await asyncio.sleep(min(self.max_backoff, delay if delay is not None else backoff))
+
+    def _scope(self, settings: FetchSettings) -> HostScope:
+        key = (settings.home_hosts, tuple(settings.allow_hosts))
+        if key not in self._scopes:
+            self._scopes[key] = HostScope.of(key[0], key[1])
+        return self._scopes[key]
+
+    async def _private_ok(self, settings: FetchSettings) -> bool:
+        """Whether the source's own host is on a private or loopback address (then so may its links be)."""
+        home = settings.home_hosts
+        if home not in self._private:
+            loop = asyncio.get_running_loop()
+            found = False
+            for h in home:
+                ip = as_address(h)
+                if ip is None:
+                    try:
+                        infos = await loop.getaddrinfo(h, None, type=socket.SOCK_STREAM)
+                    except OSError:
+                        continue  # unresolvable: its requests fail on their own
+                    found = found or any(not ip_address(str(i[4][0]).split("%")[0]).is_global for i in infos)
+                else:
+                    found = found or not ip.is_global
+            self._private[home] = found
+        return self._private[home]
+
+    async def _stream_within(
+        self,
+        url: str,
+        headers: dict,
+        timeout: httpx.Timeout,
+        settings: FetchSettings,
+        form: dict | None,
+        private_ok: bool,
+    ) -> Response:
+        """One request, whole (connect, headers, body) within the deadline, connecting only where allowed."""
+        token = PRIVATE_OK.set(private_ok)
+        try:
+            async with asyncio.timeout(settings.deadline):
+                with error_context(url=url):  # a refusal at connect time names the URL too
+                    return await self._stream(url, headers, timeout, settings, form)
+        finally:
+            PRIVATE_OK.reset(token)
 
     async def _stream(
         self, url: str, headers: dict, timeout: httpx.Timeout, settings: FetchSettings, form: dict | None = None

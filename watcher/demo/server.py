@@ -24,6 +24,7 @@ class Route:
     fail_first: int = 0  # answer 500 this many times before succeeding
     delay: float = 0.0  # seconds to stall before answering
     redirect: str | None = None  # answer 302 to this path
+    trickle: float = 0.0  # seconds between two bytes of the body: a portal that never quite finishes
     headers: dict[str, str] = field(default_factory=dict)
     mtime: float = field(default_factory=lambda: time.time() - 3600)
 
@@ -131,10 +132,12 @@ class PortalServer:
                 and h.headers.get("If-Modified-Since") == headers["Last-Modified"]
             ):
                 return self._send(h, 304, b"", headers)
-        self._send(h, route.status, route.body, headers)
+        self._send(h, route.status, route.body, headers, trickle=route.trickle)
 
     @staticmethod
-    def _send(h: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str]) -> None:
+    def _send(
+        h: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str], *, trickle: float = 0.0
+    ) -> None:
         try:
             h.send_response(status)
             for k, v in headers.items():
@@ -142,7 +145,12 @@ class PortalServer:
             if status != 304:
                 h.send_header("Content-Length", str(len(body)))
             h.end_headers()
-            if status != 304 and body:
+            if status != 304 and body and trickle:
+                for i in range(len(body)):
+                    h.wfile.write(body[i : i + 1])
+                    h.wfile.flush()
+                    time.sleep(trickle)
+            elif status != 304 and body:
                 h.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout test, size limit): nothing to answer

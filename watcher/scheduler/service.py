@@ -52,6 +52,7 @@ class Service:
         self.config: Config | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self._digest: str | None = None
+        self._failed: str | None = None  # the digest whose configuration could not be applied, logged once
         self._stop = asyncio.Event()
         self._running: set[asyncio.Task] = set()
         self.results: list[RunResult] = []
@@ -64,7 +65,11 @@ class Service:
             return None
 
     def reload(self) -> bool:
-        """Read sources.yaml again; a broken file is reported and the previous sources keep running."""
+        """Read sources.yaml again; a broken file is reported and the previous sources keep running.
+
+        Never raises: it runs from the file watcher and from SIGHUP, and an exception there would end
+        the watcher silently, leaving every later edit unapplied. A failure that is not the file's
+        (the database away) is logged once and tried again at the next check."""
         digest = self._file_digest()
         try:
             config = load_config(self.config_path)
@@ -72,17 +77,30 @@ class Service:
             log.error("sources.yaml not reloaded: %s", exc)
             self._digest = digest
             return False
+        except Exception:  # noqa: BLE001 - see above: logged, and the watcher goes on
+            log.exception("sources.yaml not reloaded")
+            self._digest = digest
+            return False
         for err in config.errors:
-            log.error("source skipped: %s", err)
-        self._digest = digest
-        if self.config is None or self.config.defaults.index != config.defaults.index:
-            self.linker = make_linker(config, self.store)
-        self.config = config
-        self.store.sync_sources(config.sources)
-        prepare(config, self.store)
-        self._sync_jobs()
+            log.error("skipped: %s", err)
+        try:
+            self._apply(config)
+        except Exception:  # noqa: BLE001
+            if digest != self._failed:
+                log.exception("sources.yaml read but not applied; trying again at the next check")
+            self._failed = digest
+            return False
+        self._digest, self._failed = digest, None
         log.info("loaded %d sources (%d enabled)", len(config.sources), len(config.enabled))
         return True
+
+    def _apply(self, config: Config) -> None:
+        if self.config is None or self.config.defaults.index != config.defaults.index:
+            self.linker = make_linker(config, self.store)
+        self.store.sync_sources(config.sources)
+        prepare(config, self.store)
+        self.config = config
+        self._sync_jobs()
 
     def _sync_jobs(self) -> None:
         assert self.scheduler is not None and self.config is not None
@@ -106,7 +124,11 @@ class Service:
                 )
         for sid, src in wanted.items():
             job_id = f"source:{sid}"
-            trigger = trigger_for(src)
+            try:
+                trigger = trigger_for(src)
+            except ValueError as exc:  # validated at load; kept so one source never stops the others
+                log.error("source %s not scheduled: %s", sid, exc)
+                continue
             existing = self.scheduler.get_job(job_id)
             if existing is not None:
                 if existing.kwargs.get("signature") != src.model_dump_json():
