@@ -5,11 +5,25 @@ The schema only: `watcher.config.loader` reads the section, with file and line f
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from watcher.errors import ConfigError
+
+
+def check_timezone(name: str) -> str:
+    """An IANA zone name (Asia/Shanghai); checked at load, not when the first digest is due."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # zoneinfo reads tzdata: only when a config is checked
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {name!r}") from None
+    return name
+
+
+TimeZone = Annotated[str, AfterValidator(check_timezone)]
 
 
 def remember_secret(value: str | None) -> None:
@@ -61,7 +75,7 @@ class Channel(BaseModel):
     sender: str = "policy-watcher@localhost"
     to: list[str] = Field(default_factory=list)
     send_at: str = Field(default="08:00", pattern=r"^\d{2}:\d{2}$")
-    timezone: str = "Asia/Shanghai"
+    timezone: TimeZone = "Asia/Shanghai"
     empty: Literal["skip", "short"] = "skip"
 
     @field_validator("send_at")
@@ -70,17 +84,6 @@ class Channel(BaseModel):
         hour, minute = map(int, v.split(":"))
         if hour > 23 or minute > 59:
             raise ValueError(f"not a time of day: {v!r} (use HH:MM, 00:00 to 23:59)")
-        return v
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, v: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {v!r}") from None
         return v
 
     @field_validator("to")

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from watcher.config.channels import Channel
+from watcher.config.channels import Channel, TimeZone
 from watcher.errors import ConfigError
 
 DEFAULT_USER_AGENT = "PolicyWatcher/0.1 (+policy notice monitor; contact: admin@localhost)"
@@ -124,7 +124,7 @@ DEFAULT_INTERVAL = 7200.0  # seconds, when a source names neither an interval no
 class Schedule(_Model):
     interval: Duration | None = None
     cron: str | None = None
-    timezone: str = "Asia/Shanghai"
+    timezone: TimeZone = "Asia/Shanghai"
     jitter: Duration = 300.0
 
     @property
@@ -135,17 +135,6 @@ class Schedule(_Model):
     @classmethod
     def _cron(cls, v: str | None) -> str | None:
         return None if v is None else check_cron(v)
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, v: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {v!r}") from None
-        return v
 
     @model_validator(mode="after")
     def _one_of(self) -> Schedule:
