@@ -35,14 +35,15 @@ _STRONG = ("derived", "revision", "repost")  # relations an analyst is told abou
 _ORDER = {"derived": 0, "revision": 1, "repost": 2, "cites": 3, "sibling": 4}
 
 
-def _level(kind: str, links: list[tuple[str, str]]) -> str:
-    """links: (relation, parent as named) of the notice's own links in the event."""
+def _level(kind: str, links: list[tuple[str, str]], children: list[str]) -> str:
+    """links: (relation, parent as named) of the notice's own links in the event; children: the
+    relations of the stored documents the event links to it."""
     strong = [parent for relation, parent in links if relation in _STRONG]
     if kind == "link.new" and strong:
         national = ("国发", "国办发", "国令", "《中华人民共和国")
         return "important" if any(p.startswith(national) for p in strong) else "notice"
     if kind == "link.new":
-        return "info"
+        return "notice" if set(children) & set(_STRONG) else "info"
     return "notice"
 
 
@@ -51,9 +52,9 @@ def _event_links(e: OutboxEvent) -> list[dict]:
     return list(e.payload.get("links") or [dict(e.payload, child_id=e.notice_id)])
 
 
-def _link_line(found: Announcements, e: OutboxEvent, notice_id: int) -> tuple[str, list[tuple[str, str]]]:
+def _link_line(found: Announcements, e: OutboxEvent, notice_id: int) -> tuple[str, str]:
     """The one line of a link.new item: its own links (strongest first), then how many stored
-    documents it became the parent of; and (relation, parent) of its own links, for the level."""
+    documents it became the parent of; and the item's level."""
     own, children = [], []
     for ln in _event_links(e):
         if ln.get("child_id", notice_id) == notice_id:
@@ -67,7 +68,7 @@ def _link_line(found: Announcements, e: OutboxEvent, notice_id: int) -> tuple[st
     if children:
         kinds = ", ".join(sorted(set(children), key=lambda r: _ORDER.get(r, 9)))
         parts.append(f"{len(children)} stored document{'s' if len(children) != 1 else ''} now linked to it ({kinds})")
-    return "; ".join(parts), [(r, p) for r, p, _ in own]
+    return "; ".join(parts), _level(e.kind, [(r, p) for r, p, _ in own], children)
 
 
 def load_items(store: Store, event_ids: list[int] | None = None, after: int = 0) -> list[Item]:
@@ -83,9 +84,9 @@ def load_items(store: Store, event_ids: list[int] | None = None, after: int = 0)
 
 def _item(store: Store, found: Announcements, e: OutboxEvent, n: AnnouncedNotice) -> Item:
     mine = found.links.get(n.id, [])
-    own: list[tuple[str, str]] = []
+    level = "notice"
     if e.kind == "link.new":
-        relation, own = _link_line(found, e, n.id)
+        relation, level = _link_line(found, e, n.id)
     elif e.kind == "notice.version":
         relation = _revised(store, n.id, e.payload.get("seq", 2))
     else:
@@ -102,7 +103,7 @@ def _item(store: Store, found: Announcements, e: OutboxEvent, n: AnnouncedNotice
         written=str(n.written) if n.written else None,
         published=str(n.published) if n.published else None,
         relation=relation,
-        level=_level(e.kind, own),
+        level=level,
         relations=sorted({pl.relation for pl in mine}),
         parents=[
             found.parent_refs.get(pl.parent_id, "") if pl.parent_id else pl.parent_key

@@ -70,15 +70,16 @@ class LinkRepo(Repo):
             rows = conn.execute(q.order_by(T_SIG.c.version_id)).all()
         return [StoredSignature(r.notice_id, r.version_id, r.params, r.size, r.hashvalues) for r in rows]
 
-    def unsigned_versions(self) -> list[PendingVersion]:
-        """Versions without a signature, in arrival order: what the linker has not seen yet."""
+    def unsigned_versions(self, after: int = 0) -> list[PendingVersion]:
+        """Versions without a signature, in arrival order: what the linker has not seen yet. `after`:
+        only versions with a greater id (a range of the primary key, not a scan of every version)."""
         with self.engine.connect() as conn:
             return [
                 PendingVersion(r.id, r.notice_id)
                 for r in conn.execute(
                     select(T_VERSION.c.id, T_VERSION.c.notice_id)
                     .outerjoin(T_SIG, T_SIG.c.version_id == T_VERSION.c.id)
-                    .where(T_SIG.c.version_id.is_(None))
+                    .where(T_SIG.c.version_id.is_(None), T_VERSION.c.id > after)
                     .order_by(T_VERSION.c.id)
                 )
             ]

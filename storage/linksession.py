@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from storage.core import T_CIT, T_EVENT, T_LINK, T_NOTICE, T_SIG, table_of
 from storage.models import TitleAlias, utcnow
-from storage.records import CitationRow, LinkRow, Member, Waiting
+from storage.records import CitationRow, LinkRow, Member, StoredSignature, Waiting
 
 T_ALIAS = table_of(TitleAlias)
 _CITATION_COLS = ("notice_id", "kind", "key", "raw", "in_purpose", "resolved_id", "basis")
@@ -155,6 +155,20 @@ class LinkSession:
         return [
             Member(r.id, r.title_key, r.issuer, r.doc_no, r.w) for r in rows if r.repost_of is None and r.id != exclude
         ]
+
+    def signatures_of(self, notice_ids: Sequence[int]) -> dict[int, StoredSignature]:
+        """The newest signature of each of these notices (one query for a query's neighbours)."""
+        if not notice_ids:
+            return {}
+        q = (
+            select(T_SIG.c.notice_id, T_SIG.c.version_id, T_SIG.c.params, T_SIG.c.size, T_SIG.c.hashvalues)
+            .where(T_SIG.c.notice_id.in_(list(notice_ids)))
+            .order_by(T_SIG.c.version_id)
+        )
+        return {
+            r.notice_id: StoredSignature(r.notice_id, r.version_id, r.params, r.size, r.hashvalues)
+            for r in self.conn.execute(q)
+        }
 
     # ---- links ----------------------------------------------------------------------------------
     def links_of(self, child_id: int, relations: Sequence[str]) -> list[LinkRow]:

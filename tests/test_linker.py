@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 from sqlalchemy import text
 
+from notifiers.items import load_items
 from storage.repo import Store
 from tests.builders import FIXTURES
 from watcher.evaluation.links import LoadedDoc, evaluate, ingest, load_document
@@ -78,9 +79,12 @@ def test_a_law_arriving_after_its_measures_and_an_older_version_arriving_last(fr
     # The 2012 version was in force at both dates: they move to it, and 2024 revises it.
     assert {(c, p) for c, p, r in rows if r == "derived"} == {(zj.path, old.path), (cq.path, old.path)}
     assert (new.path, old.path, "revision") in rows
-    # One event per linking pass: the 2012 version's carries its revision and the two measures' links.
-    events = [json.loads(e.payload_json) for e in fresh_db.events() if e.kind == "link.new"]
-    assert len(events) == 4 and len(events[-1]["links"]) == 3
+    # One event per linking pass: the 2012 version's carries the 2024 version's revision link and the
+    # two measures' links, and the notifiers show it as one item.
+    events = [e for e in fresh_db.events() if e.kind == "link.new"]
+    assert len(events) == 4 and len(json.loads(events[-1].payload_json)["links"]) == 3
+    [item] = load_items(fresh_db, [events[-1].id])
+    assert (item.relation, item.level) == ("3 stored documents now linked to it (derived, revision)", "notice")
 
 
 def test_a_new_version_of_the_law_takes_only_the_measures_made_under_it(fresh_db):
@@ -290,3 +294,47 @@ def test_a_forwarding_notice_that_carries_the_text_is_a_repost(sqlite_store):
     assert (parent, relation) == (original.path, "repost")
     with sqlite_store.engine.connect() as conn:
         assert conn.execute(text("SELECT jaccard FROM links WHERE relation = 'repost'")).scalar() < 0.8
+
+
+@pytest.mark.parametrize("old_first", [True, False], ids=["in order", "old version late"])
+def test_a_revision_under_a_former_title_read_from_the_amendment_history(sqlite_store, old_first):
+    purpose = "第一条 为了实施《中华人民共和国水法》，结合本省实际，制定本办法。\n第二条 本办法适用于本省行政区域。"
+    old = LoadedDoc("old.txt", "河南省水法实施办法", None, date(1999, 5, 1), purpose)
+    new = LoadedDoc(
+        "new.txt",
+        "河南省实施《中华人民共和国水法》办法",
+        None,
+        date(2005, 1, 1),
+        "1999年5月1日河南省第九届人民代表大会常务委员会第九次会议通过\n"
+        "根据2004年11月26日河南省第十届人民代表大会常务委员会第十二次会议"
+        "《关于修改〈河南省水法实施办法〉的决定》修正\n" + purpose,
+    )
+    linker = Linker(sqlite_store)
+    for d in (old, new) if old_first else (new, old):
+        ingest(sqlite_store, [d], linker)
+    rows = _rows(sqlite_store)
+    assert ("new.txt", "old.txt", "revision") in rows
+    assert ("new.txt", "old.txt", "derived") not in rows  # the decision that amended it names it: no parent
+
+
+def test_a_run_reads_only_recent_versions_yet_finds_one_committed_late(sqlite_store, monkeypatch):
+    """After its first run, the linker looks for unlinked versions above the highest it linked less a
+    window (a run costs what is new, not a scan of every version), and at every version again every
+    FULL_SCAN seconds: a version another process committed late, with a lower id, is still linked."""
+    import watcher.link.linker as linker_module
+
+    docs = [_doc("000_*.txt"), _doc("001_*.txt")]
+    linker = Linker(sqlite_store)
+    ingest(sqlite_store, docs, linker)
+    with sqlite_store.engine.begin() as conn:  # the first version, as if its transaction committed late
+        first = conn.execute(text("SELECT MIN(id) FROM versions")).scalar()
+        conn.execute(text("DELETE FROM signatures WHERE version_id = :v"), dict(v=first))
+        conn.execute(text("DELETE FROM links"))
+    calls: list[int] = []
+    real = sqlite_store.unsigned_versions
+    monkeypatch.setattr(sqlite_store, "unsigned_versions", lambda after=0: calls.append(after) or real(after))
+    monkeypatch.setattr(linker_module, "RESCAN_WINDOW", 0)
+    assert linker.run() == 0 and calls == [linker._linked_through]  # above the window: not seen yet
+    monkeypatch.setattr(linker_module, "FULL_SCAN", 0.0)
+    linker.run()
+    assert calls[-1] == 0 and sqlite_store.unsigned_versions() == []  # the full scan found and linked it

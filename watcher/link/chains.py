@@ -43,7 +43,7 @@ def link_wants(p: Pass, carriers: list[Doc]) -> None:
             v = chain_of(members).in_force(p.doc.when)
             parent = p.docs.doc(v.id) if v else None
             if parent is not None:
-                _relink(p, p.doc, parent, w.relation, members, _evidence(w.docno or w.raw, w.key, v))
+                _relink(p, p.doc, parent, w.relation, members, _evidence(w.docno or w.raw, w.key, v, len(members)))
             continue
         if w.role != "parent":
             continue
@@ -54,9 +54,10 @@ def link_wants(p: Pass, carriers: list[Doc]) -> None:
             p.writer.placeholder(p.doc, w)
 
 
-def _evidence(cites: str, instrument: str, v: Version | None) -> dict[str, Any]:
+def _evidence(cites: str, instrument: str, v: Version | None, versions: int) -> dict[str, Any]:
+    """Why: what it cites, the instrument, and which version when several are stored."""
     ev: dict[str, Any] = {"cites": cites, "instrument": instrument}
-    if v is not None and v.when is not None:
+    if versions > 1 and v is not None and v.when is not None:
         ev["version"] = v.when.isoformat()
     return ev
 
@@ -110,7 +111,7 @@ def link_waiting(p: Pass) -> None:
             child = p.docs.doc(child_id)
             if child is not None:
                 relation = "derived" if c.in_purpose else "cites"
-                _relink(p, child, p.doc, relation, members, _evidence(c.raw, c.key, v))
+                _relink(p, child, p.doc, relation, members, _evidence(c.raw, c.key, v, len(members)))
 
 
 # ---- versions -------------------------------------------------------------------------------------

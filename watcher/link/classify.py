@@ -35,7 +35,10 @@ class Thresholds:
     revision_containment: float = 0.3  # ... or this much of one is in the other
     lsh_bands: int = 64  # 64 bands x 2 rows of 128: P(candidate | J=0.2) = 0.93
     lsh_rows: int = 2
-    candidates: int = 12  # LSH candidates verified exactly, those sharing the most bands first
+    ranked: int = 48  # LSH neighbours sharing the most bands whose signatures are compared
+    candidates: int = 12  # of those, verified exactly (the best estimates first)
+    estimate_jaccard: float = 0.03  # a signature estimate under this and the next: no sibling is near
+    estimate_containment: float = 0.3  # (reuse: under half derived_jaccard and this)
     min_shingles: int = 300  # containment means something only for a text this long: a stub is in anything
     min_indexed: int = 30  # shingles left after boilerplate below which a text is neither indexed nor queried
     same_version_days: int = 31  # two copies of one text dated this close are one version (reposts)
@@ -149,6 +152,8 @@ def explain(relation: str, parent_ref: str, evidence: dict[str, Any], alignment:
         why.append("cites it")
     if evidence.get("same"):
         why.append(f"same {evidence['same']}")
+    if evidence.get("version"):
+        why.append(f"the version in force, of {evidence['version']}")
     if evidence.get("shared_parent"):
         why.append(f"both implement {evidence['shared_parent']}")
     if alignment:

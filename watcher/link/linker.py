@@ -18,6 +18,7 @@ The index holds one copy per repost cluster. The SQL is in storage/links.py and 
 from __future__ import annotations
 
 import logging
+import time
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -55,6 +56,8 @@ _NO_KEYS = np.zeros(0, dtype=np.uint32)
 FILTER_STATE = "boilerplate"
 SAVE_EVERY = 1000  # documents observed between two saves of the filter: what a restart counts again
 CACHE = 5000  # stored documents kept with their shingles
+FULL_SCAN = 600.0  # seconds between two looks at every version for one not linked
+RESCAN_WINDOW = 1000  # version ids below the highest linked one looked at again on every run
 
 
 @dataclass
@@ -85,6 +88,8 @@ class Linker:
         self._through = 0  # the last version the filter has seen
         self._unsaved = 0
         self._docs: OrderedDict[int, Doc] = OrderedDict()
+        self._full_scan_at: float | None = None
+        self._linked_through = 0  # the highest version id linked by this process
         self._load_index(storage)
         self._load_filter()
 
@@ -163,7 +168,15 @@ class Linker:
 
     # ---- the stage ----------------------------------------------------------------------------
     def pending_versions(self) -> list[PendingVersion]:
-        return self.store.unsigned_versions()
+        """Versions not linked yet. Every version on the first run and every FULL_SCAN seconds; in
+        between, those above the highest linked id less a window: a version committed late with a
+        lower id (another process's transaction) is still found, and a run costs what is new, not a
+        scan of every stored version."""
+        now = time.monotonic()
+        if self._full_scan_at is None or now - self._full_scan_at >= FULL_SCAN:
+            self._full_scan_at = now
+            return self.store.unsigned_versions()
+        return self.store.unsigned_versions(after=max(0, self._linked_through - RESCAN_WINDOW))
 
     def run(self, batch: int = 200) -> int:
         """Link every version not linked yet, in arrival order; returns how many links were made.
@@ -194,6 +207,7 @@ class Linker:
             # An older version that a newer one already superseded: signed, nothing linked.
             p = self._pass(tx, found, prep.hashes, sig) if found.notice is not None else None
         self._through = max(self._through, version_id)
+        self._linked_through = max(self._linked_through, version_id)
         if p is not None:
             self._after(p, sig, prep.clause_keys)
         return len(p.writer.made) if p else 0

@@ -2,9 +2,10 @@
 
 Texts are compared without their boilerplate (watcher/link/boilerplate.py): a portal's template, a
 salutation or 此件公开发布 is no reuse. The LSH index holds one copy per repost cluster; its neighbours
-are ranked by the number of bands they share with the new text and only the first
-`Thresholds.candidates` are verified exactly, so linking one document costs the same whatever is
-stored and however often one text was reposted.
+are ranked by the number of bands they share with the new text, the first `Thresholds.ranked` are
+ranked again by the Jaccard their stored signatures give (one query), and only the first
+`Thresholds.candidates` that may pass a threshold are read and verified exactly. Linking one document
+so costs the same whatever is stored and however often one text was reposted.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from watcher.link.classify import Doc, Pair, Scores, classify
+import numpy as np
+
+from storage.records import StoredSignature
+from watcher.link.classify import Doc, Pair, Scores, Thresholds, classify
 from watcher.link.context import Pass, same_version
 from watcher.link.fingerprint import Signature, exact_scores
 
@@ -26,26 +30,53 @@ class Verified:
 
     doc: Doc
     scores: Scores
-    bands: int
+    estimate: float  # the Jaccard its signature gave before the texts were compared
 
 
 def neighbours(p: Pass, index: Index, sig: Signature) -> list[Verified]:
-    """The stored texts most like the new one (one per repost cluster), verified exactly."""
+    """The stored texts most like the new one (one per repost cluster), verified exactly: the LSH
+    neighbours sharing the most bands, then ranked by the estimate their signatures give, and only the
+    first `Thresholds.candidates` of those that may pass a threshold are read and compared."""
     if p.doc.size < p.th.min_indexed:
         return []  # nothing left but boilerplate: every such text would look alike
+    ranked = [int(k) for k, _ in index.ranked(sig, p.th.ranked)]
+    stored = p.tx.signatures_of([k for k in ranked if k != p.doc.id])
+    estimates = sorted(
+        (
+            (est, nid)
+            for nid, s in stored.items()
+            if (est := _estimate(sig, s, p.th, bool(p.doc.purpose_keys))) is not None
+        ),
+        reverse=True,
+    )
     out: list[Verified] = []
     seen = {p.doc.id}
-    for key, bands in index.ranked(sig, 2 * p.th.candidates):
-        other = p.docs.doc(int(key))
+    for est, nid in estimates:
+        other = p.docs.doc(nid)
         if other is not None and other.repost_of:  # a copy indexed before its cluster's original arrived
             other = p.docs.doc(other.repost_of)
         if other is None or other.id in seen:
             continue
         seen.add(other.id)
-        out.append(Verified(other, _scores(p, other), bands))
+        out.append(Verified(other, _scores(p, other), est))
         if len(out) >= p.th.candidates:
             break
     return out
+
+
+def _estimate(sig: Signature, stored: StoredSignature, th: Thresholds, siblings: bool) -> float | None:
+    """Jaccard estimated from the two signatures, None when neither it nor the containments it implies
+    (with the two sizes) come near a threshold: reuse (derived_jaccard, derived_containment) or, when
+    the new text implements something, a sibling's bit of shared text."""
+    other = np.frombuffer(stored.hashvalues, dtype="<u4")
+    if len(other) != len(sig.hashvalues) or not sig.size or not stored.size:
+        return None
+    j = float(np.mean(other == sig.hashvalues))
+    shared = j * (sig.size + stored.size) / (1 + j)
+    floor = th.estimate_jaccard if siblings else th.derived_jaccard / 2  # 128 values: about ±0.04 at 0.2
+    if j >= floor or shared / min(sig.size, stored.size) >= th.estimate_containment:
+        return j
+    return None
 
 
 def _scores(p: Pass, other: Doc) -> Scores:
