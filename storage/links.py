@@ -168,18 +168,19 @@ class LinkRepo(Repo):
             )
 
     def canonical_texts_after(self, version_id: int, limit: int = 10_000) -> list[tuple[int, str]]:
-        """(version id, text) of the linked versions after `version_id` whose notice is no repost: what
-        the boilerplate filter observed since its state was saved, to count again after a crash."""
+        """(version id, text) of the linked versions after `version_id` whose notice is no repost, the
+        most recent `limit` of them, oldest first: what the boilerplate filter observed since its state
+        was saved, to count again at start-up (a bounded read, however long ago that was)."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(T_VERSION.c.id, T_VERSION.c.norm_text, T_NOTICE.c.repost_of)
                 .join(T_SIG, T_SIG.c.version_id == T_VERSION.c.id)
                 .join(T_NOTICE, T_NOTICE.c.id == T_VERSION.c.notice_id)
                 .where(T_VERSION.c.id > version_id)
-                .order_by(T_VERSION.c.id)
+                .order_by(T_VERSION.c.id.desc())
                 .limit(limit)
             ).all()
-        return [(r.id, r.norm_text) for r in rows if r.repost_of is None]
+        return [(r.id, r.norm_text) for r in reversed(rows) if r.repost_of is None]
 
     @contextmanager
     def link_session(self) -> Iterator[LinkSession]:

@@ -219,7 +219,8 @@ class Linker:
         reading = read(row.title, row.text, row.doc_no)
         when = row.written or row.published or reading.history.version_date or effective_date(row.text)
         ws = wants(row.title, reading, version.citations, row.doc_no)
-        rows = citation_rows(row.id, ws, version.citations, reading.own | {row.title_key or ""})
+        own = reading.own | ({row.title_key} if row.title_key else set())
+        rows = citation_rows(row.id, ws, version.citations, own)
         doc = Doc(
             row.id, row.title, row.title_key, row.doc_no, row.issuer, when, row.text, row.version_id, hashes,
             {r.key for r in rows if r.in_purpose}, {r.key for r in rows if r.basis},
