@@ -338,3 +338,14 @@ def test_a_run_reads_only_recent_versions_yet_finds_one_committed_late(sqlite_st
     monkeypatch.setattr(linker_module, "FULL_SCAN", 0.0)
     linker.run()
     assert calls[-1] == 0 and sqlite_store.unsigned_versions() == []  # the full scan found and linked it
+
+
+def test_text_reuse_gives_one_parent_the_one_holding_most_of_it(sqlite_store):
+    """A text made of two stored texts (most of it from the first) derives from the first only: the
+    other holds borrowed text too, and calling every such neighbour a parent multiplied links."""
+    a, b = (load_document(next(CORPUS.rglob(n)), CORPUS) for n in ("000_*.txt", "003_*.txt"))
+    first = LoadedDoc("a.txt", "甲省关于推进绿色产业发展的意见", None, date(2020, 3, 27), a.body)
+    second = LoadedDoc("b.txt", "乙市绿色低碳循环发展实施方案", None, date(2022, 11, 17), b.body)
+    mixed = LoadedDoc("c.txt", "丙市关于绿色发展的若干措施", None, date(2023, 1, 5), a.body[:6000] + b.body[:5000])
+    ingest(sqlite_store, [first, second, mixed], Linker(sqlite_store))
+    assert [(c, p) for c, p, r in _rows(sqlite_store) if r == "derived" and c == "c.txt"] == [("c.txt", "a.txt")]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from storage.records import StoredSignature
-from watcher.link.classify import Doc, Pair, Scores, Thresholds, classify
+from watcher.link.classify import Doc, Pair, Relation, Scores, Thresholds, classify
 from watcher.link.context import Pass, same_version
 from watcher.link.fingerprint import Signature, exact_scores
 
@@ -124,7 +124,10 @@ def link_repost(p: Pass, found: list[Verified]) -> bool:
 
 def link_reuse(p: Pass, found: list[Verified]) -> None:
     """Text reuse and siblings among the neighbours not linked otherwise. A pair named alike is left to
-    the chains (versions), and a pair where one implements the other to its citation."""
+    the chains (versions), and a pair where one implements the other to its citation. Reuse without a
+    citation gives the new text one parent, the one holding most of it: the others it resembles hold
+    the same borrowed text, and are its siblings or cousins, not its parents."""
+    parents: list[tuple[float, float, Relation]] = []
     for v in found:
         other = v.doc
         if other.id in p.linked or other.id == p.repost_displaced or _named_alike(p.doc, other):
@@ -132,9 +135,18 @@ def link_reuse(p: Pass, found: list[Verified]) -> None:
         rel = classify(p.doc, other, Pair(v.scores), p.th)
         if rel is None or rel.relation == "repost":
             continue
-        evidence = {k: val for k, val in rel.evidence.items() if k != "jaccard"}
-        if p.writer.link(rel.relation, rel.child, rel.parent, evidence):
-            p.linked.add(other.id)
+        if rel.relation == "derived" and rel.child is p.doc:
+            parents.append((v.scores.contain_doc, v.scores.jaccard, rel))
+        else:
+            _save(p, rel, other)
+    if parents:
+        _save(p, max(parents, key=lambda x: x[:2])[2], None)
+
+
+def _save(p: Pass, rel: Relation, other: Doc | None) -> None:
+    evidence = {k: val for k, val in rel.evidence.items() if k != "jaccard"}
+    if p.writer.link(rel.relation, rel.child, rel.parent, evidence):
+        p.linked.add(rel.parent.id if rel.child is p.doc else rel.child.id)
 
 
 def _named_alike(doc: Doc, other: Doc) -> bool:
