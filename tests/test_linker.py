@@ -34,25 +34,18 @@ def _doc(name: str, when: date | None = ..., path: str | None = None) -> LoadedD
 
 @pytest.mark.parametrize("folder", [CORPUS, LARGE], ids=["seeds+laws", "laws_large"])
 def test_labelled_sets_meet_the_targets(tmp_path, folder):
+    """The issue's targets on both sets: derived and revision P >= 0.95 and R >= 0.9, no sibling
+    reported as derived, and precision >= 0.9 over every reported link (cites, siblings and links to
+    documents not stored too), judged by the labels and the adjudicated CSV, none left unjudged."""
     store = Store.open(f"sqlite:///{tmp_path}/eval.db")
-    report = evaluate(folder, folder / "links.csv", store)
+    report = evaluate(folder, folder / "links.csv", store, adjudicated=folder / "adjudicated.csv")
     for rel in ("derived", "revision"):
         r = report["relations"][rel]
         assert r["precision"] >= 0.95 and r["recall"] >= 0.9, (rel, r["missed"], r["wrong"])
-    # A pair labelled derived is no sibling error, even when both also derive from one parent
-    # (北京 implements the 道路交通安全法 and its 实施条例, which implements the law too).
-    derived = {frozenset(p) for p in report["relations"]["derived"]["missed"]} | {
-        frozenset(p) for p in _labelled(folder, "derived")
-    }
-    assert [p for p in report["siblings_reported_as_derived"] if frozenset(p) not in derived] == []
+    assert report["siblings_reported_as_derived"] == []
+    every = report["all_links"]
+    assert every["precision_unjudged_as_wrong"] >= 0.9, (report["false_links"], report["unjudged"])
     store.close()
-
-
-def _labelled(folder, relation: str) -> list[tuple[str, str]]:
-    import csv
-
-    with (folder / "links.csv").open(encoding="utf-8") as fh:
-        return [(r["child"], r["parent"]) for r in csv.DictReader(fh) if r["relation"] == relation]
 
 
 # ---- chains ---------------------------------------------------------------------------------------
