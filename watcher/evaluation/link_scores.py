@@ -23,7 +23,8 @@ from datetime import date
 from pathlib import Path
 
 from watcher.errors import WatcherError
-from watcher.text.docno import find_docnos, normalise_title
+from watcher.text.docno import find_docnos
+from watcher.text.titles import fold_title
 
 Pair = tuple[str, str]  # (child, parent)
 
@@ -31,7 +32,7 @@ Pair = tuple[str, str]  # (child, parent)
 def ref_key(parent: str, documents: frozenset[str] | set[str]) -> str:
     """One spelling of a parent: a document's path as it is, a 文号 or title folded (《中华人民共和国水法》,
     〈水法〉 and 水法 are one key), so labels, adjudications and the linker's keys meet."""
-    return parent if parent in documents else normalise_title(parent)
+    return parent if parent in documents else fold_title(parent)
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,7 @@ class Linker:
                 raise ParamsMismatch(
                     f"stored signature of version {r.version_id} was made with {r.params}; "
                     f"this index uses {self.params.key()} "
-                    f"(re-fingerprint with `watcher link --rebuild`)"
+                    "(keep the index's parameters, or link into a new database)"
                 )
             if r.size >= self.th.min_indexed:
                 latest[r.notice_id] = Signature.from_bytes(p, r.hashvalues, r.size)

@@ -107,33 +107,6 @@ def find_titles(text: str) -> list[str]:
     return out
 
 
-def normalise_title(title: str) -> str:
-    """A key for matching cited titles: 《中华人民共和国X法》 and X法 match."""
-    t = _nfkc(title)
-    t = re.sub(r"[\s《》〈〉<>“”\"'‘’]", "", t)
-    t = re.sub(r"^中华人民共和国", "", t)
-    t = re.sub(r"[(（][^()（）]*(?:修订|修正|草案|试行|年)[^()（）]*[)）]$", "", t)
-    return t
-
-
-def title_key(title: str | None) -> str | None:
-    """Key of a document's own title for matching citations of it (None for empty titles)."""
-    if not title:
-        return None
-    key = normalise_title(title)
-    return key[:200] if len(key) >= 4 else None
-
-
-_IMPLEMENTS = re.compile(
-    r"(?:实施|贯彻|落实|执行)《([^《》]{2,80})》|《([^《》]{2,80})》(?:的)?(?:实施(?:办法|细则|条例|意见|方案)|实施)"
-)
-
-
-def titles_implemented(title: str | None) -> list[str]:
-    """Titles a document's own title says it implements: 上海市实施《村民委员会组织法》办法."""
-    return [a or b for a, b in _IMPLEMENTS.findall(title or "")]
-
-
 # ---- dates ---------------------------------------------------------------------------------
 _CN_DIGITS = {
     "〇": 0,
