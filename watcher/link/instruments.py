@@ -24,6 +24,7 @@ from watcher.text.titles import (
     nfkc,
     normalise_issuer,
     title_key,
+    wrapped_title,
 )
 
 __all__ = [  # the title functions live in watcher/text/titles.py (storage computes keys with them)
@@ -78,14 +79,7 @@ def is_legislation(key: str) -> bool:
 
 def forwarded_title(title: str) -> str | None:
     """What a 转发 notice forwards: 关于转发《省政府关于X的意见》的通知 → 省政府关于X的意见."""
-    m = _FORWARD.match(nfkc(title).strip())
-    if not m:
-        return None
-    inner = m.group("inner").strip()
-    spans = find_title_spans(inner)
-    if len(spans) == 1 and spans[0].start == 0 and spans[0].end == len(inner):
-        inner = spans[0].raw
-    return inner or None
+    return wrapped_title(_FORWARD, title)
 
 
 @dataclass(frozen=True)

@@ -102,9 +102,9 @@ def is_distinctive(key: str | None) -> bool:
     return bool(name) and not _DETERMINERS.match(name)
 
 
-def carried_title(title: str) -> str | None:
-    """The instrument a 印发/发布 notice carries: 关于印发《X》的通知 → X (None when it carries none)."""
-    m = _CARRIER.match(nfkc(title).strip())
+def wrapped_title(pattern: re.Pattern[str], title: str) -> str | None:
+    """The title a notice's own title wraps (group `inner` of pattern), unquoted when quoted whole."""
+    m = pattern.match(nfkc(title).strip())
     if not m:
         return None
     inner = m.group("inner").strip()
@@ -112,6 +112,11 @@ def carried_title(title: str) -> str | None:
     if len(spans) == 1 and spans[0].start == 0 and spans[0].end == len(inner):
         inner = spans[0].raw
     return inner or None
+
+
+def carried_title(title: str) -> str | None:
+    """The instrument a 印发/发布 notice carries: 关于印发《X》的通知 → X (None when it carries none)."""
+    return wrapped_title(_CARRIER, title)
 
 
 def normalise_issuer(issuer: str | None) -> str | None:
