@@ -19,7 +19,7 @@ from storage.core import T_EVENT, T_NOTICE, T_VERSION
 from storage.pages import save_attachment_texts, save_pages
 from storage.records import Counts, NoticeState, Outcome, Snapshot
 from storage.search import index_text
-from watcher.text.docno import title_key
+from watcher.text.titles import title_key
 
 # last_checked of a notice to look at again on the next run, whatever its source's recheck_after.
 RETRY_AT = datetime(2000, 1, 1, tzinfo=UTC)

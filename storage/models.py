@@ -36,7 +36,7 @@ class Notice(SQLModel, table=True):
     list_date: date | None = None
     title: str | None = Field(default=None, sa_column=Column(Text))
     doc_no: str | None = Field(default=None, index=True, max_length=64)
-    title_key: str | None = Field(default=None, index=True, max_length=200)
+    title_key: str | None = Field(default=None, index=True, max_length=200)  # folded instrument name
     issuer: str | None = None
     written: date | None = None
     published: date | None = Field(default=None, index=True)
@@ -51,6 +51,10 @@ class Notice(SQLModel, table=True):
     last_seen: datetime = Field(default_factory=utcnow)
     last_checked: datetime | None = None
     last_changed: datetime | None = None
+    # Set by the linker: the date a version is in force by (written, published, the amendment history,
+    # else the date it takes effect), and the canonical copy of its repost cluster (None: canonical).
+    link_date: date | None = None
+    repost_of: int | None = Field(default=None, index=True)
 
 
 class Version(SQLModel, table=True):
@@ -152,8 +156,30 @@ class Citation(SQLModel, table=True):
     kind: str = Field(max_length=8)  # docno | title
     key: str = Field(max_length=200)  # normalised 文号 or title key
     raw: str = Field(sa_column=Column(Text, nullable=False))
-    in_purpose: bool = False  # cited in the title or the opening (purpose) clause
+    in_purpose: bool = False  # what it implements: named by its title or its purpose sentence
+    basis: bool = False  # its legal basis (根据《X法》 in the purpose sentence): a `cites` link
     resolved_id: int | None = Field(default=None, index=True)
+
+
+class TitleAlias(SQLModel, table=True):
+    """A former title of an instrument, read from its amendment history (关于修改〈X〉的决定): its
+    earlier versions and the documents citing them are found under that key too."""
+
+    __tablename__ = "title_aliases"
+    notice_id: int = Field(primary_key=True)
+    key: str = Field(primary_key=True, max_length=200, index=True)
+
+
+class LinkState(SQLModel, table=True):
+    """State the linker keeps between processes (the boilerplate filter's counts), so that start-up
+    reads one row instead of every stored text; `through_version` is the last version it has seen."""
+
+    __tablename__ = "link_state"
+    name: str = Field(primary_key=True, max_length=64)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    docs: float
+    through_version: int
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class Link(SQLModel, table=True):

@@ -11,71 +11,41 @@ Pure functions and records: no database. The linker keeps the chains (one per ke
 from __future__ import annotations
 
 import re
-import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date
 
 from watcher.text.docno import find_title_spans
+from watcher.text.titles import (
+    carried_title,
+    fold_title,
+    is_distinctive,
+    kind_of,
+    nfkc,
+    normalise_issuer,
+    title_key,
+)
 
-_MAX_KEY = 200
-_QUOTES = re.compile(r"[\s\u3000《》〈〉<>＜＞“”\"'‘’「」『』]")
-# A version note at the end of a title is not part of the name: （2018年修正） (修订) (试行) (草案).
-_VERSION_NOTE = re.compile(
-    r"[(（\[【](?:\d{4}年)?(?:第?[一二三四五六七八九十\d]+次)?"
-    r"(?:修订|修正|修改|版|草案|征求意见稿|送审稿|试行|暂行)(?:稿|本|版)?[)）\]】]$"
-)
-# 关于印发《X》的通知 carries X: the notice and X are one instrument. 转发 is not unwrapped: a city's
-# 转发 notice is its own document (a repost of X), not a version of X.
-_CARRIER = re.compile(r"^(?P<issuer>.*?)(?:关于)?(?:印发|发布|公布|颁布)(?P<inner>.+?)的?(?:通知|公告|通告|令)$")
+__all__ = [  # the title functions live in watcher/text/titles.py (storage computes keys with them)
+    "InstrumentKey",
+    "Version",
+    "VersionChain",
+    "carried_title",
+    "fold_title",
+    "forwarded_title",
+    "implemented_by_title",
+    "instrument_key",
+    "is_distinctive",
+    "is_legislation",
+    "is_standing",
+    "kind_of",
+    "normalise_issuer",
+    "title_key",
+]
+
+# 转发 is not unwrapped as 印发 is: a city's 转发 notice is its own document (a repost of X), not a
+# version of X.
 _FORWARD = re.compile(r"^.*?(?:关于)?转发(?P<inner>.+?)的?(?:通知|公告|通告|函)$")
-# What kind of instrument a key names. A key that is nothing but a kind word (《办法》, 《意见》) or a
-# kind word after a determiner (本办法, 该条例) names no instrument: it is a short form used in a text.
-_KIND_LIST = (
-    "实施细则",
-    "实施办法",
-    "实施条例",
-    "实施意见",
-    "实施方案",
-    "若干规定",
-    "若干措施",
-    "若干意见",
-    "暂行办法",
-    "暂行规定",
-    "管理办法",
-    "管理规定",
-    "工作方案",
-    "行动方案",
-    "行动计划",
-    "修正案",
-    "法",
-    "条例",
-    "规定",
-    "办法",
-    "细则",
-    "规则",
-    "章程",
-    "准则",
-    "意见",
-    "方案",
-    "通知",
-    "决定",
-    "措施",
-    "规划",
-    "纲要",
-    "计划",
-    "公告",
-    "通告",
-    "批复",
-    "函",
-    "报告",
-    "要点",
-    "标准",
-    "指引",
-    "目录",
-)
-_KINDS: tuple[str, ...] = tuple(sorted(_KIND_LIST, key=len, reverse=True))  # the longest kind word wins: 办法, not 法
-_DETERMINERS = re.compile(r"^(?:本|该|此|上述|前述|这|有关|相关|新|原|上|下|各|其他|我国|国家|地方|省|市|县|区)*$")
 # Standing rules: versions of one title are one instrument whatever the text. A notice titled
 # 关于做好春节期间安全工作的通知 may recur every year with a new text; a 条例 does not.
 _STANDING = re.compile(r"(?:法|条例|规定|办法|细则|规则|章程|准则|修正案)$")
@@ -89,35 +59,6 @@ _BARE_IMPLEMENTS = re.compile(
 _BARE_IMPLEMENTS_INSIDE = re.compile(
     r"实施(?P<law>中华人民共和国[\u4e00-\u9fff]{1,40}?法)(?:的)?(?:办法|细则|若干规定|规定|条例)$"
 )
-
-
-def _nfkc(text: str) -> str:
-    return unicodedata.normalize("NFKC", text)
-
-
-def fold_title(title: str) -> str:
-    """The spelling-free form of a title: quotes, spaces, width, 中华人民共和国 and 的 folded, a
-    trailing version note dropped. Two titles of one instrument fold to the same string."""
-    t = _nfkc(title).strip()
-    for _ in range(2):  # 《X（2018年修正）》: the note may sit inside the quotes
-        t = _VERSION_NOTE.sub("", _QUOTES.sub("", t))
-    t = t.replace("中华人民共和国", "").replace("的", "")
-    return t[:_MAX_KEY]
-
-
-def kind_of(key: str) -> str | None:
-    """The kind word a folded key ends with (法, 条例, 实施办法 …), None when it ends with none."""
-    return next((k for k in _KINDS if key.endswith(k)), None)
-
-
-def is_distinctive(key: str | None) -> bool:
-    """True when a folded key names one instrument; False for bare kind words and short forms
-    (办法, 本条例, 该意见, 有关规定)."""
-    if not key:
-        return False
-    kind = kind_of(key)
-    name = key[: -len(kind)] if kind else key
-    return bool(name) and not _DETERMINERS.match(name)
 
 
 def is_standing(key: str) -> bool:
@@ -135,21 +76,9 @@ def is_legislation(key: str) -> bool:
     return is_standing(key) or bool(_LEGISLATURE_DECISION.search(key))
 
 
-def carried_title(title: str) -> str | None:
-    """The instrument a 印发/发布 notice carries: 关于印发《X》的通知 → X (None when it carries none)."""
-    m = _CARRIER.match(_nfkc(title).strip())
-    if not m:
-        return None
-    inner = m.group("inner").strip()
-    spans = find_title_spans(inner)
-    if len(spans) == 1 and spans[0].start == 0 and spans[0].end == len(inner):
-        inner = spans[0].raw
-    return inner or None
-
-
 def forwarded_title(title: str) -> str | None:
     """What a 转发 notice forwards: 关于转发《省政府关于X的意见》的通知 → 省政府关于X的意见."""
-    m = _FORWARD.match(_nfkc(title).strip())
+    m = _FORWARD.match(nfkc(title).strip())
     if not m:
         return None
     inner = m.group("inner").strip()
@@ -157,12 +86,6 @@ def forwarded_title(title: str) -> str | None:
     if len(spans) == 1 and spans[0].start == 0 and spans[0].end == len(inner):
         inner = spans[0].raw
     return inner or None
-
-
-def normalise_issuer(issuer: str | None) -> str | None:
-    if not issuer:
-        return None
-    return re.sub(r"\s+", "", _nfkc(issuer)) or None
 
 
 @dataclass(frozen=True)
@@ -182,8 +105,8 @@ def instrument_key(title: str | None, issuer: str | None = None) -> InstrumentKe
     the title names no particular instrument."""
     if not title:
         return None
-    key = fold_title(carried_title(title) or title)
-    return InstrumentKey(key, normalise_issuer(issuer)) if is_distinctive(key) else None
+    key = title_key(title)
+    return InstrumentKey(key, normalise_issuer(issuer)) if key else None
 
 
 def implemented_by_title(title: str | None) -> list[str]:
@@ -191,7 +114,7 @@ def implemented_by_title(title: str | None) -> list[str]:
     青岛市实施《水法》的若干规定, 道路交通安全法实施条例 → the law's key."""
     if not title:
         return []
-    t = _nfkc(title).strip()
+    t = nfkc(title).strip()
     out: list[str] = []
     for span in find_title_spans(t):
         if _IMPLEMENTS_QUOTED.search(t[: span.start]) or _IMPLEMENTS_AFTER.match(t[span.end :]):
