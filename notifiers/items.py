@@ -31,12 +31,43 @@ class Item:
         return asdict(self)
 
 
-def _level(kind: str, relation: str | None, parent: str | None) -> str:
-    if kind == "link.new" and relation in ("derived", "revision", "repost"):
-        return "important" if (parent or "").startswith(("国发", "国办发", "国令", "《中华人民共和国")) else "notice"
+_STRONG = ("derived", "revision", "repost")  # relations an analyst is told about; cites and siblings are info
+_ORDER = {"derived": 0, "revision": 1, "repost": 2, "cites": 3, "sibling": 4}
+
+
+def _level(kind: str, links: list[tuple[str, str]]) -> str:
+    """links: (relation, parent as named) of the notice's own links in the event."""
+    strong = [parent for relation, parent in links if relation in _STRONG]
+    if kind == "link.new" and strong:
+        national = ("国发", "国办发", "国令", "《中华人民共和国")
+        return "important" if any(p.startswith(national) for p in strong) else "notice"
     if kind == "link.new":
         return "info"
     return "notice"
+
+
+def _event_links(e: OutboxEvent) -> list[dict]:
+    """The links a link.new event carries: a list since one event per linking pass; one link before."""
+    return list(e.payload.get("links") or [dict(e.payload, child_id=e.notice_id)])
+
+
+def _link_line(found: Announcements, e: OutboxEvent, notice_id: int) -> tuple[str, list[tuple[str, str]]]:
+    """The one line of a link.new item: its own links (strongest first), then how many stored
+    documents it became the parent of; and (relation, parent) of its own links, for the level."""
+    own, children = [], []
+    for ln in _event_links(e):
+        if ln.get("child_id", notice_id) == notice_id:
+            parent_id = ln.get("parent_id")
+            parent = (found.parent_refs.get(parent_id) if parent_id else None) or ln.get("parent_key") or ""
+            own.append((ln.get("relation", ""), parent, ln.get("explanation") or ln.get("relation", "")))
+        else:
+            children.append(ln.get("relation", ""))
+    own.sort(key=lambda x: _ORDER.get(x[0], 9))
+    parts = [why for _, _, why in own]
+    if children:
+        kinds = ", ".join(sorted(set(children), key=lambda r: _ORDER.get(r, 9)))
+        parts.append(f"{len(children)} stored document{'s' if len(children) != 1 else ''} now linked to it ({kinds})")
+    return "; ".join(parts), [(r, p) for r, p, _ in own]
 
 
 def load_items(store: Store, event_ids: list[int] | None = None, after: int = 0) -> list[Item]:
@@ -52,11 +83,9 @@ def load_items(store: Store, event_ids: list[int] | None = None, after: int = 0)
 
 def _item(store: Store, found: Announcements, e: OutboxEvent, n: AnnouncedNotice) -> Item:
     mine = found.links.get(n.id, [])
-    parent = None
+    own: list[tuple[str, str]] = []
     if e.kind == "link.new":
-        relation = e.payload.get("explanation") or e.payload.get("relation", "")
-        parent_id = e.payload.get("parent_id")
-        parent = (found.parent_refs.get(parent_id) if parent_id else None) or e.payload.get("parent_key")
+        relation, own = _link_line(found, e, n.id)
     elif e.kind == "notice.version":
         relation = _revised(store, n.id, e.payload.get("seq", 2))
     else:
@@ -73,7 +102,7 @@ def _item(store: Store, found: Announcements, e: OutboxEvent, n: AnnouncedNotice
         written=str(n.written) if n.written else None,
         published=str(n.published) if n.published else None,
         relation=relation,
-        level=_level(e.kind, e.payload.get("relation"), parent),
+        level=_level(e.kind, own),
         relations=sorted({pl.relation for pl in mine}),
         parents=[
             found.parent_refs.get(pl.parent_id, "") if pl.parent_id else pl.parent_key

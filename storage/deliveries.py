@@ -287,7 +287,13 @@ class Deliveries:
             links: dict[int, list[ParentLink]] = {}
             for r in conn.execute(select(T_LINK).where(T_LINK.c.child_id.in_(ids))):
                 links.setdefault(r.child_id, []).append(ParentLink(r.parent_id, r.parent_key, r.relation))
-            named = [e.payload.get("parent_id") for e in events if e.kind == "link.new"]
+            # an event carries its pass's links (one link in events stored before that)
+            named = [
+                ln.get("parent_id")
+                for e in events
+                if e.kind == "link.new"
+                for ln in e.payload.get("links") or [e.payload]
+            ]
             parent_ids = {pl.parent_id for ls in links.values() for pl in ls if pl.parent_id}
             parent_ids |= {p for p in named if p}
             parent_refs = (

@@ -1,9 +1,10 @@
-"""What the linking stage reads and writes: signatures, citations, links and their outbox events.
+"""What the linking stage reads outside a linking transaction: signatures, texts, the boilerplate filter's
+state, and stored links.
 
-Reads that stand alone are `LinkRepo` methods on the Store. Linking one version is one transaction
-(its signature, citations, links and events commit together, so a crash only delays linking and
-never half-links): `store.link_session()` opens it and hands out a `LinkSession` bound to it.
-JSON columns are decoded and encoded here; the linker sees records.
+Linking one version is one transaction (its signature, citations, links, the notice's link date and
+repost cluster and its one outbox event commit together, so a crash only delays linking and never
+half-links): `store.link_session()` opens it and hands out a `LinkSession` (storage/linksession.py).
+JSON columns are decoded here; the linker sees records.
 """
 
 from __future__ import annotations
@@ -12,14 +13,23 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import delete, insert, select
 
-from storage.core import T_CIT, T_EVENT, T_LINK, T_NOTICE, T_SIG, T_VERSION, Repo
-from storage.models import utcnow
-from storage.records import CitationRow, Citations, LinkRow, NoticeText, PendingVersion, StoredSignature, VersionText
+from storage.core import T_CIT, T_LINK, T_NOTICE, T_SIG, T_VERSION, Repo, chunks, table_of
+from storage.linksession import LinkSession, link_row
+from storage.models import LinkState, utcnow
+from storage.records import (
+    Citations,
+    FilterState,
+    Grounds,
+    LinkRow,
+    NoticeText,
+    PendingVersion,
+    StoredSignature,
+    VersionText,
+)
 
-_CITATION_COLS = ("notice_id", "kind", "key", "raw", "in_purpose", "resolved_id")
+T_STATE = table_of(LinkState)
 
 
 def _citations(raw: str | None) -> Citations:
@@ -27,30 +37,16 @@ def _citations(raw: str | None) -> Citations:
     return Citations(docnos=list(data.get("docnos", [])), titles=list(data.get("titles", [])))
 
 
-def _link_row(r) -> LinkRow:
-    return LinkRow(
-        r.child_id,
-        r.parent_id,
-        r.parent_key,
-        r.relation,
-        r.jaccard,
-        r.contain_child,
-        r.contain_parent,
-        json.loads(r.evidence_json or "{}"),
-        json.loads(r.alignment_json) if r.alignment_json else None,
-        r.explanation,
-    )
-
-
 class LinkRepo(Repo):
-    def signatures(self) -> list[StoredSignature]:
-        """Every stored signature, oldest version first (so the last one per notice is its newest)."""
+    def signatures(self, canonical_only: bool = False) -> list[StoredSignature]:
+        """Every stored signature, oldest version first (so the last one per notice is its newest);
+        with canonical_only, none of a notice that is a repost of another (the index holds one copy
+        per repost cluster)."""
+        q = select(T_SIG.c.notice_id, T_SIG.c.version_id, T_SIG.c.params, T_SIG.c.size, T_SIG.c.hashvalues)
+        if canonical_only:
+            q = q.join(T_NOTICE, T_NOTICE.c.id == T_SIG.c.notice_id).where(T_NOTICE.c.repost_of.is_(None))
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(
-                    T_SIG.c.notice_id, T_SIG.c.version_id, T_SIG.c.params, T_SIG.c.size, T_SIG.c.hashvalues
-                ).order_by(T_SIG.c.version_id)
-            ).all()
+            rows = conn.execute(q.order_by(T_SIG.c.version_id)).all()
         return [StoredSignature(r.notice_id, r.version_id, r.params, r.size, r.hashvalues) for r in rows]
 
     def unsigned_versions(self) -> list[PendingVersion]:
@@ -68,13 +64,12 @@ class LinkRepo(Repo):
 
     def version_texts(self, version_ids: Sequence[int]) -> dict[int, str]:
         """Normalised text per version id."""
+        out: dict[int, str] = {}
         with self.engine.connect() as conn:
-            return {
-                r.id: r.norm_text
-                for r in conn.execute(
-                    select(T_VERSION.c.id, T_VERSION.c.norm_text).where(T_VERSION.c.id.in_(list(version_ids)))
-                )
-            }
+            for ids in chunks(list(version_ids)):
+                q = select(T_VERSION.c.id, T_VERSION.c.norm_text).where(T_VERSION.c.id.in_(list(ids)))
+                out.update({r.id: r.norm_text for r in conn.execute(q)})
+        return out
 
     def version_text(self, version_id: int) -> VersionText | None:
         """One version's normalised text and what it cites."""
@@ -98,6 +93,8 @@ class LinkRepo(Repo):
                     T_NOTICE.c.published,
                     T_VERSION.c.norm_text,
                     T_VERSION.c.id.label("vid"),
+                    T_NOTICE.c.link_date,
+                    T_NOTICE.c.repost_of,
                 )
                 .join(T_VERSION, T_VERSION.c.notice_id == T_NOTICE.c.id)
                 .where(T_NOTICE.c.id == notice_id)
@@ -106,164 +103,65 @@ class LinkRepo(Repo):
             ).first()
         if r is None:
             return None
-        return NoticeText(r.id, r.title, r.title_key, r.doc_no, r.issuer, r.written, r.published, r.norm_text, r.vid)
+        return NoticeText(
+            r.id, r.title, r.title_key, r.doc_no, r.issuer, r.written, r.published, r.norm_text, r.vid,
+            r.link_date, r.repost_of,
+        )  # fmt: skip
+
+    def grounds(self, notice_id: int) -> Grounds:
+        """The keys a notice implements and those it cites as its legal basis."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(T_CIT.c.key, T_CIT.c.in_purpose, T_CIT.c.basis).where(
+                    T_CIT.c.notice_id == notice_id, T_CIT.c.in_purpose.is_(True) | T_CIT.c.basis.is_(True)
+                )
+            ).all()
+        return Grounds(frozenset(r.key for r in rows if r.in_purpose), frozenset(r.key for r in rows if r.basis))
 
     def purpose_keys(self, notice_id: int) -> set[str]:
-        """The keys a notice cites as what it implements (its opening clause or its title)."""
-        with self.engine.connect() as conn:
-            return set(
-                conn.execute(
-                    select(T_CIT.c.key).where(T_CIT.c.notice_id == notice_id, T_CIT.c.in_purpose.is_(True))
-                ).scalars()
-            )
+        """The keys a notice cites as what it implements (its purpose sentence or its title)."""
+        return set(self.grounds(notice_id).parents)
 
     def all_links(self) -> list[LinkRow]:
         with self.engine.connect() as conn:
-            return [_link_row(r) for r in conn.execute(select(T_LINK).order_by(T_LINK.c.id))]
+            return [link_row(r) for r in conn.execute(select(T_LINK).order_by(T_LINK.c.id))]
+
+    # ---- the boilerplate filter's state ---------------------------------------------------------------
+    def filter_state(self, name: str) -> FilterState | None:
+        with self.engine.connect() as conn:
+            r = conn.execute(select(T_STATE).where(T_STATE.c.name == name)).first()
+        return FilterState(r.data, r.docs, r.through_version) if r else None
+
+    def save_filter_state(self, name: str, state: FilterState) -> None:
+        """Replace the saved state (one row; written after a run, not per document)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(T_STATE).where(T_STATE.c.name == name))
+            conn.execute(
+                insert(T_STATE).values(
+                    name=name,
+                    data=state.data,
+                    docs=state.docs,
+                    through_version=state.through_version,
+                    updated_at=utcnow(),
+                )
+            )
+
+    def canonical_texts_after(self, version_id: int, limit: int = 10_000) -> list[tuple[int, str]]:
+        """(version id, text) of the linked versions after `version_id` whose notice is no repost: what
+        the boilerplate filter observed since its state was saved, to count again after a crash."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(T_VERSION.c.id, T_VERSION.c.norm_text)
+                .join(T_SIG, T_SIG.c.version_id == T_VERSION.c.id)
+                .join(T_NOTICE, T_NOTICE.c.id == T_VERSION.c.notice_id)
+                .where(T_VERSION.c.id > version_id, T_NOTICE.c.repost_of.is_(None))
+                .order_by(T_VERSION.c.id)
+                .limit(limit)
+            ).all()
+        return [(r.id, r.norm_text) for r in rows]
 
     @contextmanager
     def link_session(self) -> Iterator[LinkSession]:
         """One transaction for linking one version: committed on exit, rolled back on an exception."""
         with self.engine.begin() as conn:
             yield LinkSession(conn)
-
-
-class LinkSession:
-    """The statements of linking one version, on its transaction."""
-
-    def __init__(self, conn: Connection):
-        self.conn = conn
-
-    def add_signature(self, version_id: int, notice_id: int, params: str, size: int, hashvalues: bytes) -> None:
-        self.conn.execute(
-            insert(T_SIG).values(
-                version_id=version_id,
-                notice_id=notice_id,
-                params=params,
-                size=size,
-                hashvalues=hashvalues,
-                created_at=utcnow(),
-            )
-        )
-
-    # ---- citations --------------------------------------------------------------------------------
-    def clear_citations(self, notice_id: int) -> None:
-        self.conn.execute(delete(T_CIT).where(T_CIT.c.notice_id == notice_id))
-
-    def add_citations(self, rows: Sequence[CitationRow]) -> None:
-        if rows:
-            self.conn.execute(insert(T_CIT), [{k: getattr(r, k) for k in _CITATION_COLS} for r in rows])
-
-    def resolve(self, kind: str, key: str, self_id: int) -> int | None:
-        """The stored notice a citation names (by 文号 or title key), other than the citing one."""
-        col = T_NOTICE.c.doc_no if kind == "docno" else T_NOTICE.c.title_key
-        # Several stored versions of one law share a title: the citation resolves to the newest.
-        ids = (
-            self.conn.execute(
-                select(T_NOTICE.c.id)
-                .where(col == key, T_NOTICE.c.id != self_id, T_NOTICE.c.version_count > 0)
-                .order_by(T_NOTICE.c.id.desc())
-            )
-            .scalars()
-            .all()
-        )
-        return ids[0] if ids else None
-
-    def resolve_waiting(self, notice_id: int, doc_no: str | None, title_key: str | None) -> None:
-        """Earlier citations of this notice's 文号 or title, stored before it arrived, now point at it."""
-        keys = _named(doc_no, title_key)
-        if keys:
-            self.conn.execute(
-                update(T_CIT)
-                .where(or_(*keys), T_CIT.c.resolved_id.is_(None), T_CIT.c.notice_id != notice_id)
-                .values(resolved_id=notice_id)
-            )
-
-    def citing(self, notice_id: int, doc_no: str | None, title_key: str | None) -> dict[int, list[CitationRow]]:
-        """Notices whose citations point at this one (resolved, or by 文号 or title key): id -> citations."""
-        conds = [T_CIT.c.resolved_id == notice_id, *_named(doc_no, title_key)]
-        out: dict[int, list[CitationRow]] = {}
-        for r in self.conn.execute(select(T_CIT).where(or_(*conds), T_CIT.c.notice_id != notice_id)):
-            out.setdefault(r.notice_id, []).append(CitationRow(*(getattr(r, k) for k in _CITATION_COLS)))
-        return out
-
-    # ---- notices by name --------------------------------------------------------------------------
-    def same_name(self, doc_no: str | None, title_key: str | None) -> set[int]:
-        """Notices with this title key or this 文号: every version of an instrument."""
-        same: set[int] = set()
-        if title_key:
-            same.update(self.conn.execute(select(T_NOTICE.c.id).where(T_NOTICE.c.title_key == title_key)).scalars())
-        if doc_no:
-            same.update(self.conn.execute(select(T_NOTICE.c.id).where(T_NOTICE.c.doc_no == doc_no)).scalars())
-        return same
-
-    def stored_titled(self, title_key: str) -> list[int]:
-        """Notices with a stored version under this title key."""
-        return list(
-            self.conn.execute(
-                select(T_NOTICE.c.id).where(T_NOTICE.c.title_key == title_key, T_NOTICE.c.version_count > 0)
-            ).scalars()
-        )
-
-    # ---- links ----------------------------------------------------------------------------------
-    def link_exists(self, child_id: int, parent_key: str, relation: str) -> bool:
-        return (
-            self.conn.execute(
-                select(T_LINK.c.id).where(
-                    T_LINK.c.child_id == child_id, T_LINK.c.parent_key == parent_key, T_LINK.c.relation == relation
-                )
-            ).first()
-            is not None
-        )
-
-    def add_link(self, link: LinkRow, replaces: Sequence[str] = ()) -> None:
-        """Store a link; `replaces` names placeholder links of the child (parent not stored then) that
-        pointed at the same parent by its 文号 or 《title》 and are dropped now that it is stored."""
-        if replaces:
-            self.conn.execute(
-                delete(T_LINK).where(
-                    T_LINK.c.child_id == link.child_id,
-                    T_LINK.c.parent_id.is_(None),
-                    T_LINK.c.parent_key.in_(list(replaces)),
-                )
-            )
-        self.conn.execute(
-            insert(T_LINK).values(
-                child_id=link.child_id,
-                parent_id=link.parent_id,
-                parent_key=link.parent_key,
-                relation=link.relation,
-                jaccard=link.jaccard,
-                contain_child=link.contain_child,
-                contain_parent=link.contain_parent,
-                evidence_json=json.dumps(link.evidence, ensure_ascii=False),
-                alignment_json=json.dumps(link.alignment, ensure_ascii=False) if link.alignment else None,
-                explanation=link.explanation,
-                created_at=utcnow(),
-            )
-        )
-
-    def announce_link(self, link: LinkRow) -> None:
-        """The link.new outbox event, in the transaction that stores the link."""
-        source_id = self.conn.execute(select(T_NOTICE.c.source_id).where(T_NOTICE.c.id == link.child_id)).scalar()
-        payload = dict(
-            relation=link.relation, parent_id=link.parent_id, parent_key=link.parent_key, explanation=link.explanation
-        )
-        self.conn.execute(
-            insert(T_EVENT).values(
-                kind="link.new",
-                source_id=source_id or "",
-                notice_id=link.child_id,
-                version_id=None,
-                created_at=utcnow(),
-                payload_json=json.dumps(payload, ensure_ascii=False),
-            )
-        )
-
-
-def _named(doc_no: str | None, title_key: str | None) -> list[ColumnElement[bool]]:
-    """Citation conditions that name a notice by its 文号 or its title key."""
-    keys = [and_(T_CIT.c.kind == "docno", T_CIT.c.key == doc_no)] if doc_no else []
-    if title_key:
-        keys.append(and_(T_CIT.c.kind == "title", T_CIT.c.key == title_key))
-    return keys

@@ -117,6 +117,12 @@ class NoticeText:
     published: date | None
     text: str
     version_id: int
+    link_date: date | None = None  # the date the linker dated it by (see storage.models.Notice)
+    repost_of: int | None = None  # the canonical copy of its repost cluster; None when it is one
+
+    @property
+    def when(self) -> date | None:
+        return self.link_date or self.written or self.published
 
 
 @dataclass(frozen=True)
@@ -135,8 +141,46 @@ class CitationRow:
     kind: str
     key: str
     raw: str
-    in_purpose: bool
+    in_purpose: bool  # what it implements (a `derived` link)
     resolved_id: int | None = None
+    basis: bool = False  # its legal basis (a `cites` link)
+
+
+@dataclass(frozen=True)
+class Member:
+    """A stored notice as a version of an instrument: what chains and resolves citations need."""
+
+    id: int
+    title_key: str | None
+    issuer: str | None
+    doc_no: str | None
+    when: date | None  # the linker's date, else written, else published
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A citation, stored before the notice it names arrived, with what the citing notice is dated."""
+
+    child_id: int
+    when: date | None
+    citation: CitationRow
+
+
+@dataclass(frozen=True)
+class Grounds:
+    """What a stored notice implements (its parents' keys) and cites as its legal basis."""
+
+    parents: frozenset[str] = frozenset()
+    basis: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class FilterState:
+    """The boilerplate filter as persisted: its counters, the documents counted, the last version seen."""
+
+    data: bytes
+    docs: float
+    through_version: int
 
 
 @dataclass

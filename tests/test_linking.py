@@ -91,14 +91,15 @@ def test_labelled_corpus_precision_recall_and_no_sibling_as_derived(tmp_path):
         assert r["recall"] >= 0.9 and r["precision"] >= 0.95, (rel, r["missed"], r["wrong"])
     assert report["siblings_reported_as_derived"] == []
     assert report["other_links"].get("sibling", 0) > 0  # provincial measures are recognised as siblings
-    # Every link was announced in the outbox (placeholders replaced later were announced too).
+    # Every link was announced in the outbox (placeholders replaced later were announced too), one
+    # event per linking pass carrying its links.
+    events = [e for e in store.events() if e.kind == "link.new"]
     announced = {
-        (e.notice_id, json.loads(e.payload_json)["parent_key"], json.loads(e.payload_json)["relation"])
-        for e in store.events()
-        if e.kind == "link.new"
+        (ln["child_id"], ln["parent_key"], ln["relation"]) for e in events for ln in json.loads(e.payload_json)["links"]
     }
     links = {(ln.child_id, ln.parent_key, ln.relation) for ln in _links(store)}
     assert links and links <= announced
+    assert len({e.notice_id for e in events}) == len(events)  # no notice announced twice in one ingest
     store.close()
 
 

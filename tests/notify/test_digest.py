@@ -19,7 +19,7 @@ def test_digest_over_starttls_with_login_then_nothing_twice(tmp_path, demo_db, s
     cfg, store, _ = world(tmp_path, demo_db, [mail(smtp, empty="short")])
     with Dispatcher(store, cfg) as d:
         rep = d.send_digest(d.channel("mail"))
-    assert rep.failed == 0 and rep.items == 11 and rep.messages == 1, rep
+    assert rep.failed == 0 and rep.items == 9 and rep.messages == 1, rep
     [msg] = smtp.messages
     today = datetime.now().astimezone().date()
     assert "5 条新文件" in msg["Subject"] and "政策动态日报" in msg["Subject"]
@@ -44,10 +44,10 @@ def test_a_failed_digest_leaves_no_gap(tmp_path, demo_db, smtp, monkeypatch):
     cfg, store, _ = world(tmp_path, demo_db, [mail(smtp)])
     with Dispatcher(store, cfg) as d:
         rep = d.send_digest(d.channel("mail"))
-    assert rep.failed == 11 and "535" in rep.errors[0] and smtp.messages == []
+    assert rep.failed == 9 and "535" in rep.errors[0] and smtp.messages == []
     monkeypatch.setenv("SMTP_PW", "s3cret")
     with Dispatcher(store, cfg) as d:
-        assert d.send_digest(d.channel("mail")).items == 11
+        assert d.send_digest(d.channel("mail")).items == 9
         assert d.send_digest(d.channel("mail")).answers == ["nothing new: skipped (empty: skip)"]
     assert len(smtp.messages) == 1
     store.close()
@@ -112,9 +112,9 @@ def test_cli_notify_test_preview_and_dry_run(tmp_path, demo_db, hooks, smtp, mon
 
     out = tmp_path / "digest.html"
     r = CliRunner().invoke(main, ["-c", str(cfg_path), "--db", db, "digest", "preview", "--out", str(out)])
-    assert r.exit_code == 0 and "(11 items)" in r.output and "连云港" in out.read_text(encoding="utf-8")
+    assert r.exit_code == 0 and "(9 items)" in r.output and "连云港" in out.read_text(encoding="utf-8")
     r = CliRunner().invoke(main, ["-c", str(cfg_path), "--db", db, "digest", "send", "--dry-run", "--json"])
-    assert json.loads(r.stdout)[0]["items"] == 11 and smtp.messages == []
+    assert json.loads(r.stdout)[0]["items"] == 9 and smtp.messages == []
     r = CliRunner().invoke(main, ["-c", str(cfg_path), "--db", db, "digest", "send", "--json"])
     assert r.exit_code == 0 and len(smtp.messages) == 1
     r = CliRunner().invoke(main, ["-c", str(cfg_path), "--db", db, "digest", "preview"])

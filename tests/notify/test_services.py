@@ -82,7 +82,7 @@ def test_each_format_arrives_signed_and_shaped_in_one_batch(
     with Dispatcher(store, cfg, backoff=0) as d:
         reports = {r.channel: r for r in d.send_webhooks()}
     events = len(store.events())
-    assert events == 11  # 5 notices, 6 links
+    assert events == 9  # 5 notices, 4 of them linked: one link.new event per linking pass, carrying its links
     assert all(r.messages == 1 and r.items == events and not r.errors for r in reports.values()), reports
     by_path = {p["path"]: p for p in hooks.posts}
     assert len(hooks.posts) == 1 and set(by_path) == {path}
@@ -128,14 +128,14 @@ def test_error_codes_in_a_200_answer_count_as_failures(tmp_path, demo_db, httpx_
     with Dispatcher(store, cfg, backoff=0) as d:
         reports = {r.channel: r for r in d.send_webhooks()}
         status = {c["id"]: c for c in channel_status(store, cfg.channels)}
-    assert reports["ding"].failed == 11 and "310000" in reports["ding"].errors[0]
+    assert reports["ding"].failed == 9 and "310000" in reports["ding"].errors[0]
     assert reports["wecom"].failed == 0 and reports["wecom"].answers
-    assert reports["feishu"].failed == 11 and "19021" in reports["feishu"].errors[0]
+    assert reports["feishu"].failed == 9 and "19021" in reports["feishu"].errors[0]
     requests = httpx_mock.get_requests()
     assert sum("dingtalk" in str(r.url) for r in requests) == 1  # not retried
     assert sum("qyapi" in str(r.url) for r in requests) == 2  # retried once
-    assert status["ding"]["failed"] == 11 and "keywords" in status["ding"]["last_error"]
-    assert status["wecom"]["sent"] == 11
+    assert status["ding"]["failed"] == 9 and "keywords" in status["ding"]["last_error"]
+    assert status["wecom"]["sent"] == 9
     r = CliRunner().invoke(main, ["-c", str(cfg_path), "--db", str(store.engine.url), "status", "--json"])
     assert r.exit_code == 1  # a failing channel makes status unhealthy
     assert TOKEN not in r.output and TOKEN not in json.dumps(status)
@@ -215,13 +215,13 @@ def test_a_new_service_is_one_registered_class(tmp_path, demo_db, hooks, monkeyp
     with Dispatcher(store, cfg, backoff=0) as d:
         reports = {r.channel: r for r in d.send_webhooks()}
     good = [p for p in hooks.posts if p["path"] == "/echo"]
-    assert reports["e"].items == 11 and not reports["e"].errors and reports["e"].messages == len(good) > 1
-    assert sum(len(p["json"]["titles"]) for p in good) == 11
+    assert reports["e"].items == 9 and not reports["e"].errors and reports["e"].messages == len(good) > 1
+    assert sum(len(p["json"]["titles"]) for p in good) == 9
     for p in good:
         assert len(p["raw"]) <= 600 and p["headers"]["x-echo"] == hashlib.sha256(b"esecret" + p["raw"]).hexdigest()
     # The default answer of the receiver is not "pong": refused, final, each message tried once.
     bad = [p for p in hooks.posts if p["path"] == "/echo2"]
-    assert reports["e2"].failed == 11 and "echo answered" in reports["e2"].errors[0]
+    assert reports["e2"].failed == 9 and "echo answered" in reports["e2"].errors[0]
     assert len(bad) == reports["e2"].messages and "x-echo" not in bad[0]["headers"]
     store.close()
 

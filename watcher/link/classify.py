@@ -1,20 +1,23 @@
-"""The rules of linking, without a database: which citations name a parent, and what relation a pair of
-documents is in, from their exact scores, their citations and their names.
+"""The rules of linking two documents by their text, without a database: what relation a pair is in,
+from their exact scores, their citations and what each implements. (What a document cites and in which
+role is watcher/link/citing.py; instruments and versions, watcher/link/chains.py.)
 
-Why the thresholds have their values: docs/linking.md (measured on the labelled seeds + laws corpus).
+Why the thresholds have their values: docs/linking.md (measured on the labelled seeds + laws and
+laws_large corpora).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from storage.records import CitationRow, Citations
+from storage.records import CitationRow
 from watcher.link.align import summary_line
-from watcher.text.docno import normalise_title, titles_implemented
+from watcher.link.citing import Cited, citations_of
+
+__all__ = ["Cited", "Doc", "Pair", "Relation", "Scores", "Thresholds", "citations_of", "classify", "explain"]
 
 if TYPE_CHECKING:
     import numpy as np
@@ -29,9 +32,13 @@ class Thresholds:
     derived_containment: float = 0.4  # ... or this share of the child's shingles is in the parent
     reuse_containment: float = 0.15  # a parent that lost its 文号 is recognised by this much reuse
     revision_jaccard: float = 0.1  # same title or 文号: versions even after a large rewrite
+    revision_containment: float = 0.3  # ... or this much of one is in the other
     lsh_bands: int = 64  # 64 bands x 2 rows of 128: P(candidate | J=0.2) = 0.93
     lsh_rows: int = 2
-    purpose_chars: int = 600  # the opening clause, where 根据/贯彻落实 name the parent
+    candidates: int = 12  # LSH candidates verified exactly, those sharing the most bands first
+    min_shingles: int = 300  # containment means something only for a text this long: a stub is in anything
+    min_indexed: int = 30  # shingles left after boilerplate below which a text is neither indexed nor queried
+    same_version_days: int = 31  # two copies of one text dated this close are one version (reposts)
 
 
 @dataclass
@@ -46,22 +53,20 @@ class Doc:
     when: date | None
     text: str
     version_id: int
-    hashes: np.ndarray = field(repr=False)
+    hashes: np.ndarray = field(repr=False)  # shingles of its text without boilerplate
     purpose_keys: set[str] = field(default_factory=set)  # what it says it implements
+    basis_keys: set[str] = field(default_factory=set)  # what it cites as legal basis
+    repost_of: int | None = None  # the canonical copy of its repost cluster
+
+    @property
+    def size(self) -> int:
+        return len(self.hashes)
 
     def ref(self) -> str:
         return self.doc_no or (f"《{self.title}》" if self.title else f"notice {self.id}")
 
     def order(self) -> tuple[date, int]:
         return (self.when or date.max, self.id)
-
-
-@dataclass
-class Cited(CitationRow):
-    """A citation of the document being linked, with what the text says around it (not stored)."""
-
-    title: str | None = None  # a 文号 printed with a 《title》 after it: that title
-    paired: str | None = None  # a 《title》 printed with a 文号 after it: the 文号's key
 
 
 class Scores(NamedTuple):
@@ -89,56 +94,6 @@ class Relation:
     child: Doc
     parent: Doc
     evidence: dict[str, Any]
-
-
-# ---- citations ----------------------------------------------------------------------------------
-_PURPOSE_VERBS = re.compile(r"(?:贯彻|落实|根据|依据|按照|依照)[^。；;]{0,150}$")  # a verb governs a list of citations
-
-
-def purpose_citation(text: str, raw: str, window: int) -> bool:
-    """Cited in the opening clause after a verb of implementing: 为贯彻落实《…》（国发〔2021〕4号）.
-    The opening is the first `window` characters or the first 15% of the text, whichever is longer:
-    reposts put a news paragraph or a covering notice before it."""
-    window = max(window, len(text) * 15 // 100)
-    pos = text.find(raw, 0, window + len(raw))
-    return pos >= 0 and bool(_PURPOSE_VERBS.search(text[max(0, pos - 160) : pos]))
-
-
-def citations_of(doc: Doc, cited: Citations, th: Thresholds) -> list[Cited]:
-    """The 文号 and 《titles》 a document cites, other than its own, with whether each names what it
-    implements; not resolved yet."""
-    implemented = {normalise_title(t) for t in titles_implemented(doc.title)}
-
-    def purpose(raw: str, key: str) -> bool:
-        # A title that names what it implements is the authority: 上海市实施《X》办法 derives from X
-        # alone, whatever else its first article cites. Otherwise the opening clause decides.
-        if implemented:
-            return key in implemented
-        return purpose_citation(doc.text, raw, th.purpose_chars)
-
-    rows: list[Cited] = []
-    for d in cited.docnos:
-        if d != doc.doc_no:
-            rows.append(Cited(doc.id, "docno", d, d, purpose(d, d)))
-    for t in list(cited.titles) + titles_implemented(doc.title):
-        key = normalise_title(t)
-        if len(key) < 4 or key == doc.title_key or any(r.key == key for r in rows):
-            continue
-        rows.append(Cited(doc.id, "title", key[:200], t, purpose(f"《{t}》", key)))
-    _pair_titles_with_docnos(doc.text, rows)
-    return rows
-
-
-def _pair_titles_with_docnos(text: str, rows: list[Cited]) -> None:
-    """《title》（文号）names one document twice: remember the pair so it gets one placeholder link."""
-    for r in rows:
-        if r.kind == "title":
-            m = re.search(re.escape(f"《{r.raw}》") + r"\s*[(（]\s*([^()（）]{4,30}?号)", text)
-            if m:
-                for d in rows:
-                    if d.kind == "docno" and d.raw in m.group(1):
-                        d.title = r.raw
-                        r.paired = d.key
 
 
 # ---- relations --------------------------------------------------------------------------------
@@ -177,6 +132,9 @@ def classify(doc: Doc, other: Doc, pair: Pair, th: Thresholds) -> Relation | Non
         ev["shared_parent"] = sorted(shared)[0]
         parent, child = sorted((doc, other), key=Doc.order)
         return Relation("sibling", child, parent, ev) if j >= 0.05 else None
+    # Two regulations made under the same law share its wording (definitions, duties): not reuse.
+    if (doc.purpose_keys | doc.basis_keys) & (other.purpose_keys | other.basis_keys):
+        return None
     if j >= th.derived_jaccard or max(c_doc, c_other) >= th.derived_containment:
         parent, child = sorted((doc, other), key=Doc.order)
         ev["reuse"] = round(c_doc if child is doc else c_other, 3)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+from collections import Counter
 from typing import cast
 
 import numpy as np
@@ -10,6 +12,8 @@ from datasketch import MinHashLSH
 from watcher.link.classify import Thresholds
 from watcher.link.fingerprint import Params, ParamsMismatch, Signature
 from watcher.link.lshstore import attach, bucket_keys
+
+BUCKET_CAP = 256  # entries read per bucket by a ranked query: its cost stays flat as buckets grow
 
 
 class Index:
@@ -83,6 +87,40 @@ class Index:
             self.lsh.remove(key)
         self.lsh.insert(key, sig.minhash(), check_duplication=False)
 
+    def remove(self, key: str) -> None:
+        if self.lsh.keys.has_key(key):
+            self.lsh.remove(key)
+
     def query(self, sig: Signature) -> list[str]:
         self.params.check(sig.params, "signature")
         return list(self.lsh.query(sig.minhash()))
+
+    def ranked(self, sig: Signature, limit: int) -> list[tuple[str, int]]:
+        """The `limit` neighbours sharing the most bands with sig (each with that number, most first;
+        ties: the earlier indexed first). The number of shared bands grows with the Jaccard
+        similarity (P(band) = J^rows), so it ranks candidates before any text is read; keeping the
+        first `limit` bounds the exact verification however many documents share a bucket."""
+        self.params.check(sig.params, "signature")
+        if self.compact is not None:
+            return self._ranked_compact(sig, limit)
+        counts: Counter[str] = Counter()
+        hv = sig.minhash().hashvalues
+        for (start, end), table in zip(self.lsh.hashranges, self.lsh.hashtables, strict=True):
+            found = table.get(self.lsh._H(hv[start:end]))
+            # datasketch pickles the keys it stores in Redis (they are ours: notice ids as strings)
+            counts.update([pickle.loads(k) for k in found] if self.lsh.prepickle else found)
+        return sorted(counts.items(), key=lambda kv: -kv[1])[:limit]
+
+    def _ranked_compact(self, sig: Signature, limit: int) -> list[tuple[str, int]]:
+        """The same over the numpy tables, reading at most BUCKET_CAP entries of any bucket."""
+        assert self.compact is not None
+        keys = bucket_keys(np.asarray(sig.hashvalues)[None, :], self.lsh.r, self.lsh.b)[0]
+        found = [t.slots(keys[b], BUCKET_CAP) for b, t in enumerate(self.compact.bands)]
+        slots = np.concatenate(found) if found else np.zeros(0, dtype=np.int32)
+        slots = slots[~self.compact.dead[slots]]
+        if not len(slots):
+            return []
+        uniq, counts = np.unique(slots, return_counts=True)
+        order = np.lexsort((uniq, -counts))[:limit]  # most bands first, then the earliest indexed
+        key_of = self.compact.key_of
+        return [(key_of[uniq[i]], int(counts[i])) for i in order]

@@ -1,50 +1,58 @@
 """Link each new notice to what is stored: revisions, reposts, derived documents, citations, siblings.
 
-For every version without a signature (so a crash only delays linking, never skips it):
-  1. fingerprint its normalised text (watcher/link/fingerprint.py) and store the signature;
-  2. record the 文号 and 《titles》 it cites, resolve them against stored notices, and resolve
-     earlier citations that were waiting for this notice;
-  3. gather candidates: LSH neighbours, notices it cites, notices citing it, same title or 文号;
-  4. verify each candidate exactly (Jaccard and containment from the stored texts) and classify
-     (watcher/link/classify.py);
-  5. store links with their evidence and clause alignment, and an outbox event per new link.
-The SQL is in storage/links.py; one version is linked in one transaction (`store.link_session()`).
+For every version without a signature (so a crash only delays linking, never skips it), in one
+transaction:
+  1. read what it says (watcher/link/purpose.py: its purpose sentence, its title, its amendment
+     history) and date it (written, published, the history's version date, the date it takes effect);
+  2. fingerprint its text without boilerplate (watcher/link/boilerplate.py) and store the signature;
+  3. rank its LSH neighbours by the bands they share and verify the first few exactly
+     (watcher/link/reuse.py); a copy of a stored text joins that repost cluster and is done;
+  4. link it by name (watcher/link/chains.py): the version before it (revision), the version in force
+     of what it implements (derived) or cites as legal basis (cites), the stored documents that were
+     waiting for it;
+  5. link it by text to the neighbours not linked otherwise (derived, sibling);
+  6. store one outbox event carrying the pass's links.
+The index holds one copy per repost cluster. The SQL is in storage/links.py and storage/linksession.py.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import zlib
+from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from storage.links import LinkSession
-from storage.records import CitationRow, Citations, LinkRow, PendingVersion
+from storage.records import FilterState, NoticeText, PendingVersion, VersionText
 from storage.repo import Store
-from watcher.link.align import align
-from watcher.link.classify import Cited, Doc, Pair, Relation, Scores, Thresholds, citations_of, classify, explain
+from watcher.link.boilerplate import BoilerplateFilter
+from watcher.link.chains import link_revisions, link_waiting, link_wants
+from watcher.link.citing import citation_rows, wants
+from watcher.link.classify import Doc, Thresholds
+from watcher.link.context import Pass
 from watcher.link.fingerprint import (
     Params,
     ParamsMismatch,
     Signature,
-    exact_scores,
     shingle_hashes,
     signature_of_hashes,
     signatures_bulk,
 )
 from watcher.link.index import Index
+from watcher.link.purpose import read
+from watcher.link.reuse import link_repost, link_reuse, neighbours
+from watcher.link.writer import LinkWriter
+from watcher.text.docno import effective_date
+
+if TYPE_CHECKING:
+    from storage.linksession import LinkSession
 
 log = logging.getLogger("watcher.link.linker")
 
-
-@dataclass
-class Candidates:
-    """Stored notices worth verifying against the new one, and why each was gathered."""
-
-    ids: set[int] = field(default_factory=set)
-    cites_to: dict[int, list[CitationRow]] = field(default_factory=dict)  # notices it cites -> its citations
-    cited_by: dict[int, list[CitationRow]] = field(default_factory=dict)  # notices citing it -> their citations
-    same_name: set[int] = field(default_factory=set)  # same title key or 文号
+FILTER_STATE = "boilerplate"
+SAVE_EVERY = 1000  # documents observed between two saves of the filter: what a restart counts again
+CACHE = 5000  # stored documents kept with their shingles
 
 
 class Linker:
@@ -56,19 +64,25 @@ class Linker:
         storage: str = "memory",
         redis_url: str | None = None,
         redis_basename: str = "watcher",
+        boilerplate: bool = True,
     ):
         self.store = store
         self.params = params
         self.th = thresholds
         self.index = Index(params, thresholds, storage, redis_url, redis_basename)
-        self._docs: dict[int, Doc] = {}
+        self.filter = BoilerplateFilter() if boilerplate else None
+        self._through = 0  # the last version the filter has seen
+        self._unsaved = 0
+        self._docs: OrderedDict[int, Doc] = OrderedDict()
         self._load_index(storage)
+        self._load_filter()
 
-    # ---- index --------------------------------------------------------------------------------
+    # ---- state --------------------------------------------------------------------------------
     def _load_index(self, storage: str) -> None:
-        """Memory storage is rebuilt from the stored signatures (latest per notice) in one session."""
+        """Memory storage is rebuilt from the stored signatures (latest per notice, one per repost
+        cluster) in one session."""
         latest: dict[int, Signature] = {}
-        for r in self.store.signatures():
+        for r in self.store.signatures(canonical_only=True):
             p = Params.from_key(r.params)
             if p != self.params:
                 raise ParamsMismatch(
@@ -76,36 +90,57 @@ class Linker:
                     f"this index uses {self.params.key()} "
                     f"(re-fingerprint with `watcher link --rebuild`)"
                 )
-            latest[r.notice_id] = Signature.from_bytes(p, r.hashvalues, r.size)
+            if r.size >= self.th.min_indexed:
+                latest[r.notice_id] = Signature.from_bytes(p, r.hashvalues, r.size)
         if storage == "memory" or latest:
             self.index.load([(str(k), v) for k, v in latest.items()])
 
+    def _load_filter(self) -> None:
+        """The saved counts, then the documents linked after they were saved (a crash loses none)."""
+        if self.filter is None:
+            return
+        state = self.store.filter_state(FILTER_STATE)
+        if state is not None:
+            self.filter.sketch.load(zlib.decompress(state.data))
+            self.filter.docs = state.docs
+            self._through = state.through_version
+        for version_id, text in self.store.canonical_texts_after(self._through):
+            self.filter.observe(text)
+            self._through = version_id
+
+    def save_state(self) -> None:
+        """Persist the boilerplate filter (one row, compressed: mostly zeros)."""
+        if self.filter is not None and self._unsaved:
+            data = zlib.compress(self.filter.sketch.to_bytes(), 1)
+            self.store.save_filter_state(FILTER_STATE, FilterState(data, self.filter.docs, self._through))
+            self._unsaved = 0
+
     # ---- documents ----------------------------------------------------------------------------
-    def _doc(self, notice_id: int, hashes: np.ndarray | None = None, version_id: int | None = None) -> Doc | None:
+    def _hashes(self, text: str) -> np.ndarray:
+        return shingle_hashes(self.filter.strip(text) if self.filter else text, self.params.k)
+
+    def doc(self, notice_id: int) -> Doc | None:
+        """A stored notice as the linker compares it (its newest text), cached."""
         doc = self._docs.get(notice_id)
         if doc is not None:
+            self._docs.move_to_end(notice_id)
             return doc
         row = self.store.notice_text(notice_id)
         if row is None:
             return None
-        if hashes is None or row.version_id != version_id:
-            hashes = shingle_hashes(row.text, self.params.k)
+        g = self.store.grounds(notice_id)
         doc = Doc(
-            row.id,
-            row.title,
-            row.title_key,
-            row.doc_no,
-            row.issuer,
-            row.written or row.published,
-            row.text,
-            row.version_id,
-            hashes,
-            self.store.purpose_keys(notice_id),
-        )
-        if len(self._docs) > 5000:
-            self._docs.clear()
-        self._docs[notice_id] = doc
+            row.id, row.title, row.title_key, row.doc_no, row.issuer, row.when, row.text, row.version_id,
+            self._hashes(row.text), set(g.parents), set(g.basis), row.repost_of,
+        )  # fmt: skip
+        self._remember(doc)
         return doc
+
+    def _remember(self, doc: Doc) -> None:
+        self._docs[doc.id] = doc
+        self._docs.move_to_end(doc.id)
+        while len(self._docs) > CACHE:
+            self._docs.popitem(last=False)
 
     # ---- the stage ----------------------------------------------------------------------------
     def pending_versions(self) -> list[PendingVersion]:
@@ -119,177 +154,79 @@ class Linker:
         for i in range(0, len(pending), batch):
             chunk = pending[i : i + batch]
             texts = self.store.version_texts([v for v, _ in chunk])
-            hashes = [shingle_hashes(texts[v], self.params.k) for v, _ in chunk]
+            hashes = [self._hashes(texts[v]) for v, _ in chunk]
             for (version_id, notice_id), h, sig in zip(
                 chunk, hashes, signatures_bulk(hashes, self.params), strict=True
             ):
                 made += self.link_version(version_id, notice_id, (h, sig))
+        if self._unsaved >= SAVE_EVERY:
+            self.save_state()
         return made
 
     def link_version(
         self, version_id: int, notice_id: int, computed: tuple[np.ndarray, Signature] | None = None
     ) -> int:
         self._docs.pop(notice_id, None)
-        doc = self._doc(notice_id, computed[0] if computed else None, version_id)
-        if doc is None or doc.version_id != version_id:
-            # An older version that a newer one already superseded: sign it, link nothing.
-            doc = None
         version = self.store.version_text(version_id)
         if version is None:
             raise KeyError(f"version {version_id} is not stored")
+        row = self.store.notice_text(notice_id)
         if computed is not None:
             hashes, sig = computed
         else:
-            hashes = doc.hashes if doc else shingle_hashes(version.norm_text, self.params.k)
+            hashes = self._hashes(version.norm_text)
             sig = signature_of_hashes(hashes, self.params)
-        new_links: list[LinkRow] = []
         with self.store.link_session() as tx:
             tx.add_signature(version_id, notice_id, self.params.key(), sig.size, sig.to_bytes())
-            if doc is not None:
-                new_links = self._link(tx, doc, sig, version.citations)
-                for link in new_links:
-                    tx.announce_link(link)
-        if doc is not None:
-            self.index.put(str(notice_id), sig)
-        return len(new_links)
+            # An older version that a newer one already superseded: signed, nothing linked.
+            p = self._pass(tx, row, hashes, version, sig) if row and row.version_id == version_id else None
+        self._through = max(self._through, version_id)
+        if p is not None:
+            self._after(p, sig)
+        return len(p.writer.made) if p else 0
 
-    # ---- linking ----------------------------------------------------------------------------------
-    def _link(self, tx: LinkSession, doc: Doc, sig: Signature, cited: Citations) -> list[LinkRow]:
-        cits = self._record_citations(tx, doc, cited)
-        doc.purpose_keys = {c.key for c in cits if c.in_purpose}
-        cands = self._gather(tx, doc, sig, cits)
-        made, linked_parent_keys = self._verify(tx, doc, cands)
-        return made + self._unresolved(tx, doc, cits, cands.ids, linked_parent_keys)
-
-    def _record_citations(self, tx: LinkSession, doc: Doc, cited: Citations) -> list[Cited]:
-        """Replace the document's citations, resolved against stored notices, and point the earlier
-        citations that were waiting for it at it."""
-        tx.clear_citations(doc.id)
-        rows = citations_of(doc, cited, self.th)
-        for r in rows:
-            r.resolved_id = tx.resolve(r.kind, r.key, doc.id)
+    def _pass(self, tx: LinkSession, row: NoticeText, hashes: np.ndarray, version: VersionText, sig: Signature) -> Pass:
+        """Link one notice's newest version, in the transaction tx (see the module docstring)."""
+        reading = read(row.title, row.text, row.doc_no)
+        when = row.written or row.published or reading.history.version_date or effective_date(row.text)
+        ws = wants(row.title, reading, version.citations, row.doc_no)
+        rows = citation_rows(row.id, ws, version.citations, reading.own | {row.title_key or ""})
+        doc = Doc(
+            row.id, row.title, row.title_key, row.doc_no, row.issuer, when, row.text, row.version_id, hashes,
+            {r.key for r in rows if r.in_purpose}, {r.key for r in rows if r.basis},
+        )  # fmt: skip
+        aliases = reading.history.own_titles() - {row.title_key}
+        tx.set_link_date(row.id, when)
+        tx.set_repost_of(row.id, None)  # a new text is compared afresh
+        tx.set_aliases(row.id, aliases)
+        tx.clear_citations(row.id)
         tx.add_citations(rows)
-        tx.resolve_waiting(doc.id, doc.doc_no, doc.title_key)
-        return rows
+        p = Pass(tx, LinkWriter(tx), self, self.th, doc, reading, ws, aliases)
+        found = neighbours(p, self.index, sig)
+        if not link_repost(p, found):
+            link_revisions(p)
+            link_wants(p, [v.doc for v in found])
+            link_waiting(p)
+            link_reuse(p, found)
+        p.writer.announce(row.id)
+        return p
 
-    def _gather(self, tx: LinkSession, doc: Doc, sig: Signature, cits: list[Cited]) -> Candidates:
-        """LSH neighbours, the notices it cites and that cite it, and every version of its name."""
-        c = Candidates(
-            cited_by=tx.citing(doc.id, doc.doc_no, doc.title_key), same_name=tx.same_name(doc.doc_no, doc.title_key)
-        )
-        for cit in cits:
-            if cit.resolved_id:
-                c.cites_to.setdefault(cit.resolved_id, []).append(cit)
-        # Titles it implements resolve to every stored version of that title.
-        for cit in cits:
-            if cit.kind == "title" and cit.in_purpose:
-                for nid in tx.stored_titled(cit.key):
-                    if nid != doc.id:
-                        c.cites_to.setdefault(nid, []).append(cit)
-        c.ids = {int(k) for k in self.index.query(sig)} | set(c.cites_to) | set(c.cited_by) | c.same_name
-        c.ids.discard(doc.id)
-        return c
-
-    def _verify(self, tx: LinkSession, doc: Doc, cands: Candidates) -> tuple[list[LinkRow], set[str]]:
-        """Score each candidate exactly, classify, store the links; also the keys (文号, title) of the
-        parents the new document was linked to."""
-        made: list[LinkRow] = []
-        linked_parent_keys: set[str] = set()
-        for cid in sorted(cands.ids):
-            other = self._doc(cid)
-            if other is None:
-                continue
-            scores = Scores(*exact_scores(doc.hashes, other.hashes))
-            rel = classify(
-                doc,
-                other,
-                Pair(scores, cands.cites_to.get(cid, ()), cands.cited_by.get(cid, ()), cid in cands.same_name),
-                self.th,
-            )
-            if rel is None:
-                continue
-            j, c_doc, c_other = scores
-            link = self._save(tx, rel, (j, c_doc, c_other) if rel.child is doc else (j, c_other, c_doc))
-            if link:
-                made.append(link)
-            if rel.child is doc:
-                linked_parent_keys.update(k for k in (rel.parent.doc_no, rel.parent.title_key) if k)
-        return made, linked_parent_keys
-
-    def _unresolved(
-        self, tx: LinkSession, doc: Doc, cits: list[Cited], candidates: set[int], linked_parent_keys: set[str]
-    ) -> list[LinkRow]:
-        """Derived from documents that are not stored (yet): the 文号 or title it implements."""
-        made: list[LinkRow] = []
-        for c in cits:
-            if (
-                c.in_purpose
-                and not c.resolved_id
-                and c.key not in linked_parent_keys
-                and not c.paired
-                and not self._cited_in_candidate(c, doc, candidates)
-            ):
-                evidence: dict = {"cites": c.raw, "unresolved": True}
-                if c.title:
-                    evidence["title"] = c.title
-                link = self._save_placeholder(tx, doc, c.key if c.kind == "docno" else f"《{c.raw}》", evidence)
-                if link:
-                    made.append(link)
-        return made
-
-    def _cited_in_candidate(self, c: Cited, doc: Doc, candidates: set[int]) -> bool:
-        """A 文号 the child cites that a reused parent mentions is that parent's number (a repost that
-        lost its metadata): the derived link to the parent already covers it."""
-        if c.kind != "docno":
-            return False
-        for cid in candidates:
-            other = self._doc(cid)
-            if other is not None and not other.doc_no and c.raw in other.text[:2000]:
-                _, c_doc, _ = exact_scores(doc.hashes, other.hashes)
-                if c_doc >= self.th.reuse_containment:
-                    return True
-        return False
-
-    # ---- storing links --------------------------------------------------------------------------
-    def _save(self, tx: LinkSession, rel: Relation, scores: tuple[float, float, float]) -> LinkRow | None:
-        """Store a link between two stored notices unless it exists. `scores`: Jaccard, then the share of
-        the child's shingles in the parent, then the parent's in the child."""
-        child, parent, relation = rel.child, rel.parent, rel.relation
-        pkey = f"n:{parent.id}"
-        if tx.link_exists(child.id, pkey, relation):
-            return None
-        alignment = align(parent.text, child.text) if relation in ("derived", "revision") else None
-        link = LinkRow(
-            child.id,
-            parent.id,
-            pkey,
-            relation,
-            *scores,
-            rel.evidence,
-            alignment,
-            explain(relation, parent.ref(), rel.evidence, alignment),
-        )
-        # A parent that was cited before it was stored: the placeholder link becomes the real one.
-        refs = [k for k in (parent.doc_no, f"《{parent.title}》" if parent.title else None) if k]
-        tx.add_link(link, replaces=refs)
-        return link
-
-    @staticmethod
-    def _save_placeholder(tx: LinkSession, child: Doc, parent_key: str, evidence: dict) -> LinkRow | None:
-        """Store a derived link to a parent not stored yet, named by its 文号 or 《title》."""
-        if tx.link_exists(child.id, parent_key, "derived"):
-            return None
-        link = LinkRow(
-            child.id,
-            None,
-            parent_key,
-            "derived",
-            None,
-            None,
-            None,
-            evidence,
-            None,
-            explain("derived", parent_key, evidence, None),
-        )
-        tx.add_link(link)
-        return link
+    def _after(self, p: Pass, sig: Signature) -> None:
+        """Once committed: the index holds the canonical copy of each cluster, and the filter counts
+        one document per cluster (a text reposted 500 times is no template)."""
+        doc = p.doc
+        if p.repost:
+            doc.repost_of = p.writer.made[0].parent_id if p.writer.made else None
+            self.index.remove(str(doc.id))
+        else:
+            if p.repost_displaced is not None:
+                self.index.remove(str(p.repost_displaced))
+                self._docs.pop(p.repost_displaced, None)
+            if doc.size >= self.th.min_indexed:
+                self.index.put(str(doc.id), sig)
+            else:
+                self.index.remove(str(doc.id))
+            if self.filter is not None:
+                self.filter.observe(doc.text)
+                self._unsaved += 1
+        self._remember(doc)

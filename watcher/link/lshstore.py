@@ -152,6 +152,18 @@ class BandTable:
             out += [key_of[self.buf_s[i]] for i in np.flatnonzero(buf == k) if not dead[self.buf_s[i]]]
         return out
 
+    def slots(self, k: np.uint64, cap: int) -> np.ndarray:
+        """Slots in bucket k, the earliest inserted first, at most `cap` of them (dead ones included:
+        the caller drops them). A bucket shared by thousands of near-duplicates costs `cap`."""
+        lo = self.h.searchsorted(k)
+        hi = min(self.h.searchsorted(k, "right"), lo + cap) if lo < len(self.h) and self.h[lo] == k else lo
+        found = self.s[lo:hi]
+        if len(self.buf_h) and len(found) < cap:
+            buf = np.frombuffer(self.buf_h, dtype=np.uint64)
+            more = np.frombuffer(self.buf_s, dtype=np.int32)[np.flatnonzero(buf == k)]
+            found = np.concatenate([found, more[: cap - len(found)]])
+        return found
+
     def size(self) -> int:
         return len(self.shared.slot_of)
 

@@ -118,6 +118,27 @@ class Reading:
         parents = set(self.parent_keys())
         return list(dict.fromkeys(c.key for c in self.implements if c.key not in parents))
 
+    def parents(self) -> list[str]:
+        """What the linker derives the document from. A title that names what it implements is the
+        authority (上海市实施《X法》办法 derives from X, whatever else its first article cites), and so
+        are the regulations implementing that same law that it says it implements too (为了实施《X法》
+        和《X法实施条例》); otherwise what the purpose sentence cites under a verb of implementing."""
+        if not self.by_title:
+            return self.parent_keys()
+        named = set(self.by_title)
+        same_law = [
+            c.key
+            for c in self.implements
+            if c.implementing and c.kind != "docno" and named & set(implemented_by_title(c.raw))
+        ]
+        return list(dict.fromkeys(k for k in [*self.by_title, *same_law] if k not in self.own))
+
+    def basis(self) -> list[str]:
+        """What the purpose sentence cites that the linker does not derive the document from: a
+        `cites` link (its legal basis, or what a title-named parent leaves over)."""
+        parents = set(self.parents())
+        return list(dict.fromkeys(c.key for c in self.implements if c.key not in parents))
+
 
 def own_keys(title: str | None, text: str, history: History) -> set[str]:
     """Keys a citation may not point at: the document's own title, what it carries, its attachments,

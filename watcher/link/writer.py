@@ -1,0 +1,81 @@
+"""Storing the links of one linking pass: each with its scores, evidence, clause alignment and a line for
+people, and, at the end of the pass, one outbox event that carries them all."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from storage.records import LinkRow
+from watcher.link.align import align
+from watcher.link.classify import Doc, explain
+from watcher.link.fingerprint import exact_scores
+
+if TYPE_CHECKING:
+    from storage.linksession import LinkSession
+    from watcher.link.citing import Want
+
+_ALIGNED = ("derived", "revision")  # relations where the clause-by-clause comparison tells something
+
+
+class LinkWriter:
+    def __init__(self, tx: LinkSession):
+        self.tx = tx
+        self.made: list[LinkRow] = []
+
+    def link(self, relation: str, child: Doc, parent: Doc, evidence: dict[str, Any]) -> LinkRow | None:
+        """Store child → parent unless it is stored; scores are computed here (shares of each side's
+        shingles without boilerplate)."""
+        pkey = f"n:{parent.id}"
+        if child.id == parent.id or self.tx.link_exists(child.id, pkey, relation):
+            return None
+        j, c_child, c_parent = exact_scores(child.hashes, parent.hashes)
+        evidence = {"jaccard": round(j, 3), **evidence}
+        alignment = align(parent.text, child.text) if relation in _ALIGNED else None
+        link = LinkRow(
+            child.id,
+            parent.id,
+            pkey,
+            relation,
+            j,
+            c_child,
+            c_parent,
+            evidence,
+            alignment,
+            explain(relation, parent.ref(), evidence, alignment),
+        )
+        self.tx.add_link(link)
+        # Named before it was stored: the placeholder of this parent goes.
+        self.drop_placeholders(child.id, evidence.get("instrument"), parent.doc_no)
+        self.made.append(link)
+        return link
+
+    def placeholder(self, child: Doc, want: Want) -> LinkRow | None:
+        """A derived link to a parent not stored yet, named by its 文号 or 《title》."""
+        name = want.placeholder()
+        if name is None or self.tx.link_exists(child.id, name, "derived"):
+            return None
+        evidence: dict[str, Any] = {"cites": want.docno or want.raw, "unresolved": True, "instrument": want.key}
+        if want.docno:
+            evidence["title"] = want.raw
+        link = LinkRow(
+            child.id, None, name, "derived", None, None, None, evidence, None, explain("derived", name, evidence, None)
+        )
+        self.tx.add_link(link)
+        self.made.append(link)
+        return link
+
+    def drop_placeholders(self, child_id: int, instrument: str | None, doc_no: str | None) -> None:
+        """Remove the child's placeholder links that named this instrument (by key) or this 文号."""
+        for ln in self.tx.links_of(child_id, ("derived",)):
+            if ln.parent_id is None and (
+                (instrument and ln.evidence.get("instrument") == instrument) or (doc_no and ln.parent_key == doc_no)
+            ):
+                self.tx.delete_link(child_id, ln.parent_key, "derived")
+
+    def drop(self, link: LinkRow) -> None:
+        self.tx.delete_link(link.child_id, link.parent_key, link.relation)
+
+    def announce(self, notice_id: int) -> None:
+        """The pass's one event (none when it made no link)."""
+        if self.made:
+            self.tx.announce(notice_id, self.made)
