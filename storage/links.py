@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from storage.core import T_CIT, T_LINK, T_NOTICE, T_SIG, T_VERSION, Repo, chunks, table_of
 from storage.linksession import LinkSession, link_row
@@ -22,6 +22,7 @@ from storage.records import (
     Citations,
     FilterState,
     Grounds,
+    LinkingText,
     LinkRow,
     NoticeText,
     PendingVersion,
@@ -30,6 +31,26 @@ from storage.records import (
 )
 
 T_STATE = table_of(LinkState)
+T_V2 = T_VERSION.alias("newer")
+_NOTICE_COLS = (
+    T_NOTICE.c.id,
+    T_NOTICE.c.title,
+    T_NOTICE.c.title_key,
+    T_NOTICE.c.doc_no,
+    T_NOTICE.c.issuer,
+    T_NOTICE.c.written,
+    T_NOTICE.c.published,
+    T_NOTICE.c.link_date,
+    T_NOTICE.c.repost_of,
+    T_NOTICE.c.source_id,
+)
+
+
+def _notice(r, version_id: int) -> NoticeText:
+    return NoticeText(
+        r.id, r.title, r.title_key, r.doc_no, r.issuer, r.written, r.published, r.norm_text, version_id,
+        r.link_date, r.repost_of,
+    )  # fmt: skip
 
 
 def _citations(raw: str | None) -> Citations:
@@ -79,34 +100,33 @@ class LinkRepo(Repo):
             ).first()
         return VersionText(r.norm_text, _citations(r.citations_json)) if r else None
 
+    def linking_text(self, version_id: int) -> LinkingText | None:
+        """A version to link, in one read: its text and citations, and its notice (None when a newer
+        version of the notice is stored: an older one is signed, not linked)."""
+        newest = select(func.max(T_V2.c.seq)).where(T_V2.c.notice_id == T_VERSION.c.notice_id).scalar_subquery()
+        with self.engine.connect() as conn:
+            r = conn.execute(
+                select(*_NOTICE_COLS, T_VERSION.c.norm_text, T_VERSION.c.citations_json, T_VERSION.c.seq)
+                .add_columns(newest.label("newest"))
+                .join(T_NOTICE, T_NOTICE.c.id == T_VERSION.c.notice_id)
+                .where(T_VERSION.c.id == version_id)
+            ).first()
+        if r is None:
+            return None
+        version = VersionText(r.norm_text, _citations(r.citations_json))
+        return LinkingText(version, _notice(r, version_id) if r.seq == r.newest else None, r.source_id)
+
     def notice_text(self, notice_id: int) -> NoticeText | None:
         """A notice with the text of its newest version; None before its first version."""
         with self.engine.connect() as conn:
             r = conn.execute(
-                select(
-                    T_NOTICE.c.id,
-                    T_NOTICE.c.title,
-                    T_NOTICE.c.title_key,
-                    T_NOTICE.c.doc_no,
-                    T_NOTICE.c.issuer,
-                    T_NOTICE.c.written,
-                    T_NOTICE.c.published,
-                    T_VERSION.c.norm_text,
-                    T_VERSION.c.id.label("vid"),
-                    T_NOTICE.c.link_date,
-                    T_NOTICE.c.repost_of,
-                )
+                select(*_NOTICE_COLS, T_VERSION.c.norm_text, T_VERSION.c.id.label("vid"))
                 .join(T_VERSION, T_VERSION.c.notice_id == T_NOTICE.c.id)
                 .where(T_NOTICE.c.id == notice_id)
                 .order_by(T_VERSION.c.seq.desc())
                 .limit(1)
             ).first()
-        if r is None:
-            return None
-        return NoticeText(
-            r.id, r.title, r.title_key, r.doc_no, r.issuer, r.written, r.published, r.norm_text, r.vid,
-            r.link_date, r.repost_of,
-        )  # fmt: skip
+        return _notice(r, r.vid) if r is not None else None
 
     def grounds(self, notice_id: int) -> Grounds:
         """The keys a notice implements and those it cites as its legal basis."""
@@ -151,14 +171,14 @@ class LinkRepo(Repo):
         the boilerplate filter observed since its state was saved, to count again after a crash."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(T_VERSION.c.id, T_VERSION.c.norm_text)
+                select(T_VERSION.c.id, T_VERSION.c.norm_text, T_NOTICE.c.repost_of)
                 .join(T_SIG, T_SIG.c.version_id == T_VERSION.c.id)
                 .join(T_NOTICE, T_NOTICE.c.id == T_VERSION.c.notice_id)
-                .where(T_VERSION.c.id > version_id, T_NOTICE.c.repost_of.is_(None))
+                .where(T_VERSION.c.id > version_id)
                 .order_by(T_VERSION.c.id)
                 .limit(limit)
             ).all()
-        return [(r.id, r.norm_text) for r in rows]
+        return [(r.id, r.norm_text) for r in rows if r.repost_of is None]
 
     @contextmanager
     def link_session(self) -> Iterator[LinkSession]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from datetime import date
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
@@ -64,11 +65,11 @@ class LinkSession:
         )
 
     # ---- the notice as the linker dates and clusters it ---------------------------------------------
-    def set_link_date(self, notice_id: int, when) -> None:
-        self.conn.execute(update(T_NOTICE).where(T_NOTICE.c.id == notice_id).values(link_date=when))
-
-    def set_repost_of(self, notice_id: int, canonical_id: int | None) -> None:
-        self.conn.execute(update(T_NOTICE).where(T_NOTICE.c.id == notice_id).values(repost_of=canonical_id))
+    def set_link_facts(self, notice_id: int, when: date | None, repost_of: int | None = None) -> None:
+        """The date the linker dates the notice by, and its repost cluster (None: canonical)."""
+        self.conn.execute(
+            update(T_NOTICE).where(T_NOTICE.c.id == notice_id).values(link_date=when, repost_of=repost_of)
+        )
 
     def repoint_cluster(self, old: int, new: int) -> None:
         """An earlier copy arrived late: the cluster of `old` (and `old` itself) become reposts of `new`."""
@@ -78,7 +79,7 @@ class LinkSession:
             .where(T_LINK.c.parent_id == old, T_LINK.c.relation == "repost")
             .values(parent_id=new, parent_key=f"n:{new}")
         )
-        self.set_repost_of(old, new)
+        self.conn.execute(update(T_NOTICE).where(T_NOTICE.c.id == old).values(repost_of=new))
 
     def set_aliases(self, notice_id: int, keys: Iterable[str]) -> None:
         """Former titles of the notice's instrument (its amendment history)."""
@@ -113,14 +114,17 @@ class LinkSession:
         if not conds:
             return []
         q = (
-            select(T_CIT, _WHEN.label("child_when"))
+            select(T_CIT, _WHEN.label("child_when"), T_NOTICE.c.repost_of)
             .join(T_NOTICE, T_NOTICE.c.id == T_CIT.c.notice_id)
-            .where(or_(*conds), T_CIT.c.notice_id != exclude, T_NOTICE.c.repost_of.is_(None))
+            .where(or_(*conds), T_CIT.c.notice_id != exclude)
             .order_by(T_CIT.c.notice_id, T_CIT.c.id)
         )
+        # repost_of is filtered here, not in SQL: `repost_of IS NULL` holds for nearly every notice, and
+        # SQLite would scan its index instead of looking the keys up.
         return [
             Waiting(r.notice_id, r.child_when, CitationRow(*(getattr(r, k) for k in _CITATION_COLS)))
             for r in self.conn.execute(q)
+            if r.repost_of is None
         ]
 
     # ---- instruments ------------------------------------------------------------------------------
@@ -137,13 +141,17 @@ class LinkSession:
         return self._members(T_NOTICE.c.doc_no == doc_no, exclude)
 
     def _members(self, cond, exclude: int | None) -> list[Member]:
-        q = select(T_NOTICE.c.id, T_NOTICE.c.title_key, T_NOTICE.c.issuer, T_NOTICE.c.doc_no, _WHEN.label("w")).where(
-            cond, T_NOTICE.c.version_count > 0, T_NOTICE.c.repost_of.is_(None)
-        )
-        if exclude is not None:
-            q = q.where(T_NOTICE.c.id != exclude)
+        q = select(
+            T_NOTICE.c.id,
+            T_NOTICE.c.title_key,
+            T_NOTICE.c.issuer,
+            T_NOTICE.c.doc_no,
+            _WHEN.label("w"),
+            T_NOTICE.c.repost_of,
+        ).where(cond, T_NOTICE.c.version_count > 0)
+        rows = self.conn.execute(q.order_by(T_NOTICE.c.id))  # reposts filtered here: see waiting()
         return [
-            Member(r.id, r.title_key, r.issuer, r.doc_no, r.w) for r in self.conn.execute(q.order_by(T_NOTICE.c.id))
+            Member(r.id, r.title_key, r.issuer, r.doc_no, r.w) for r in rows if r.repost_of is None and r.id != exclude
         ]
 
     # ---- links ----------------------------------------------------------------------------------
@@ -185,10 +193,9 @@ class LinkSession:
             )
         )
 
-    def announce(self, notice_id: int, links: Sequence[LinkRow]) -> None:
+    def announce(self, notice_id: int, source_id: str, links: Sequence[LinkRow]) -> None:
         """The one link.new outbox event of a linking pass: every link the pass made, the notice's own
         first (the top-level fields name its first link, for readers of one link per event)."""
-        source_id = self.conn.execute(select(T_NOTICE.c.source_id).where(T_NOTICE.c.id == notice_id)).scalar()
         ordered = sorted(links, key=lambda ln: ln.child_id != notice_id)
         payload = {k: v for k, v in link_payload(ordered[0]).items() if k != "child_id"}
         payload["links"] = [link_payload(ln) for ln in ordered]

@@ -133,6 +133,15 @@ class VersionText:
     citations: Citations
 
 
+@dataclass(frozen=True)
+class LinkingText:
+    """A version to link: its text and citations, and its notice when it is the notice's newest."""
+
+    version: VersionText
+    notice: NoticeText | None
+    source_id: str
+
+
 @dataclass
 class CitationRow:
     """A 文号 (kind `docno`) or a 《title》 (kind `title`, key normalised) that a notice cites."""

@@ -67,6 +67,29 @@ def _similarity(a: np.ndarray, b: np.ndarray) -> float:
     return intersection_size(a, b) / max(len(a), len(b))
 
 
+def similarities(ch: list[np.ndarray], ph: list[np.ndarray]) -> np.ndarray:
+    """_similarity of every child article with every parent article, [child, parent], in one pass over
+    the shingles (a law has a hundred articles: ten thousand pairs compared one by one cost ~100 ms)."""
+    out = np.zeros((len(ch), len(ph)))
+    len_c = np.array([len(h) for h in ch], dtype=np.int64)
+    len_p = np.array([len(h) for h in ph], dtype=np.int64)
+    if not len(ch) or not len(ph) or not len_c.sum() or not len_p.sum():
+        return out
+    c_all, c_id = np.concatenate(ch), np.repeat(np.arange(len(ch)), len_c)
+    p_all, p_id = np.concatenate(ph), np.repeat(np.arange(len(ph)), len_p)
+    order = np.argsort(p_all, kind="stable")
+    p_all, p_id = p_all[order], p_id[order]
+    lo = np.searchsorted(p_all, c_all, "left")
+    n = np.searchsorted(p_all, c_all, "right") - lo  # parent articles holding each child shingle
+    # every (child article, parent article) sharing a shingle, once per shingle: |A ∩ B| by counting
+    starts = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+    inter = np.bincount(np.repeat(c_id, n) * len(ph) + p_id[starts], minlength=len(ch) * len(ph))
+    denom = np.maximum.outer(len_c, len_p)
+    ok = (len_c[:, None] > 0) & (len_p[None, :] > 0)
+    out[ok] = inter.reshape(len(ch), len(ph))[ok] / denom[ok]
+    return out
+
+
 def char_diff(old: str, new: str) -> list[tuple[str, str, str]]:
     sm = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
     return [(tag, old[i1:i2], new[j1:j2]) for tag, i1, i2, j1, j2 in sm.get_opcodes()]
@@ -77,7 +100,7 @@ def align(parent_text: str, child_text: str) -> dict:
     pa, ca = split_articles(parent_text), split_articles(child_text)
     ph = [shingle_hashes(a.text, 3) for a in pa]
     ch = [shingle_hashes(a.text, 3) for a in ca]
-    sims = np.array([[_similarity(c, p) for p in ph] for c in ch]) if pa and ca else np.zeros((len(ca), len(pa)))
+    sims = similarities(ch, ph)
     pairs: list[Pair] = []
     used: set[int] = set()
     # Greedy by similarity: each parent article is used once.

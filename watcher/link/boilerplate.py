@@ -57,6 +57,10 @@ def clauses(text: str) -> list[Clause]:
     return out
 
 
+def clause_keys(cs: list[Clause]) -> np.ndarray:
+    return np.fromiter((c.key for c in cs), dtype=np.uint32, count=len(cs))
+
+
 class CountMinSketch:
     """depth x width saturating uint16 counters; multiply-shift hashing of 32-bit keys."""
 
@@ -124,7 +128,10 @@ class BoilerplateFilter:
 
     def observe(self, text: str) -> None:
         """Count the distinct clauses of one document."""
-        keys = np.fromiter((c.key for c in clauses(text)), dtype=np.uint32)
+        self.observe_keys(clause_keys(clauses(text)))
+
+    def observe_keys(self, keys: np.ndarray) -> None:
+        """observe, from the clause keys of a document already split (clause_keys(clauses(text)))."""
         self.sketch.add(keys)
         self.docs += 1
         if self.window and self.docs >= self.window:
@@ -143,11 +150,11 @@ class BoilerplateFilter:
         limit = self.threshold
         return [c for c, n in zip(cs, est, strict=True) if n >= limit]
 
-    def strip(self, text: str) -> str:
+    def strip(self, text: str, cs: list[Clause] | None = None) -> str:
         """The clauses of text that are not boilerplate, one per line. Marks and clauses too short to
         count go too, so two texts made only of boilerplate strip to nothing alike; compare stripped
-        texts with stripped texts."""
-        cs = clauses(text)
+        texts with stripped texts. cs: the clauses of text, when they are at hand."""
+        cs = clauses(text) if cs is None else cs
         if not cs:
             return ""
         est = self.sketch.estimate(np.fromiter((c.key for c in cs), dtype=np.uint32, count=len(cs)))

@@ -11,7 +11,7 @@ from datasketch import MinHashLSH
 
 from watcher.link.classify import Thresholds
 from watcher.link.fingerprint import Params, ParamsMismatch, Signature
-from watcher.link.lshstore import attach, bucket_keys
+from watcher.link.lshstore import attach, bucket_keys, query_bucket_keys
 
 BUCKET_CAP = 256  # entries read per bucket by a ranked query: its cost stays flat as buckets grow
 
@@ -114,8 +114,8 @@ class Index:
     def _ranked_compact(self, sig: Signature, limit: int) -> list[tuple[str, int]]:
         """The same over the numpy tables, reading at most BUCKET_CAP entries of any bucket."""
         assert self.compact is not None
-        keys = bucket_keys(np.asarray(sig.hashvalues)[None, :], self.lsh.r, self.lsh.b)[0]
-        found = [t.slots(keys[b], BUCKET_CAP) for b, t in enumerate(self.compact.bands)]
+        keys = query_bucket_keys(sig.hashvalues, self.lsh.r, self.lsh.b)
+        found = [t.slots(np.uint64(k), BUCKET_CAP) for k, t in zip(keys, self.compact.bands, strict=True)]
         slots = np.concatenate(found) if found else np.zeros(0, dtype=np.int32)
         slots = slots[~self.compact.dead[slots]]
         if not len(slots):

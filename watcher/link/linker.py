@@ -20,13 +20,14 @@ from __future__ import annotations
 import logging
 import zlib
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from storage.records import FilterState, NoticeText, PendingVersion, VersionText
+from storage.records import FilterState, LinkingText, PendingVersion
 from storage.repo import Store
-from watcher.link.boilerplate import BoilerplateFilter
+from watcher.link.boilerplate import BoilerplateFilter, clause_keys, clauses
 from watcher.link.chains import link_revisions, link_waiting, link_wants
 from watcher.link.citing import citation_rows, wants
 from watcher.link.classify import Doc, Thresholds
@@ -50,9 +51,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("watcher.link.linker")
 
+_NO_KEYS = np.zeros(0, dtype=np.uint32)
 FILTER_STATE = "boilerplate"
 SAVE_EVERY = 1000  # documents observed between two saves of the filter: what a restart counts again
 CACHE = 5000  # stored documents kept with their shingles
+
+
+@dataclass
+class Prepared:
+    """What a new version's text gives before it is linked."""
+
+    hashes: np.ndarray  # shingles without boilerplate
+    clause_keys: np.ndarray  # for the boilerplate filter to count once the version is linked
+    signature: Signature | None = None
 
 
 class Linker:
@@ -107,6 +118,7 @@ class Linker:
         for version_id, text in self.store.canonical_texts_after(self._through):
             self.filter.observe(text)
             self._through = version_id
+            self._unsaved += 1  # counted again: saved with the next state
 
     def save_state(self) -> None:
         """Persist the boilerplate filter (one row, compressed: mostly zeros)."""
@@ -118,6 +130,13 @@ class Linker:
     # ---- documents ----------------------------------------------------------------------------
     def _hashes(self, text: str) -> np.ndarray:
         return shingle_hashes(self.filter.strip(text) if self.filter else text, self.params.k)
+
+    def prepare(self, text: str) -> Prepared:
+        """A new text's shingles without boilerplate, and its clause keys for the filter to count."""
+        if self.filter is None:
+            return Prepared(shingle_hashes(text, self.params.k), _NO_KEYS)
+        cs = clauses(text)
+        return Prepared(shingle_hashes(self.filter.strip(text, cs), self.params.k), clause_keys(cs))
 
     def doc(self, notice_id: int) -> Doc | None:
         """A stored notice as the linker compares it (its newest text), cached."""
@@ -154,39 +173,35 @@ class Linker:
         for i in range(0, len(pending), batch):
             chunk = pending[i : i + batch]
             texts = self.store.version_texts([v for v, _ in chunk])
-            hashes = [self._hashes(texts[v]) for v, _ in chunk]
-            for (version_id, notice_id), h, sig in zip(
-                chunk, hashes, signatures_bulk(hashes, self.params), strict=True
-            ):
-                made += self.link_version(version_id, notice_id, (h, sig))
+            prepared = [self.prepare(texts[v]) for v, _ in chunk]
+            sigs = signatures_bulk([p.hashes for p in prepared], self.params)
+            for (version_id, notice_id), prep, sig in zip(chunk, prepared, sigs, strict=True):
+                prep.signature = sig
+                made += self.link_version(version_id, notice_id, prep)
         if self._unsaved >= SAVE_EVERY:
             self.save_state()
         return made
 
-    def link_version(
-        self, version_id: int, notice_id: int, computed: tuple[np.ndarray, Signature] | None = None
-    ) -> int:
+    def link_version(self, version_id: int, notice_id: int, prepared: Prepared | None = None) -> int:
         self._docs.pop(notice_id, None)
-        version = self.store.version_text(version_id)
-        if version is None:
+        found = self.store.linking_text(version_id)
+        if found is None:
             raise KeyError(f"version {version_id} is not stored")
-        row = self.store.notice_text(notice_id)
-        if computed is not None:
-            hashes, sig = computed
-        else:
-            hashes = self._hashes(version.norm_text)
-            sig = signature_of_hashes(hashes, self.params)
+        prep = prepared or self.prepare(found.version.norm_text)
+        sig = prep.signature or signature_of_hashes(prep.hashes, self.params)
         with self.store.link_session() as tx:
             tx.add_signature(version_id, notice_id, self.params.key(), sig.size, sig.to_bytes())
             # An older version that a newer one already superseded: signed, nothing linked.
-            p = self._pass(tx, row, hashes, version, sig) if row and row.version_id == version_id else None
+            p = self._pass(tx, found, prep.hashes, sig) if found.notice is not None else None
         self._through = max(self._through, version_id)
         if p is not None:
-            self._after(p, sig)
+            self._after(p, sig, prep.clause_keys)
         return len(p.writer.made) if p else 0
 
-    def _pass(self, tx: LinkSession, row: NoticeText, hashes: np.ndarray, version: VersionText, sig: Signature) -> Pass:
+    def _pass(self, tx: LinkSession, found: LinkingText, hashes: np.ndarray, sig: Signature) -> Pass:
         """Link one notice's newest version, in the transaction tx (see the module docstring)."""
+        row, version = found.notice, found.version
+        assert row is not None
         reading = read(row.title, row.text, row.doc_no)
         when = row.written or row.published or reading.history.version_date or effective_date(row.text)
         ws = wants(row.title, reading, version.citations, row.doc_no)
@@ -196,22 +211,21 @@ class Linker:
             {r.key for r in rows if r.in_purpose}, {r.key for r in rows if r.basis},
         )  # fmt: skip
         aliases = reading.history.own_titles() - {row.title_key}
-        tx.set_link_date(row.id, when)
-        tx.set_repost_of(row.id, None)  # a new text is compared afresh
+        tx.set_link_facts(row.id, when)  # a new text joins no repost cluster until it is compared
         tx.set_aliases(row.id, aliases)
         tx.clear_citations(row.id)
         tx.add_citations(rows)
         p = Pass(tx, LinkWriter(tx), self, self.th, doc, reading, ws, aliases)
-        found = neighbours(p, self.index, sig)
-        if not link_repost(p, found):
+        near = neighbours(p, self.index, sig)
+        if not link_repost(p, near):
             link_revisions(p)
-            link_wants(p, [v.doc for v in found])
+            link_wants(p, [v.doc for v in near])
             link_waiting(p)
-            link_reuse(p, found)
-        p.writer.announce(row.id)
+            link_reuse(p, near)
+        p.writer.announce(row.id, found.source_id)
         return p
 
-    def _after(self, p: Pass, sig: Signature) -> None:
+    def _after(self, p: Pass, sig: Signature, keys: np.ndarray) -> None:
         """Once committed: the index holds the canonical copy of each cluster, and the filter counts
         one document per cluster (a text reposted 500 times is no template)."""
         doc = p.doc
@@ -227,6 +241,6 @@ class Linker:
             else:
                 self.index.remove(str(doc.id))
             if self.filter is not None:
-                self.filter.observe(doc.text)
+                self.filter.observe_keys(keys)
                 self._unsaved += 1
         self._remember(doc)

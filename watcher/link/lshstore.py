@@ -22,6 +22,7 @@ from collections.abc import Iterable
 import numpy as np
 
 M61 = (1 << 61) - 1
+_NONE = np.zeros(0, dtype=np.int32)
 MERGE_AT = 4096  # buffered entries per band before they are merged into the sorted arrays
 
 
@@ -36,6 +37,15 @@ def _times_pow2(x: np.ndarray, s: int) -> np.ndarray:
         return x
     m = np.uint64(M61)
     return ((x << np.uint64(s)) & m) | (x >> np.uint64(61 - s))
+
+
+def query_bucket_keys(hashvalues: np.ndarray, rows: int, bands: int) -> list[int]:
+    """bucket_key of every band of one signature: Python integers over its big-endian bytes, which
+    for one signature is several times faster than the vectorised bucket_keys."""
+    hv = np.asarray(hashvalues)
+    width = hv.dtype.itemsize * rows
+    raw = hv.byteswap().tobytes() if hv.dtype.byteorder in ("=", "<") else hv.tobytes()
+    return [int.from_bytes(raw[b * width : (b + 1) * width], "big") % M61 for b in range(bands)]
 
 
 def bucket_keys(hashvalues: np.ndarray, rows: int, bands: int) -> np.ndarray:
@@ -156,8 +166,12 @@ class BandTable:
         """Slots in bucket k, the earliest inserted first, at most `cap` of them (dead ones included:
         the caller drops them). A bucket shared by thousands of near-duplicates costs `cap`."""
         lo = self.h.searchsorted(k)
-        hi = min(self.h.searchsorted(k, "right"), lo + cap) if lo < len(self.h) and self.h[lo] == k else lo
-        found = self.s[lo:hi]
+        if lo < len(self.h) and self.h[lo] == k:
+            found = self.s[lo : min(self.h.searchsorted(k, "right"), lo + cap)]
+        elif not len(self.buf_h):
+            return _NONE  # most bands of most queries: one search, no allocation
+        else:
+            found = _NONE
         if len(self.buf_h) and len(found) < cap:
             buf = np.frombuffer(self.buf_h, dtype=np.uint64)
             more = np.frombuffer(self.buf_s, dtype=np.int32)[np.flatnonzero(buf == k)]

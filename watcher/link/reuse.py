@@ -86,7 +86,7 @@ def link_repost(p: Pass, found: list[Verified]) -> bool:
         p.repost_displaced = canonical.id
         return False  # the new text is the canonical copy now: it is linked like any other
     p.writer.link("repost", p.doc, canonical, ev)
-    p.tx.set_repost_of(p.doc.id, canonical.id)
+    p.tx.set_link_facts(p.doc.id, p.doc.when, canonical.id)
     p.repost = True
     return True
 

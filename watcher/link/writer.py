@@ -75,7 +75,7 @@ class LinkWriter:
     def drop(self, link: LinkRow) -> None:
         self.tx.delete_link(link.child_id, link.parent_key, link.relation)
 
-    def announce(self, notice_id: int) -> None:
+    def announce(self, notice_id: int, source_id: str) -> None:
         """The pass's one event (none when it made no link)."""
         if self.made:
-            self.tx.announce(notice_id, self.made)
+            self.tx.announce(notice_id, source_id, self.made)
