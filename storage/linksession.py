@@ -72,7 +72,9 @@ class LinkSession:
         )
 
     def repoint_cluster(self, old: int, new: int) -> None:
-        """An earlier copy arrived late: the cluster of `old` (and `old` itself) become reposts of `new`."""
+        """An earlier copy arrived late: the cluster of `old` (and `old` itself) become reposts of `new`,
+        and `old`, a copy now, keeps no link of its own (the canonical copy carries them)."""
+        self.conn.execute(delete(T_LINK).where(T_LINK.c.child_id == old, T_LINK.c.relation != "repost"))
         self.conn.execute(update(T_NOTICE).where(T_NOTICE.c.repost_of == old).values(repost_of=new))
         self.conn.execute(
             update(T_LINK)

@@ -97,7 +97,13 @@ def test_a_new_version_of_the_law_takes_only_the_measures_made_under_it(fresh_db
 
 
 def test_a_short_law_name_resolves_in_any_quoting(sqlite_store):
-    law = LoadedDoc("law.txt", "中华人民共和国水法", None, date(2016, 7, 2), "第一条 为了合理开发、利用、节约和保护水资源，制定本法。")
+    law = LoadedDoc(
+        "law.txt",
+        "中华人民共和国水法",
+        None,
+        date(2016, 7, 2),
+        "第一条 为了合理开发、利用、节约和保护水资源，制定本法。",
+    )
     measures = [
         LoadedDoc(
             f"m{i}.txt",
@@ -148,7 +154,9 @@ def test_never_derived_from_itself_its_amending_decision_or_its_attachment(sqlit
 
 
 # ---- reposts and boilerplate ------------------------------------------------------------------------
-CITIES = "南京 无锡 徐州 常州 苏州 南通 连云港 淮安 盐城 扬州 镇江 泰州 宿迁 江阴 宜兴 昆山 常熟 张家港 太仓 溧阳".split()
+CITIES = (
+    "南京 无锡 徐州 常州 苏州 南通 连云港 淮安 盐城 扬州 镇江 泰州 宿迁 江阴 宜兴 昆山 常熟 张家港 太仓 溧阳".split()
+)
 
 
 def _storm(n: int) -> list[LoadedDoc]:
@@ -190,7 +198,13 @@ def test_an_earlier_copy_arriving_late_becomes_the_canonical(sqlite_store):
 
 def test_the_boilerplate_filter_survives_a_restart_and_a_crash(sqlite_store):
     docs = [
-        LoadedDoc(f"n{i}.txt", f"关于第{i}项工作的通知", None, date(2024, 1, 1 + i), f"第{i}项工作的具体内容如下所述，共计{i}条。")
+        LoadedDoc(
+            f"n{i}.txt",
+            f"关于第{i}项工作的通知",
+            None,
+            date(2024, 1, 1 + i),
+            f"第{i}项工作的具体内容如下所述，共计{i}条。",
+        )
         for i in range(6)
     ]
     linker = Linker(sqlite_store)
@@ -219,3 +233,60 @@ def test_a_failed_pass_leaves_the_version_to_the_next_run(sqlite_store, monkeypa
     monkeypatch.undo()
     assert Linker(sqlite_store).run() == 1
     assert [(c, p, r) for c, p, r in _rows(sqlite_store)] == [(docs[1].path, docs[0].path, "derived")]
+
+
+def test_the_migration_recomputes_title_keys(db_url):
+    """Keys stored by the old rule (none under 4 characters, 印发 notices by their own title) become
+    instrument keys, so that citations of 水法 resolve to notices stored before the upgrade."""
+    from alembic import command
+
+    from storage.db import alembic_config, make_engine
+
+    engine = make_engine(db_url)
+    command.upgrade(alembic_config(engine), "0007_attachments")
+    with engine.begin() as conn:
+        for i, (title, old_key) in enumerate(
+            [
+                ("中华人民共和国水法", None),
+                ("关于印发《某市绿色发展实施方案》的通知", "关于印发某市绿色发展实施方案的通知"),
+            ]
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO notices (source_id, url, title, title_key, status, attempts, version_count, "
+                    "first_seen, last_seen) VALUES ('s', :url, :title, :key, 'ok', 0, 1, "
+                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                dict(url=f"http://x/{i}", title=title, key=old_key),
+            )
+    engine.dispose()
+    store = Store.open(db_url)
+    with store.engine.connect() as conn:
+        keys = conn.execute(text("SELECT title_key FROM notices ORDER BY id")).scalars().all()
+    assert keys == ["水法", "某市绿色发展实施方案"]
+    store.close()
+
+
+def test_a_forwarding_notice_that_carries_the_text_is_a_repost(sqlite_store):
+    """A 转发 notice whose own instructions make the texts differ (Jaccard under the repost threshold)
+    but which carries the forwarded text whole is a copy of it, not a revision nor a derived text."""
+    original = load_document(next(CORPUS.rglob("000_*.txt")), CORPUS)
+    # the city's own requirements: as long as a third of the text, in words of their own
+    own = load_document(next(CORPUS.rglob("002_*.txt")), CORPUS).body[: len(original.body) // 3]
+    forwarding = LoadedDoc(
+        "forward.txt",
+        "某市人民政府办公室关于转发省政府关于推进绿色产业发展的意见的通知",
+        None,
+        date(2020, 5, 1),
+        "现将《省政府关于推进绿色产业发展的意见》转发给你们，并提出以下要求。\n" + own + original.body,
+    )
+    ingest(
+        sqlite_store,
+        [LoadedDoc(original.path, original.title, None, date(2020, 3, 27), original.body)],
+        Linker(sqlite_store),
+    )
+    ingest(sqlite_store, [forwarding], Linker(sqlite_store))
+    [(child, parent, relation)] = [r for r in _rows(sqlite_store) if r[0] == "forward.txt"]
+    assert (parent, relation) == (original.path, "repost")
+    with sqlite_store.engine.connect() as conn:
+        assert conn.execute(text("SELECT jaccard FROM links WHERE relation = 'repost'")).scalar() < 0.8
