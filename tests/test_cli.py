@@ -167,7 +167,12 @@ def test_db_option_then_environment_then_sources_yaml(portal, tmp_path, monkeypa
     monkeypatch.setenv("WATCHER_DATABASE_URL", f"sqlite:///{tmp_path}/env.db")
     assert CliRunner().invoke(main, ["-c", str(path), "migrate"]).exit_code == 0
     assert (tmp_path / "env.db").exists() and not (tmp_path / "configured.db").exists()
-    r = CliRunner().invoke(main, ["-c", str(path), "--db", f"sqlite:///{tmp_path}/opt.db", "docs", "list", "--json"])
+    opt = ["-c", str(path), "--db", f"sqlite:///{tmp_path}/opt.db"]
+    # A reading command names the database --db gave, and does not make it.
+    r = CliRunner().invoke(main, [*opt, "docs", "list", "--json"])
+    assert r.exit_code == 1 and f"{tmp_path}/opt.db 不存在" in r.output and not (tmp_path / "opt.db").exists()
+    assert CliRunner().invoke(main, [*opt, "migrate"]).exit_code == 0
+    r = CliRunner().invoke(main, [*opt, "docs", "list", "--json"])
     assert r.exit_code == 0 and json.loads(r.stdout) == [] and (tmp_path / "opt.db").exists()
     assert not (cwd / "watcher.db").exists()
 
@@ -176,6 +181,10 @@ def test_without_sources_yaml_the_default_database_in_the_working_directory(tmp_
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("WATCHER_DATABASE_URL", raising=False)
     monkeypatch.delenv("WATCHER_CONFIG", raising=False)
+    r = CliRunner().invoke(main, ["docs", "list", "--json"])  # reading makes no empty database: it says so
+    assert r.exit_code == 1 and "没有数据库：watcher.db 不存在" in r.output and "watcher poll" in r.output
+    assert not (tmp_path / "watcher.db").exists()
+    assert CliRunner().invoke(main, ["migrate"]).exit_code == 0
     r = CliRunner().invoke(main, ["docs", "list", "--json"])
     assert r.exit_code == 0 and json.loads(r.stdout) == [] and (tmp_path / "watcher.db").exists()
     missing = CliRunner().invoke(main, ["-c", "elsewhere.yaml", "docs", "list"])
@@ -188,6 +197,7 @@ def test_status_reads_sources_yaml_once(portal, tmp_path):
     good = source_for(portal, pages=1).model_dump(mode="json", by_alias=True, exclude_none=True)
     with open(path, "w", encoding="utf-8") as fh:
         YAML().dump({"sources": [good, {"id": "broken", "name": "B", "urls": ["ftp://x"]}]}, fh)
+    assert CliRunner().invoke(main, ["--db", f"sqlite:///{tmp_path}/s.db", "migrate"]).exit_code == 0
     r = CliRunner().invoke(main, ["-c", str(path), "--db", f"sqlite:///{tmp_path}/s.db", "status", "--json"])
     assert r.exit_code == 0, r.output
     assert r.stderr.count("skipped:") == 1 and "broken" in r.stderr
@@ -208,6 +218,7 @@ def test_unknown_notice_version_and_channel_are_plain_messages(tmp_path):
     db = f"sqlite:///{tmp_path}/e.db"
     cfg = tmp_path / "sources.yaml"
     cfg.write_text("sources: []\n", encoding="utf-8")
+    assert CliRunner().invoke(main, ["--db", db, "migrate"]).exit_code == 0
     r = CliRunner().invoke(main, ["--db", db, "docs", "show", "999"])
     assert r.exit_code == 1 and "Error: no notice '999' (give an id or a URL)" in r.output
     r = CliRunner().invoke(main, ["-c", str(cfg), "--db", db, "notify", "test", "nope"])

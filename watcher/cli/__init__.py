@@ -13,10 +13,11 @@ from click.core import ParameterSource
 
 from watcher import __version__
 from watcher.cli.context import Ctx
-from watcher.cli.docs import docs, search
+from watcher.cli.docs import docs
 from watcher.cli.eval import eval_group
 from watcher.cli.notify import digest, notify
 from watcher.cli.poll import demo, link, migrate, poll, run
+from watcher.cli.search import search
 from watcher.cli.sources import sources
 from watcher.cli.status import status
 

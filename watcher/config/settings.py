@@ -175,6 +175,12 @@ class Defaults(_Model):
     database_url: str | None = None
     index: IndexSettings = IndexSettings()
     attachments: AttachmentSettings = AttachmentSettings()
+    timezone: str = Field(default="Asia/Shanghai", description="the clock times are shown in (terminal, web)")
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        return Schedule._tz(v)
 
 
 @dataclass
