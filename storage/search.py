@@ -6,8 +6,12 @@ them; `search_terms` is a contentless FTS5 table of their tokens, ranked by bm25
 body). A contentless table forgets what it indexed (and SQLite before 3.43 has no contentless_delete):
 a notice's old entry is deleted by giving its tokens again, recomputed from `search_docs`, which is why
 the 文号 tokens are stored rather than found again by a later docno.py.
-PostgreSQL: `search_terms` holds a tsvector per notice (title weighted A) under a GIN index, ranked by
-ts_rank. The tsvector is written as a literal: no text-search parser or locale decides the tokens.
+PostgreSQL: `search_terms` holds per notice a tsvector of its distinct tokens under a GIN index, the
+text as runs between spaces (`canon`) under a trigram index, where a term of several tokens must be
+found as a phrase (LIKE; tsvector positions stop at 16383), and a small tsvector of the title and the
+text's first words for ts_rank (title A, text B), then the newest first. Reading every match's whole
+tsvector to rank it would take seconds for a common word at 100k notices. The tsvectors are written as
+literals: no text-search parser or locale decides the tokens.
 
 On both, a notice whose own 文号 the query names comes first; titles and snippets are the original
 text of the newest version, with the matches marked.
@@ -25,13 +29,23 @@ from sqlalchemy.engine import Connection
 
 from storage.core import Repo, chunks
 from watcher.text.docno import normalise_docno
-from watcher.text.search import Query, Snippet, Span, docno_token, docno_tokens, fold, marks, parse_query, snippet
+from watcher.text.search import (
+    Query,
+    Snippet,
+    Span,
+    canon,
+    docno_token,
+    docno_tokens,
+    fold,
+    marks,
+    parse_query,
+    snippet,
+)
 from watcher.text.search import tokens as text_tokens
 
 _TITLE_WEIGHT = 10.0  # bm25 weight of the title column against the body's 1
-_MAX_POSITIONS = 8  # per lexeme in a tsvector: enough for ts_rank's counts, and a long text stays under 1 MB
-_MAX_LEXEMES_WITH_POSITIONS = 20_000  # later distinct tokens of a very long text are kept without positions
-_MAX_LEXEMES = 60_000  # a tsvector holds at most 1 MB
+_LEAD_TOKENS = 60  # of the text, ranked with the title on PostgreSQL: where a notice says what it is about
+_MAX_LEXEMES = 90_000  # a tsvector holds at most 1 MB; a text this varied is hundreds of pages long
 
 
 @dataclass(frozen=True)
@@ -55,22 +69,27 @@ class Indexed:
     def body_tokens(self) -> list[str]:
         return text_tokens(self.body) + self.body_docnos.split()
 
+    def canon(self) -> str:
+        """Title and text as PostgreSQL's phrase check reads them (a line break between: no phrase spans)."""
+        return canon(self.title) + "\n" + canon(self.body)
 
-def tsvector_literal(doc: Indexed) -> str:
-    """The tsvector of a notice as PostgreSQL's input syntax: 'token':position[A] …"""
+
+def terms_literal(doc: Indexed) -> str:
+    """Every distinct token of a notice as a tsvector literal without positions: what the GIN index
+    finds notices by. No positions keeps it a third smaller; ranking reads `lead_literal`."""
+    seen = dict.fromkeys(doc.title_tokens() + doc.body_tokens())
+    return " ".join(f"'{tok}'" for tok in list(seen)[:_MAX_LEXEMES])
+
+
+def lead_literal(doc: Indexed) -> str:
+    """The title (weight A) and the first tokens of the text (B) with positions, for ts_rank: small
+    enough to stay in the row, so ranking thousands of matches reads no TOAST."""
     pos: dict[str, list[str]] = {}
-    p = 0
-    for weight, toks in (("A", doc.title_tokens()), ("", doc.body_tokens())):
-        for tok in toks:
-            p += 1
-            seen = pos.get(tok)
-            if seen is None:
-                if len(pos) >= _MAX_LEXEMES:
-                    continue
-                seen = pos[tok] = []
-            if len(seen) < _MAX_POSITIONS and len(pos) <= _MAX_LEXEMES_WITH_POSITIONS:
-                seen.append(f"{min(p, 16383)}{weight}")
-    return " ".join(f"'{tok}':{','.join(ps)}" if ps else f"'{tok}'" for tok, ps in pos.items())
+    for p, (tok, weight) in enumerate(
+        [(t, "A") for t in doc.title_tokens()] + [(t, "B") for t in doc.body_tokens()[:_LEAD_TOKENS]], start=1
+    ):
+        pos.setdefault(tok, []).append(f"{p}{weight}")
+    return " ".join(f"'{tok}':{','.join(ps)}" for tok, ps in pos.items())
 
 
 def _in(ids: Sequence[int]) -> str:
@@ -111,10 +130,11 @@ def _index_sqlite(conn: Connection, docs: dict[int, Indexed]) -> None:
 def _index_postgres(conn: Connection, docs: dict[int, Indexed]) -> None:
     conn.execute(
         text(
-            "INSERT INTO search_terms (notice_id, terms) VALUES (:id, CAST(:terms AS tsvector)) "
-            "ON CONFLICT (notice_id) DO UPDATE SET terms = excluded.terms"
+            "INSERT INTO search_terms (notice_id, terms, lead, canon) "
+            "VALUES (:id, CAST(:terms AS tsvector), CAST(:lead AS tsvector), :canon) ON CONFLICT (notice_id) "
+            "DO UPDATE SET terms = excluded.terms, lead = excluded.lead, canon = excluded.canon"
         ),
-        [dict(id=i, terms=tsvector_literal(d)) for i, d in docs.items()],
+        [dict(id=i, terms=terms_literal(d), lead=lead_literal(d), canon=d.canon()) for i, d in docs.items()],
     )
 
 
@@ -167,10 +187,13 @@ def _ranked_sql(dialect: str, q: Query, source_id: str | None, since: date | Non
     else:
         params["q"] = q.tsquery()
         sql = (
-            f"SELECT {_COLUMNS}, ts_rank(s.terms, CAST(:q AS tsquery), 1) AS score "
+            f"SELECT {_COLUMNS}, ts_rank(s.lead, CAST(:q AS tsquery)) AS score "
             "FROM search_terms s JOIN notices n ON n.id = s.notice_id WHERE s.terms @@ CAST(:q AS tsquery)"
         )
         newest = "n.published DESC NULLS LAST"
+        for i, like in enumerate(q.likes()):  # the phrases: served by the trigram index on canon
+            sql += f" AND s.canon LIKE :like{i}"
+            params[f"like{i}"] = like
     if source_id:
         sql += " AND n.source_id = :source"
         params["source"] = source_id

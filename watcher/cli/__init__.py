@@ -12,7 +12,7 @@ import click
 from click.core import ParameterSource
 
 from watcher import __version__
-from watcher.cli.context import Ctx
+from watcher.cli.context import Ctx, err_console, out
 from watcher.cli.docs import docs
 from watcher.cli.eval import eval_group
 from watcher.cli.notify import digest, notify
@@ -47,6 +47,8 @@ def main(ctx: click.Context, config: str, db: str | None, verbose: int) -> None:
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    out.reset()  # one console per invocation: its width is this terminal's (tests run many in one process)
+    err_console.reset()
     given = ctx.get_parameter_source("config") not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
     ctx.obj = Ctx(config, db, config_given=given)
     ctx.call_on_close(ctx.obj.close)

@@ -66,6 +66,10 @@ class _LazyConsole:
             self._console = Console(**self._kw)
         return self._console
 
+    def reset(self) -> None:
+        """Forget the console: the next one reads the terminal's width (COLUMNS) again."""
+        self._console = None
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.get(), name)
 

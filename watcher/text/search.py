@@ -87,6 +87,12 @@ def tokens(folded: str) -> list[str]:
     return out
 
 
+def canon(folded: str) -> str:
+    """Folded text as runs of Han and words, each run between single spaces: what a phrase is looked for
+    in with LIKE (PostgreSQL), where words stay whole and Han runs are searched inside."""
+    return " " + " ".join(m.group() for m in _RUNS.finditer(folded)) + " "
+
+
 def docno_token(docno: str) -> str:
     """The token of a normalised 文号: 苏政发〔2020〕28号 → 文号苏政发202028号 (the year has four digits)."""
     return _DOCNO_MARK + "".join(_CHUNK.findall(fold(docno)))
@@ -105,6 +111,16 @@ class Term:
     tokens: tuple[str, ...]
     prefix: bool = False
     docno: str | None = None  # the 文号 the term names, normalised
+
+    def like(self) -> str | None:
+        """A LIKE pattern over `canon` text for a term of several tokens (a phrase), else None: a word at
+        either end must be whole there, a Han run may be part of a longer one."""
+        if len(self.tokens) < 2 or self.docno:
+            return None
+        runs = list(_RUNS.finditer(self.text))
+        head = "% " if runs[0].group(2) else "%"
+        tail = " %" if runs[-1].group(2) else "%"
+        return head + " ".join(m.group() for m in runs) + tail
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -146,14 +162,16 @@ class Query:
         """The first 文号 the query names: the notice with that 文号 ranks first."""
         return next((t.docno for t in self.terms if t.docno), None)
 
+    def likes(self) -> list[str]:
+        return [p for p in (t.like() for t in self.terms) if p]
+
     def fts5(self) -> str:
         """An FTS5 MATCH expression: each term a phrase (tokens are letters and digits, quoting is safe)."""
         return " AND ".join(f'"{" ".join(t.tokens)}"' + (" *" if t.prefix else "") for t in self.terms)
 
     def tsquery(self) -> str:
-        """A PostgreSQL tsquery literal: every token of every term (positions stop at 16383 in a tsvector,
-        so a phrase would miss what a long text says late; the bigrams together are rarely anywhere but
-        next to each other)."""
+        """A PostgreSQL tsquery literal: every token of every term. Not a phrase (<->): positions stop at
+        16383 in a tsvector, and a phrase would miss what a long text says late; `like` checks phrases."""
         parts = []
         for t in self.terms:
             for i, tok in enumerate(t.tokens):
