@@ -1,72 +1,257 @@
-"""Full-text search: the `notice_search` table holds each notice's newest title and text.
+"""Full-text search, ranked: several terms ANDed, two-character words, a 文号 in any brackets, traditional
+characters folded (the text side, tokens and snippets, is watcher/text/search.py).
 
-SQLite keys it by rowid (an FTS5 trigram table), PostgreSQL by notice_id (a trigram GIN index), so
-the statements are raw SQL with one branch per dialect.
+SQLite: `search_docs` keeps each notice's newest title and text folded, with the 文号 tokens found in
+them; `search_terms` is a contentless FTS5 table of their tokens, ranked by bm25 (title ten times the
+body). A contentless table forgets what it indexed (and SQLite before 3.43 has no contentless_delete):
+a notice's old entry is deleted by giving its tokens again, recomputed from `search_docs`, which is why
+the 文号 tokens are stored rather than found again by a later docno.py.
+PostgreSQL: `search_terms` holds per notice a tsvector of its distinct tokens under a GIN index, the
+text as runs between spaces (`canon`) under a trigram index, where a term of several tokens must be
+found as a phrase (LIKE; tsvector positions stop at 16383), and a small tsvector of the title and the
+text's first words for ts_rank (title A, text B), then the newest first. Reading every match's whole
+tsvector to rank it would take seconds for a common word at 100k notices. The tsvectors are written as
+literals: no text-search parser or locale decides the tokens.
+
+On both, a notice whose own 文号 the query names comes first; titles and snippets are the original
+text of the newest version, with the matches marked.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 
-from storage.core import Repo
+from storage.core import Repo, chunks
+from watcher.text.docno import normalise_docno
+from watcher.text.search import (
+    Query,
+    Snippet,
+    Span,
+    canon,
+    docno_token,
+    docno_tokens,
+    fold,
+    marks,
+    parse_query,
+    snippet,
+)
+from watcher.text.search import tokens as text_tokens
+
+_TITLE_WEIGHT = 10.0  # bm25 weight of the title column against the body's 1
+_LEAD_TOKENS = 60  # of the text, ranked with the title on PostgreSQL: where a notice says what it is about
+_MAX_LEXEMES = 90_000  # a tsvector holds at most 1 MB; a text this varied is hundreds of pages long
+
+
+@dataclass(frozen=True)
+class Indexed:
+    """What the index holds for a notice: folded text and the 文号 tokens found at indexing time."""
+
+    title: str
+    body: str
+    title_docnos: str  # space-separated 文号 tokens: the notice's own 文号
+    body_docnos: str  # those its text cites
+
+    @classmethod
+    def of(cls, title: str, doc_no: str | None, body: str) -> Indexed:
+        folded_title, folded_body = fold(title), fold(body)
+        own = normalise_docno(fold(doc_no)) if doc_no else None
+        return cls(folded_title, folded_body, docno_token(own) if own else "", " ".join(docno_tokens(folded_body)))
+
+    def title_tokens(self) -> list[str]:
+        return text_tokens(self.title) + self.title_docnos.split()
+
+    def body_tokens(self) -> list[str]:
+        return text_tokens(self.body) + self.body_docnos.split()
+
+    def canon(self) -> str:
+        """Title and text as PostgreSQL's phrase check reads them (a line break between: no phrase spans)."""
+        return canon(self.title) + "\n" + canon(self.body)
+
+
+def terms_literal(doc: Indexed) -> str:
+    """Every distinct token of a notice as a tsvector literal without positions: what the GIN index
+    finds notices by. No positions keeps it a third smaller; ranking reads `lead_literal`."""
+    seen = dict.fromkeys(doc.title_tokens() + doc.body_tokens())
+    return " ".join(f"'{tok}'" for tok in list(seen)[:_MAX_LEXEMES])
+
+
+def lead_literal(doc: Indexed) -> str:
+    """The title (weight A) and the first tokens of the text (B) with positions, for ts_rank: small
+    enough to stay in the row, so ranking thousands of matches reads no TOAST."""
+    pos: dict[str, list[str]] = {}
+    for p, (tok, weight) in enumerate(
+        [(t, "A") for t in doc.title_tokens()] + [(t, "B") for t in doc.body_tokens()[:_LEAD_TOKENS]], start=1
+    ):
+        pos.setdefault(tok, []).append(f"{p}{weight}")
+    return " ".join(f"'{tok}':{','.join(ps)}" for tok, ps in pos.items())
+
+
+def _in(ids: Sequence[int]) -> str:
+    return ",".join(str(int(i)) for i in ids)
+
+
+def _index_sqlite(conn: Connection, docs: dict[int, Indexed]) -> None:
+    for part in chunks(list(docs)):
+        old = conn.execute(
+            text(
+                "SELECT notice_id, title, body, title_docnos, body_docnos FROM search_docs "
+                f"WHERE notice_id IN ({_in(part)})"
+            )
+        ).all()
+        if old:
+            gone = [Indexed(r.title, r.body, r.title_docnos, r.body_docnos) for r in old]
+            conn.execute(
+                text("INSERT INTO search_terms (search_terms, rowid, title, body) VALUES ('delete', :id, :t, :b)"),
+                [
+                    dict(id=r.notice_id, t=" ".join(d.title_tokens()), b=" ".join(d.body_tokens()))
+                    for r, d in zip(old, gone, strict=True)
+                ],
+            )
+            conn.execute(text(f"DELETE FROM search_docs WHERE notice_id IN ({_in(part)})"))
+    conn.execute(
+        text(
+            "INSERT INTO search_docs (notice_id, title, body, title_docnos, body_docnos) "
+            "VALUES (:id, :title, :body, :td, :bd)"
+        ),
+        [dict(id=i, title=d.title, body=d.body, td=d.title_docnos, bd=d.body_docnos) for i, d in docs.items()],
+    )
+    conn.execute(
+        text("INSERT INTO search_terms (rowid, title, body) VALUES (:id, :t, :b)"),
+        [dict(id=i, t=" ".join(d.title_tokens()), b=" ".join(d.body_tokens())) for i, d in docs.items()],
+    )
+
+
+def _index_postgres(conn: Connection, docs: dict[int, Indexed]) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO search_terms (notice_id, terms, lead, canon) "
+            "VALUES (:id, CAST(:terms AS tsvector), CAST(:lead AS tsvector), :canon) ON CONFLICT (notice_id) "
+            "DO UPDATE SET terms = excluded.terms, lead = excluded.lead, canon = excluded.canon"
+        ),
+        [dict(id=i, terms=terms_literal(d), lead=lead_literal(d), canon=d.canon()) for i, d in docs.items()],
+    )
+
+
+def index_docs(conn: Connection, docs: dict[int, Indexed]) -> None:
+    """Index `docs` (notice id → what to index) in the caller's transaction, replacing older entries."""
+    if docs:
+        (_index_sqlite if conn.dialect.name == "sqlite" else _index_postgres)(conn, docs)
 
 
 def index_text(conn: Connection, rows: list[tuple[int, str, str]]) -> None:
-    """Keep the search table at each notice's newest text: rows of (notice id, title, text)."""
-    ids = [r[0] for r in rows]
-    if conn.dialect.name == "sqlite":
-        conn.execute(text(f"DELETE FROM notice_search WHERE rowid IN ({','.join(map(str, ids))})"))
-        conn.execute(
-            text("INSERT INTO notice_search (rowid, title, body) VALUES (:id, :title, :body)"),
-            [dict(id=i, title=t, body=b) for i, t, b in rows],
+    """Keep the search index at each notice's newest text: rows of (notice id, title, text). The notices'
+    own 文号 are read from their rows, written earlier in the same transaction."""
+    if not rows:
+        return
+    doc_nos: dict[int, str | None] = {}
+    for part in chunks([r[0] for r in rows]):
+        found = conn.execute(text(f"SELECT id, doc_no FROM notices WHERE id IN ({_in(part)})"))
+        doc_nos.update({r.id: r.doc_no for r in found})
+    index_docs(conn, {i: Indexed.of(title, doc_nos.get(i), body) for i, title, body in rows})
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A notice that matched, best first; `score` is higher for a better match on both databases."""
+
+    id: int
+    title: str | None
+    doc_no: str | None
+    issuer: str | None
+    published: date | None
+    source_id: str
+    url: str
+    score: float
+    title_marks: tuple[Span, ...] = ()
+    snippet: Snippet | None = None
+
+
+_COLUMNS = "n.id, n.title, n.doc_no, n.issuer, n.published, n.source_id, n.url"
+
+
+def _ranked_sql(dialect: str, q: Query, source_id: str | None, since: date | None) -> tuple[str, dict[str, Any]]:
+    params: dict[str, Any] = {}
+    if dialect == "sqlite":
+        params["q"] = q.fts5()
+        sql = (
+            f"SELECT {_COLUMNS}, -bm25(search_terms, {_TITLE_WEIGHT}, 1.0) AS score "
+            "FROM search_terms JOIN notices n ON n.id = search_terms.rowid WHERE search_terms MATCH :q"
         )
+        newest = "n.published DESC"
     else:
-        conn.execute(text("DELETE FROM notice_search WHERE notice_id = ANY(:ids)"), dict(ids=ids))
-        conn.execute(
-            text("INSERT INTO notice_search (notice_id, title, body) VALUES (:id, :title, :body)"),
-            [dict(id=i, title=t, body=b) for i, t, b in rows],
+        params["q"] = q.tsquery()
+        sql = (
+            f"SELECT {_COLUMNS}, ts_rank(s.lead, CAST(:q AS tsquery)) AS score "
+            "FROM search_terms s JOIN notices n ON n.id = s.notice_id WHERE s.terms @@ CAST(:q AS tsquery)"
         )
+        newest = "n.published DESC NULLS LAST"
+        for i, like in enumerate(q.likes()):  # the phrases: served by the trigram index on canon
+            sql += f" AND s.canon LIKE :like{i}"
+            params[f"like{i}"] = like
+    if source_id:
+        sql += " AND n.source_id = :source"
+        params["source"] = source_id
+    if since:
+        sql += " AND n.published >= :since"
+        params["since"] = since
+    order = "score DESC"
+    if q.docno:
+        order = "CASE WHEN n.doc_no = :own THEN 0 ELSE 1 END, " + order
+        params["own"] = q.docno
+    return f"{sql} ORDER BY {order}, {newest}, n.id DESC LIMIT :limit OFFSET :offset", params
 
 
 class SearchRepo(Repo):
     def search(
-        self, query: str, *, source_id: str | None = None, since: date | None = None, limit: int = 20
-    ) -> list[dict]:
-        """Notices whose title or body contains `query` (substring, served by the trigram index)."""
-        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        key = "s.rowid" if self.engine.dialect.name == "sqlite" else "s.notice_id"
-        like = "LIKE" if self.engine.dialect.name == "sqlite" else "ILIKE"
-        sql = (
-            f"SELECT n.id, n.title, n.doc_no, n.issuer, n.published, n.source_id, n.url, s.title AS st, s.body "
-            f"FROM notice_search s JOIN notices n ON n.id = {key} "
-            f"WHERE (s.title {like} :p ESCAPE '\\' OR s.body {like} :p ESCAPE '\\')"
-        )
-        params: dict = {"p": pattern, "limit": limit}
-        if source_id:
-            sql += " AND n.source_id = :source"
-            params["source"] = source_id
-        if since:
-            sql += " AND n.published >= :since"
-            params["since"] = since
-        sql += " ORDER BY n.published DESC, n.id DESC LIMIT :limit"
-        out = []
+        self,
+        query: str | Query,
+        *,
+        source_id: str | None = None,
+        since: date | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> list[SearchHit]:
+        """Notices matching every term of `query`, best first, with their matches marked."""
+        q = parse_query(query) if isinstance(query, str) else query
+        if not q.terms:
+            return []
+        sql, params = _ranked_sql(self.engine.dialect.name, q, source_id, since)
         with self.engine.connect() as conn:
-            for r in conn.execute(text(sql), params):
-                pos = r.body.lower().find(query.lower())
-                snippet = r.body[max(0, pos - 30) : pos + len(query) + 30].replace("\n", " ") if pos >= 0 else ""
-                out.append(
-                    dict(
-                        id=r.id,
-                        title=r.title,
-                        doc_no=r.doc_no,
-                        issuer=r.issuer,
-                        published=str(r.published) if r.published else None,
-                        source_id=r.source_id,
-                        url=r.url,
-                        snippet=snippet,
-                    )
+            rows = conn.execute(text(sql), {**params, "limit": limit, "offset": offset}).all()
+            texts = self._display_texts(conn, [r.id for r in rows])
+        hits = []
+        for r in rows:
+            shown = texts.get(r.id, ())
+            cut = next((s for s in (snippet(t, q) for t in shown) if s), None)
+            hits.append(
+                SearchHit(
+                    id=r.id,
+                    title=r.title,
+                    doc_no=r.doc_no,
+                    issuer=r.issuer,
+                    published=r.published,
+                    source_id=r.source_id,
+                    url=r.url,
+                    score=float(r.score),
+                    title_marks=marks(r.title or "", q),
+                    snippet=cut,
                 )
-        return out
+            )
+        return hits
+
+    @staticmethod
+    def _display_texts(conn: Connection, ids: list[int]) -> dict[int, tuple[str, str]]:
+        """The newest version's page text, then its normalised text (which holds the attachments')."""
+        if not ids:
+            return {}
+        stmt = text(
+            "SELECT v.notice_id, v.body, v.norm_text FROM versions v JOIN notices n "
+            "ON n.id = v.notice_id AND v.seq = n.version_count WHERE n.id IN :ids"
+        ).bindparams(bindparam("ids", expanding=True))
+        return {r.notice_id: (r.body, r.norm_text) for r in conn.execute(stmt, {"ids": ids})}

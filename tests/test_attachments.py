@@ -203,7 +203,7 @@ def test_a_one_line_notice_is_read_and_linked_through_its_attachment(portal, tmp
     assert att["media_type"] == "application/pdf" and att["size"] > 1000 and len(att["sha256"]) == 64
     assert att["chars"] > 100 and "清洁生产审核制度" in v.norm_text and "清洁生产审核制度" not in v.body
     assert "苏政发〔2020〕28号" in json.loads(v.citations_json)["docnos"]  # cited in the attachment
-    assert notice.id in [h["id"] for h in store.search("清洁生产审核")]
+    assert notice.id in [h.id for h in store.search("清洁生产审核")]
     from watcher.views.links import links_of
 
     rels = {(link["relation"], link["direction"]) for link in links_of(store, notice.id)}

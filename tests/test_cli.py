@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 import pytest
@@ -167,7 +168,12 @@ def test_db_option_then_environment_then_sources_yaml(portal, tmp_path, monkeypa
     monkeypatch.setenv("WATCHER_DATABASE_URL", f"sqlite:///{tmp_path}/env.db")
     assert CliRunner().invoke(main, ["-c", str(path), "migrate"]).exit_code == 0
     assert (tmp_path / "env.db").exists() and not (tmp_path / "configured.db").exists()
-    r = CliRunner().invoke(main, ["-c", str(path), "--db", f"sqlite:///{tmp_path}/opt.db", "docs", "list", "--json"])
+    opt = ["-c", str(path), "--db", f"sqlite:///{tmp_path}/opt.db"]
+    # A reading command names the database --db gave, and does not make it.
+    r = CliRunner().invoke(main, [*opt, "docs", "list", "--json"])
+    assert r.exit_code == 1 and f"{tmp_path}/opt.db 不存在" in r.output and not (tmp_path / "opt.db").exists()
+    assert CliRunner().invoke(main, [*opt, "migrate"]).exit_code == 0
+    r = CliRunner().invoke(main, [*opt, "docs", "list", "--json"])
     assert r.exit_code == 0 and json.loads(r.stdout) == [] and (tmp_path / "opt.db").exists()
     assert not (cwd / "watcher.db").exists()
 
@@ -176,6 +182,10 @@ def test_without_sources_yaml_the_default_database_in_the_working_directory(tmp_
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("WATCHER_DATABASE_URL", raising=False)
     monkeypatch.delenv("WATCHER_CONFIG", raising=False)
+    r = CliRunner().invoke(main, ["docs", "list", "--json"])  # reading makes no empty database: it says so
+    assert r.exit_code == 1 and "没有数据库：watcher.db 不存在" in r.output and "watcher poll" in r.output
+    assert not (tmp_path / "watcher.db").exists()
+    assert CliRunner().invoke(main, ["migrate"]).exit_code == 0
     r = CliRunner().invoke(main, ["docs", "list", "--json"])
     assert r.exit_code == 0 and json.loads(r.stdout) == [] and (tmp_path / "watcher.db").exists()
     missing = CliRunner().invoke(main, ["-c", "elsewhere.yaml", "docs", "list"])
@@ -188,6 +198,7 @@ def test_status_reads_sources_yaml_once(portal, tmp_path):
     good = source_for(portal, pages=1).model_dump(mode="json", by_alias=True, exclude_none=True)
     with open(path, "w", encoding="utf-8") as fh:
         YAML().dump({"sources": [good, {"id": "broken", "name": "B", "urls": ["ftp://x"]}]}, fh)
+    assert CliRunner().invoke(main, ["--db", f"sqlite:///{tmp_path}/s.db", "migrate"]).exit_code == 0
     r = CliRunner().invoke(main, ["-c", str(path), "--db", f"sqlite:///{tmp_path}/s.db", "status", "--json"])
     assert r.exit_code == 0, r.output
     assert r.stderr.count("skipped:") == 1 and "broken" in r.stderr
@@ -208,6 +219,7 @@ def test_unknown_notice_version_and_channel_are_plain_messages(tmp_path):
     db = f"sqlite:///{tmp_path}/e.db"
     cfg = tmp_path / "sources.yaml"
     cfg.write_text("sources: []\n", encoding="utf-8")
+    assert CliRunner().invoke(main, ["--db", db, "migrate"]).exit_code == 0
     r = CliRunner().invoke(main, ["--db", db, "docs", "show", "999"])
     assert r.exit_code == 1 and "Error: no notice '999' (give an id or a URL)" in r.output
     r = CliRunner().invoke(main, ["-c", str(cfg), "--db", db, "notify", "test", "nope"])
@@ -245,3 +257,161 @@ def test_cli_and_views_leave_the_queries_to_storage():
             ):
                 found.append(f"{path.name}:{node.lineno}")
     assert found == []
+
+
+# ---- a terminal that fits -------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """`watcher demo` once for the tests below: its directory and its JSON report."""
+    where = tmp_path_factory.mktemp("demo")
+    r = CliRunner().invoke(main, ["demo", "--dir", str(where / "demo"), "--json"])
+    assert r.exit_code == 0, r.output
+    return where, json.loads(r.stdout)
+
+
+def at(width: int, *args: str, **kw):
+    """The command with a Rich console as wide as a terminal of `width` columns."""
+    return CliRunner().invoke(main, list(args), env={"COLUMNS": str(width)}, **kw)
+
+
+def test_at_80_columns_no_id_or_docno_is_cut(demo_run):
+    where, report = demo_run
+    db = f"sqlite:///{report['database']}"
+    r = at(80, "--db", db, "docs", "list")
+    assert r.exit_code == 0, r.output
+    assert max(len(line) for line in r.stdout.splitlines()) <= 80
+    for n in report["notices"]:
+        assert f"id：{n['id']} " in r.stdout  # every id whole: the table turned vertical
+        if n["doc_no"]:
+            assert n["doc_no"] in r.stdout
+    wide = at(200, "--db", db, "docs", "list")
+    assert "┃ id ┃" in wide.stdout and all(n["title"] in wide.stdout for n in report["notices"])
+
+
+def test_print_table_turns_vertical_on_a_narrow_console():
+    from rich.console import Console
+
+    from watcher.cli.render import Column, print_table
+
+    cols = [Column("id"), Column("文号"), Column("title", wrap=True)]
+    rows = [["1234", "苏政发〔2020〕28号", "江苏省人民政府关于推进绿色产业发展的意见" * 2]]
+    for width, vertical in ((80, False), (40, True)):
+        console = Console(width=width, record=True)
+        print_table(console, "t", cols, rows)
+        shown = console.export_text()
+        assert "1234" in shown and "苏政发〔2020〕28号" in shown and ("id：1234" in shown) == vertical
+
+
+def test_docs_links_lines_fold_at_80_columns(demo_run):
+    _, report = demo_run
+    lyg = next(n for n in report["notices"] if n["title"].startswith("连云港"))
+    r = at(80, "--db", f"sqlite:///{report['database']}", "docs", "links", str(lyg["id"]))
+    assert r.exit_code == 0 and "0 added, 0 removed" in r.stdout  # the end of the line, not cropped
+
+
+def test_db_takes_a_plain_file_path(demo_run, monkeypatch):
+    where, report = demo_run
+    monkeypatch.chdir(where)
+    r = CliRunner().invoke(main, ["--db", "demo/demo.db", "docs", "list", "--json"])
+    assert r.exit_code == 0, r.output
+    assert sorted(n["id"] for n in json.loads(r.stdout)) == sorted(n["id"] for n in report["notices"])
+
+
+def test_the_demo_ends_with_the_command_that_browses_what_it_stored(tmp_path, monkeypatch):
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    r = at(80, "demo")
+    assert r.exit_code == 0, r.output
+    last = r.stdout.strip().splitlines()[-1].strip()
+    assert last == "watcher --db watcher-demo/demo.db docs list"
+    browse = at(80, *shlex.split(last)[1:])
+    assert browse.exit_code == 0 and "苏政发〔2020〕28号" in browse.stdout
+
+
+REPO_SOURCES = Path(__file__).parents[1] / "sources.yaml"
+READERS = [
+    ["docs", "list"],
+    ["docs", "show", "1"],
+    ["docs", "history", "1"],
+    ["docs", "diff", "1"],
+    ["docs", "links", "1"],
+    ["search", "绿色"],
+    ["status"],
+    ["digest", "preview"],
+]
+
+
+@pytest.mark.parametrize("args", READERS, ids=" ".join)
+def test_reading_commands_say_there_is_no_database_and_make_none(args, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WATCHER_DATABASE_URL", raising=False)
+    (tmp_path / "sources.yaml").write_text("sources: []\n", encoding="utf-8")
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 1 and "没有数据库：watcher.db 不存在" in r.output and "watcher demo" in r.output
+    assert "Traceback" not in r.output and not (tmp_path / "watcher.db").exists()
+
+
+def test_sources_list_without_a_database_lists_the_sources(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WATCHER_DATABASE_URL", raising=False)
+    r = CliRunner().invoke(main, ["-c", str(REPO_SOURCES), "sources", "list", "--json"])
+    assert r.exit_code == 0 and "jiangsu-szfwj" in [s["id"] for s in json.loads(r.stdout)]
+    assert not (tmp_path / "watcher.db").exists()
+
+
+def test_times_are_shown_in_the_configured_timezone(demo_run, tmp_path):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    _, report = demo_run
+    db = ["--db", f"sqlite:///{report['database']}"]
+    [v] = json.loads(CliRunner().invoke(main, [*db, "docs", "history", "1", "--json"]).stdout)
+    utc = datetime.fromisoformat(v["fetched_at"])
+    shanghai = utc.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
+    assert shanghai in at(120, *db, "docs", "history", "1").stdout  # no sources.yaml: Asia/Shanghai
+    cfg = tmp_path / "sources.yaml"
+    cfg.write_text("defaults:\n  timezone: America/New_York\nsources: []\n", encoding="utf-8")
+    seen = datetime.fromisoformat(
+        json.loads(CliRunner().invoke(main, [*db, "docs", "show", "1", "--json"]).stdout)["first_seen"]
+    )
+    shown = at(120, "-c", str(cfg), *db, "docs", "show", "1").stdout
+    assert f"first_seen {seen.astimezone(ZoneInfo('America/New_York')):%Y-%m-%d %H:%M:%S}" in shown
+    assert f"{seen.astimezone(ZoneInfo('Asia/Shanghai')):%Y-%m-%d %H:%M}" not in shown
+    cfg.write_text("defaults:\n  timezone: Mars/Olympus\nsources: []\n", encoding="utf-8")
+    bad = CliRunner().invoke(main, ["-c", str(cfg), *db, "docs", "history", "1"])
+    assert bad.exit_code == 1 and "defaults.timezone" in bad.output and "Mars/Olympus" in bad.output
+
+
+def test_digest_send_without_an_email_channel_says_so(tmp_path, monkeypatch):
+    import smtplib
+
+    def no_smtp(*a, **kw):
+        raise AssertionError("digest send tried an SMTP server")
+
+    monkeypatch.setattr(smtplib, "SMTP", no_smtp)
+    cfg = tmp_path / "sources.yaml"
+    cfg.write_text(
+        "sources: []\nchannels:\n  - id: team\n    type: dingtalk\n    url_env: TEAM_URL\n", encoding="utf-8"
+    )
+    db = ["--db", f"sqlite:///{tmp_path / 'd.db'}"]
+    r = CliRunner().invoke(main, ["-c", str(cfg), *db, "digest", "send"])
+    assert r.exit_code == 1 and "没有配置邮件渠道" in r.output and "digest preview" in r.output
+    assert not (tmp_path / "d.db").exists()
+    r = CliRunner().invoke(main, ["-c", str(cfg), *db, "digest", "send", "--channel", "team"])
+    assert r.exit_code == 1 and "team 是 dingtalk，不是邮件渠道" in r.output
+
+
+def test_search_marks_matches_and_prints_titles_as_written(sqlite_store, tmp_path):
+    from tests.test_search import snap, store_all
+
+    title = "关于[bold]绿色[/bold]金融的通知"
+    store_all(sqlite_store, [snap("http://p/1", title, "发展綠色金融，支持綠色債券。", "测发〔2024〕1号")])
+    db = ["--db", str(sqlite_store.engine.url)]
+    r = at(80, *db, "search", "绿色", "金融")
+    assert r.exit_code == 0, r.output
+    assert title in r.stdout and "發展綠色金融" not in r.stdout and "綠色金融" in r.stdout
+    [hit] = json.loads(at(80, *db, "search", "綠色", "--json").stdout)
+    assert [hit["title"][s:e] for s, e in hit["title_marks"]] == ["绿色"]
+    assert [hit["snippet"][s:e] for s, e in hit["snippet_marks"]] == ["綠色", "綠色"]
+    assert at(80, *db, "search", "，").exit_code == 2  # no word to look for: a usage error

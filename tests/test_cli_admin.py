@@ -154,7 +154,7 @@ def test_search_on_postgres(fresh_db):
             )
         ],
     )
-    assert [r["title"] for r in fresh_db.search("绿色产业")] == ["关于推进绿色产业发展的意见"]
+    assert [r.title for r in fresh_db.search("绿色产业")] == ["关于推进绿色产业发展的意见"]
     assert fresh_db.search("绿色") and fresh_db.search("蓝色产业") == []
 
 

@@ -12,11 +12,12 @@ import click
 from click.core import ParameterSource
 
 from watcher import __version__
-from watcher.cli.context import Ctx
-from watcher.cli.docs import docs, search
+from watcher.cli.context import Ctx, err_console, out
+from watcher.cli.docs import docs
 from watcher.cli.eval import eval_group
 from watcher.cli.notify import digest, notify
 from watcher.cli.poll import demo, link, migrate, poll, run
+from watcher.cli.search import search
 from watcher.cli.sources import sources
 from watcher.cli.status import status
 from watcher.text.redact import install_redaction
@@ -49,6 +50,8 @@ def main(ctx: click.Context, config: str, db: str | None, verbose: int) -> None:
     )
     # At -v httpx logs every request's URL, webhook tokens included: every handler masks secrets.
     install_redaction()
+    out.reset()  # one console per invocation: its width is this terminal's (tests run many in one process)
+    err_console.reset()
     given = ctx.get_parameter_source("config") not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
     ctx.obj = Ctx(config, db, config_given=given)
     ctx.call_on_close(ctx.obj.close)

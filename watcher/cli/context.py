@@ -11,13 +11,14 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import click
 
 from storage.db import resolve_url
 from storage.repo import Store
 from watcher.config.loader import load_config
-from watcher.errors import WatcherError
+from watcher.errors import NotFoundError, WatcherError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -26,6 +27,29 @@ if TYPE_CHECKING:
     from watcher.config.settings import Config
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+# The messages of this module, in one place for the gettext catalogs to come.
+NO_DATABASE = (
+    "没有数据库：{path} 不存在（读取命令不会新建空库）。\n"
+    "先运行 `watcher poll` 按 sources.yaml 抓取，或运行 `watcher demo` 试用；"
+    "已有数据库时用 --db 指定，如 `watcher --db watcher-demo/demo.db docs list`。"
+)
+
+
+def database_url(db: str) -> str:
+    """--db as given: a SQLAlchemy URL, or a plain path to a SQLite file (`--db watcher-demo/demo.db`)."""
+    if "://" not in db:
+        return "sqlite:///" + str(Path(db).expanduser())
+    return resolve_url(db)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a sqlite URL names; None for other databases and for an in-memory one."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split(":///", 1)[1].split("?", 1)[0] if ":///" in url else ""
+    return Path(path) if path and path != ":memory:" else None
 
 
 class _LazyConsole:
@@ -41,6 +65,10 @@ class _LazyConsole:
 
             self._console = Console(**self._kw)
         return self._console
+
+    def reset(self) -> None:
+        """Forget the console: the next one reads the terminal's width (COLUMNS) again."""
+        self._console = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.get(), name)
@@ -100,17 +128,40 @@ class Ctx:
 
     def database_url(self) -> str:
         if self.db:
-            return resolve_url(self.db)
+            return database_url(self.db)
         if not self.config_given and not Path(self.config_path).exists():
             # Nobody named a sources.yaml and there is none here: reading commands still work.
             return resolve_url(None)
         return resolve_url(self.load().defaults.database_url)
 
     def store(self) -> Store:
-        """The database of this invocation (migrated on first use), closed when the command ends."""
+        """The database of this invocation (made and migrated on first use), closed when the command ends."""
         if self._store is None:
             self._store = Store.open(self.database_url())
         return self._store
+
+    def reader(self) -> Store:
+        """The database for a command that only reads: one that does not exist is an error, not a new
+        empty file (a reader in the wrong directory would otherwise show nothing, silently)."""
+        if self._store is None:
+            url = self.database_url()
+            path = sqlite_file(url)
+            if path is not None and not path.exists():
+                raise NotFoundError(NO_DATABASE.format(path=path))
+        return self.store()
+
+    def existing_store(self) -> Store | None:
+        """The database if there is one, for a command that can do without (`sources list`)."""
+        try:
+            return self.reader()
+        except NotFoundError:
+            return None
+
+    def timezone(self) -> ZoneInfo:
+        """Where the reader is: `defaults.timezone` of sources.yaml, else Asia/Shanghai."""
+        if not self.config_given and not Path(self.config_path).exists():
+            return ZoneInfo(DEFAULT_TIMEZONE)
+        return ZoneInfo(self.load().defaults.timezone)
 
     def close(self) -> None:
         if self._store is not None:

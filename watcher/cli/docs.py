@@ -1,11 +1,11 @@
-"""`watcher docs …` and `watcher search`: what was found and how it is linked."""
+"""`watcher docs …`: what was found and how it is linked."""
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 from html import escape
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -13,7 +13,8 @@ from storage import reads
 from storage.models import Version
 from storage.records import AttachmentRecord
 from storage.repo import Store
-from watcher.cli.context import Ctx, Table, cli_errors, emit, err_console, esc, json_option, out
+from watcher.cli.context import Ctx, cli_errors, emit, esc, json_option, out
+from watcher.cli.render import Column, local_time, print_table
 from watcher.text.diff import changed_paragraphs, paragraph_diff, render_unified
 from watcher.views import links as link_views
 
@@ -53,25 +54,19 @@ def docs_list(
       watcher docs list --source jiangsu-szfwj --since 2024-01-01 --relation derived
     """
     rows = link_views.list_notices(
-        obj.store(), source=source, since=since.date() if since else None, relation=relation, limit=limit
+        obj.reader(), source=source, since=since.date() if since else None, relation=relation, limit=limit
     )
     emit(rows, as_json, _print_notices)
 
 
 def _print_notices(rows: list[dict]) -> None:
-    table = Table(title=f"{len(rows)} notices")
-    for col in ("id", "published", "文号", "title", "source", "v"):
-        table.add_column(col, overflow="fold" if col == "title" else "ellipsis", no_wrap=col != "title")
-    for r in rows:
-        table.add_row(
-            str(r["id"]),
-            r["published"] or "—",
-            r["doc_no"] or "—",
-            r["title"] or "",
-            r["source_id"],
-            str(r["versions"]),
-        )
-    out.print(table)
+    cols = [Column("id", justify="right"), Column("published"), Column("文号"), Column("title", wrap=True)]
+    cols += [Column("source"), Column("v", justify="right")]
+    cells = [
+        [str(r["id"]), r["published"] or "—", r["doc_no"] or "—", r["title"] or "", r["source_id"], str(r["versions"])]
+        for r in rows
+    ]
+    print_table(out.get(), f"{len(rows)} notices", cols, cells)
 
 
 @docs.command("show")
@@ -87,12 +82,17 @@ def docs_show(obj: Ctx, notice: str, full: bool, as_json: bool) -> None:
     Example:
       watcher docs show 12 --full
     """
-    store = obj.store()
+    store = obj.reader()
     n = reads.find_notice(store, notice)
     detail = reads.notice_detail(store, n.id)
     d = link_views.notice_row(detail)
     d["links"] = link_views.links_of(store, n.id)
-    emit(d, as_json, lambda d: _print_notice(d, detail.attachments, full))
+    tz = obj.timezone()
+    emit(
+        d,
+        as_json,
+        lambda d: _print_notice({**d, "first_seen": local_time(d["first_seen"], tz)}, detail.attachments, full),
+    )
 
 
 def _attachment_line(a: AttachmentRecord) -> str:
@@ -131,7 +131,7 @@ def docs_history(obj: Ctx, notice: str, as_json: bool) -> None:
     Example:
       watcher docs history 12
     """
-    store = obj.store()
+    store = obj.reader()
     n = reads.find_notice(store, notice)
     rows: list[dict] = []
     prev: Version | None = None
@@ -148,22 +148,24 @@ def docs_history(obj: Ctx, notice: str, as_json: bool) -> None:
             )
         )
         prev = v
-    emit(rows, as_json, lambda rows: _print_history(n, rows))
+    tz = obj.timezone()
+    emit(rows, as_json, lambda rows: _print_history(n, rows, tz))
 
 
-def _print_history(n: reads.NoticeSummary, rows: list[dict]) -> None:
-    table = Table(title=esc(f"History of #{n.id} {n.title or ''}"))
-    for col in ("version", "fetched", "chars", "paragraphs changed", "hash"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(
+def _print_history(n: reads.NoticeSummary, rows: list[dict], tz: ZoneInfo) -> None:
+    cols = [Column("version", justify="right"), Column("fetched"), Column("chars", justify="right")]
+    cols += [Column("paragraphs changed", justify="right"), Column("hash")]
+    cells = [
+        [
             str(r["seq"]),
-            r["fetched_at"],
+            local_time(r["fetched_at"], tz),
             str(r["chars"]),
             "first" if r["paragraphs_changed"] is None else str(r["paragraphs_changed"]),
             r["content_hash"],
-        )
-    out.print(table)
+        ]
+        for r in rows
+    ]
+    print_table(out.get(), f"History of #{n.id} {n.title or ''}", cols, cells)
 
 
 @docs.command("diff")
@@ -185,7 +187,7 @@ def docs_diff(obj: Ctx, args: tuple[str, ...], html_out: str | None, as_json: bo
     Example:
       watcher docs diff 1 2 --html /tmp/diff.html
     """
-    store = obj.store()
+    store = obj.reader()
     if len(args) in (1, 3):
         _version_diff(store, args, as_json, html_out)
         return
@@ -242,16 +244,18 @@ def docs_links(obj: Ctx, notice: str, as_json: bool) -> None:
     Example:
       watcher docs links 2
     """
-    store = obj.store()
+    store = obj.reader()
     n = reads.find_notice(store, notice)
     emit(link_views.links_of(store, n.id), as_json, lambda rows: _print_link_tree(n, rows))
 
 
 def _print_link_tree(n: reads.NoticeSummary, rows: list[dict]) -> None:
+    from rich.text import Text
     from rich.tree import Tree
 
-    head = f"#{n.id} {n.doc_no or ''} {n.title or ''}"
-    tree = Tree(f"[bold]{esc(head)}[/]")
+    # Text, not markup: a title's [brackets] are shown as written. Not soft_wrap: a tree's long line
+    # folds under its branch instead of being cut at the terminal's edge.
+    tree = Tree(Text(f"#{n.id} {n.doc_no or ''} {n.title or ''}", style="bold"))
     groups = {
         "parents": [r for r in rows if r["direction"] == "parent" and r["relation"] in _LINEAGE],
         "children": [r for r in rows if r["direction"] == "child" and r["relation"] in _LINEAGE],
@@ -264,40 +268,8 @@ def _print_link_tree(n: reads.NoticeSummary, rows: list[dict]) -> None:
             for r in items:
                 other = r["child_id"] if r["direction"] == "child" else (r["parent_id"] or r["parent_key"])
                 label = f"#{other}" if isinstance(other, int) else str(other)
-                branch.add(esc(r["explanation"] if r["direction"] == "parent" else f"{label}: {r['explanation']}"))
+                line = r["explanation"] if r["direction"] == "parent" else f"{label}: {r['explanation']}"
+                branch.add(Text(line, overflow="fold"))
     if not rows:
-        tree.add("[dim]no links[/]")
-    out.print(tree, highlight=False, soft_wrap=True)
-
-
-@click.command()
-@click.argument("text")
-@click.option("--source", help="Only this source.")
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Published on or after (YYYY-MM-DD).")
-@click.option("--limit", default=20, show_default=True)
-@json_option
-@click.pass_obj
-@cli_errors
-def search(obj: Ctx, text: str, source: str | None, since: datetime | None, limit: int, as_json: bool) -> None:
-    """Full-text search over titles and bodies (works for Chinese: trigram index).
-
-    \b
-    Example:
-      watcher search 绿色低碳 --since 2021-01-01
-    """
-    rows = obj.store().search(text, source_id=source, since=since.date() if since else None, limit=limit)
-    emit(rows, as_json, _print_matches)
-    if not rows and not as_json:  # an empty JSON list is an answer; for people, say so and exit 1
-        err_console.print("no match")
-        sys.exit(1)
-
-
-def _print_matches(rows: list[dict]) -> None:
-    for r in rows:
-        out.print(
-            f"[bold]#{r['id']}[/] {r['published'] or '          '} {esc(r['title'])}  [dim]{esc(r['doc_no'] or '')}[/]",
-            highlight=False,
-            soft_wrap=True,
-        )
-        if r["snippet"]:
-            out.print(f"    …{esc(r['snippet'])}…", highlight=False, soft_wrap=True)
+        tree.add(Text("no links", style="dim"))
+    out.print(tree, highlight=False)

@@ -16,11 +16,19 @@ from watcher.errors import ConfigError, NotFoundError
 if TYPE_CHECKING:
     from notifiers.dispatch import Dispatcher
 
+# The messages of this module that are new, in one place for the gettext catalogs to come.
+NO_EMAIL_CHANNEL = (
+    "没有配置邮件渠道，摘要无处可发。请在 sources.yaml 的 channels: 下加一个 type: email 的渠道"
+    "（smtp_host、to 等）；只想看看摘要，用 `watcher digest preview`。"
+)
+NOT_EMAIL = "渠道 {id} 是 {type}，不是邮件渠道：摘要只发往 type: email 的渠道。"
 
-def dispatcher(obj: Ctx) -> Dispatcher:
+
+def dispatcher(obj: Ctx, *, reading: bool = False) -> Dispatcher:
+    """The notifiers over this invocation's database; `reading`: a preview, which makes no database."""
     from notifiers.dispatch import Dispatcher
 
-    return Dispatcher(obj.store(), obj.load())
+    return Dispatcher(obj.reader() if reading else obj.store(), obj.load())
 
 
 def _channel(d: Dispatcher, channel_id: str) -> Channel:
@@ -105,12 +113,10 @@ def digest() -> None:
     """
 
 
-def _email_channels(d: Dispatcher, channel_id: str | None) -> list[Channel]:
+def _preview_channel(d: Dispatcher, channel_id: str | None) -> Channel:
     chans = [_channel(d, channel_id)] if channel_id else [c for c in d.config.channels if c.service == "email"]
-    if not chans:
-        # Without an email channel, preview with defaults (everything, no recipients).
-        chans = [Channel(id="preview", type="email", to=["preview@localhost"])]
-    return chans
+    # Without an email channel, preview with defaults (everything, no recipients).
+    return chans[0] if chans else Channel(id="preview", type="email", to=["preview@localhost"])
 
 
 @digest.command("preview")
@@ -129,8 +135,8 @@ def digest_preview(
     Example:
       watcher digest preview --since 2024-01-01 --out /tmp/digest.html
     """
-    d = dispatcher(obj)
-    ch = _email_channels(d, channel_id)[0]
+    d = dispatcher(obj, reading=True)
+    ch = _preview_channel(d, channel_id)
     items, (subject, text, html) = d.digest(ch, since=since.date() if since else None)
     if out_file:
         Path(out_file).write_text(html, encoding="utf-8")
@@ -151,8 +157,15 @@ def digest_send(obj: Ctx, channel_id: str | None, dry_run: bool, as_json: bool) 
     Example:
       SMTP_PASSWORD=… watcher digest send --channel compliance-mail
     """
+    # No stand-in channel here (preview has one): its SMTP server, 127.0.0.1:587, is nobody's. Checked
+    # before the database is opened.
+    if not channel_id and not any(c.service == "email" for c in obj.load().channels):
+        raise ConfigError(NO_EMAIL_CHANNEL, path=obj.config_path)
     d = dispatcher(obj)
-    reports = [d.send_digest(ch, dry_run=dry_run) for ch in _email_channels(d, channel_id)]
+    chans = [_channel(d, channel_id)] if channel_id else [c for c in d.config.channels if c.service == "email"]
+    if chans[0].service != "email":
+        raise ConfigError(NOT_EMAIL.format(id=channel_id, type=chans[0].service), path=obj.config_path)
+    reports = [d.send_digest(ch, dry_run=dry_run) for ch in chans]
     emit([r.as_dict() for r in reports], as_json, lambda _: _print_digest_reports(reports))
     if any(r.failed for r in reports):
         sys.exit(1)

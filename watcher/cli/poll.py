@@ -12,11 +12,15 @@ import click
 
 from storage.db import applied_revisions, make_engine
 from storage.db import migrate as run_migrations
-from watcher.cli.context import Ctx, Table, cli_errors, emit, err_console, esc, json_option, out, styled
+from watcher.cli.context import Ctx, cli_errors, emit, err_console, esc, json_option, out
+from watcher.cli.render import Column, print_table
 from watcher.link.stage import LinkStage, make_linker
 from watcher.pipeline.cycle import CycleReport, prepare, run_cycle
 from watcher.pipeline.poll import RunResult
 from watcher.views.status import status_colour
+
+# The messages of this module that are new, in one place for the gettext catalogs to come.
+DEMO_NEXT = "下一步，浏览演示存下的通知："
 
 if TYPE_CHECKING:
     from storage.repo import Store
@@ -28,13 +32,14 @@ def _summary(results: list[RunResult], as_json: bool) -> None:
 
 
 def _print_summary(results: list[RunResult]) -> None:
-    table = Table(title="Poll summary")
-    for col in ("source", "status", "new", "changed", "unchanged", "failed", "pages", "304/same", "seconds"):
-        table.add_column(col, justify="right" if col not in ("source", "status") else "left")
-    for r in results:
-        table.add_row(
+    from rich.text import Text
+
+    counts = ("new", "changed", "unchanged", "failed", "pages", "304/same", "seconds")
+    cols = [Column("source"), Column("status"), *(Column(c, justify="right") for c in counts)]
+    cells: list[list[str | Text]] = [
+        [
             r.source_id,
-            styled(r.status, status_colour(r.status)),
+            Text(r.status, style=status_colour(r.status)),
             str(r.counts.new),
             str(r.counts.changed),
             str(r.counts.unchanged),
@@ -42,8 +47,10 @@ def _print_summary(results: list[RunResult]) -> None:
             str(r.pages),
             str(r.not_modified),
             f"{r.duration:.1f}",
-        )
-    out.print(table)
+        ]
+        for r in results
+    ]
+    print_table(out.get(), "Poll summary", cols, cells)
     for r in results:
         for e in r.errors[:5]:
             err_console.print(f"[red]{esc(r.source_id)}[/] {esc(e.url or '')}: {esc(e.message)}")
@@ -189,27 +196,29 @@ def demo(workdir: str, as_json: bool) -> None:
 
 
 def _print_demo(report: dict, results: list[RunResult]) -> None:
+    from rich.markup import escape
+
     _print_summary(results)
-    table = Table(title=f"Notices stored in {report['database']}")
-    table.add_column("id", no_wrap=True)
-    table.add_column("title", max_width=36, overflow="ellipsis", no_wrap=True)
-    for col in ("文号", "issuer", "成文", "发布"):
-        table.add_column(col, no_wrap=True)
-    table.add_column("cites", overflow="fold")
-    for n in report["notices"]:
-        table.add_row(
+    cols = [Column("id", justify="right"), Column("title", wrap=True), Column("文号"), Column("issuer", wrap=True)]
+    cols += [Column("成文"), Column("发布"), Column("cites", wrap=True)]
+    cells = [
+        [
             str(n["id"]),
-            n["title"],
+            n["title"] or "",
             n["doc_no"] or "—",
             n["issuer"] or "—",
             n["written"] or "—",
             n["published"] or "—",
             ", ".join(n["cites"]) or "—",
-        )
-    out.print(table)
+        ]
+        for n in report["notices"]
+    ]
+    print_table(out.get(), f"Notices stored in {report['database']}", cols, cells)
     for n in report["notices"]:
         for ln in n["links"]:
             if ln["relation"] in ("derived", "revision", "repost"):
-                out.print(f"[bold]{esc(n['title'])}[/]\n  → {esc(ln['explanation'])}", highlight=False)
-    out.print(f"digest it would send: {esc(report['digest'])}")
-    out.print(f"sources file: {esc(report['sources'])}  (the portal has stopped; `watcher -c … poll` needs it running)")
+                out.print(f"[bold]{escape(n['title'])}[/]\n  → {escape(ln['explanation'])}", highlight=False)
+    out.print(f"digest it would send: {report['digest']}", highlight=False)
+    out.print(f"sources file: {report['sources']}  (the portal has stopped; `watcher -c … poll` needs it running)")
+    out.print(DEMO_NEXT, highlight=False)
+    out.print(f"  {report['next']}", highlight=False, soft_wrap=True)

@@ -5,14 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from zoneinfo import ZoneInfo
 
 import click
 
-from watcher.cli.context import Ctx, Table, cli_errors, emit, err_console, esc, json_option, out, styled
+from watcher.cli.context import Ctx, cli_errors, emit, err_console, esc, json_option, out
+from watcher.cli.render import Column, local_time, print_table
 from watcher.config.loader import load_config
 from watcher.config.sources_file import SourcesFile, dump_yaml, parse_value
 from watcher.errors import ConfigError
 from watcher.views.status import source_status, status_colour
+
+# The messages of this module that are new, in one place for the gettext catalogs to come.
+NO_DATABASE_YET = "（还没有数据库：尚无抓取记录。`watcher poll` 抓取后这里会显示每个来源的状态。）"
 
 
 def _file(obj: Ctx) -> SourcesFile:
@@ -49,25 +54,32 @@ def sources_list(obj: Ctx, as_json: bool) -> None:
     Example:
       watcher sources list --json
     """
-    emit(source_status(obj.load(), obj.store()), as_json, lambda rows: _print_sources(obj.config_path, rows))
+    cfg, store = obj.load(), obj.existing_store()
+    if store is None and not as_json:
+        err_console.print(NO_DATABASE_YET, highlight=False)
+    tz = obj.timezone()
+    emit(source_status(cfg, store), as_json, lambda rows: _print_sources(obj.config_path, rows, tz))
 
 
-def _print_sources(config_path: str, rows: list[dict]) -> None:
-    table = Table(title=esc(f"Sources in {config_path}"))
-    for col in ("id", "name", "on", "schedule", "last poll", "status", "notices", "last error"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        table.add_row(
+def _print_sources(config_path: str, rows: list[dict], tz: ZoneInfo) -> None:
+    from rich.text import Text
+
+    cols = [Column("id"), Column("name", wrap=True), Column("on"), Column("schedule"), Column("last poll")]
+    cols += [Column("status"), Column("notices", justify="right"), Column("last error", wrap=True)]
+    cells = [
+        [
             r["id"],
             r["name"],
-            "yes" if r["enabled"] else styled("no", "dim"),
+            "yes" if r["enabled"] else Text("no", style="dim"),
             r["schedule"],
-            r["last_poll"] or "—",
-            styled(r["last_status"] or "never", status_colour(r["last_status"])),
+            local_time(r["last_poll"], tz),
+            Text(r["last_status"] or "never", style=status_colour(r["last_status"])),
             str(r["notices"]),
             (r["last_error"] or "")[:60],
-        )
-    out.print(table)
+        ]
+        for r in rows
+    ]
+    print_table(out.get(), f"Sources in {config_path}", cols, cells)
 
 
 @sources.command("show")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from zoneinfo import ZoneInfo
 
 import click
 
-from watcher.cli.context import Ctx, Table, cli_errors, emit, err_console, esc, json_option, out, styled
+from watcher.cli.context import Ctx, cli_errors, emit, err_console, esc, json_option, out
+from watcher.cli.render import Column, local_time, print_table
 from watcher.views.status import recent_failures, source_status, status_colour
 
 
@@ -24,34 +26,39 @@ def status(obj: Ctx, as_json: bool) -> None:
     """
     from notifiers.dispatch import channel_status
 
-    cfg, store = obj.load(), obj.store()
+    cfg, store = obj.load(), obj.reader()
     rows = source_status(cfg, store)
     channels = channel_status(store, cfg.channels)
     report = {"sources": rows, "channels": channels, "recent_failures": recent_failures(store)}
-    emit(report, as_json, _print_status)
+    tz = obj.timezone()
+    emit(report, as_json, lambda report: _print_status(report, tz))
     if any(r["last_status"] == "failed" for r in rows if r["enabled"]) or any(c["failed"] for c in channels):
         sys.exit(1)
 
 
-def _print_status(report: dict) -> None:
-    table = Table(title="Sources")
-    for col in ("id", "on", "last poll", "status", "notices", "last error"):
-        table.add_column(col, overflow="fold")
-    for r in report["sources"]:
-        table.add_row(
+def _print_status(report: dict, tz: ZoneInfo) -> None:
+    from rich.text import Text
+
+    cols = [Column("id"), Column("on"), Column("last poll"), Column("status"), Column("notices", justify="right")]
+    cols.append(Column("last error", wrap=True))
+    cells = [
+        [
             r["id"],
             "yes" if r["enabled"] else "no",
-            r["last_poll"] or "—",
-            styled(r["last_status"] or "never", status_colour(r["last_status"])),
+            local_time(r["last_poll"], tz),
+            Text(r["last_status"] or "never", style=status_colour(r["last_status"])),
             str(r["notices"]),
             (r["last_error"] or "")[:70],
-        )
-    out.print(table)
+        ]
+        for r in report["sources"]
+    ]
+    print_table(out.get(), "Sources", cols, cells)
     for c in report["channels"]:
         colour = "red" if c["failed"] else "green"
+        last_sent = local_time(c["last_sent"], tz)
         out.print(
             f"channel [bold]{esc(c['id'])}[/] ({esc(c['type'])}): [{colour}]{c['sent']} sent, {c['failed']} failed[/], "
-            f"{c['uncertain']} uncertain; last sent {c['last_sent'] or '—'}"
+            f"{c['uncertain']} uncertain; last sent {last_sent}"
             + (f"; last error: {esc(c['last_error'])}" if c["last_error"] else ""),
             highlight=False,
         )

@@ -232,6 +232,7 @@ class Defaults(_Model):
     database_url: str | None = None
     index: IndexSettings = IndexSettings()
     attachments: AttachmentSettings = AttachmentSettings()
+    timezone: TimeZone = Field(default="Asia/Shanghai", description="the clock times are shown in (terminal, web)")
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shlex
 from pathlib import Path
 
 from ruamel.yaml import YAML
@@ -75,6 +76,8 @@ def run_demo(workdir: Path) -> tuple[dict, list]:
             store.close()
     return {
         "database": str(db_path),
+        # What to type next: the database by its path, as given (relative to where the demo ran).
+        "next": f"watcher --db {shlex.quote(str(db_path))} docs list",
         "sources": str(sources_path),
         "notices": notices,
         "digest": str(digest_path),

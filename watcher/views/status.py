@@ -27,9 +27,10 @@ def schedule_text(s: Source) -> str:
     return f"every {hours:g}h" if hours >= 1 else f"every {sc.every / 60:g}m"
 
 
-def source_status(cfg: Config, store: Store) -> list[dict]:
-    """One row per source of sources.yaml, in its order, with what the database knows of it."""
-    activity = reads.source_activity(store)
+def source_status(cfg: Config, store: Store | None) -> list[dict]:
+    """One row per source of sources.yaml, in its order, with what the database knows of it (nothing
+    when there is no database yet)."""
+    activity = reads.source_activity(store) if store is not None else {}
     rows = []
     for s in cfg.sources:
         a = activity.get(s.id) or reads.SourceActivity(source_id=s.id)
