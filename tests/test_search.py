@@ -91,6 +91,12 @@ def test_snippet_marks_the_terms_in_the_original_text():
     assert "\n" not in cut.text
 
 
+def test_marks_in_html_are_escaped():
+    from watcher.views.search import marked_html
+
+    assert marked_html("<b>绿色</b>&", [(3, 5)]) == "&lt;b&gt;<mark>绿色</mark>&lt;/b&gt;&amp;"
+
+
 # ---- the store ----------------------------------------------------------------------------------
 def test_terms_are_anded_and_two_character_words_found(corpus):
     store, ids = corpus

@@ -30,7 +30,8 @@ from watcher.text.redact import install_redaction
 @click.option(
     "--db",
     envvar="WATCHER_DATABASE_URL",
-    help="SQLAlchemy URL (default: defaults.database_url of sources.yaml, else sqlite:///watcher.db).",
+    help="SQLAlchemy URL or the path of a SQLite file "
+    "(default: defaults.database_url of sources.yaml, else sqlite:///watcher.db).",
 )
 @click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
 @click.version_option(__version__, "--version", prog_name="watcher")

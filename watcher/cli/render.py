@@ -67,30 +67,40 @@ def _table(title: str, cols: Sequence[Column], rows: Sequence[Sequence[str | Tex
     return table
 
 
+def _pair(col: Column, cell: str | Text, *, bold: bool = False) -> Text:
+    from rich.text import Text
+
+    out = Text(f"{col.header}：", style="dim", overflow="fold")  # no space: a long title folds, not moves down
+    value = _text(cell).copy()
+    if bold:
+        value.stylize("bold")
+    out.append_text(value)
+    return out
+
+
 def _print_vertical(console: Console, title: str, cols: Sequence[Column], rows: Sequence[Sequence[str | Text]]) -> None:
+    """Per row: the short values as label：value pairs, as many to a line as fit (a line breaks between
+    pairs, never inside one: 2024-05-01 18:00:03 stays whole), then each long value on its own lines."""
+    from rich.cells import cell_len
     from rich.text import Text
 
     console.print(Text(title, style="bold"))
     for r in rows:
-        head = Text(overflow="fold")
+        line = Text(overflow="fold")
         for i, (col, cell) in enumerate(zip(cols, r, strict=True)):
             if col.wrap:
                 continue
-            if i:
-                head.append("  ")
-            head.append(f"{col.header}：", style="dim")
-            value = _text(cell).copy()
-            if not i:
-                value.stylize("bold")
-            head.append_text(value)
-        console.print(head)
-        for col, cell in zip(cols, r, strict=True):
-            value = _text(cell)
-            if col.wrap and value.plain:
-                line = Text("  ", overflow="fold")
-                line.append(f"{col.header}：", style="dim")  # no space: a long title folds, not moves down
-                line.append_text(value.copy())
+            pair = _pair(col, cell, bold=not i)
+            if line.plain and cell_len(line.plain) + 2 + cell_len(pair.plain) > console.width:
                 console.print(line)
+                line = Text(overflow="fold")
+            if line.plain:
+                line.append("  ")
+            line.append_text(pair)
+        console.print(line)
+        for col, cell in zip(cols, r, strict=True):
+            if col.wrap and _text(cell).plain:
+                console.print(Text("  ", overflow="fold").append_text(_pair(col, cell)))
 
 
 def marked(text: str, marks: Sequence[Span], style: str = "bold reverse") -> Text:

@@ -1,7 +1,7 @@
 """ranked search: folded text and character-pair tokens replace notice_search (SQLite: search_docs and
 a contentless FTS5 search_terms, bm25; PostgreSQL: search_terms with a GIN-indexed tsvector, a small one
 for ts_rank and the text under a trigram index for phrases). Every indexed notice is tokenised again in
-Python: about a minute per 10,000 notices.
+Python: 23 s for 10,000 notices of 2,000 characters on SQLite.
 
 Revision ID: 0009_search_ranked
 Revises: 0008_instruments
