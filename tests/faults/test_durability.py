@@ -61,7 +61,7 @@ def _runs(store: Store) -> list[CrawlRun]:
         return list(s.exec(select(CrawlRun)))
 
 
-def test_a_poll_leaves_another_live_polls_run_alone(portal, db_url, tmp_path):
+def test_a_poll_and_a_scheduler_leave_another_live_polls_run_alone(portal, db_url, tmp_path):
     slow = source(listing(portal, "/a/index.html", [doc(portal, "/a/1.html", "慢", delay=30)]), "slow")
     quick = source(listing(portal, "/b/index.html", [doc(portal, "/b/1.html", "快")]), "quick")
     slow = Source.model_validate(slow.model_dump(by_alias=True) | {"fetch": {"timeout": 60, "deadline": 90}})
@@ -73,9 +73,18 @@ def test_a_poll_leaves_another_live_polls_run_alone(portal, db_url, tmp_path):
     store = Store.open(db_url)
     [r] = asyncio.run(poll_sources([quick], store))
     assert r.status == "ok"
+    asyncio.run(_start_and_stop_a_scheduler(config, store))
     assert {run.source_id: run.status for run in _runs(store)} == {"slow": "running", "quick": "ok"}
     kill_after(proc, 0)
     store.close()
+
+
+async def _start_and_stop_a_scheduler(config: Path, store: Store) -> None:
+    from watcher.scheduler.service import Service
+
+    service = Service(config, store, first_run_delay=3600)
+    asyncio.get_running_loop().call_later(0.5, service.stop)
+    await service.run(install_signals=False)
 
 
 def test_a_list_walk_cut_short_is_walked_again(portal, fresh_db):

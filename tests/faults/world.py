@@ -171,21 +171,27 @@ class Findings:
     duplicate_versions: list[tuple[int, int]] = field(default_factory=list)  # (notice, seq) same text as before
     gaps: list[int] = field(default_factory=list)  # notices whose version numbers are not 1..n
     event_errors: list[str] = field(default_factory=list)  # versions with no event, or with more than one
+    unlinked: int = 0  # versions without a signature: the linking stage has not seen them
 
     @property
     def exact(self) -> bool:
-        return not (self.missing or self.duplicate_versions or self.gaps or self.event_errors)
+        return not (self.missing or self.duplicate_versions or self.gaps or self.event_errors or self.unlinked)
 
 
 def check(url: str, portal: ChangingPortal) -> Findings:
     """Every portal document stored once, in its newest title; versions numbered 1..n, none repeating the text
-    before it; one outbox event per version."""
+    before it; one outbox event per version; every version linked."""
     engine = create_engine(url)
     f = Findings()
     with engine.connect() as conn:
         notices = {r.url: r for r in conn.execute(text("SELECT id, url, title, version_count FROM notices"))}
         versions = conn.execute(text("SELECT id, notice_id, seq, content_hash FROM versions ORDER BY notice_id, seq"))
         events = conn.execute(text("SELECT version_id FROM events WHERE kind IN ('notice.new', 'notice.version')"))
+        f.unlinked = conn.execute(
+            text(
+                "SELECT count(*) FROM versions v WHERE NOT EXISTS (SELECT 1 FROM signatures s WHERE s.version_id = v.id)"
+            )
+        ).scalar_one()
         by_notice: dict[int, list] = {}
         for v in versions:
             by_notice.setdefault(v.notice_id, []).append(v)
