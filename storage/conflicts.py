@@ -27,8 +27,10 @@ def is_database_error(exc: BaseException) -> bool:
 
 
 def is_duplicate(exc: BaseException) -> bool:
-    """A unique key another transaction stored first."""
-    return isinstance(exc, IntegrityError) and "foreign key" not in str(exc.orig).lower()
+    """A unique key another transaction stored first (not another integrity error: a foreign key, a NULL)."""
+    if not isinstance(exc, IntegrityError):
+        return False
+    return getattr(exc.orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(exc.orig)
 
 
 def is_busy(exc: BaseException) -> bool:
@@ -48,10 +50,10 @@ def message(exc: BaseException) -> str:
     return f"{type(orig).__name__}: {text[0] if text else ''}"
 
 
-def retry_busy(fn: Callable[[], T], wait: float = LOCK_WAIT, pause: float = 0.05) -> T:
-    """fn() again while the database is busy, for up to `wait` more seconds. Only for a fn that is one
-    transaction: a busy error rolled it back whole, so running it again stores it once."""
-    deadline = time.monotonic() + wait
+def retry_busy(fn: Callable[[], T], wait: float | None = None, pause: float = 0.05) -> T:
+    """fn() again while the database is busy, for up to `wait` (LOCK_WAIT) more seconds. Only for a fn that
+    is one transaction: a busy error rolled it back whole, so running it again stores it once."""
+    deadline = time.monotonic() + (LOCK_WAIT if wait is None else wait)
     while True:
         try:
             return fn()

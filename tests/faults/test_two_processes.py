@@ -6,8 +6,14 @@ exact afterwards."""
 from __future__ import annotations
 
 import signal
+import sqlite3
+import threading
 import time
 
+import storage.conflicts
+import storage.db
+from storage.repo import Store
+from tests.faults.site import poll, source
 from tests.faults.world import ChangingPortal, check, poll_json, run, start, write_config
 
 
@@ -47,3 +53,29 @@ def test_two_schedulers_at_once(portal, db_url, tmp_path):
     status, _, err = run(config, db_url, "poll", "--json")
     assert status == 0, err
     assert check(db_url, site).exact
+
+
+def test_sqlite_locked_past_its_busy_timeout_is_waited_for(portal, tmp_path, monkeypatch):
+    """Another process holds SQLite's write lock longer than busy_timeout (a long transaction): the poll's
+    statements turned away as "database is locked" are run again, within a lock wait more."""
+    pragmas = storage.db._sqlite_pragmas
+
+    def short_busy_timeout(dbapi_conn, record) -> None:
+        pragmas(dbapi_conn, record)
+        dbapi_conn.execute("PRAGMA busy_timeout=200")
+
+    monkeypatch.setattr(storage.db, "_sqlite_pragmas", short_busy_timeout)
+    monkeypatch.setattr(storage.conflicts, "LOCK_WAIT", 10.0)
+    path = tmp_path / "w.db"
+    store = Store.open(f"sqlite:///{path}")
+    site = ChangingPortal(portal, per_page=50)
+    site.publish(new=5)
+    holder = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(1.5, holder.execute, ["COMMIT"])
+    release.start()
+    [r] = poll(store, source(site.source()["urls"][0]))
+    release.join()
+    holder.close()
+    assert (r.status, r.counts.new) == ("ok", 5), r.errors
+    store.close()
