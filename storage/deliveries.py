@@ -206,23 +206,27 @@ class Deliveries:
                 ).scalars()
             )
             fresh = [e for e in event_ids if e not in existing]
-            if fresh:
-                conn.execute(
-                    insert(T_DEL),
-                    [
-                        dict(
-                            event_id=e,
-                            channel_id=channel_id,
-                            batch_key=batch,
-                            status=status,
-                            attempts=0,
-                            last_error=error,
-                            created_at=now,
-                            sent_at=now if status == "sent" else None,
-                        )
-                        for e in fresh
-                    ],
-                )
+            # Another process marking the same events at the same moment (two polls skipping one event)
+            # wrote the same outcome: its row is updated, not a duplicate key.
+            insert_new(
+                conn,
+                T_DEL,
+                [
+                    dict(
+                        event_id=e,
+                        channel_id=channel_id,
+                        batch_key=batch,
+                        status=status,
+                        attempts=0,
+                        last_error=error,
+                        created_at=now,
+                        sent_at=now if status == "sent" else None,
+                    )
+                    for e in fresh
+                ],
+                key=["event_id", "channel_id"],
+                update=["status", "batch_key", "last_error", "sent_at"],
+            )
             if existing:
                 values: dict = dict(status=status, batch_key=batch, last_error=error)
                 if status == "sent":

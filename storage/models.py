@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy import Column, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import AutoString, Field, SQLModel
 
 
 def utcnow() -> datetime:
@@ -240,3 +243,36 @@ class AttachmentText(SQLModel, table=True):
     pages: int | None = None
     text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class Clipped(TypeDecorator[str]):
+    """A bounded string column that keeps what fits. PostgreSQL refuses a value over VARCHAR(n) and the
+    whole batch with it (a 17-character file extension, a 200-character Content-Type kept one source's
+    notices pending for ever); a portal's overlong value is cut to the bound instead. The DDL is the
+    bounded string's own, so the schema does not change."""
+
+    impl = AutoString
+    cache_ok = True
+
+    def __init__(self, length: int):
+        super().__init__(length=length)
+        self.bound = length
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, str) and len(value) > self.bound:
+            return value[: self.bound]
+        return value
+
+
+def clip_bounded_strings(metadata: Any) -> None:
+    """Every String(n) column of the tables clips what is too long: the bounds come from the table
+    definitions, so a column added later is covered without naming it."""
+    for table in metadata.tables.values():
+        for column in table.columns:
+            t = column.type
+            inner = t.impl_instance if isinstance(t, TypeDecorator) else t  # SQLModel's AutoString wraps String
+            if isinstance(inner, String) and inner.length and not isinstance(t, Clipped):
+                column.type = Clipped(inner.length)
+
+
+clip_bounded_strings(SQLModel.metadata)

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel, col
 from sqlmodel import select as select_model
 
 from storage import batch
 from storage.columns import attachments_of, citations_of, metadata_of
-from storage.core import T_NOTICE, T_VERSION, Repo, chunks, insert_new, table_of
+from storage.conflicts import is_busy, message
+from storage.core import T_NOTICE, T_SIG, T_VERSION, Repo, chunks, insert_new, table_of
 from storage.models import Event, Notice, Version, utcnow
 from storage.pages import save_pages
-from storage.records import Counts, NoticeState, Outcome, Snapshot
+from storage.records import Counts, NoticeState, Outcome, PollError, Snapshot
+
+log = logging.getLogger(__name__)
 
 _STATE_COLS = (
     T_NOTICE.c.id,
@@ -32,6 +37,21 @@ _STATE_COLS = (
 )
 
 
+def _locked_states(conn: Connection, ids: Sequence[int]) -> dict[int, NoticeState]:
+    """The notices' states, read after taking the write lock: PostgreSQL locks their rows (in id order,
+    so two writers never deadlock on them), SQLite the database (BEGIN IMMEDIATE, waited for within
+    busy_timeout; a deferred transaction that reads first can fail at once on its first write)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    out: dict[int, NoticeState] = {}
+    for chunk in chunks(sorted(set(ids))):
+        q = select(*_STATE_COLS).where(T_NOTICE.c.id.in_(chunk)).order_by(T_NOTICE.c.id)
+        if conn.dialect.name == "postgresql":
+            q = q.with_for_update()
+        out.update((row.id, NoticeState(*row)) for row in conn.execute(q))
+    return out
+
+
 def _states(conn: Connection, urls: Sequence[str]) -> dict[str, NoticeState]:
     out: dict[str, NoticeState] = {}
     for chunk in chunks(list(urls)):
@@ -42,11 +62,11 @@ def _states(conn: Connection, urls: Sequence[str]) -> dict[str, NoticeState]:
 
 class NoticeRepo(Repo):
     # ---- the crawl write path -------------------------------------------------------------------
-    def record_list(self, source_id: str, page: dict, items: Sequence) -> dict[str, NoticeState]:
-        """Register a list page's items (new ones as pending) and its validators, in one transaction.
-
-        The validators are saved only together with the items, so a crash in between makes the next
-        run parse the list again instead of skipping items it never stored.
+    def record_list(self, source_id: str, page: dict | None, items: Sequence) -> dict[str, NoticeState]:
+        """Register a list page's items (new ones as pending) and, when given, its validators, in one
+        transaction: the validators are never saved without the items, so a crash in between makes the
+        next run parse the list again instead of skipping items it never stored. (A poll walking several
+        pages saves their validators when its walk is done: `PageRepo.save_page_rows`.)
         """
         now = utcnow()
         urls = [it.url for it in items]
@@ -78,16 +98,17 @@ class NoticeRepo(Repo):
             seen = [states[u].id for u in urls if u in states]
             for chunk in chunks(seen):
                 conn.execute(update(T_NOTICE).where(T_NOTICE.c.id.in_(chunk)).values(last_seen=now))
-            save_pages(conn, source_id, [page])
+            if page is not None:
+                save_pages(conn, source_id, [page])
             if fresh:
                 states.update(_states(conn, [it.url for it in fresh]))
         return states
 
-    def candidates(self, rules: dict[str, tuple[datetime, int]], max_attempts: int) -> dict[str, list[NoticeState]]:
-        """Per source, notices to fetch although the list may not bring them: items whose detail page
-        was never stored (every run, up to max_attempts), then stored ones not checked since the
-        source's cutoff, newest first and at most its limit (revisions happen to recent pages).
-        `rules` maps source id -> (checked_before, recheck_limit); two queries serve all sources."""
+    def candidates(self, rules: dict[str, tuple[datetime, int]]) -> dict[str, list[NoticeState]]:
+        """Per source, notices to fetch although the list may not bring them: every item whose detail page
+        was never stored (the caller decides which are due: pipeline/retry.py), then stored ones not
+        checked since the source's cutoff, newest first and at most its limit (revisions happen to recent
+        pages). `rules` maps source id -> (checked_before, recheck_limit); two queries serve all sources."""
         out: dict[str, list[NoticeState]] = {sid: [] for sid in rules}
         if not rules:
             return out
@@ -97,11 +118,7 @@ class NoticeRepo(Repo):
             for chunk in chunks(ids):
                 for r in conn.execute(
                     select(T_NOTICE.c.source_id, *_STATE_COLS)
-                    .where(
-                        T_NOTICE.c.source_id.in_(chunk),
-                        T_NOTICE.c.status.in_(("pending", "failed")),
-                        T_NOTICE.c.attempts < max_attempts,
-                    )
+                    .where(T_NOTICE.c.source_id.in_(chunk), T_NOTICE.c.status.in_(("pending", "failed")))
                     .order_by(T_NOTICE.c.id)
                 ):
                     out[r[0]].append(NoticeState(*r[1:]))
@@ -122,12 +139,74 @@ class NoticeRepo(Repo):
                         out[r[0]].append(st)
         return out
 
+    def failing(self, source_ids: Sequence[str]) -> dict[str, int]:
+        """Per source, the notices never stored whose last fetch failed (status `failed`): what keeps failing."""
+        with self.engine.connect() as conn:
+            return {
+                sid: n
+                for chunk in chunks(list(source_ids))
+                for sid, n in conn.execute(
+                    select(T_NOTICE.c.source_id, func.count())
+                    .where(T_NOTICE.c.source_id.in_(chunk), T_NOTICE.c.status == "failed")
+                    .group_by(T_NOTICE.c.source_id)
+                )
+            }
+
     def apply(self, source_id: str, outcomes: Sequence[Outcome]) -> Counts:
-        """Store a batch of outcomes: versions, notice updates and outbox events in one transaction."""
-        plan = batch.plan(source_id, outcomes, utcnow())
+        """Store a batch of outcomes: versions, notice updates and outbox events in one transaction.
+
+        One record never blocks the others: when the batch is refused, each outcome is stored on its
+        own, and one still refused is recorded as a failed attempt of its notice, with the database's
+        error (counted in `failed` and listed in `errors`). A busy database is not a refusal: that
+        error goes up, for the caller to run the batch again."""
+        batch.plan(source_id, outcomes, utcnow())  # an outcome that says nothing raises before any write
+        try:
+            return self._apply_locked(source_id, outcomes)
+        except Exception as exc:  # noqa: BLE001 - the driver's refusals are not all DBAPIErrors (a lone surrogate)
+            if is_busy(exc):
+                raise
+            log.warning(
+                "%s: a batch of %d was refused (%s): storing one by one", source_id, len(outcomes), message(exc)
+            )
+        counts = Counts()
+        for oc in outcomes:
+            try:
+                counts.add(self._apply_locked(source_id, [oc]))
+            except Exception as exc:  # noqa: BLE001 - as above
+                if is_busy(exc):
+                    raise
+                counts.add(self._refused(source_id, oc, exc))
+        return counts
+
+    def _apply_locked(self, source_id: str, outcomes: Sequence[Outcome]) -> Counts:
+        """Plan against the notices as stored now, their rows locked, and write, in one transaction.
+        Another process may have stored the same page since this one read it (two polls at once):
+        planned against what it stored, the same text is unchanged, not a second version 1."""
         with self.engine.begin() as conn:
+            fresh = _locked_states(conn, [oc.notice.id for oc in outcomes])
+            current = [replace(oc, notice=fresh.get(oc.notice.id, oc.notice)) for oc in outcomes]
+            plan = batch.plan(source_id, current, utcnow())
             batch.write(conn, plan)
         return plan.counts
+
+    def _refused(self, source_id: str, oc: Outcome, exc: Exception) -> Counts:
+        """A record the database refuses on its own: a failed attempt of its notice, with the reason."""
+        why = f"could not be stored: {message(exc)}"
+        log.warning("%s: %s %s", source_id, oc.notice.url, why)
+        counts = self._apply_locked(source_id, [Outcome(oc.notice, error=why)])
+        counts.errors.append(PollError(error="StoreError", message=why, source_id=source_id, url=oc.notice.url))
+        return counts
+
+    def unsigned_exist(self, window: int = 1000) -> bool:
+        """Whether versions wait for the linking stage (no signature yet), asked cheaply after every poll:
+        only the newest `window` versions are looked at, through the primary keys. Linking goes in
+        version order, so what a kill or a Redis outage leaves unlinked includes the newest version; the
+        window also covers a version committed late by another process below one already linked."""
+        newest = select(func.max(T_VERSION.c.id)).scalar_subquery()
+        signed = select(T_SIG.c.version_id).where(T_SIG.c.version_id == T_VERSION.c.id)
+        q = select(T_VERSION.c.id).where(T_VERSION.c.id > newest - window, ~exists(signed)).limit(1)
+        with self.engine.connect() as conn:
+            return conn.execute(q).first() is not None
 
     # ---- reading ------------------------------------------------------------------------------------
     def notice(self, notice_id: int) -> Notice | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import RowMapping, insert, select, update
+from sqlalchemy import RowMapping, select
 from sqlalchemy.engine import Connection
 from sqlmodel import col
 from sqlmodel import select as select_model
@@ -14,19 +14,19 @@ from storage.core import T_ATT, T_PAGE, T_ROBOTS, Repo, chunks, insert_new
 from storage.models import Page, utcnow
 from storage.records import CachedAttachment, FileText
 
+_PAGE_UPDATE = ("source_id", "etag", "last_modified", "body_hash", "region_hash", "status", "fetched_at")
+
 
 def save_pages(conn: Connection, source_id: str, rows: list[dict]) -> None:
     """Insert or update the validators of fetched URLs (each dict: url and any of etag, last_modified,
-    body_hash, region_hash, status)."""
+    body_hash, region_hash, status). One statement: a URL another process stored a moment ago (two polls
+    of one portal) is updated, not a duplicate key."""
     if not rows:
         return
     now = utcnow()
-    urls = [r["url"] for r in rows]
-    known: set[str] = set()
-    for chunk in chunks(urls):
-        known.update(r[0] for r in conn.execute(select(T_PAGE.c.url).where(T_PAGE.c.url.in_(chunk))))
-    for r in rows:
-        values = dict(
+    by_url = {
+        r["url"]: dict(
+            url=r["url"],
             source_id=source_id,
             etag=r.get("etag"),
             last_modified=r.get("last_modified"),
@@ -35,10 +35,9 @@ def save_pages(conn: Connection, source_id: str, rows: list[dict]) -> None:
             status=r.get("status"),
             fetched_at=now,
         )
-        if r["url"] in known:
-            conn.execute(update(T_PAGE).where(T_PAGE.c.url == r["url"]).values(**values))
-        else:
-            conn.execute(insert(T_PAGE).values(url=r["url"], **values))
+        for r in rows
+    }  # one row per URL: an attachment linked twice in a batch is one page
+    insert_new(conn, T_PAGE, list(by_url.values()), key=["url"], update=_PAGE_UPDATE)
 
 
 def _file_text(row: RowMapping) -> FileText:
@@ -76,8 +75,7 @@ def save_attachment_texts(conn: Connection, texts: list[FileText]) -> None:
         for sha, t in by_hash.items()
         if sha not in known
     ]
-    if fresh:
-        conn.execute(insert(T_ATT), fresh)
+    insert_new(conn, T_ATT, fresh, key=["sha256"])  # the same file read by another poll at the same moment
 
 
 class PageRepo(Repo):
@@ -97,6 +95,11 @@ class PageRepo(Repo):
     def touch_page(self, source_id: str, url: str, **fields) -> None:
         with self.engine.begin() as conn:
             save_pages(conn, source_id, [dict(url=url, **fields)])
+
+    def save_page_rows(self, source_id: str, rows: list[dict]) -> None:
+        """The validators of several fetched pages, in one transaction (rows as for `save_pages`)."""
+        with self.engine.begin() as conn:
+            save_pages(conn, source_id, rows)
 
     # ---- attachments ----------------------------------------------------------------------------
     def attachment_text(self, sha256: str) -> FileText | None:

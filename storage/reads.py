@@ -96,6 +96,7 @@ class SourceActivity:
     last_status: str | None = None
     last_poll: datetime | None = None
     last_errors: list[PollError] = field(default_factory=list)
+    failing: int = 0  # notices never stored whose detail page keeps failing
 
 
 def _summary(r: Any) -> NoticeSummary:
@@ -213,7 +214,8 @@ def source_activity(store: Store) -> dict[str, SourceActivity]:
     with store.engine.connect() as conn:
         q = select(T_NOTICE.c.source_id, func.count()).group_by(T_NOTICE.c.source_id)
         counts: dict[str, int] = {sid: n for sid, n in conn.execute(q)}
-    out = {sid: SourceActivity(source_id=sid, notices=n) for sid, n in counts.items()}
+    failing = store.failing(list(counts))
+    out = {sid: SourceActivity(source_id=sid, notices=n, failing=failing.get(sid, 0)) for sid, n in counts.items()}
     for sid, run in runs.items():
         out[sid] = SourceActivity(
             source_id=sid,
@@ -221,5 +223,6 @@ def source_activity(store: Store) -> dict[str, SourceActivity]:
             last_status=run.status,
             last_poll=run.finished_at,
             last_errors=errors_of(run.errors_json),
+            failing=failing.get(sid, 0),
         )
     return out

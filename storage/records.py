@@ -69,12 +69,14 @@ class Counts:
     changed: int = 0
     unchanged: int = 0
     failed: int = 0
+    errors: list[PollError] = field(default_factory=list)  # records storage refused (counted in `failed`)
 
     def add(self, other: Counts) -> None:
         self.new += other.new
         self.changed += other.changed
         self.unchanged += other.unchanged
         self.failed += other.failed
+        self.errors += other.errors
 
 
 # ---- attachments ---------------------------------------------------------------------------------

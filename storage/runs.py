@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlmodel import col
 from sqlmodel import select as select_model
 
 from storage.columns import errors_json
-from storage.core import T_RUN, T_SOURCE, Repo
+from storage.core import T_RUN, T_SOURCE, Repo, chunks, insert_new
 from storage.models import CrawlRun, utcnow
 from storage.records import FinishedRun
+
+
+def _aware(t: datetime) -> datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
 class RunRepo(Repo):
@@ -35,8 +40,7 @@ class RunRepo(Repo):
                     fresh.append(dict(id=s.id, created_at=now, **values))
                 elif existing[s.id] != config_json:
                     conn.execute(update(T_SOURCE).where(T_SOURCE.c.id == s.id).values(**values))
-            if fresh:
-                conn.execute(insert(T_SOURCE), fresh)
+            insert_new(conn, T_SOURCE, fresh, key=["id"])  # another process starting with the same file
 
     def start_runs(self, source_ids: Sequence[str]) -> dict[str, int]:
         """Open a 'running' crawl run per source, all in one transaction."""
@@ -47,7 +51,7 @@ class RunRepo(Repo):
             ids = (
                 conn.execute(
                     insert(T_RUN).returning(T_RUN.c.id, sort_by_parameter_order=True),
-                    [dict(source_id=sid, started_at=now, status="running") for sid in source_ids],
+                    [dict(source_id=sid, started_at=now, status="running", duration=0.0) for sid in source_ids],
                 )
                 .scalars()
                 .all()
@@ -93,10 +97,32 @@ class RunRepo(Repo):
                 rows,
             )
 
-    def mark_interrupted(self) -> int:
-        """Runs still 'running' when a scheduler starts were cut off by a crash or a kill: say so."""
+    def beat(self, run_ids: Sequence[int], elapsed: float) -> None:
+        """A poll still running says so: until a run is closed, `duration` is the seconds it has run, last
+        written here. A run whose last beat is older than a lease was cut off (mark_interrupted)."""
+        if not run_ids:
+            return
         with self.engine.begin() as conn:
-            return conn.execute(update(T_RUN).where(T_RUN.c.status == "running").values(status="interrupted")).rowcount
+            conn.execute(
+                update(T_RUN).where(T_RUN.c.id.in_(list(run_ids)), T_RUN.c.status == "running").values(duration=elapsed)
+            )
+
+    def mark_interrupted(self, lease: timedelta | None = None) -> int:
+        """Runs left 'running' by a crash or a kill: say so. With a lease, only runs that have not beaten
+        for that long: another process polling the same database right now keeps its runs."""
+        with self.engine.begin() as conn:
+            running = T_RUN.c.status == "running"
+            if lease is None:
+                return conn.execute(update(T_RUN).where(running).values(status="interrupted")).rowcount
+            now = utcnow()
+            dead = [
+                r.id
+                for r in conn.execute(select(T_RUN.c.id, T_RUN.c.started_at, T_RUN.c.duration).where(running))
+                if _aware(r.started_at) + timedelta(seconds=r.duration or 0) + lease < now
+            ]
+            for chunk in chunks(dead):
+                conn.execute(update(T_RUN).where(T_RUN.c.id.in_(chunk), running).values(status="interrupted"))
+            return len(dead)
 
     def last_runs(self, limit_per_source: int = 1) -> dict[str, CrawlRun]:
         with self.session() as s:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import zipfile
@@ -227,7 +228,7 @@ def ofd_text(data: bytes, limits: Limits = Limits()) -> str:
 
 def pdf_text(data: bytes, limits: Limits = Limits()) -> tuple[str, int]:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError, PdfReadError, PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
@@ -245,9 +246,23 @@ def pdf_text(data: bytes, limits: Limits = Limits()) -> tuple[str, int]:
                 break
     except Unreadable:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as exc:
+    except LimitReachedError as exc:  # pypdf's own bounds: a stream that inflates past them, too many tokens
+        raise Unreadable(f"limit exceeded: {exc}") from None
+    except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as exc:
         raise Unreadable(f"broken PDF: {type(exc).__name__}: {exc}") from None
     return "\n".join(texts), n
+
+
+def die_with_parent() -> None:
+    """Be killed when the parent process dies (Linux: PR_SET_PDEATHSIG). A reader outliving a killed poll
+    would burn its CPU for nothing; a converter outliving its reader likewise."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the reader's time limit still bounds it
+        return
 
 
 def convert_legacy(data: bytes, file_type: str, converters: dict[str, list[list[str]]], limits: Limits) -> str | None:
@@ -263,6 +278,7 @@ def convert_legacy(data: bytes, file_type: str, converters: dict[str, list[list[
                     [a.replace("{path}", str(path)) for a in argv],
                     capture_output=True,
                     timeout=limits.converter_timeout,
+                    preexec_fn=die_with_parent,  # noqa: PLW1509 - the reader is single-threaded
                 )
             except subprocess.TimeoutExpired:
                 raise Unreadable(f"{argv[0]} took over {limits.converter_timeout:g} s") from None

@@ -32,7 +32,7 @@ from watcher.errors import FetchError
 from watcher.extract.model import AttachmentRef
 
 if TYPE_CHECKING:  # the pipeline builds the reader and hands it its executor
-    from watcher.pipeline.poll import DB
+    from watcher.pipeline.db import DB
 
 log = logging.getLogger(__name__)
 

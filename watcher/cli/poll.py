@@ -92,7 +92,8 @@ def _cycle(
 def poll(obj: Ctx, source_ids: tuple[str, ...], as_json: bool, no_link: bool) -> None:
     """Poll sources once now (all enabled ones, or the SOURCE_IDS given).
 
-    Exit status is 1 when any source failed or had failing pages.
+    Exit status is 1 when any source failed or had failing pages, while notices keep failing, or when
+    linking failed.
 
     \b
     Example:
@@ -112,8 +113,21 @@ def poll(obj: Ctx, source_ids: tuple[str, ...], as_json: bool, no_link: bool) ->
     for channel, error in report.alert_errors():  # the cycle also retried what failed last time
         err_console.print(f"[red]{esc(channel)}[/]: {esc(error)}")
     _summary(report.results, as_json)
+    _print_problems(report)
     if not report.ok:
         sys.exit(1)
+
+
+def _print_problems(report: CycleReport) -> None:
+    """What the summary does not show: notices that keep failing, and a linking stage that failed."""
+    for r in report.results:
+        if r.failing:
+            err_console.print(
+                f"[red]{esc(r.source_id)}[/]: {r.failing} notice(s) keep failing, retried with a growing wait "
+                "(`watcher status` lists them)"
+            )
+    if report.link.error:
+        err_console.print(f"[red]linking[/]: {esc(report.link.error)} (the next poll links what is left)")
 
 
 @click.command()

@@ -18,7 +18,7 @@ from watcher.views.status import recent_failures, source_status, status_colour
 @cli_errors
 def status(obj: Ctx, as_json: bool) -> None:
     """Health per source and per notification channel, and recent failures.
-    Exit status 1 when a source's last poll failed.
+    Exit status 1 when a source's last poll failed, a delivery failed, or notices keep failing.
 
     \b
     Example:
@@ -32,7 +32,9 @@ def status(obj: Ctx, as_json: bool) -> None:
     report = {"sources": rows, "channels": channels, "recent_failures": recent_failures(store)}
     tz = obj.timezone()
     emit(report, as_json, lambda report: _print_status(report, tz))
-    if any(r["last_status"] == "failed" for r in rows if r["enabled"]) or any(c["failed"] for c in channels):
+    if any(r["last_status"] == "failed" or r["failing"] for r in rows if r["enabled"]) or any(
+        c["failed"] for c in channels
+    ):
         sys.exit(1)
 
 
@@ -53,6 +55,11 @@ def _print_status(report: dict, tz: ZoneInfo) -> None:
         for r in report["sources"]
     ]
     print_table(out.get(), "Sources", cols, cells)
+    for r in report["sources"]:
+        if r["failing"]:
+            err_console.print(
+                f"[red]{esc(r['id'])}[/]: {r['failing']} notice(s) keep failing, retried with a growing wait"
+            )
     for c in report["channels"]:
         colour = "red" if c["failed"] else "green"
         last_sent = local_time(c["last_sent"], tz)

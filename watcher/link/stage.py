@@ -1,18 +1,31 @@
 """The linking stage as the rest of the pipeline sees it: something that links what is new.
 
 This module stays light (no numpy, datasketch or redis): the poll, the scheduler and the CLI import
-it on every start, and a cycle that stored nothing new never needs the index.
+it on every start, and a cycle that finds nothing to link never needs the index.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from typing import TYPE_CHECKING, Protocol
+
+from storage.conflicts import is_duplicate
 
 if TYPE_CHECKING:
     from storage.repo import Store
     from watcher.config.settings import Config
     from watcher.link.linker import Linker
+
+log = logging.getLogger(__name__)
+
+# One linking pass at a time in a process: two poll jobs of one `watcher run` ending together would
+# otherwise link the same versions at once and collide on their signatures.
+_LINKING = threading.Lock()
+# A pass that meets another process's link runs again; this many times in a row with no version linked in
+# between, and the duplicate is not another process's.
+_STUCK_PASSES = 3
 
 
 class LinkStage(Protocol):
@@ -22,13 +35,36 @@ class LinkStage(Protocol):
 
 
 class LazyLinker:
-    """The linking stage, built on first use: a cycle that stored nothing new never loads the index."""
+    """The linking stage, built on first use: the index is loaded only when versions wait to be linked."""
 
     def __init__(self, config: Config, store: Store):
         self.config, self.store = config, store
         self.linker: Linker | None = None
 
     def run(self) -> int:
+        """Link what waits, if anything does (a cheap query first). Across processes, a version another
+        process linked meanwhile is a duplicate key here: already linked, so the pass goes on from what is
+        still unsigned. Duplicates that recur with nothing linked in between are a bug, and raised."""
+        with _LINKING:
+            if not self.store.unsigned_exist():
+                return 0
+            linker = self._linker()
+            left: int | None = None  # versions unsigned at the last duplicate
+            stuck = 0
+            while True:
+                try:
+                    return linker.run()
+                except Exception as exc:
+                    if not is_duplicate(exc):
+                        raise
+                    now_left = len(self.store.unsigned_versions())
+                    stuck = stuck + 1 if left is not None and now_left >= left else 0
+                    if stuck >= _STUCK_PASSES:
+                        raise
+                    left = now_left
+                    log.info("a version was linked by another process meanwhile: linking the rest")
+
+    def _linker(self) -> Linker:
         if self.linker is None:
             from watcher.link.linker import Linker  # numpy and datasketch: only when something is linked
 
@@ -36,7 +72,7 @@ class LazyLinker:
             self.linker = Linker(
                 self.store, storage=idx.storage, redis_url=idx.redis_url or os.environ.get("WATCHER_REDIS_URL")
             )
-        return self.linker.run()
+        return self.linker
 
 
 def make_linker(config: Config, store: Store) -> LinkStage:

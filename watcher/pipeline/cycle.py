@@ -17,6 +17,7 @@ from notifiers.dispatch import Report, register_channels, send_alerts
 from storage.repo import Store
 from watcher.config.settings import Config, Source
 from watcher.link.stage import LinkStage
+from watcher.pipeline.durable import LinkOutcome, link_pending
 from watcher.pipeline.poll import Progress, RunResult, poll_sources
 
 
@@ -26,10 +27,12 @@ class CycleReport:
 
     results: list[RunResult]
     alerts: list[Report] = field(default_factory=list)
+    link: LinkOutcome = field(default_factory=LinkOutcome)
 
     @property
     def ok(self) -> bool:
-        return all(r.status == "ok" for r in self.results)
+        """Every source polled without a failure, none with notices that keep failing, linking done."""
+        return all(r.status == "ok" and not r.failing for r in self.results) and self.link.error is None
 
     def alert_errors(self) -> list[tuple[str, str]]:
         return [(rep.channel, e) for rep in self.alerts for e in rep.errors]
@@ -52,18 +55,20 @@ async def run_cycle(
     progress: Progress | None = None,
     client: httpx.AsyncClient | None = None,
 ) -> CycleReport:
-    """Poll `sources` (default: every enabled one), link what the poll stored (when a `linker` is given), then
-    send each webhook channel the events it is owed, those that failed last time included. Never raises for
-    one source's or one channel's failure: both are in the report."""
+    """Poll `sources` (default: every enabled one), link what is stored and not linked yet (when a `linker`
+    is given: after every poll, so what a kill or a Redis outage left unlinked is caught up), then send each
+    webhook channel the events it is owed, those that failed last time included. Never raises for one
+    source's, the linking's or one channel's failure: each is in the report."""
     results = await poll_sources(
         config.enabled if sources is None else sources,
         store,
         concurrency=config.defaults.concurrency,
         client=client,
         progress=progress,
-        linker=linker,
     )
     report = CycleReport(results)
+    if linker is not None:
+        report.link = await asyncio.to_thread(link_pending, linker)
     if alert and config.channels:
         # The senders are synchronous (httpx.Client, smtplib): a thread keeps the event loop free.
         report.alerts = await asyncio.to_thread(send_alerts, store, config)

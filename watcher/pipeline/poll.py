@@ -8,14 +8,11 @@ one: pending items are fetched again on the next run.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import ParamSpec, TypeVar
+from datetime import timedelta
 
 import httpx
 
@@ -29,14 +26,20 @@ from watcher.errors import ExtractError, WatcherError, error_context
 from watcher.extract.kinds import SourceKind, kind_for
 from watcher.extract.model import ListItem
 from watcher.link.stage import LinkStage
+from watcher.pipeline.db import DB, StoredRobots
+from watcher.pipeline.durable import beating, every, link_pending
+from watcher.pipeline.retry import retry_due
 from watcher.pipeline.snapshot import attachment_links, snapshot, with_attachments_read_again
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 8
 BATCH = 50
+# What a kill costs at most: stored outcomes are flushed every FLUSH_EVERY seconds, whatever the batch size.
+FLUSH_EVERY = 5.0
+# A running poll beats every BEAT seconds; a run that has not beaten for RUN_LEASE was cut off (a kill, a
+# crash) and the next poll or scheduler start closes it as interrupted.
+BEAT = 15.0
+RUN_LEASE = timedelta(minutes=2)
 Progress = Callable[..., None]
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
 def _error_record(exc: BaseException, source_id: str, url: str | None) -> PollError:
@@ -55,6 +58,7 @@ class RunResult:
     not_modified: int = 0
     errors: list[PollError] = field(default_factory=list)
     duration: float = 0.0
+    failing: int = 0  # notices never stored whose detail page keeps failing (retried with a growing wait)
 
     def as_dict(self) -> dict:
         return dict(
@@ -68,38 +72,8 @@ class RunResult:
             not_modified=self.not_modified,
             errors=[e.as_dict() for e in self.errors],
             duration=round(self.duration, 3),
+            failing=self.failing,
         )
-
-
-class DB:
-    """Every storage call of a poll goes through one executor. With SQLite that is a single thread:
-    concurrent writers would only queue on the file lock and sleep in its busy handler."""
-
-    def __init__(self, store: Store):
-        self.store = store
-        workers = 1 if store.engine.dialect.name == "sqlite" else 4
-        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="watcher-db")
-
-    async def __call__(self, fn: Callable[P, T], /, *args: P.args, **kw: P.kwargs) -> T:
-        """fn(*args, **kw) on the storage executor; typed like fn itself, so storage calls stay checked."""
-        return await asyncio.get_running_loop().run_in_executor(self.pool, functools.partial(fn, *args, **kw))
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=True)
-
-
-class StoredRobots:
-    """robots.txt cache for the Fetcher: loaded in one query, new answers written through the DB."""
-
-    def __init__(self, db: DB, rows: dict[str, tuple[int | None, str, datetime]]):
-        self.db = db
-        self.rows = rows
-
-    async def get(self, host: str) -> tuple[int | None, str, datetime] | None:
-        return self.rows.get(host)
-
-    async def put(self, host: str, status: int | None, body: str) -> None:
-        await self.db(self.db.store.robots_put, host, status, body)
 
 
 class SourcePoll:
@@ -146,7 +120,8 @@ class SourcePoll:
         for st in self.candidates:
             due.setdefault(st.url, (st, None))
         self.progress(self.source.id, "details", total=len(due))
-        await asyncio.gather(*(self._detail(st, item) for st, item in due.values()))
+        async with every(FLUSH_EVERY, self._timed_flush):
+            await asyncio.gather(*(self._detail(st, item) for st, item in due.values()))
         await self._flush()
         r = self.result
         if list_failures and list_failures == len(self.kind.start_urls()):
@@ -158,8 +133,13 @@ class SourcePoll:
         return r
 
     async def _walk_list(self, start: str, due: dict) -> None:
+        """Walk a list from its first page while pages bring unseen items. The validators of the pages walked
+        are saved when the walk ends, not page by page: a walk cut short (a kill, a page failing) leaves the
+        first page unknown, so the next poll walks again past where this one stopped instead of taking an
+        unchanged first page for an unchanged list."""
         url: str | None = start
         index = 0
+        walked: list[dict] = []
         while url is not None:
             rec = self.known_pages[url] if url in self.known_pages else await self.db(self.store.page, url)
             resp = await self.fetcher.get(
@@ -171,30 +151,29 @@ class SourcePoll:
             )
             self.result.pages += 1
             if resp.not_modified or (rec is not None and rec.body_hash == resp.body_hash):
-                # An unchanged first page means the older pages behind it are unchanged too.
-                await self._list_unchanged(url, rec, resp)
-                return
+                # An unchanged page means the older pages behind it are unchanged too.
+                walked += self._unchanged_row(url, rec, resp)
+                break
             try:
                 page = self.kind.parse_list(resp.text, resp.url, index)
             except Exception as exc:
                 raise ExtractError(f"list page could not be parsed: {exc}", url=url) from exc
-            page_row = dict(
-                url=url,
-                etag=resp.etag,
-                last_modified=resp.last_modified,
-                body_hash=resp.body_hash,
-                region_hash=page.region_hash,
-                status=resp.status,
+            walked.append(
+                dict(
+                    url=url,
+                    etag=resp.etag,
+                    last_modified=resp.last_modified,
+                    body_hash=resp.body_hash,
+                    region_hash=page.region_hash,
+                    status=resp.status,
+                )
             )
             if rec is not None and rec.region_hash == page.region_hash:
-                await self.db(
-                    self.store.touch_page, self.source.id, url, **{k: v for k, v in page_row.items() if k != "url"}
-                )
                 self.result.not_modified += 1
-                return
+                break
             if not page.items and index == 0:
                 raise ExtractError("no list items found: check the list selectors", url=url)
-            states = await self.db(self.store.record_list, self.source.id, page_row, page.items)
+            states = await self.db(self.store.record_list, self.source.id, None, page.items)
             fresh = 0
             for item in page.items:
                 st = states[item.url]
@@ -203,30 +182,43 @@ class SourcePoll:
                     fresh += st.version_count == 0
             self.progress(self.source.id, "list", url=url, items=len(page.items), due=len(due))
             index += 1
-            # Walk further only while this page still brought unseen items.
-            url = page.next_urls[0] if page.next_urls and fresh else None
+            url = await self._next_page(page.next_urls, fresh)
+        if walked:
+            await self.db(self.store.save_page_rows, self.source.id, walked)
 
-    async def _list_unchanged(self, url: str, rec: Page | None, resp: Response) -> None:
+    async def _next_page(self, next_urls: list[str], fresh: int) -> str | None:
+        """Walk further while a page still brings unseen items, or while the next page was never walked to
+        the end of a walk (its validators unsaved): a walk cut short before it is finished now, though the
+        pages before it were stored meanwhile."""
+        if not next_urls:
+            return None
+        if fresh:
+            return next_urls[0]
+        return next_urls[0] if await self.db(self.store.page, next_urls[0]) is None else None
+
+    def _unchanged_row(self, url: str, rec: Page | None, resp: Response) -> list[dict]:
+        """An unchanged list page: counted, and its new validators kept when only they changed."""
         self.result.not_modified += 1
         if (
             rec is not None
             and not resp.not_modified  # same body, new validators: keep them
             and (resp.etag, resp.last_modified) != (rec.etag, rec.last_modified)
         ):
-            await self.db(
-                self.store.touch_page,
-                self.source.id,
-                url,
-                etag=resp.etag,
-                last_modified=resp.last_modified,
-                body_hash=rec.body_hash,
-                region_hash=rec.region_hash,
-                status=resp.status,
-            )
+            return [
+                dict(
+                    url=url,
+                    etag=resp.etag,
+                    last_modified=resp.last_modified,
+                    body_hash=rec.body_hash,
+                    region_hash=rec.region_hash,
+                    status=resp.status,
+                )
+            ]
+        return []
 
     def _is_due(self, st: NoticeState, item: ListItem) -> bool:
         if st.version_count == 0:
-            return st.attempts < MAX_ATTEMPTS
+            return retry_due(st, utcnow())
         if (item.title and item.title != st.list_title) or (item.date and item.date != st.list_date):
             return True
         if st.last_checked is None:
@@ -281,11 +273,20 @@ class SourcePoll:
             return None
         return with_attachments_read_again(stored, reads, st.etag, st.last_modified)
 
+    async def _timed_flush(self) -> None:
+        """What was fetched is stored every FLUSH_EVERY seconds, however slowly the batch fills: a kill late in
+        a long poll keeps what it fetched. A failure here is the run's error; the notices stay pending."""
+        try:
+            await self._flush()
+        except Exception as exc:  # noqa: BLE001 - the poll goes on; its outcomes are fetched again next run
+            self._error(exc, self.source.urls[0])
+
     async def _flush(self) -> None:
         if not self.pending:
             return
         batch, self.pending = self.pending, []
         counts = await self.db(self.store.apply, self.source.id, batch)
+        self.result.errors += counts.errors  # records the database refused, each with its reason
         self.result.counts.add(counts)
 
 
@@ -299,33 +300,18 @@ async def poll_sources(
     linker: LinkStage | None = None,
 ) -> list[RunResult]:
     """Poll the given sources concurrently with one shared fetcher; never raises for a source's failure.
+    With a linker, what is stored and not linked yet is linked after (a failure there is logged).
 
     What every source needs from the database is read in a few queries up front and the crawl runs
-    are closed together at the end, so a quiet portal costs one conditional GET and no queries."""
+    are closed together at the end, so a quiet portal costs one conditional GET and a few queries."""
     sources = list(sources)
     db = DB(store)
     try:
+        await db(store.mark_interrupted, RUN_LEASE)  # runs a killed poll left open; a live process's beat on
         await db(store.sync_sources, sources)
         run_ids = await db(store.start_runs, [s.id for s in sources])
-        pages = await db(store.pages, [u for s in sources for u in s.urls])
-        now = utcnow()
-        candidates = await db(
-            store.candidates,
-            {s.id: (now - timedelta(seconds=s.recheck_after), s.recheck_limit) for s in sources},
-            MAX_ATTEMPTS,
-        )
-        robots = StoredRobots(db, await db(store.robots_all))
-        async with Fetcher(client, concurrency=concurrency, robots_cache=robots) as fetcher:
-
-            async def one(src: Source) -> RunResult:
-                try:
-                    with error_context(source_id=src.id):
-                        return await SourcePoll(src, db, fetcher, pages, candidates[src.id], progress).run()
-                except Exception as exc:  # noqa: BLE001 - e.g. the database went away mid-run
-                    log.exception("source %s failed", src.id)
-                    return RunResult(src.id, status="failed", errors=[_error_record(exc, src.id, None)])
-
-            results = list(await asyncio.gather(*(one(s) for s in sources)))
+        async with beating(db, list(run_ids.values()), BEAT):
+            results = await _poll_all(sources, db, client, concurrency, progress)
         await db(
             store.finish_runs,
             [
@@ -341,8 +327,35 @@ async def poll_sources(
                 for r in results
             ],
         )
-        if linker is not None and any(r.counts.new or r.counts.changed for r in results):
-            await db(linker.run)
+        failing = await db(store.failing, [s.id for s in sources])
+        for r in results:
+            r.failing = failing.get(r.source_id, 0)
+        if linker is not None:
+            await db(link_pending, linker)
         return results
     finally:
         db.close()
+
+
+async def _poll_all(
+    sources: list[Source], db: DB, client: httpx.AsyncClient | None, concurrency: int, progress: Progress | None
+) -> list[RunResult]:
+    """Every source's poll through one fetcher, after the few reads they all need."""
+    store = db.store
+    pages = await db(store.pages, [u for s in sources for u in s.urls])
+    now = utcnow()
+    rules = {s.id: (now - timedelta(seconds=s.recheck_after), s.recheck_limit) for s in sources}
+    candidates = await db(store.candidates, rules)
+    robots = StoredRobots(db, await db(store.robots_all))
+    async with Fetcher(client, concurrency=concurrency, robots_cache=robots) as fetcher:
+
+        async def one(src: Source) -> RunResult:
+            due = [st for st in candidates[src.id] if st.version_count or retry_due(st, now)]
+            try:
+                with error_context(source_id=src.id):
+                    return await SourcePoll(src, db, fetcher, pages, due, progress).run()
+            except Exception as exc:  # noqa: BLE001 - e.g. the database went away mid-run
+                log.exception("source %s failed", src.id)
+                return RunResult(src.id, status="failed", errors=[_error_record(exc, src.id, None)])
+
+        return list(await asyncio.gather(*(one(s) for s in sources)))

@@ -2,7 +2,8 @@
 
 No two runs of one source overlap (max_instances=1), missed runs are coalesced into one, and a
 stop (SIGTERM, Ctrl-C) lets each source finish the batch it is writing: every batch is one
-transaction, and runs left 'running' by a hard kill are marked 'interrupted' at the next start.
+transaction, and runs left 'running' by a hard kill are marked 'interrupted' at the next start (once
+their heartbeat is older than the lease: another process's live runs are left alone).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from watcher.config.settings import Config, Source
 from watcher.errors import ConfigError
 from watcher.link.stage import LinkStage, make_linker
 from watcher.pipeline.cycle import prepare, run_cycle
-from watcher.pipeline.poll import RunResult
+from watcher.pipeline.poll import RUN_LEASE, RunResult
 
 log = logging.getLogger("watcher.scheduler.service")
 
@@ -200,7 +201,8 @@ class Service:
         self._stop.set()
 
     async def run(self, install_signals: bool = True) -> None:
-        self.store.mark_interrupted()
+        # Runs a killed process left open; those of another process polling this database beat, and stay.
+        self.store.mark_interrupted(RUN_LEASE)
         self.scheduler = AsyncIOScheduler(timezone=ZoneInfo("Asia/Shanghai"))
         self.scheduler.start()
         if not self.reload() and self.config is None:

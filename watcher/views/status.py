@@ -44,6 +44,7 @@ def source_status(cfg: Config, store: Store | None) -> list[dict]:
                 last_status=a.last_status,
                 last_error=a.last_errors[0].message if a.last_errors else None,
                 notices=a.notices,
+                failing=a.failing,
             )
         )
     return rows

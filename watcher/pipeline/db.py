@@ -1,0 +1,51 @@
+"""The storage executor of a poll: every storage call goes through it, off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import ParamSpec, TypeVar
+
+from storage.conflicts import retry_busy
+from storage.repo import Store
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class DB:
+    """Every storage call of a poll goes through one executor. With SQLite that is a single thread:
+    concurrent writers would only queue on the file lock and sleep in its busy handler.
+
+    Each Store method is one transaction, so a call the database turned away as busy (another process
+    holding SQLite's lock past busy_timeout, a PostgreSQL deadlock) is run again, within a lock wait more."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        workers = 1 if store.engine.dialect.name == "sqlite" else 4
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="watcher-db")
+
+    async def __call__(self, fn: Callable[P, T], /, *args: P.args, **kw: P.kwargs) -> T:
+        """fn(*args, **kw) on the storage executor; typed like fn itself, so storage calls stay checked."""
+        call = functools.partial(retry_busy, functools.partial(fn, *args, **kw))
+        return await asyncio.get_running_loop().run_in_executor(self.pool, call)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+
+class StoredRobots:
+    """robots.txt cache for the Fetcher: loaded in one query, new answers written through the DB."""
+
+    def __init__(self, db: DB, rows: dict[str, tuple[int | None, str, datetime]]):
+        self.db = db
+        self.rows = rows
+
+    async def get(self, host: str) -> tuple[int | None, str, datetime] | None:
+        return self.rows.get(host)
+
+    async def put(self, host: str, status: int | None, body: str) -> None:
+        await self.db(self.db.store.robots_put, host, status, body)

@@ -1,0 +1,69 @@
+"""What keeps a long poll's progress durable and visible while it runs: stored outcomes flushed on a timer,
+the crawl runs' heartbeat, and the linking stage run so that its failure never costs the poll's alerts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from watcher.link.stage import LinkStage
+    from watcher.pipeline.db import DB
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def every(seconds: float, action: Callable[[], Awaitable[None]]) -> AsyncIterator[None]:
+    """Run `action` every `seconds` while the block runs (the action handles its own failures)."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            await action()
+
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def beating(db: DB, run_ids: list[int], seconds: float) -> contextlib.AbstractAsyncContextManager[None]:
+    """While the polls run, their crawl runs beat (storage: `RunRepo.beat`): another process starting
+    meanwhile sees them alive, and a killed poll's runs are known dead once their beat is old."""
+    started = time.monotonic()
+
+    async def beat() -> None:
+        try:
+            await db(db.store.beat, run_ids, time.monotonic() - started)
+        except Exception as exc:  # noqa: BLE001 - a missed beat costs nothing; the poll goes on
+            log.warning("crawl run heartbeat not written: %s", exc)
+
+    return every(seconds, beat)
+
+
+@dataclass
+class LinkOutcome:
+    """What the linking stage did after a poll: links made, or why it failed (then left to the next poll)."""
+
+    links: int = 0
+    error: str | None = None
+
+
+def link_pending(linker: LinkStage) -> LinkOutcome:
+    """Link what is stored and not linked yet. A failure (Redis away, a bug) is logged and returned, never
+    raised: the poll's alerts go out regardless, and the next poll links what this one could not."""
+    try:
+        return LinkOutcome(links=linker.run())
+    except Exception as exc:  # noqa: BLE001 - reported in the cycle's report and the log
+        log.error("linking failed, left to the next poll: %s: %s", type(exc).__name__, exc)
+        log.debug("linking failed", exc_info=True)
+        return LinkOutcome(error=f"{type(exc).__name__}: {exc}")
