@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import random
 
-from tests.faults.world import ChangingPortal, check, kill_after, run, start, write_config
+from tests.faults.world import ChangingPortal, Killer, check, run, start, write_config
 
 KILLS = 6
 
@@ -18,14 +18,14 @@ def test_polls_killed_at_random_moments_leave_the_database_exact(portal, db_url,
     site = ChangingPortal(portal, per_page=8)
     site.publish(new=30)
     config = write_config(tmp_path / "sources.yaml", [site.source()])
-    killed = 0
+    kill = Killer(rng)
     for _ in range(KILLS):
         site.publish(new=rng.randint(0, 4), revise=rng.randint(0, 3), rng=rng)
-        killed += kill_after(start(config, db_url, "poll", "--json"), rng.uniform(1.0, 3.0))
+        kill(start(config, db_url, "poll", "--json"))
     status, out, err = run(config, db_url, "poll", "--json")
     assert status == 0, (seed, err[-2000:])
     assert "Traceback" not in err, (seed, err[-2000:])
     findings = check(db_url, site)
     assert findings.exact, (seed, findings)
     assert findings.notices == len(site.revs) and findings.versions == findings.events
-    assert killed >= KILLS // 2, f"seed {seed}: only {killed} polls were still running when killed"
+    assert kill.killed >= KILLS // 2, f"seed {seed}: only {kill.killed} polls were still running when killed"

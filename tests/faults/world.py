@@ -156,6 +156,26 @@ def kill_after(proc: subprocess.Popen, seconds: float) -> bool:
                 stream.close()
 
 
+@dataclass
+class Killer:
+    """Kills processes at a random moment of their life: between start-up and the duration of the last one
+    that ran to its end (so the moments cover start-up, listing, fetching, storing, linking and alerting)."""
+
+    rng: random.Random
+    estimate: float = 2.0
+    killed: int = 0
+    finished: int = 0
+
+    def __call__(self, proc: subprocess.Popen) -> bool:
+        begun = time.monotonic()
+        if kill_after(proc, self.rng.uniform(0.5, self.estimate)):
+            self.killed += 1
+            return True
+        self.finished += 1
+        self.estimate = max(1.0, time.monotonic() - begun)
+        return False
+
+
 def poll_json(out: str) -> list[dict]:
     return json.loads(out)
 

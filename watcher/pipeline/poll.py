@@ -182,18 +182,20 @@ class SourcePoll:
                     fresh += st.version_count == 0
             self.progress(self.source.id, "list", url=url, items=len(page.items), due=len(due))
             index += 1
-            url = await self._next_page(page.next_urls, fresh)
+            url = await self._next_page(page.next_urls, fresh, walked_before=rec is not None)
         if walked:
             await self.db(self.store.save_page_rows, self.source.id, walked)
 
-    async def _next_page(self, next_urls: list[str], fresh: int) -> str | None:
-        """Walk further while a page still brings unseen items, or while the next page was never walked to
-        the end of a walk (its validators unsaved): a walk cut short before it is finished now, though the
-        pages before it were stored meanwhile."""
+    async def _next_page(self, next_urls: list[str], fresh: int, walked_before: bool) -> str | None:
+        """Walk further while a page still brings unseen items, or while this page and the next were never
+        walked to the end of a walk (their validators unsaved): a walk cut short before is finished now,
+        though the items of the pages it reached were stored meanwhile."""
         if not next_urls:
             return None
         if fresh:
             return next_urls[0]
+        if walked_before:
+            return None
         return next_urls[0] if await self.db(self.store.page, next_urls[0]) is None else None
 
     def _unchanged_row(self, url: str, rec: Page | None, resp: Response) -> list[dict]:
