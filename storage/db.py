@@ -128,6 +128,10 @@ def _upgrade(engine: Engine) -> list[str]:
     cfg = alembic_config(engine)
     head = ScriptDirectory.from_config(cfg).get_current_head()
     with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            # One transaction for the whole upgrade: the driver would run each DDL statement on its own, and a
+            # kill in the middle of a first start would leave tables made and no revision recorded.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
         current = MigrationContext.configure(conn).get_current_revision()
         if current == head:
             return []

@@ -146,3 +146,29 @@ def test_a_pdf_inflating_to_gigabytes_ends_as_limit_exceeded(portal, fresh_db):
     assert r.status == "ok" and r.counts.new == 1
     [att] = fresh_db.latest_snapshot(fresh_db.notice_by_url(page).id).attachments
     assert att.status == "error" and att.error.startswith("limit exceeded"), att.error
+
+
+def test_a_first_start_cut_short_in_its_migrations_starts_again(tmp_path):
+    """SQLite ran each DDL statement in autocommit: a kill in the middle of a migration left its first
+    statements applied and its revision unrecorded, and every later start failed on "duplicate column"."""
+    from sqlalchemy import event
+
+    from storage.db import applied_revisions, head_revision, make_engine, migrate
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+
+    def cut(conn, cursor, statement, *args) -> None:
+        if statement.lstrip().upper().startswith("CREATE TABLE SIGNATURES"):
+            raise KeyboardInterrupt  # the process dies here (a BaseException: nothing catches it on the way)
+
+    event.listen(engine, "before_cursor_execute", cut)
+    try:
+        migrate(engine)
+    except KeyboardInterrupt:
+        pass
+    event.remove(engine, "before_cursor_execute", cut)
+    engine.dispose()
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    migrate(engine)
+    assert applied_revisions(engine) == head_revision()
+    engine.dispose()

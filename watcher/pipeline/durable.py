@@ -32,8 +32,9 @@ async def every(seconds: float, action: Callable[[], Awaitable[None]]) -> AsyncI
         yield
     finally:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await asyncio.wait({task})  # a cancellation of the block itself still goes up from here
+        if not task.cancelled() and task.exception() is not None:  # an action let a failure through
+            log.error("a periodic task of the poll failed: %s", task.exception())
 
 
 def beating(db: DB, run_ids: list[int], seconds: float) -> contextlib.AbstractAsyncContextManager[None]:
