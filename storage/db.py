@@ -32,12 +32,34 @@ def resolve_url(url: str | None = None) -> str:
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
-    # WAL lets readers (CLI, notifiers) work while a poll writes; NORMAL is durable across app crashes.
-    cur.execute("PRAGMA journal_mode=WAL")
+    # The busy timeout first: every later statement, the journal-mode switch included, then waits for a lock.
+    cur.execute("PRAGMA busy_timeout=10000")
+    _wal(cur)
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+def _wal(cur, deadline_s: float = 60.0) -> None:
+    """WAL lets readers (CLI, notifiers) work while a poll writes; NORMAL is durable across app crashes.
+
+    Switching a fresh file to WAL needs an exclusive lock. While another process migrates the same new file in one
+    transaction, SQLite answers "database is locked" (at once, or after the busy timeout when the migration is slow;
+    seen on CI: four first starts at one moment). So the switch is retried until the deadline; a file already in WAL
+    never waits here.
+    """
+    import sqlite3
+    import time
+
+    end = time.monotonic() + deadline_s
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > end:
+                raise
+            time.sleep(0.05)
 
 
 def make_engine(url: str | None = None, **kw) -> Engine:
