@@ -19,6 +19,7 @@ from storage.db import resolve_url
 from storage.repo import Store
 from watcher.config.loader import load_config
 from watcher.errors import NotFoundError, WatcherError
+from watcher.i18n import set_locale
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -121,6 +122,7 @@ class Ctx:
         """sources.yaml, parsed once; raises ConfigError when it cannot be read at all."""
         if self._config is None:
             cfg = load_config(self.config_path)
+            set_locale(cfg.defaults.locale)
             for e in cfg.errors:
                 err_console.print(f"[yellow]skipped:[/] {esc(e)}")
             self._config = cfg

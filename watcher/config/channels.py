@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from watcher.errors import ConfigError
+from watcher.i18n import Locale
 
 
 def check_timezone(name: str) -> str:
@@ -77,6 +78,7 @@ class Channel(BaseModel):
     send_at: str = Field(default="08:00", pattern=r"^\d{2}:\d{2}$")
     timezone: TimeZone = "Asia/Shanghai"
     empty: Literal["skip", "short"] = "skip"
+    locale: Locale | None = Field(default=None, description="this channel's language; default: defaults.locale")
 
     @field_validator("send_at")
     @classmethod

@@ -16,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr,
 
 from watcher.config.channels import Channel, TimeZone
 from watcher.errors import ConfigError
+from watcher.i18n import Locale
 
 DEFAULT_USER_AGENT = "PolicyWatcher/0.1 (+policy notice monitor; contact: admin@localhost)"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -233,6 +234,7 @@ class Defaults(_Model):
     index: IndexSettings = IndexSettings()
     attachments: AttachmentSettings = AttachmentSettings()
     timezone: TimeZone = Field(default="Asia/Shanghai", description="the clock times are shown in (terminal, web)")
+    locale: Locale = Field(default="zh_CN", description="the language people read: zh_CN (default) or en")
 
 
 @dataclass
