@@ -34,8 +34,18 @@ def _ids_in_code() -> dict[str, str]:
 
 
 def _catalog(locale: str):
-    with (CATALOGS / locale / "LC_MESSAGES" / "watcher.po").open("rb") as fh:
-        return read_po(fh, locale=locale)
+    """Every .po file of the locale in one catalog, as watcher.i18n merges them."""
+    merged = None
+    for po in sorted((CATALOGS / locale / "LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=locale)
+        if merged is None:
+            merged = catalog
+        else:
+            for m in catalog:
+                if m.id and m.id not in merged:
+                    merged[m.id] = m
+    return merged
 
 
 def test_every_message_in_the_code_has_a_chinese_entry():

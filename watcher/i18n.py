@@ -1,7 +1,7 @@
 """Messages in the reader's language: gettext catalogs (Babel), Chinese by default, English as an option.
 
 Every string a person reads goes through `_` (or `ngettext`, or a jinja2 template's `{% trans %}`/`_()`), written in
-English in the code as the gettext message id; `watcher/locale/zh_CN/LC_MESSAGES/watcher.po` holds the Chinese.
+English in the code as the gettext message id; the .po files in `watcher/locale/zh_CN/LC_MESSAGES/` hold the Chinese.
 The locale is `defaults.locale` in sources.yaml (`zh_CN`, the default, or `en`), or a channel's own `locale:`; it is
 held in a context variable, so one process can render one channel in Chinese and another in English
 (`with use_locale("en"): …`).
@@ -33,19 +33,28 @@ _current: ContextVar[str] = ContextVar("watcher_locale", default=DEFAULT_LOCALE)
 
 @cache
 def translations(locale: str) -> _gettext.NullTranslations:
-    """The compiled catalog of a locale; English (the message ids themselves) needs none."""
+    """The compiled catalog of a locale: every .po file of its folder, one per part of the project (messages.po,
+    alerts.po, web.po …); English, the message ids themselves, needs none."""
     if locale not in LOCALES:
         raise ValueError(f"unknown locale {locale!r} (known: {', '.join(LOCALES)})")
-    po = CATALOGS / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if not po.exists():
+    files = sorted((CATALOGS / locale / "LC_MESSAGES").glob("*.po"))
+    if not files:
         return _gettext.NullTranslations()
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
-    with po.open("rb") as fh:
-        catalog = read_po(fh, locale=locale, domain=DOMAIN)
+    merged = None
+    for po in files:
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=locale, domain=DOMAIN)
+        if merged is None:
+            merged = catalog
+            continue
+        for message in catalog:
+            if message.id and message.id not in merged:
+                merged[message.id] = message
     buf = BytesIO()
-    write_mo(buf, catalog)
+    write_mo(buf, merged)
     buf.seek(0)
     return _gettext.GNUTranslations(buf)
 
