@@ -53,6 +53,7 @@ def translations(locale: str) -> _gettext.NullTranslations:
         for message in catalog:
             if message.id and message.id not in merged:
                 merged[message.id] = message
+    assert merged is not None  # files is not empty
     buf = BytesIO()
     write_mo(buf, merged)
     buf.seek(0)
