@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from storage.deliveries import AnnouncedNotice, Announcements, Deliveries, OutboxEvent
 from storage.repo import Store
 from watcher.config.channels import LEVELS, Channel
+from watcher.text.changes import Change
 
 
 @dataclass
@@ -26,6 +27,8 @@ class Item:
     level: str = "notice"
     relations: list[str] = field(default_factory=list)
     parents: list[str] = field(default_factory=list)
+    # a revision's changed places (`10家 → 20家`, watcher/text/changes.py), first first; empty for other events
+    changes: list[Change] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
