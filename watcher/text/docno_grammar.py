@@ -29,6 +29,7 @@ _NUM = r"(?P<num>\d{1,5})"
 _BRACKET = re.compile(
     r"[" + _OPEN + r"]\s*" + _YEAR + r"\s*[" + _CLOSE + r"]\s*(?:第\s*)?(?P<nums>\d{1,5}(?:\s*[、,，]\s*\d{1,5})*)\s*号"
 )
+_SAID_ONCE = re.compile(r"(?:[\s、,，和及]|and)*")
 _MORE = re.compile(r"\s*[、,，和及]\s*(?:第\s*)?(\d{1,5})\s*号")
 _ANNOUNCEMENT = re.compile(r"(?<=[公通]告)\s*" + _YEAR + r"\s*年\s*(?:第\s*)?" + _NUM + r"\s*号")
 _ORDER = re.compile(r"令\s*第\s*(?P<num>\d{1,5}|[〇零一二三四五六七八九十百千]{1,8})\s*号")
@@ -46,6 +47,7 @@ _MAX_GAP = 40
 _LEAD_VERBS = (
     "按照 根据 依据 依照 参照 遵照 对照 关于 对于 结合 贯彻 落实 印发 转发 批转 执行 废止 废除 修改 修订 "
     "明确 调整 停止 撤销 暂停 延长 延期 继续 宣布 取消 实施 公布 发布 下发 发出 通过 适用 "
+    "符合 包括 包含 涵盖 引用 替代 代替 取代 后续 详见 参见 文号 含 列 "
     "以 按 据 及 与 或 见 将 对 在 是 为 由 于 的 即 等 了 把 被 从 向 凡 其 另 该 此"
 ).split()
 # Document-type nouns end a title written right before its number (…的通知国办发〔…〕). A code that ends
@@ -54,7 +56,8 @@ _LEAD_NOUNS = "通知 意见 决定 规定 条例 细则 措施 方案 批复 �
 
 
 def _alternation(words: list[str]) -> re.Pattern[str]:
-    return re.compile("|".join(sorted(map(re.escape, words), key=len, reverse=True)))
+    # A lead may name the document as former: 替代原鲁财综〔2018〕31号 (原 alone also ends 太原, 中原).
+    return re.compile("(?:" + "|".join(sorted(map(re.escape, words), key=len, reverse=True)) + ")原?")
 
 
 _LEAD = _alternation(_LEAD_VERBS + _LEAD_NOUNS)
@@ -84,6 +87,28 @@ class DocNo:
 
 def _nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
+
+
+# A place or an organisation written out before the code it issued: 岳阳市岳财发, 国家发改价格规,
+# 国家中医药管理局卫医政发. Cut only where at least three characters name it (穗市监规, 鄂州政办发 are codes)
+# and what is left ends as a code does; 联 continues a joint code (工信部联企业).
+_NAMED_ISSUER = re.compile(
+    r"^(?:国家|["
+    + _CJK
+    + r"]{2,}?(?:自治区|省|市|县|区|州|盟|旗))|^["
+    + _CJK
+    + r"]{2,}?(?:管理局|总局|部|局|厅|委|办公室)"
+)
+_CODE_END = re.compile(r"^[^联][" + _CJK + r"]*[发函字办规电通复令文]$")
+
+
+def _without_named_issuer(code: str) -> str:
+    while (m := _NAMED_ISSUER.match(code)) and (len(m.group()) >= 3 or m.group() == "国家"):
+        rest = code[m.end() :]
+        if len(rest) < 2 or not _CODE_END.match(rest):
+            break
+        code = rest
+    return code
 
 
 def issuer_code(text: str, end: int, *, limit: int = _MAX_CODE) -> str:
@@ -137,8 +162,10 @@ def _bracket_hits(text: str) -> list[tuple[int, int, DocNo]]:
     hits: list[tuple[int, int, DocNo]] = []
     prev_end, prev_code = -1, ""
     for m in _BRACKET.finditer(text):
-        code = issuer_code(text, m.start())
-        if not code and prev_code and re.fullmatch(r"[\s、,，和及]*", text[prev_end : m.start()]):
+        code = _without_named_issuer(issuer_code(text, m.start()))
+        if code.isascii():
+            code = ""  # letters of a sentence around the number, not a code
+        if not code and prev_code and _SAID_ONCE.fullmatch(text, prev_end, m.start()):
             code = prev_code  # 国发〔2018〕38号、〔2019〕3号: the code is said once
         if not code:
             continue
