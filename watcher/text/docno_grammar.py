@@ -23,7 +23,8 @@ from dataclasses import dataclass
 _OPEN = "〔\\[［【(（〈<{｛〖﹝〘"
 _CLOSE = "〕\\]］】)）〉>}｝〗﹞〙"
 _CJK = "\u4e00-\u9fff"
-_YEAR = r"(?P<year>(?:19|20)\d{2})"
+# \d matches full-width digits too, so the text need not be NFKC-normalised first (slow on long texts).
+_YEAR = r"(?P<year>(?:19|20|１９|２０)\d{2})"
 _NUM = r"(?P<num>\d{1,5})"
 # A bracket 文号's tail; more numbers of the same code and year may follow: 〔1998〕8号、55号, 〔2018〕108、109号.
 _BRACKET = re.compile(
@@ -35,7 +36,7 @@ _ANNOUNCEMENT = re.compile(r"(?<=[公通]告)\s*" + _YEAR + r"\s*年\s*(?:第\s*
 _ORDER = re.compile(r"令\s*第\s*(?P<num>\d{1,5}|[〇零一二三四五六七八九十百千]{1,8})\s*号")
 _ORDER_AFTER = re.compile(r"第\s*" + _NUM + r"\s*号\s*令")
 # Code characters: CJK and Latin (a few codes carry letters: 国税函〔2009〕3号, 苏ICP…), never digits.
-_CODE_CHARS = "[" + _CJK + "A-Za-z]"
+_CODE_CHARS = "[" + _CJK + "A-Za-zＡ-Ｚａ-ｚ]"
 _RUN = re.compile(_CODE_CHARS + r"+$")
 _MAX_CODE = 24
 # Spaces between the code and the year: 行政监管措施决定书   〔2021〕2号 (a title padded for layout).
@@ -112,8 +113,7 @@ def _without_named_issuer(code: str) -> str:
 
 
 def issuer_code(text: str, end: int, *, limit: int = _MAX_CODE) -> str:
-    """The issuer code that ends at `end` of an NFKC-normalised text: the CJK run before it, less the
-    words that lead into it."""
+    """The issuer code that ends at `end`: the CJK run before it, less the words that lead into it."""
     gap = _GAP_BEFORE.search(text, max(0, end - _MAX_GAP), end)
     if gap:
         end = gap.start()
@@ -127,7 +127,7 @@ def issuer_code(text: str, end: int, *, limit: int = _MAX_CODE) -> str:
     for lead in (_LEAD_IN_TITLE if code.endswith("书") else _LEAD).finditer(code):
         if len(code) - lead.end() >= 2:
             cut = max(cut, lead.end())
-    return _JOINERS.sub("", code[cut:])
+    return _nfkc(_JOINERS.sub("", code[cut:]))
 
 
 def _joint(text: str, start: int, code: str) -> str:
@@ -172,9 +172,7 @@ def _bracket_hits(text: str) -> list[tuple[int, int, DocNo]]:
         year = int(m.group("year"))
         nums = [int(n) for n in re.findall(r"\d+", m.group("nums"))]
         end = m.end()
-        for more in _MORE.finditer(text, end):
-            if more.start() != end:
-                break
+        while more := _MORE.match(text, end):
             nums.append(int(more.group(1)))
             end = more.end()
         hits.extend((m.start(), end, DocNo(code, year, n)) for n in nums)
@@ -208,8 +206,7 @@ def _order_hits(text: str) -> list[tuple[int, int, DocNo]]:
 
 def find_docnos(text: str, limit: int | None = None) -> list[DocNo]:
     """Every 文号 in text, in order of appearance, without repeats. Full-width digits, letters and
-    brackets count as their ASCII forms (NFKC)."""
-    text = _nfkc(text)
+    brackets count as their ASCII forms."""
     hits = _bracket_hits(text) + _announcement_hits(text) + _order_hits(text)
     hits.sort(key=lambda h: h[0])
     out: list[DocNo] = []
