@@ -1,0 +1,66 @@
+"""Where a stored field came from: a real poll of a loopback portal, then `docs show` and `--json`."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+from ruamel.yaml import YAML
+
+from tests.portal_site import doc_body, doc_meta, source_for
+from watcher.cli import main
+from watcher.demo.portal import detail_page, list_page
+
+PUBDATE = '<meta name="PubDate" content="2024-02-01 08:00">'
+
+
+def _page(i: int, published: str) -> str:
+    """A detail page whose <meta> PubDate (2024-02-01) differs from the date its table labels, if any."""
+    html = detail_page(doc_meta(i, published=published), doc_body(i))
+    return html.replace("<head>", "<head>" + PUBDATE, 1)
+
+
+def _poll(portal, tmp_path, db_url: str) -> list[str]:
+    """Two notices, the list page giving no dates: 1 labels 发布日期, 2 labels none."""
+    portal.add("/col/art/1.html", _page(1, "2024-03-05"))
+    portal.add("/col/art/2.html", _page(2, ""))
+    items = [("/col/art/1.html", "关于做好第1项工作的通知", None), ("/col/art/2.html", "关于做好第2项工作的通知", None)]
+    portal.add("/col/index.html", list_page("政府文件", items))
+    cfg = tmp_path / "sources.yaml"
+    src = source_for(portal, pages=1).model_dump(mode="json", by_alias=True, exclude_none=True)
+    with open(cfg, "w", encoding="utf-8") as fh:
+        YAML().dump({"sources": [src]}, fh)
+    args = ["-c", str(cfg), "--db", db_url]
+    r = CliRunner().invoke(main, [*args, "poll", "--json"])
+    assert r.exit_code == 0, r.output
+    return args
+
+
+def _field_line(text: str, key: str) -> str:
+    """The field's row of `docs show`: the first row naming it (the page's metadata rows follow)."""
+    return next(ln for ln in text.splitlines() if ln.split()[:1] == [key])
+
+
+def test_docs_show_says_where_the_date_came_from(portal, tmp_path, db_url):
+    args = _poll(portal, tmp_path, db_url)
+    rows = json.loads(CliRunner().invoke(main, [*args, "docs", "list", "--json"]).stdout)
+    by_title = {r["title"]: str(r["id"]) for r in rows}
+    labelled = by_title["关于做好第1项工作的通知"]
+    shown = json.loads(CliRunner().invoke(main, [*args, "docs", "show", labelled, "--json"]).stdout)
+    # The label wins over the <meta> tag, and the stored record says so.
+    assert shown["published"] == "2024-03-05"
+    assert shown["provenance"]["published"] == "label:发布日期"
+    assert shown["provenance"]["doc_no"] == "label:发文字号"
+    text = CliRunner().invoke(main, [*args, "docs", "show", labelled]).stdout
+    line = _field_line(text, "published")
+    assert line.split()[1] == "2024-03-05"
+    assert "出处：标签“发布日期”" in line
+
+    unlabelled = by_title["关于做好第2项工作的通知"]
+    shown = json.loads(CliRunner().invoke(main, [*args, "docs", "show", unlabelled, "--json"]).stdout)
+    assert shown["published"] == "2024-02-01"
+    assert shown["provenance"]["published"] == "meta:PubDate"
+    text = CliRunner().invoke(main, [*args, "docs", "show", unlabelled]).stdout
+    line = _field_line(text, "published")
+    assert line.split()[1] == "2024-02-01"
+    assert "出处：<meta>“PubDate”" in line
