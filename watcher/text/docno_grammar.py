@@ -28,11 +28,20 @@ _YEAR = r"(?P<year>(?:19|20|１９|２０)\d{2})"
 _NUM = r"(?P<num>\d{1,5})"
 # A bracket 文号's tail; more numbers of the same code and year may follow: 〔1998〕8号、55号, 〔2018〕108、109号.
 _BRACKET = re.compile(
-    r"[" + _OPEN + r"]\s*" + _YEAR + r"\s*[" + _CLOSE + r"]\s*(?:第\s*)?(?P<nums>\d{1,5}(?:\s*[、,，]\s*\d{1,5})*)\s*号"
+    r"["
+    + _OPEN
+    + r"]\s*"
+    + _YEAR
+    + r"\s*["
+    + _CLOSE
+    + r"]\s*[(（]?\s*(?:第\s*)?(?P<nums>\d{1,5}(?:\s*[、,，]\s*\d{1,5})*)\s*号"
 )
 _SAID_ONCE = re.compile(r"(?:[\s、,，和及]|and)*")
 _MORE = re.compile(r"\s*[、,，和及]\s*(?:第\s*)?(\d{1,5})\s*号")
-_ANNOUNCEMENT = re.compile(r"(?<=[公通]告)\s*" + _YEAR + r"\s*年\s*(?:第\s*)?" + _NUM + r"\s*号")
+_ANNOUNCEMENT = re.compile(r"(?:(?<=[公通]告)|(?<=令))\s*" + _YEAR + r"\s*年\s*(?:第\s*)?" + _NUM + r"\s*号")
+# Year and number joined by a dash, no brackets: 湘政发2011-8号.
+_DASHED = re.compile(_YEAR + r"\s*[-－—]\s*" + _NUM + r"\s*号")
+_DOC_TYPE_END = "发函字办规电通复令文"
 _ORDER = re.compile(r"令\s*第\s*(?P<num>\d{1,5}|[〇零一二三四五六七八九十百千]{1,8})\s*号")
 _ORDER_AFTER = re.compile(r"第\s*" + _NUM + r"\s*号\s*令")
 # Code characters: CJK and Latin (a few codes carry letters: 国税函〔2009〕3号, 苏ICP…), never digits.
@@ -81,7 +90,7 @@ class DocNo:
     def __str__(self) -> str:
         if self.year is None:
             return f"{self.code}第{self.number}号"
-        if self.code.endswith(("公告", "通告")):
+        if self.code.endswith(("公告", "通告", "令")):
             return f"{self.code}{self.year}年第{self.number}号"
         return f"{self.code}〔{self.year}〕{self.number}号"
 
@@ -181,11 +190,21 @@ def _bracket_hits(text: str) -> list[tuple[int, int, DocNo]]:
 
 
 def _announcement_hits(text: str) -> list[tuple[int, int, DocNo]]:
+    """公告2015年第41号, and orders numbered within their year: 交通运输部令2019年第1号."""
     hits = []
     for m in _ANNOUNCEMENT.finditer(text):
-        code = issuer_code(text, m.start())
-        if code.endswith(("公告", "通告")) and len(code) > 2:
+        code = issuer_code(text, m.start(), limit=_ORDER_ISSUER)
+        if code.endswith(("公告", "通告", "令")) and len(code) > 2:
             code = _joint(text, m.start() - len(code), code)
+            hits.append((m.start(), m.end(), DocNo(code, int(m.group("year")), int(m.group("num")))))
+    return hits
+
+
+def _dashed_hits(text: str) -> list[tuple[int, int, DocNo]]:
+    hits = []
+    for m in _DASHED.finditer(text):
+        code = _without_named_issuer(issuer_code(text, m.start()))
+        if code and code[-1] in _DOC_TYPE_END and not code.isascii():
             hits.append((m.start(), m.end(), DocNo(code, int(m.group("year")), int(m.group("num")))))
     return hits
 
@@ -207,7 +226,7 @@ def _order_hits(text: str) -> list[tuple[int, int, DocNo]]:
 def find_docnos(text: str, limit: int | None = None) -> list[DocNo]:
     """Every 文号 in text, in order of appearance, without repeats. Full-width digits, letters and
     brackets count as their ASCII forms."""
-    hits = _bracket_hits(text) + _announcement_hits(text) + _order_hits(text)
+    hits = _bracket_hits(text) + _announcement_hits(text) + _dashed_hits(text) + _order_hits(text)
     hits.sort(key=lambda h: h[0])
     out: list[DocNo] = []
     for _, _, d in hits:
