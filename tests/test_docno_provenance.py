@@ -64,3 +64,38 @@ def test_docs_show_says_where_the_date_came_from(portal, tmp_path, db_url):
     line = _field_line(text, "published")
     assert line.split()[1] == "2024-02-01"
     assert "出处：<meta>“PubDate”" in line
+
+
+def test_versions_stored_before_provenance_read_as_unknown(db_url):
+    """A version written by the 0009 schema is kept by the upgrade and reads with no origins."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from storage import reads
+    from storage.db import alembic_config, make_engine
+    from storage.repo import Store
+
+    engine = make_engine(db_url)
+    command.upgrade(alembic_config(engine), "0009_search_ranked")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO notices (id, source_id, url, status, attempts, version_count, first_seen, last_seen) "
+                "VALUES (1, 'old', 'http://old/1.html', 'ok', 0, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO versions (notice_id, seq, title, body, norm_text, content_hash, metadata_json, "
+                "citations_json, attachments_json, fetched_at) VALUES (1, 1, '旧', '正文', '正文', 'h', "
+                "'{\"published\": \"2020-01-02\"}', '{}', '[]', CURRENT_TIMESTAMP)"
+            )
+        )
+    engine.dispose()
+    store = Store.open(db_url)
+    try:
+        detail = reads.notice_detail(store, 1)
+        assert detail.metadata == {"published": "2020-01-02"}
+        assert detail.provenance == {}
+    finally:
+        store.close()
