@@ -103,12 +103,30 @@ def _attachment_line(a: AttachmentRecord) -> str:
     return f"  附件 {esc(a.filename or a.name or '')} ({info}) {esc(a.url)}"
 
 
+# How `docs show` names where a field came from (Detail.provenance: 'label:发布日期', 'meta:PubDate', …).
+_ORIGIN_KINDS = {"label": "标签", "meta": "<meta>", "position": "位置", "selector": "选择器"}
+_ORIGIN_WORDS = {"list": "列表页", "source": "sources.yaml", "selector": "选择器"}
+
+
+def _origin(where: str | None) -> str:
+    """`  出处：标签“发布日期”` for a field with a known origin; '' for one stored before origins were."""
+    if not where:
+        return ""
+    kind, _, what = where.partition(":")
+    said = f"{_ORIGIN_KINDS.get(kind, kind)}“{what}”" if what else _ORIGIN_WORDS.get(kind, kind)
+    return f"  [dim]出处：{esc(said)}[/]"
+
+
 def _print_notice(d: dict, attachments: list[AttachmentRecord], full: bool) -> None:
-    out.print(f"[bold]{esc(d['title'])}[/]", highlight=False)
-    for key in ("url", "source_id", "doc_no", "issuer", "written", "published", "first_seen", "versions"):
-        out.print(f"  {key:10} {esc(d[key] if d[key] is not None else '—')}", highlight=False, soft_wrap=True)
+    where = d.get("provenance") or {}
+    out.print(f"[bold]{esc(d['title'])}[/]{_origin(where.get('title'))}", highlight=False)
+    fields = ("url", "source_id", "doc_no", "issuer", "written", "published", "first_seen", "versions")
+    for key in fields:
+        value = esc(d[key] if d[key] is not None else "—")
+        out.print(f"  {key:10} {value}{_origin(where.get(key))}", highlight=False, soft_wrap=True)
     for k, v in d["metadata"].items():
-        out.print(f"  [dim]{esc(f'{k:10} {v}')}[/]", highlight=False, soft_wrap=True)
+        said = "" if k in fields or k == "title" else _origin(where.get(k))  # said once, on the field's row
+        out.print(f"  [dim]{esc(f'{k:10} {v}')}[/]{said}", highlight=False, soft_wrap=True)
     body = d["body"] if full else "\n".join(d["body"].splitlines()[:12])
     more = "" if full else "\n[dim]… (--full for the whole text)[/]"
     out.print("\n" + esc(body) + more, highlight=False, soft_wrap=True)

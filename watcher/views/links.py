@@ -75,6 +75,7 @@ def notice_row(d: reads.NoticeDetail) -> dict:
         versions=d.versions,
         status=d.status,
         metadata=d.metadata,
+        provenance=d.provenance,
         body=d.body,
         citations=asdict(d.citations) if d.citations else {},
         attachments=[a.as_dict() for a in d.attachments],
