@@ -49,11 +49,15 @@ class Entry:
     def href(self) -> str:
         return self.page or self.url
 
+    def _first_in_sentence(self) -> list[bool]:
+        """Whether each change is the first of its sentence (the sentence is quoted once)."""
+        return [k == 0 or c.sentence != self.changes[k - 1].sentence for k, c in enumerate(self.changes)]
+
     def change_lines(self) -> list[str]:
-        return [change_line(c) for c in self.changes]
+        return [change_line(c, sentence=s) for c, s in zip(self.changes, self._first_in_sentence(), strict=True)]
 
     def change_html(self) -> list[Markup]:
-        return [change_markup(c) for c in self.changes]
+        return [change_markup(c, sentence=s) for c, s in zip(self.changes, self._first_in_sentence(), strict=True)]
 
 
 @dataclass
@@ -68,10 +72,12 @@ class Digest:
     lang: str
 
 
-def change_markup(c: Change) -> Markup:
+def change_markup(c: Change, *, sentence: bool = True) -> Markup:
     """A changed place in HTML: the translated sentence with the phrases marked (struck out, bold)."""
     old = Markup('<del style="{}">{}</del>').format(_DEL, c.old)
     new = Markup('<ins style="{}">{}</ins>').format(_INS, c.new)
+    if c.old and c.new and not sentence:
+        return Markup(_("{old} → {new}")).format(old=old, new=new)
     if c.old and c.new:
         return Markup(_("“{sentence}” {old} → {new}")).format(sentence=c.sentence, old=old, new=new)
     if c.old:

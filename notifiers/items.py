@@ -137,8 +137,11 @@ def _revised(store: Store, notice_id: int, seq: int) -> tuple[str, list[Change]]
     return changes_line(len(changes)), changes[:SHOWN_CHANGES]
 
 
-def change_line(c: Change) -> str:
-    """One changed place for people: `「…支持20家企业…」 10家 → 20家`, `删除「…」`, `新增「…」`."""
+def change_line(c: Change, *, sentence: bool = True) -> str:
+    """One changed place for people: `「…支持20家企业…」 10家 → 20家`, `删除「…」`, `新增「…」`; without the
+    sentence when the change before was in the same one (`sentence=False`)."""
+    if c.old and c.new and not sentence:
+        return _("{old} → {new}").format(old=c.old, new=c.new)
     if c.old and c.new:
         return _("“{sentence}” {old} → {new}").format(sentence=c.sentence, old=c.old, new=c.new)
     if c.old:
