@@ -145,4 +145,8 @@ def render_digest(items: list[Item], day: date, store=None, *, web_url: str | No
     d = build_digest(items, day, web_url)
     footer = ngettext("Policy Watcher · {n} item", "Policy Watcher · {n} items", d.count).format(n=d.count)
     ctx = dict(d=d, footer=footer)
-    return d.subject, _text_env.get_template("digest.txt").render(**ctx), _html_env.get_template("digest.html").render(**ctx)
+    return (
+        d.subject,
+        _text_env.get_template("digest.txt").render(**ctx),
+        _html_env.get_template("digest.html").render(**ctx),
+    )

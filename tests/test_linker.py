@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import text
 
 from notifiers.items import load_items
-from watcher.i18n import use_locale
 from storage.repo import Store
 from tests.builders import FIXTURES
 from watcher.evaluation.links import LoadedDoc, evaluate, ingest, load_document
+from watcher.i18n import use_locale
 from watcher.link.linker import Linker
 
 CORPUS, LARGE = FIXTURES / "linking", FIXTURES / "linking_large"

@@ -28,7 +28,9 @@ def _items() -> list[Item]:
     changes, links rendered from their structure."""
     parent = parent_name("苏政发〔2020〕28号", "江苏省人民政府关于推进绿色产业发展和生态环境保护协同增效的若干意见")
     derived = relation_line("derived", parent, {"cites": "苏政发〔2020〕28号"}, dict(reused=3, modified=6, added=2))
-    placeholder = relation_line("derived", "国发〔2021〕4号《国务院关于加快建立健全绿色低碳循环发展经济体系的指导意见》", {"unresolved": True})
+    placeholder = relation_line(
+        "derived", "国发〔2021〕4号《国务院关于加快建立健全绿色低碳循环发展经济体系的指导意见》", {"unresolved": True}
+    )
     issuers = ["江苏省人民政府办公厅", "连云港市人民政府", "国家发展和改革委员会 工业和信息化部 生态环境部 财政部"]
     items = []
     for i in range(1, 11):

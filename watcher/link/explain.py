@@ -76,9 +76,9 @@ def _head(relation: str, parent: str, evidence: Mapping[str, Any]) -> str | None
     unresolved = bool(evidence.get("unresolved"))
     shared = evidence.get("shared_parent")
     if relation == "derived":
-        return (
-            _("derived from {parent} (not stored)") if unresolved else _("derived from {parent}")
-        ).format(parent=parent)
+        return (_("derived from {parent} (not stored)") if unresolved else _("derived from {parent}")).format(
+            parent=parent
+        )
     if relation == "revision":
         return _("new version of {parent}").format(parent=parent)
     if relation == "repost":
