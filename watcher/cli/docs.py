@@ -126,9 +126,8 @@ def _labels() -> dict[str, str]:
 def _print_notice(d: dict, attachments: list[AttachmentRecord], full: bool) -> None:
     out.print(f"[bold]{esc(d['title'])}[/]", highlight=False)
     for key, label in _labels().items():
-        value = esc(d[key] if d[key] is not None else "—")
-        label = esc(_("{label}:").format(label=label))
-        out.print(f"  [dim]{label}[/] {value}", highlight=False, soft_wrap=True)
+        value = d[key] if d[key] is not None else "—"
+        out.print("  " + esc(_("{label}: {value}").format(label=label, value=value)), highlight=False, soft_wrap=True)
     for k, v in d["metadata"].items():
         out.print(f"  [dim]{esc(f'{k}：{v}')}[/]", highlight=False, soft_wrap=True)
     body = d["body"] if full else "\n".join(d["body"].splitlines()[:12])

@@ -321,7 +321,7 @@ def _print_preview(result: dict) -> None:
         out.print(f"\n[bold]{esc(d['title'])}[/]  [dim]{esc(d['url'])}[/]", highlight=False, soft_wrap=True)
         labels = {"doc_no": _("文号"), "issuer": _("issuer"), "written": _("written"), "published": _("published")}
         for key, label in labels.items():
-            out.print("  " + esc(_("{label}:").format(label=label)) + " " + esc(d[key] or "—"), highlight=False)
+            out.print("  " + esc(_("{label}: {value}").format(label=label, value=d[key] or "—")), highlight=False)
         cites = ", ".join(d["cites"] + ["《" + t + "》" for t in d["cited_titles"]]) or "—"
         out.print("  " + esc(_("cites: {cites}").format(cites=cites)), highlight=False, soft_wrap=True)
         body = _("body: {n} characters: {excerpt}…").format(n=d["body_chars"], excerpt=d["body_excerpt"][:120])
