@@ -71,6 +71,10 @@ class Digest:
     count: int
     lang: str
 
+    @staticmethod
+    def counts(pairs: list[tuple[str, int]]) -> str:
+        return " · ".join(f"{name} {n}" for name, n in pairs)
+
 
 def change_markup(c: Change, *, sentence: bool = True) -> Markup:
     """A changed place in HTML: the translated sentence with the phrases marked (struck out, bold)."""
