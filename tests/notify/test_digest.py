@@ -85,6 +85,20 @@ def test_digest_escapes_what_portals_write(tmp_path):
     assert "<img" not in html and "&lt;img" in html and "<img" in text
 
 
+def test_a_revision_quotes_its_changes_escaped_and_marked(tmp_path):
+    from notifiers.digest import render_digest
+    from watcher.text.changes import Change
+
+    [item] = sample_items(1)
+    item.kind, item.relation = "notice.version", "修订：2 处改动"
+    item.changes = [Change("10家", "20家", "支持20家<b>企业</b>"), Change("第五条", "", "第五条 废止")]
+    _, text, html = render_digest([item], date(2024, 5, 2))
+    assert "「支持20家<b>企业</b>」 10家 → 20家" in text and "删除「第五条」" in text
+    assert "支持20家&lt;b&gt;企业&lt;/b&gt;" in html and "<b>企业" not in html
+    assert '<del style="color:#a40000;text-decoration:line-through">10家</del>' in html
+    assert "20家</ins>" in html and "删除「<del" in html
+
+
 def test_digest_over_implicit_tls(tmp_path, demo_db, monkeypatch):
     from aiosmtpd.controller import Controller
 
