@@ -135,9 +135,9 @@ def _print_notice(d: dict, attachments: list[AttachmentRecord], full: bool) -> N
     out.print("\n" + esc(body) + more, highlight=False, soft_wrap=True)
     for a in attachments:
         out.print(_attachment_line(a), highlight=False, soft_wrap=True)
-    for r in d["links"]:
-        arrow = "→" if r["direction"] == "parent" else "←"
-        out.print(f"{arrow} {esc(r['explanation'])}", highlight=False, soft_wrap=True)
+    for r in d["links"]:  # a child's line names this notice as its parent: the child's id comes first
+        line = r["explanation"] if r["direction"] == "parent" else f"#{r['child_id']}: {r['explanation']}"
+        out.print(f"{'→' if r['direction'] == 'parent' else '←'} {esc(line)}", highlight=False, soft_wrap=True)
 
 
 @docs.command("history")
