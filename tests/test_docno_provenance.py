@@ -36,9 +36,10 @@ def _poll(portal, tmp_path, db_url: str) -> list[str]:
     return args
 
 
-def _field_line(text: str, key: str) -> str:
-    """The field's row of `docs show`: the first row naming it (the page's metadata rows follow)."""
-    return next(ln for ln in text.splitlines() if ln.split()[:1] == [key])
+def _field_line(text: str, label: str) -> str:
+    """The field's row of `docs show` (`发布日期：2024-03-05  出处：…`): the first row naming it (the page's metadata
+    rows follow)."""
+    return next(ln for ln in text.splitlines() if ln.strip().startswith(label + "："))
 
 
 def test_docs_show_says_where_the_date_came_from(portal, tmp_path, db_url):
@@ -52,8 +53,8 @@ def test_docs_show_says_where_the_date_came_from(portal, tmp_path, db_url):
     assert shown["provenance"]["published"] == "label:发布日期"
     assert shown["provenance"]["doc_no"] == "label:发文字号"
     text = CliRunner().invoke(main, [*args, "docs", "show", labelled]).stdout
-    line = _field_line(text, "published")
-    assert line.split()[1] == "2024-03-05"
+    line = _field_line(text, "发布日期")
+    assert line.split()[0] == "发布日期：2024-03-05"
     assert "出处：标签“发布日期”" in line
 
     unlabelled = by_title["关于做好第2项工作的通知"]
@@ -61,8 +62,8 @@ def test_docs_show_says_where_the_date_came_from(portal, tmp_path, db_url):
     assert shown["published"] == "2024-02-01"
     assert shown["provenance"]["published"] == "meta:PubDate"
     text = CliRunner().invoke(main, [*args, "docs", "show", unlabelled]).stdout
-    line = _field_line(text, "published")
-    assert line.split()[1] == "2024-02-01"
+    line = _field_line(text, "发布日期")
+    assert line.split()[0] == "发布日期：2024-02-01"
     assert "出处：<meta>“PubDate”" in line
 
 

@@ -26,10 +26,9 @@ def _ids_in_code() -> dict[str, str]:
         for filename, _lineno, message, _comments, _ctx in extract_from_dir(
             str(ROOT / pkg), METHODS, keywords={"_": None, "gettext": None, "ngettext": (1, 2)}
         ):
-            ids = message if isinstance(message, tuple) else (message,)
-            for m in ids:
-                if m:
-                    found.setdefault(m, f"{pkg}/{filename}")
+            m = message[0] if isinstance(message, tuple) else message  # a plural is filed under its singular
+            if m:
+                found.setdefault(m, f"{pkg}/{filename}")
     return found
 
 

@@ -31,9 +31,7 @@ def _generic(post: dict, events: int) -> None:
     assert post["headers"]["x-watcher-signature"] == expected
     assert len(post["json"]["items"]) == events and post["headers"]["x-watcher-delivery"]
     lyg = [i for i in post["json"]["items"] if i["title"].startswith("连云港") and i["kind"] == "link.new"]
-    assert lyg[0]["relation"].startswith("derived from 苏政发〔2020〕28号") and lyg[0]["parents"] == [
-        "苏政发〔2020〕28号"
-    ]
+    assert lyg[0]["relation"].startswith("依据 苏政发〔2020〕28号") and lyg[0]["parents"] == ["苏政发〔2020〕28号"]
 
 
 def _slack(post: dict, events: int) -> None:

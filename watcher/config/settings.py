@@ -235,6 +235,10 @@ class Defaults(_Model):
     attachments: AttachmentSettings = AttachmentSettings()
     timezone: TimeZone = Field(default="Asia/Shanghai", description="the clock times are shown in (terminal, web)")
     locale: Locale = Field(default="zh_CN", description="the language people read: zh_CN (default) or en")
+    web_url: str | None = Field(
+        default=None,
+        description="the public base URL of `watcher serve`; notice pages are {web_url}/notices/{id}",
+    )
 
 
 @dataclass
