@@ -198,6 +198,9 @@ class Source(_Model):
     recheck_limit: int = Field(default=50, ge=0, description="known detail pages re-fetched per run at most")
     attachments: AttachmentSettings = AttachmentSettings()
     options: dict[str, Any] = Field(default_factory=dict)
+    baseline: bool = Field(
+        default=True, description="the first successful poll records what is listed without alerting"
+    )
 
     @field_validator("urls", mode="before")
     @classmethod
@@ -235,6 +238,10 @@ class Defaults(_Model):
     attachments: AttachmentSettings = AttachmentSettings()
     timezone: TimeZone = Field(default="Asia/Shanghai", description="the clock times are shown in (terminal, web)")
     locale: Locale = Field(default="zh_CN", description="the language people read: zh_CN (default) or en")
+    web_url: str | None = Field(
+        default=None,
+        description="the public base URL of `watcher serve`; notice pages are {web_url}/notices/{id}",
+    )
 
 
 @dataclass
