@@ -29,6 +29,7 @@ class Webhook(ChatService):
     summary_above = None  # a program takes the whole batch; a channel's summary_above sets one
 
     def format(self, items: list[Item], heading: str) -> dict:
+        grouped = entries(items)
         notices = [
             dict(
                 notice_id=e.head.notice_id,
@@ -38,9 +39,10 @@ class Webhook(ChatService):
                 relations=e.relations(),
                 changes=[change_line(c) for c in e.changes()],
             )
-            for e in entries(items)
+            for e in grouped
         ]
-        return {"heading": heading, "items": [i.as_dict() for i in items], "notices": notices}
+        # the events in the order of their notices, whichever order they were given in
+        return {"heading": heading, "items": [i.as_dict() for e in grouped for i in e.items], "notices": notices}
 
     def format_summary(self, summary: Summary) -> dict:
         top = [dict(notice_id=e.head.notice_id, title=e.head.title, url=e.head.url) for e in summary.top]
