@@ -8,11 +8,13 @@ from click.testing import CliRunner
 from ruamel.yaml import YAML
 from sqlalchemy import select
 
+from notifiers.dispatch import Dispatcher
 from storage.deliveries import T_DEL
 from storage.repo import Store
 from tests.notify.world import hook
 from tests.portal_site import build_site, source_for
 from watcher.cli import main
+from watcher.config.loader import load_config
 
 
 def _poll(cfg_path, db: str) -> None:
@@ -26,6 +28,7 @@ def _setup(portal, tmp_path, hooks, monkeypatch, **source) -> object:
     channels = [
         hook(monkeypatch, hooks, "team", "webhook", "/team"),
         hook(monkeypatch, hooks, "ding", "dingtalk", "/d"),
+        dict(id="mail", type="email", to=["analyst@example.org"]),  # the digest: looked at, not sent here
     ]
     YAML().dump({"sources": [src], "channels": channels}, cfg_path)
     return cfg_path
@@ -45,6 +48,9 @@ def test_the_first_poll_is_a_baseline_and_what_appears_after_is_announced(portal
     with store.engine.connect() as conn:
         held = set(conn.execute(select(T_DEL.c.status, T_DEL.c.batch_key)).all())
     assert held == {("skipped", "baseline")}  # recorded per event and channel: not looked at again
+    config = load_config(cfg_path)
+    with Dispatcher(store, config) as d:
+        assert d.pending(d.channel("mail")) == []  # nor in the digest
 
     build_site(portal, pages=1, per_page=6)  # the list now has a sixth item on top
     _poll(cfg_path, db_url)
@@ -54,6 +60,8 @@ def test_the_first_poll_is_a_baseline_and_what_appears_after_is_announced(portal
     assert "第6项" in text and not any(f"第{i}项" in text for i in range(1, 6))
     _poll(cfg_path, db_url)
     assert len(hooks.posts) == 2  # nothing new: nothing sent
+    with Dispatcher(store, config) as d:
+        assert {i.title for i in d.pending(d.channel("mail"))} == {"关于做好第6项工作的通知"}
     store.close()
 
 
