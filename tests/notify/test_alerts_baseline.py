@@ -103,3 +103,22 @@ def test_a_revision_of_a_baseline_notice_is_announced(portal, tmp_path, hooks, m
     [post] = [p for p in hooks.posts if p["path"] == "/team"]
     assert "notice.version" in {i["kind"] for i in post["json"]["items"]}
     assert [n["title"] for n in post["json"]["notices"]] == ["关于做好第2项工作的通知"]
+
+
+def test_an_item_listed_at_the_baseline_and_stored_later_is_not_news(portal, tmp_path, hooks, monkeypatch):
+    """Its detail page failed in the first poll and is stored by the second: it was already listed, so it is
+    part of the baseline; an item listed after the baseline is announced."""
+    build_site(portal, pages=1, per_page=4)
+    page = portal.routes.pop("/col/art/3.html")
+    cfg_path = _setup(portal, tmp_path, hooks, monkeypatch)
+    db = f"sqlite:///{tmp_path / 'l.db'}"
+    r = CliRunner().invoke(main, ["-c", str(cfg_path), "--db", db, "poll", "--json"])
+    assert r.exit_code == 1 and "art/3.html" in r.output  # a partial run: the first successful poll all the same
+    portal.routes["/col/art/3.html"] = page
+    build_site(portal, pages=1, per_page=5)
+    r = CliRunner().invoke(main, ["-c", str(cfg_path), "--db", db, "poll", "--json"])
+    assert r.exit_code == 0, r.output
+    store = Store.open(db)
+    assert len([e for e in store.events() if e.kind == "notice.new"]) == 5
+    store.close()
+    assert _notices(hooks.posts, "/team") == ["关于做好第5项工作的通知"]
