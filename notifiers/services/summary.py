@@ -26,10 +26,7 @@ class Pointers:
     """Where the whole batch can be read: a digest channel is configured, the web view's base URL."""
 
     digest: bool = False
-    web_url: str | None = None
-
-    def notice_url(self, notice_id: int) -> str | None:
-        return f"{self.web_url.rstrip('/')}/notices/{notice_id}" if self.web_url else None
+    web_url: str | None = None  # defaults.web_url
 
 
 def relation_name(relation: str) -> str:
