@@ -55,6 +55,21 @@ def test_every_message_in_the_code_has_a_chinese_entry():
     assert missing == []
 
 
+def test_no_message_has_two_chinese_texts_in_two_catalogs():
+    """The catalogs are merged (first file wins): one message id translated two ways would read one way in the chat
+    and another in the digest."""
+    seen: dict[str, tuple[str, object]] = {}
+    clashes = []
+    for po in sorted((CATALOGS / "zh_CN" / "LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as fh:
+            for m in read_po(fh, locale="zh_CN"):
+                key = m.id if isinstance(m.id, str) else m.id[0]
+                if key and key in seen and seen[key][1] != m.string:
+                    clashes.append(f"{key!r}: {seen[key][0]} {seen[key][1]!r} / {po.name} {m.string!r}")
+                seen.setdefault(key, (po.name, m.string))
+    assert clashes == []
+
+
 def test_chinese_is_the_default_and_english_the_option(tmp_path):
     set_locale("zh_CN")
     assert current_locale() == "zh_CN"

@@ -78,7 +78,7 @@ def test_redis_away_costs_no_alert_and_the_next_poll_links(portal, hooks, tmp_pa
 
     def config(redis_url: str):
         data = {"defaults": {"index": {"storage": "redis", "redis_url": redis_url}}}
-        data |= {"sources": [site.source()], "channels": channels}
+        data |= {"sources": [site.source(baseline=False)], "channels": channels}  # the first poll is announced
         path = tmp_path / "sources.yaml"
         path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
         return str(path)

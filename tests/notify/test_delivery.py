@@ -169,7 +169,7 @@ def test_rate_limit_is_a_sliding_minute():
         slept.append(s)
         clock[0] += s
 
-    rl = RateLimit(20, clock=lambda: clock[0], sleep=sleep)
+    rl = RateLimit([(20, 60.0)], clock=lambda: clock[0], sleep=sleep)
     for _ in range(20):
         rl.wait()
         clock[0] += 1
@@ -210,6 +210,7 @@ def test_a_poll_sends_one_batched_alert_and_nothing_when_quiet(portal, tmp_path,
 
     build_site(portal, pages=1, per_page=6)
     src = source_for(portal, pages=1).model_dump(mode="json", by_alias=True, exclude_none=True)
+    src["baseline"] = False  # the first poll is announced (the default baseline: tests/notify/test_alerts_baseline.py)
     cfg_path = tmp_path / "sources.yaml"
     YAML().dump({"sources": [src], "channels": [hook(monkeypatch, hooks, "team", "webhook", "/team")]}, cfg_path)
     db = f"sqlite:///{tmp_path / 'p.db'}"
@@ -227,7 +228,7 @@ def test_the_scheduler_alerts_after_its_polls(portal, tmp_path, hooks, monkeypat
     from watcher.scheduler.service import Service
 
     build_site(portal, pages=1, per_page=3)
-    src = source_for(portal, pages=1, schedule={"interval": "1h", "jitter": 0})
+    src = source_for(portal, pages=1, schedule={"interval": "1h", "jitter": 0}).model_copy(update={"baseline": False})
     cfg_path = tmp_path / "sources.yaml"
     YAML().dump(
         {

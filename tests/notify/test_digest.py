@@ -34,7 +34,7 @@ def test_digest_over_starttls_with_login_then_nothing_twice(tmp_path, demo_db, s
     assert "derived from" not in plain + html and "Nothing new" not in plain + html
     # the summary at the top: counts by issuer and by relation, before the first notice
     assert plain.index("按发布机关：") < plain.index("按关系：") < plain.index("== ")
-    assert "连云港市人民政府 1" in plain and "新文件 5 · 依据制定 4" in plain
+    assert "连云港市人民政府 1" in plain and "新文件 5 · 依据制定 4" in plain, plain[:400]
     assert "<script" not in html and "style=" in html
     # grouped by issuer: each issuer heading once
     assert html.count(">江苏省人民政府<") == 1
@@ -53,7 +53,7 @@ def test_a_failed_digest_leaves_no_gap(tmp_path, demo_db, smtp, monkeypatch):
     monkeypatch.setenv("SMTP_PW", "s3cret")
     with Dispatcher(store, cfg) as d:
         assert d.send_digest(d.channel("mail")).items == 9
-        assert d.send_digest(d.channel("mail")).answers == ["nothing new: skipped (empty: skip)"]
+        assert d.send_digest(d.channel("mail")).answers == ["没有新内容：已跳过（empty: skip）"]
     assert len(smtp.messages) == 1
     store.close()
 
@@ -179,4 +179,26 @@ def test_scheduler_plans_each_digest_at_its_local_time(tmp_path, demo_db, smtp, 
 
     nxt = asyncio.run(plan())
     assert (nxt.hour, nxt.minute, str(nxt.tzinfo)) == (8, 0, "Asia/Shanghai")
+    store.close()
+
+
+def test_a_digest_channel_with_its_own_locale_sends_english_with_web_view_links(tmp_path, demo_db, smtp, monkeypatch):
+    """The dispatcher renders a channel's digest in the channel's `locale:` (the items' relation lines included)
+    and links each notice to `defaults.web_url`, while the process stays Chinese."""
+    from dataclasses import replace
+
+    from watcher.i18n import current_locale
+
+    monkeypatch.setenv("SMTP_PW", "s3cret")
+    cfg, store, _ = world(tmp_path, demo_db, [mail(smtp, locale="en")])
+    cfg = replace(cfg, defaults=cfg.defaults.model_copy(update={"web_url": "https://watch.example.org"}))
+    with Dispatcher(store, cfg) as d:
+        rep = d.send_digest(d.channel("mail"))
+    assert rep.failed == 0 and rep.items == 9, rep
+    [msg] = smtp.messages
+    html = msg.get_body(("html",)).get_content()
+    plain = msg.get_body(("plain",)).get_content()
+    assert msg["Subject"].startswith("Policy digest") and "derived from 苏政发〔2020〕28号" in plain
+    assert "依据" not in plain and 'href="https://watch.example.org/notices/' in html
+    assert current_locale() == "zh_CN"
     store.close()

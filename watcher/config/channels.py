@@ -64,7 +64,13 @@ class Channel(BaseModel):
     timeout: float = Field(default=10.0, gt=0, description="seconds one post may take in all, answer included")
     retries: int = Field(default=3, ge=0, le=10)
     per_minute: int | None = Field(
-        default=None, ge=1, description="rate limit; default: the service's (DingTalk robots allow 20)"
+        default=None, ge=1, description="sends a minute; default: the service's (DingTalk and WeCom robots allow 20)"
+    )
+    max_wait: float = Field(
+        default=60.0, ge=0, description="seconds a send may wait for the rate limit; beyond, a batch is one summary"
+    )
+    summary_above: int | None = Field(
+        default=None, ge=1, description="notices above which a batch is one summary message; default: the service's"
     )
     # email
     smtp_host: str = "127.0.0.1"

@@ -198,6 +198,9 @@ class Source(_Model):
     recheck_limit: int = Field(default=50, ge=0, description="known detail pages re-fetched per run at most")
     attachments: AttachmentSettings = AttachmentSettings()
     options: dict[str, Any] = Field(default_factory=dict)
+    baseline: bool = Field(
+        default=True, description="the first successful poll records what is listed without alerting"
+    )
 
     @field_validator("urls", mode="before")
     @classmethod
