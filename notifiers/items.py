@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 from storage.deliveries import AnnouncedNotice, Announcements, Deliveries, OutboxEvent
 from storage.repo import Store
-from watcher.config.channels import LEVELS, Channel
+from watcher.config.channels import LEVELS, Channel, Filter
 from watcher.text.changes import Change
 
 
@@ -127,7 +127,11 @@ def _revised(store: Store, notice_id: int, seq: int) -> str:
 
 
 def matches(item: Item, ch: Channel, tags_of: dict[str, list[str]], text_of: Callable[[int], str]) -> bool:
-    f = ch.filter
+    return passes(item, ch.filter, tags_of, text_of)
+
+
+def passes(item: Item, f: Filter, tags_of: dict[str, list[str]], text_of: Callable[[int], str]) -> bool:
+    """Whether an item passes a filter: a channel's, or a saved feed's (watcher/views/feeds.py)."""
     if item.kind not in f.kinds or LEVELS[item.level] < LEVELS[f.min_level]:
         return False
     if f.sources and item.source_id not in f.sources:

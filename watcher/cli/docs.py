@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from html import escape
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -222,7 +221,8 @@ def docs_diff(obj: Ctx, args: tuple[str, ...], html_out: str | None, as_json: bo
     al = align(pv[-1].norm_text, cv[-1].norm_text)
     pref, cref = p.doc_no or p.title or f"#{p.id}", c.doc_no or c.title or f"#{c.id}"
     if html_out:
-        Path(html_out).write_text(render_html(al, pref, cref), encoding="utf-8")
+        html = render_html(al, pref, cref, pv[-1].norm_text, cv[-1].norm_text)
+        Path(html_out).write_text(html, encoding="utf-8")
     emit(
         al,
         as_json,
@@ -238,10 +238,9 @@ def _version_diff(store: Store, args: tuple[str, ...], as_json: bool, html_out: 
     lines = render_unified(ops).splitlines()
     emit([dict(op=o.op, old=o.old, new=o.new) for o in ops], as_json, lambda _: _print_unified(lines))
     if html_out:
-        parts = [
-            f"<p style='color:{ {'-': '#a00', '+': '#070'}.get(ln[:1], '#666') }'>{escape(ln)}</p>" for ln in lines
-        ]
-        Path(html_out).write_text("<div>" + "".join(parts) + "</div>", encoding="utf-8")
+        from watcher.views.diff import render_version_html
+
+        Path(html_out).write_text(render_version_html(ops, f"#{n.id} {n.title or ''}"), encoding="utf-8")
 
 
 def _print_unified(lines: list[str]) -> None:
