@@ -164,7 +164,7 @@ def search_hits(store: Store, cfg: Config, f: Filters, *, limit: int, offset: in
         for h in hits
         if (not q.sources or h.source_id in q.sources)
         and (not q.issuer or (h.issuer or "").startswith(q.issuer))
-        and (not q.until or (h.published is not None and h.published <= q.until))
+        and (not q.until or (h.published is not None and str(h.published) <= q.until.isoformat()))  # str on SQLite
     ]
     if q.relation:
         linked = webreads.with_relation(store, [h.id for h in keep], q.relation)

@@ -22,14 +22,17 @@ from watcher.i18n import _
 COOKIE = "watcher_token"
 
 
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
 def is_loopback(host: str) -> bool:
-    """127.0.0.0/8, ::1 and localhost: the addresses only this machine reaches."""
-    if host.lower() == "localhost":
-        return True
+    """127.0.0.1, ::1 and localhost: where a server needs no token. Any other address, 127.0.0.2 included (a
+    container or a proxy may forward to it), needs one."""
+    host = host.strip("[]").lower()
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return str(ipaddress.ip_address(host)) in LOOPBACK
     except ValueError:
-        return False
+        return host in LOOPBACK
 
 
 class TokenGate:
