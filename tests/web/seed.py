@@ -77,14 +77,46 @@ def seed(url: str, extra_other: int = 0) -> Seeded:
     cfg = parse_config(CONFIG)
     store.sync_sources(cfg.sources)
     (jd, jtext), (ld, ltext) = _seed_doc(0), _seed_doc(1)
-    [js] = _store(store, "js", [_snap("http://js.test/a/1", jd["title"], jtext, jd["doc_no"], jd["issuer"], date(2020, 3, 27))])
-    [lyg] = _store(store, "lyg", [_snap("http://lyg.test/a/1", ld["title"], ltext, None, ld["issuer"], date(2020, 9, 1))])
+    [js] = _store(
+        store, "js", [_snap("http://js.test/a/1", jd["title"], jtext, jd["doc_no"], jd["issuer"], date(2020, 3, 27))]
+    )
+    [lyg] = _store(
+        store, "lyg", [_snap("http://lyg.test/a/1", ld["title"], ltext, None, ld["issuer"], date(2020, 9, 1))]
+    )
     pilot_url = "http://other.test/a/pilot"
-    [pilot] = _store(store, "other", [_snap(pilot_url, "关于开展企业试点的办法", PILOT_V1, "测政发〔2024〕2号", "测试市人民政府", date(2024, 1, 2))])
-    _store(store, "other", [_snap(pilot_url, "关于开展企业试点的办法", PILOT_V2, "测政发〔2024〕2号", "测试市人民政府", date(2024, 1, 2))])
-    [finance] = _store(store, "other", [_snap("http://other.test/a/fin", "关于发展绿色金融的通知", FINANCE, "测金发〔2023〕5号", "测试市金融局", date(2023, 6, 1))])
+    [pilot] = _store(
+        store,
+        "other",
+        [_snap(pilot_url, "关于开展企业试点的办法", PILOT_V1, "测政发〔2024〕2号", "测试市人民政府", date(2024, 1, 2))],
+    )
+    _store(
+        store,
+        "other",
+        [_snap(pilot_url, "关于开展企业试点的办法", PILOT_V2, "测政发〔2024〕2号", "测试市人民政府", date(2024, 1, 2))],
+    )
+    [finance] = _store(
+        store,
+        "other",
+        [
+            _snap(
+                "http://other.test/a/fin",
+                "关于发展绿色金融的通知",
+                FINANCE,
+                "测金发〔2023〕5号",
+                "测试市金融局",
+                date(2023, 6, 1),
+            )
+        ],
+    )
     plain = [
-        _snap(f"http://other.test/p/{i}", f"第{i}号测试通知", f"测试通知正文第{i}号，内容各不相同：{i * 7919}。", None, "测试市人民政府", date(2022, 1, 1 + i % 28) if i % 5 else None)
+        _snap(
+            f"http://other.test/p/{i}",
+            f"第{i}号测试通知",
+            f"测试通知正文第{i}号，内容各不相同：{i * 7919}。",
+            None,
+            "测试市人民政府",
+            date(2022, 1, 1 + i % 28) if i % 5 else None,
+        )
         for i in range(extra_other)
     ]
     if plain:

@@ -93,7 +93,9 @@ def test_version_diff_and_alignment(client, seeded):
     a = client.get(f"/api/align/{seeded.js}/{seeded.lyg}").json()
     assert a["summary"]["parent_articles"] == 33 and len(a["rows"]) >= 33
     modified = [r for r in a["rows"] if r["status"] == "modified"]
-    marked = [any(s["op"] == "delete" for s in r["parent"]) or any(s["op"] == "insert" for s in r["child"]) for r in modified]
+    marked = [
+        any(s["op"] == "delete" for s in r["parent"]) or any(s["op"] == "insert" for s in r["child"]) for r in modified
+    ]
     assert modified and all(marked)
     assert all(not any(s["op"] == "delete" for s in r["child"]) for r in a["rows"])
     page = client.get(f"/align/{seeded.js}/{seeded.lyg}")

@@ -93,7 +93,16 @@ def test_feeds_write_puts_every_feed_in_files(served, tmp_path):
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 0, r.output
     written = {w["feed"]: w["entries"] for w in json.loads(r.stdout)}
-    assert set(written) == {"source/js", "source/lyg", "source/other", "tag/江苏", "tag/省级", "tag/市级", "saved/derived-sz", "saved/derived-guofa"}
+    assert set(written) == {
+        "source/js",
+        "source/lyg",
+        "source/other",
+        "tag/江苏",
+        "tag/省级",
+        "tag/市级",
+        "saved/derived-sz",
+        "saved/derived-guofa",
+    }
     for key, n in written.items():
         root = check_atom((out / f"{key}.atom").read_bytes())
         assert len(root.findall(f"{A}entry")) == n
