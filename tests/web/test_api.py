@@ -112,3 +112,18 @@ def test_sources_channels_and_missing_things(client, seeded):
     assert r.status_code == 404 and "999999" in r.json()["error"]
     page = client.get("/notices/999999")
     assert page.status_code == 404 and "未找到" in page.text  # Chinese first
+
+
+def test_text_from_a_portal_is_shown_as_text_never_as_markup(client, seeded):
+    from tests.web.seed import _snap, _store
+
+    [nid] = _store(
+        seeded.store,
+        "other",
+        [_snap("http://other.test/x", "<script>alert(1)</script>通知", "正文<b>加粗</b>。", None, "<i>局</i>", None)],
+    )
+    html = client.get(f"/notices/{nid}").text
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;通知" in html
+    assert "<b>加粗" not in html and "&lt;i&gt;局&lt;/i&gt;" in html
+    listing = client.get("/notices", params={"source": "other", "issuer": "<i>"}).text
+    assert "<script>alert(1)" not in listing and "&lt;script&gt;" in listing

@@ -35,6 +35,11 @@ def relation_labels() -> dict[str, str]:
     }
 
 
+def child_labels() -> dict[str, str]:
+    """The relations seen from the parent's side: what a child is to it."""
+    return {"derived": _("derived from it"), "revision": _("revised by"), "cites": _("cites it")}
+
+
 @dataclass(frozen=True)
 class Filters:
     """The list page's filters as the reader gave them (query string), and the search terms."""

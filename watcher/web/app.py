@@ -83,7 +83,12 @@ class Site:
 
     def render(self, request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
         with use_locale(self.cfg.defaults.locale):
-            base = {"cfg": self.cfg, "tags": _tags(self.cfg), "relation_names": pages.relation_labels()}
+            base = {
+                "cfg": self.cfg,
+                "tags": _tags(self.cfg),
+                "relation_names": pages.relation_labels(),
+                "child_names": pages.child_labels(),
+            }
             return self.templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
     def listing(self, request: Request) -> dict[str, Any]:
