@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.engine import Connection
 
 from storage.core import T_EVENT, T_LINK, T_NOTICE, T_VERSION
 from storage.reads import NoticeSummary
@@ -99,6 +100,19 @@ def _after(c: Cursor) -> Any:
     return or_(pub < c.published, and_(pub == c.published, nid < c.id), pub.is_(None))
 
 
+_FEW_LINKS = 2000  # links of one kind read whole and sorted; more are met walking the date order
+
+
+def _with_relation(conn: Connection, relation: str) -> Any:
+    """Notices with a link of kind `relation` to a parent. A rare kind: its children, found by the index on
+    (relation, child_id), then sorted. A common one: the date order walked, each notice's links probed, which
+    finds a page of them after about limit × notices / links rows."""
+    count = select(func.count()).select_from(T_LINK).where(T_LINK.c.relation == relation)
+    if conn.execute(count).scalar_one() <= _FEW_LINKS:
+        return T_NOTICE.c.id.in_(select(T_LINK.c.child_id).where(T_LINK.c.relation == relation))
+    return exists().where(T_LINK.c.child_id == T_NOTICE.c.id, T_LINK.c.relation == relation)
+
+
 def notice_page(store: Store, q: NoticeQuery, *, after: Cursor | None = None, limit: int = 50) -> NoticePage:
     """Notices with a stored version matching `q`, newest published first, `limit` of them after `after`."""
     stmt = select(*_LIST_COLUMNS).where(T_NOTICE.c.version_count > 0)
@@ -110,12 +124,12 @@ def notice_page(store: Store, q: NoticeQuery, *, after: Cursor | None = None, li
         stmt = stmt.where(T_NOTICE.c.published >= q.since)
     if q.until:
         stmt = stmt.where(T_NOTICE.c.published <= q.until)
-    if q.relation:
-        stmt = stmt.where(T_NOTICE.c.id.in_(select(T_LINK.c.child_id).where(T_LINK.c.relation == q.relation)))
     if after is not None:
         stmt = stmt.where(_after(after))
     stmt = stmt.order_by(T_NOTICE.c.published.desc().nulls_last(), T_NOTICE.c.id.desc()).limit(limit + 1)
     with store.engine.connect() as conn:
+        if q.relation:
+            stmt = stmt.where(_with_relation(conn, q.relation))
         rows = [_summary(r) for r in conn.execute(stmt)]
     more = len(rows) > limit
     rows = rows[:limit]
@@ -133,8 +147,6 @@ def summaries(store: Store, ids: Sequence[int]) -> dict[int, NoticeSummary]:
 
 def version_headers(store: Store, notice_id: int) -> list[VersionHeader]:
     """A notice's versions, oldest first, without their texts (the length is computed by the database)."""
-    from sqlalchemy import func
-
     stmt = (
         select(
             T_VERSION.c.seq,
