@@ -2,15 +2,15 @@
 error), the notices with a link of one kind (links by relation and child), and on PostgreSQL the notice list's order
 (published DESC NULLS LAST, id DESC; SQLite reads it from ix_notices_published, where NULLs already sort last)
 
-Revision ID: 0010_web_indexes
-Revises: 0009_search_ranked
+Revision ID: 0011_web_indexes
+Revises: 0010_provenance
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_web_indexes"
-down_revision = "0009_search_ranked"
+revision = "0011_web_indexes"
+down_revision = "0010_provenance"
 branch_labels = None
 depends_on = None
 
