@@ -183,9 +183,14 @@ def newest_text(store: Store, notice_id: int) -> str | None:
         return conn.execute(stmt).scalar_one_or_none()
 
 
-def recent_events(store: Store, sources: Sequence[str] | None = None, limit: int = 200) -> dict[int, datetime]:
-    """The newest outbox events of `sources` (None: of every source): when each was written, by event id."""
+def recent_events(
+    store: Store, sources: Sequence[str] | None = None, limit: int = 200, before: int | None = None
+) -> dict[int, datetime]:
+    """The newest outbox events of `sources` (None: of every source), older than event `before` when given: when
+    each was written, by event id, newest first."""
     stmt = select(T_EVENT.c.id, T_EVENT.c.created_at).order_by(T_EVENT.c.id.desc()).limit(limit)
+    if before is not None:
+        stmt = stmt.where(T_EVENT.c.id < before)
     if sources is not None:
         stmt = stmt.where(T_EVENT.c.source_id.in_(list(sources)))
     with store.engine.connect() as conn:

@@ -116,27 +116,24 @@ def _summary(item: Item) -> str:
 
 
 def build_feed(store: Store, cfg: Config, spec: FeedSpec, limit: int = 50) -> Feed:
-    """The newest `limit` events that pass the feed's filter, newest first."""
+    """The newest `limit` events that pass the feed's filter, newest first, among the newest WINDOW of its sources."""
     tz = ZoneInfo(cfg.defaults.timezone)
-    times = webreads.recent_events(store, _sources_of(cfg, spec.filter), WINDOW)
+    sources = _sources_of(cfg, spec.filter)
     tags_of = {s.id: s.tags for s in cfg.sources}
 
     def text_of(notice_id: int) -> str:
         return webreads.newest_text(store, notice_id) or ""
 
-    entries = []
-    for item in reversed(load_items(store, list(times))):
-        if not passes(item, spec.filter, tags_of, text_of):
-            continue
-        when = times[item.event_id]
-        when = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(tz)
-        link = notice_link(cfg, item.notice_id, item.url)
-        entries.append(
-            Entry(_uid(item.url, "event", item.event_id), item.title, link, when, _summary(item), item.doc_no,
-                  item.issuer, item.source_id)
-        )  # fmt: skip
-        if len(entries) == limit:
+    entries: list[Entry] = []
+    read, before = 0, None
+    while len(entries) < limit and read < WINDOW:  # a window at a time: a source's feed is full after the first
+        times = webreads.recent_events(store, sources, min(2 * limit, WINDOW - read), before)
+        if not times:
             break
+        read, before = read + len(times), min(times)
+        for item in reversed(load_items(store, list(times))):
+            if len(entries) < limit and passes(item, spec.filter, tags_of, text_of):
+                entries.append(_entry(cfg, item, times[item.event_id], tz))
     base = cfg.defaults.web_url.rstrip("/") if cfg.defaults.web_url else None
     return Feed(
         id=_uid(base or "local", spec.key),
@@ -147,6 +144,15 @@ def build_feed(store: Store, cfg: Config, spec: FeedSpec, limit: int = 50) -> Fe
         updated=entries[0].updated if entries else datetime.now(tz).replace(microsecond=0),
         entries=entries,
     )
+
+
+def _entry(cfg: Config, item: Item, when: datetime, tz: ZoneInfo) -> Entry:
+    when = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(tz)
+    link = notice_link(cfg, item.notice_id, item.url)
+    return Entry(
+        _uid(item.url, "event", item.event_id), item.title, link, when, _summary(item), item.doc_no, item.issuer,
+        item.source_id,
+    )  # fmt: skip
 
 
 def _rfc3339(t: datetime) -> str:
