@@ -127,3 +127,12 @@ def test_text_from_a_portal_is_shown_as_text_never_as_markup(client, seeded):
     assert "<b>加粗" not in html and "&lt;i&gt;局&lt;/i&gt;" in html
     listing = client.get("/notices", params={"source": "other", "issuer": "<i>"}).text
     assert "<script>alert(1)" not in listing and "&lt;script&gt;" in listing
+
+
+def test_search_pages_follow_one_another(client):
+    first = client.get("/api/notices", params={"q": "测试通知"}).json()
+    assert len(first["hits"]) == 20 and first["next_page"] == 2
+    second = client.get("/api/notices", params={"q": "测试通知", "page": 2}).json()
+    assert len(second["hits"]) == 20 and not set(ids(first["hits"])) & set(ids(second["hits"]))
+    html = client.get("/notices", params={"q": "测试通知", "page": 2}).text
+    assert page_ids(html) == ids(second["hits"]) and "page=3" in html

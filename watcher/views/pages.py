@@ -157,9 +157,10 @@ def alignment_page(store: Store, parent_id: int, child_id: int) -> AlignmentPage
     return AlignmentPage(found[parent_id], found[child_id], summary, side_by_side(stored, ptext, ctext))
 
 
-def search_hits(store: Store, cfg: Config, f: Filters, *, limit: int, offset: int = 0) -> list[SearchHit]:
+def search_hits(store: Store, cfg: Config, f: Filters, *, limit: int, offset: int = 0) -> tuple[list[SearchHit], bool]:
     """The ranked search (storage/search.py) for the list page's terms: the source and the first date are part of
-    the query; the issuer, last date, tag and relation keep the hits of the page that pass them."""
+    the query; the issuer, last date, tag and relation keep the hits of the page that pass them. Also whether the
+    search had `limit` hits, so there may be a next page."""
     q = f.notice_query(cfg)
     hits = store.search(
         f.q, source_id=q.sources[0] if len(q.sources) == 1 else None, since=f.since, limit=limit, offset=offset
@@ -174,7 +175,7 @@ def search_hits(store: Store, cfg: Config, f: Filters, *, limit: int, offset: in
     if q.relation:
         linked = webreads.with_relation(store, [h.id for h in keep], q.relation)
         keep = [h for h in keep if h.id in linked]
-    return keep
+    return keep, len(hits) == limit
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 TEMPLATES = Path(__file__).with_name("templates")
 PAGE_SIZE = 50
+SEARCH_PAGE_SIZE = 20  # hits a page: each is a snippet cut from its whole text
 
 
 def _day(value: str | None) -> date | None:
@@ -96,8 +97,9 @@ class Site:
         f = filters_of(request)
         page = _int(request.query_params.get("page"), "page") or 1
         if f.q:
-            hits = pages.search_hits(self.store, self.cfg, f, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-            return {"f": f, "hits": hits, "notices": [], "next": None, "page": page, "more": len(hits) == PAGE_SIZE}
+            size = SEARCH_PAGE_SIZE
+            hits, more = pages.search_hits(self.store, self.cfg, f, limit=size, offset=(page - 1) * size)
+            return {"f": f, "hits": hits, "notices": [], "next": None, "page": page, "more": more}
         result = pages.notice_list(self.store, self.cfg, f, PAGE_SIZE)
         return {"f": f, "hits": [], "notices": result.notices, "next": result.next.token() if result.next else None}
 
@@ -112,7 +114,10 @@ class Site:
 
     def notices_api(self, request: Request) -> Response:
         data = self.listing(request)
-        return JSONResponse(jsonable({k: data[k] for k in ("hits", "notices", "next")}))
+        out = {k: data[k] for k in ("hits", "notices", "next")}
+        if data.get("more"):  # search pages are numbered: the next one is page + 1
+            out["next_page"] = data["page"] + 1
+        return JSONResponse(jsonable(out))
 
     def notice_page(self, request: Request) -> Response:
         return self.render(request, "notice.html", {"p": pages.notice_page(self.store, request.path_params["id"])})
