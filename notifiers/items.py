@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 from storage.deliveries import AnnouncedNotice, Announcements, Deliveries, OutboxEvent
 from storage.repo import Store
-from watcher.config.channels import LEVELS, Channel
+from watcher.config.channels import LEVELS, Channel, Filter
 from watcher.i18n import _
 from watcher.link.explain import changes_line, children_line, links_read, relation_name, render
 from watcher.text.changes import Change, text_changes
@@ -150,7 +150,11 @@ def change_line(c: Change, *, sentence: bool = True) -> str:
 
 
 def matches(item: Item, ch: Channel, tags_of: dict[str, list[str]], text_of: Callable[[int], str]) -> bool:
-    f = ch.filter
+    return passes(item, ch.filter, tags_of, text_of)
+
+
+def passes(item: Item, f: Filter, tags_of: dict[str, list[str]], text_of: Callable[[int], str]) -> bool:
+    """Whether an item passes a filter: a channel's, or a saved feed's (watcher/views/feeds.py)."""
     if item.kind not in f.kinds or LEVELS[item.level] < LEVELS[f.min_level]:
         return False
     if f.sources and item.source_id not in f.sources:

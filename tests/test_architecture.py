@@ -169,7 +169,7 @@ LAYERS = [
     ("notifiers",),
     ("watcher.config.loader", "watcher.config.sources_file"),
     ("watcher.pipeline", "watcher.views", "watcher.scheduler", "watcher.evaluation"),
-    ("watcher.cli", "watcher.demo", "watcher.__main__"),
+    ("watcher.cli", "watcher.web", "watcher.demo", "watcher.__main__"),
 ]
 
 

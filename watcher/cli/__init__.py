@@ -18,6 +18,7 @@ from watcher.cli.eval import eval_group
 from watcher.cli.notify import digest, notify
 from watcher.cli.poll import demo, link, migrate, poll, run
 from watcher.cli.search import search
+from watcher.cli.serve import feeds, serve
 from watcher.cli.sources import sources
 from watcher.cli.status import status
 from watcher.i18n import DEFAULT_LOCALE, current_locale, set_locale
@@ -61,5 +62,20 @@ def main(ctx: click.Context, config: str, db: str | None, verbose: int) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for _command in (poll, run, link, migrate, demo, docs, search, status, sources, notify, digest, eval_group):
+for _command in (
+    poll,
+    run,
+    link,
+    migrate,
+    demo,
+    docs,
+    search,
+    status,
+    sources,
+    notify,
+    digest,
+    eval_group,
+    serve,
+    feeds,
+):
     main.add_command(_command)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from html import escape
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,7 +16,7 @@ from watcher.cli.context import Ctx, cli_errors, emit, esc, json_option, out
 from watcher.cli.render import Column, local_time, print_table
 from watcher.i18n import _, ngettext
 from watcher.text.changes import inline_diff
-from watcher.text.diff import DiffOp, changed_paragraphs, paragraph_diff, render_unified
+from watcher.text.diff import DiffOp, changed_paragraphs, paragraph_diff
 from watcher.views import links as link_views
 
 # Relations drawn as parents and children in `docs links`; reposts and siblings get their own branch.
@@ -246,7 +245,8 @@ def docs_diff(obj: Ctx, args: tuple[str, ...], html_out: str | None, as_json: bo
     al = align(pv[-1].norm_text, cv[-1].norm_text)
     pref, cref = p.doc_no or p.title or f"#{p.id}", c.doc_no or c.title or f"#{c.id}"
     if html_out:
-        Path(html_out).write_text(render_html(al, pref, cref), encoding="utf-8")
+        html = render_html(al, pref, cref, pv[-1].norm_text, cv[-1].norm_text)
+        Path(html_out).write_text(html, encoding="utf-8")
     emit(
         al,
         as_json,
@@ -259,13 +259,11 @@ def _version_diff(store: Store, args: tuple[str, ...], as_json: bool, html_out: 
     if not all(a.isdigit() for a in args[1:]):
         raise click.ClickException(_("versions are numbers, got {given}").format(given=" ".join(args[1:])))
     ops = reads.version_diff(store, n.id, *(int(a) for a in args[1:]))
-    lines = render_unified(ops).splitlines()
     emit([dict(op=o.op, old=o.old, new=o.new) for o in ops], as_json, lambda _ops: _print_changes(ops))
     if html_out:
-        parts = [
-            f"<p style='color:{ {'-': '#a00', '+': '#070'}.get(ln[:1], '#666') }'>{escape(ln)}</p>" for ln in lines
-        ]
-        Path(html_out).write_text("<div>" + "".join(parts) + "</div>", encoding="utf-8")
+        from watcher.views.diff import render_version_html
+
+        Path(html_out).write_text(render_version_html(ops, f"#{n.id} {n.title or ''}"), encoding="utf-8")
 
 
 def _print_changes(ops: list[DiffOp]) -> None:

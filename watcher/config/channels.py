@@ -49,6 +49,15 @@ class Filter(BaseModel):
     min_level: Literal["info", "notice", "important"] = "info"
 
 
+class SavedFeed(BaseModel):
+    """A feed of a saved filter (`feeds:` in sources.yaml), served by `watcher serve` and written by `watcher feeds`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    title: str | None = None
+    filter: Filter = Filter()
+
+
 class Channel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from notifiers.services import known_services
-from watcher.config.channels import Channel
+from watcher.config.channels import Channel, SavedFeed
 from watcher.config.settings import Config, Defaults, Source
 from watcher.errors import ConfigError
 from watcher.extract.kinds import kind_class, known_kinds
@@ -291,6 +291,26 @@ def _channels(r: _Reader, raw: Any) -> list[Channel]:
     return out
 
 
+def _feeds(r: _Reader, raw: Any) -> list[SavedFeed]:
+    """The `feeds:` section: saved filters served as feeds; an invalid one is reported at its line and left out."""
+    if not isinstance(raw, list):
+        r.report("'feeds' must be a list", field="feeds", loc=("feeds",))
+        return []
+    out: list[SavedFeed] = []
+    for i, entry in enumerate(raw):
+        try:
+            feed = SavedFeed.model_validate(entry)
+        except ValidationError as exc:
+            loc, msg = _first_error(exc)
+            r.report(msg, field=f"feeds[{i}].{_dotted(loc)}", at=("feeds", i), loc=loc)
+            continue
+        if r.twice("feeds", i) or any(f.id == feed.id for f in out):
+            r.report("duplicate feed id", field=f"feeds[{i}].id", at=("feeds", i), loc=("id",))
+            continue
+        out.append(feed)
+    return out
+
+
 def parse_config(text: str, path: str | Path | None = None) -> Config:
     """Parse sources.yaml text. Raises ConfigError only when nothing can be read at all."""
     where = str(path) if path else None
@@ -301,7 +321,7 @@ def parse_config(text: str, path: str | Path | None = None) -> Config:
         raise ConfigError(stray.message(), field=stray.key, path=where, line=stray.line)
     if not isinstance(data, dict):
         raise ConfigError("top level must be a mapping with 'defaults' and 'sources'", path=where)
-    unknown = set(data) - {"defaults", "sources", "channels"}
+    unknown = set(data) - {"defaults", "sources", "channels", "feeds"}
     if unknown:
         k = sorted(unknown)[0]
         raise r.fail("unknown top-level key", field=k, loc=(k,))
@@ -323,8 +343,14 @@ def parse_config(text: str, path: str | Path | None = None) -> Config:
             seen.add(src.id)
             sources.append(src)
     channels = _channels(r, data.get("channels") or [])
+    feeds = _feeds(r, data.get("feeds") or [])
     return Config(
-        path=Path(path) if path else None, defaults=defaults, sources=sources, errors=r.errors, channels=channels
+        path=Path(path) if path else None,
+        defaults=defaults,
+        sources=sources,
+        errors=r.errors,
+        channels=channels,
+        feeds=feeds,
     )
 
 

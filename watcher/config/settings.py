@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from watcher.config.channels import Channel, TimeZone
+from watcher.config.channels import Channel, SavedFeed, TimeZone
 from watcher.errors import ConfigError
 from watcher.i18n import Locale
 
@@ -240,7 +240,7 @@ class Defaults(_Model):
     locale: Locale = Field(default="zh_CN", description="the language people read: zh_CN (default) or en")
     web_url: str | None = Field(
         default=None,
-        description="the public base URL of `watcher serve`; notice pages are {web_url}/notices/{id}",
+        description="the public base URL of `watcher serve`; notice pages are {web_url}/notices/{id}, feeds link there",
     )
 
 
@@ -251,6 +251,7 @@ class Config:
     sources: list[Source]
     errors: list[ConfigError] = field(default_factory=list)
     channels: list[Channel] = field(default_factory=list)
+    feeds: list[SavedFeed] = field(default_factory=list)
 
     def get(self, source_id: str) -> Source:
         for s in self.sources:
