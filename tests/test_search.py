@@ -195,3 +195,21 @@ def test_the_migration_keeps_what_notice_search_held(db_url):
 
 
 # ---- at scale: WATCHER_SEARCH_BENCH=100000 pytest tests/test_search.py -k scale -s ----------------
+
+
+def test_a_common_query_ranks_only_the_newest_matches(fresh_db, monkeypatch):
+    """Ranking cost is bounded: past RANK_WINDOW matches, only the newest RANK_WINDOW are scored. The best match
+    (the word in its title) arrived first: it leads while the window holds every match, and drops out once the
+    window is smaller than the matches, while the newest matches are still ranked among themselves."""
+    import storage.search
+
+    older = [snap("http://p/best", "绿色金融发展报告", "绿色金融。", None, date(2020, 1, 1))]
+    newer = [
+        snap(f"http://p/{i}", f"第{i}号通知", f"文中提到绿色金融一次，第{i}段。", None, date(2021, 1, i + 1))
+        for i in range(6)
+    ]
+    ids = store_all(fresh_db, older + newer)
+    assert fresh_db.search("绿色 金融", limit=3)[0].id == ids["绿色金融发展报告"]
+    monkeypatch.setattr(storage.search, "RANK_WINDOW", 4)
+    hits = fresh_db.search("绿色 金融", limit=10)
+    assert sorted(h.id for h in hits) == sorted(ids[f"第{i}号通知"] for i in range(2, 6))
