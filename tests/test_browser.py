@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from watcher.config.loader import parse_config
 from watcher.config.settings import FetchSettings, Source
 from watcher.crawl.challenge import is_script_check
 from watcher.crawl.fetch import Fetcher
@@ -288,3 +289,24 @@ def test_needs_browser_carries_the_url_for_a_plain_fetch(site):
     with pytest.raises(NeedsBrowser) as info:
         asyncio.run(fetch())
     assert (info.value.url, info.value.status, info.value.code) == (site.url("/list.html"), 412, "needs_browser")
+
+
+def test_the_browser_setting_is_read_and_checked_with_the_file():
+    text = """sources:
+  - id: rendered
+    name: R
+    urls: [http://r.gov.cn/list.html]
+    fetch: {browser: true}
+  - id: plain
+    name: P
+    urls: [http://p.gov.cn/list.html]
+  - id: wrong
+    name: W
+    urls: [http://w.gov.cn/list.html]
+    fetch: {browser: maybe}
+"""
+    cfg = parse_config(text, "sources.yaml")
+    assert {s.id: s.fetch.browser for s in cfg.sources} == {"rendered": True, "plain": False}
+    [err] = cfg.errors
+    assert (err.source_id, err.field, err.line) == ("wrong", "fetch.browser", 12)
+    assert str(err).startswith("sources.yaml:12, source 'wrong', field 'fetch.browser'")

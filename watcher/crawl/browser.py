@@ -35,6 +35,8 @@ from watcher.errors import BrowserMissing, FetchError, FetchTimeout, WatcherErro
 
 ENV_CHROMIUM = "WATCHER_CHROMIUM"
 INSTALL = "pip install 'policy-watcher[browser]'"
+QUIET = 0.5  # seconds without an open request: the network is idle (as Playwright's "networkidle")
+POLL = 0.05
 MAX_PAGES = 4  # pages rendered at once, over all sources
 FETCHED_TYPES = frozenset({"document", "script", "xhr", "fetch"})
 # Headers of the browser's request that the server may need; the fetcher sets the rest (User-Agent …).
@@ -73,6 +75,8 @@ class _Page:
     raw: Response | None = None
     redirected: list[str] = field(default_factory=list)
     follow: str | None = None  # where the page's redirect leads, to go next
+    open: int = 0  # requests of the page being answered
+    active: float = 0.0  # loop time the last one ended
 
 
 class Browser:
@@ -130,24 +134,36 @@ class Browser:
         return await self._settle(page, seen, settings.timeout)
 
     async def _settle(self, page: Any, seen: _Page, timeout: float) -> str:
-        """The document once the network is idle and it is no script check (one reloads), or after `timeout`."""
+        """The document once no request of it has been open for `QUIET` seconds (every request passes the
+        route, so the count is exact) and it is no script check (one reloads), or after `timeout`."""
         from playwright.async_api import Error as PlaywrightError
 
         loop = asyncio.get_running_loop()
         end = loop.time() + timeout
         html = ""
-        while (left := (end - loop.time()) * 1000) > 0:
-            try:
-                await page.wait_for_load_state("networkidle", timeout=left)
-                html = str(await page.content())
-                if not is_script_check(seen.status or 200, html.encode("utf-8"), "text/html"):
+        while loop.time() < end:
+            quiet = not seen.open and loop.time() - seen.active >= QUIET
+            if not seen.open and (quiet or not html):
+                try:
+                    html = str(await page.content())
+                except PlaywrightError:
+                    html = ""  # the page is navigating
+                if html and "<script" not in html.lower():
+                    break  # no script: nothing will change it
+                if html and quiet and not is_script_check(seen.status or 200, html.encode("utf-8"), "text/html"):
                     break
-            except PlaywrightError:
-                pass  # the page is navigating, or the time is over: what is there is read
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(POLL)
         return html or str(await page.content())
 
     async def _route(self, route: Any, page: Any, seen: _Page, settings: FetchSettings) -> None:
+        seen.open += 1
+        try:
+            await self._answer(route, page, seen, settings)
+        finally:
+            seen.open -= 1
+            seen.active = asyncio.get_running_loop().time()
+
+    async def _answer(self, route: Any, page: Any, seen: _Page, settings: FetchSettings) -> None:
         """Every request of the page: made by the fetcher (host, robots.txt, pacing), answered to Chromium.
         Chromium is never handed a redirect, which it would follow unseen: the page's own is taken by `_open`
         (the location stays true), any other request's is followed here, each hop checked."""
