@@ -189,6 +189,15 @@ def test_a_script_check_is_passed_in_the_browser(site, sqlite_store):
     assert lists[0] == ("/list.html", "") and COOKIE in lists[-1][1]
 
 
+def test_a_script_check_the_browser_cannot_pass_is_reported_as_such(site, sqlite_store):
+    site.pages["/list.html"] = (412, "text/html", CHECK_PAGE)  # the cookie never helps
+    [r] = poll(sqlite_store, source(site, browser=True, timeout=2))
+    [err] = r.errors
+    assert (err.error, err.source_id, err.url) == ("FetchError", "js-portal", site.url("/list.html"))
+    assert "脚本检查在浏览器中也未通过" in err.message
+    assert [c for p, _, c in site.log if p == "/list.html"][-1] == COOKIE  # it did reload with the cookie
+
+
 def test_browser_requests_keep_the_per_host_pacing(site, sqlite_store):
     js_list_site(site)
     min_delay = 1.0

@@ -20,6 +20,7 @@ own). Conditional GET does not apply: a rendered page is compared by its body an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -95,21 +96,31 @@ class Browser:
 
     async def render(self, url: str, settings: FetchSettings) -> Response:
         """The page at `url` after its scripts ran, within `fetch.deadline`; raises a FetchError with the URL."""
+        from playwright.async_api import Error as PlaywrightError
+
         context = await self._context(settings)
+        seen = _Page(url)
         async with self.pages:
-            page = await context.new_page()
-            seen = _Page(url)
+            try:
+                page = await context.new_page()
+            except PlaywrightError as exc:  # the browser went away mid-run
+                raise FetchError(f"浏览器出错：{_first_line(exc)}", url=url) from None
             try:
                 async with asyncio.timeout(settings.deadline):
                     await page.route("**/*", lambda route: self._route(route, page, seen, settings))
                     html = await self._open(page, seen, settings)
             except TimeoutError:
                 raise FetchTimeout(f"浏览器未在 {settings.deadline:g} 秒内打开页面", url=url) from None
+            except PlaywrightError as exc:
+                raise FetchError(f"浏览器出错：{_first_line(exc)}", url=url) from None
             finally:
-                await page.close()
+                with contextlib.suppress(PlaywrightError):
+                    await page.close()
         self.rendered += 1
         if seen.raw is not None:
             return seen.raw
+        if is_script_check(seen.status, html.encode("utf-8"), "text/html"):
+            raise FetchError(f"页面的脚本检查在浏览器中也未通过（HTTP {seen.status}，只有脚本，没有内容）", url=url)
         return _response(seen, page.url or url, html)
 
     async def _open(self, page: Any, seen: _Page, settings: FetchSettings) -> str:
@@ -127,7 +138,7 @@ class Browser:
                 if seen.error is not None:
                     raise seen.error from None
                 if seen.follow is None and seen.status == 0:
-                    raise FetchError(f"浏览器打开页面失败：{exc.message.splitlines()[0]}", url=url) from None
+                    raise FetchError(f"浏览器打开页面失败：{_first_line(exc)}", url=url) from None
             url = seen.follow
             if url is not None and len(seen.redirected) > settings.max_redirects:
                 raise FetchError(f"more than {settings.max_redirects} redirects", url=seen.url)
@@ -153,7 +164,12 @@ class Browser:
                 if html and quiet and not is_script_check(seen.status or 200, html.encode("utf-8"), "text/html"):
                     break
             await asyncio.sleep(POLL)
-        return html or str(await page.content())
+        if not html:
+            with contextlib.suppress(PlaywrightError):
+                html = str(await page.content())
+        if not html:
+            raise FetchError(f"页面的脚本检查在浏览器中也未通过：{timeout:g} 秒内一直在重新加载", url=seen.url)
+        return html
 
     async def _route(self, route: Any, page: Any, seen: _Page, settings: FetchSettings) -> None:
         seen.open += 1
@@ -243,8 +259,7 @@ class Browser:
             self._browser = await self._playwright.chromium.launch(executable_path=path, headless=True)
         except Exception as exc:  # noqa: BLE001 - any launch failure is the same fact for the sources
             await self.aclose()
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            self._failed = f"需要浏览器抓取，但 Chromium（{path}）无法启动：{first}"
+            self._failed = f"需要浏览器抓取，但 Chromium（{path}）无法启动：{_first_line(exc)}"
             raise BrowserMissing(self._failed) from None
 
     async def aclose(self) -> None:
@@ -255,6 +270,11 @@ class Browser:
             await browser.close()
         if pw is not None:
             await pw.stop()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _redirect(resp: Response) -> bool:
