@@ -282,6 +282,15 @@ def test_an_attachment_through_a_browser_source_comes_back_as_fetched(site):
         (412, "<html><body><p>Precondition Failed</p></body></html>", "text/html", False),  # no script
         (202, '{"msg": "<script>"}', "application/json", False),
         (404, CHECK_PAGE, "text/html", False),
+        # A CMS column page carrying its records in a data block, not a script that runs.
+        (
+            200,
+            "<html><body><div id='1'><script type='text/xml'><datastore><recordset>"
+            + "<record><![CDATA[<li><a href='/art/1.html'>关于开展安全生产大检查的通知</a></li>]]></record>" * 8
+            + "</recordset></datastore></script></div><script>var p=1;</script></body></html>",
+            "text/html",
+            False,
+        ),
     ],
 )
 def test_the_shape_of_a_script_check(status, body, ctype, expected):

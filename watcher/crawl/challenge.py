@@ -11,9 +11,11 @@ The rule is about the page's shape, never about a named portal or gateway:
 - 200, 403 or 521 answered with a small HTML body (at most `SMALL`) that is mostly script — at least half
   of its bytes inline script, or no more than `TINY` bytes with a script in them — and no content.
 
-"No content" is at most `MAX_TEXT` characters of visible text (a "please enable JavaScript" line) and no
-link. A page that shows a heading and a menu and builds its list by JavaScript has links, so it is not a
-script check: it is read as a list, and found empty (`fetch: {browser: true}` reads it).
+"No content" is at most `MAX_TEXT` characters of visible text (a "please enable JavaScript" line), no
+link, and no data block (`<script type="text/xml">` or JSON holding records, as CMS column pages embed
+them); only scripts that run count as script. A page that shows a heading and a menu and builds its list
+by JavaScript has links, so it is not a script check: it is read as a list, and found empty (`fetch:
+{browser: true}` reads it).
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ TINY = 2_048  # bytes: a page this small with a script in it is all script
 MAX_TEXT = 200  # visible characters
 SCRIPT_SHARE = 0.5
 _SPACE = re.compile(r"\s+")
+JS_TYPES = frozenset(
+    {"", "text/javascript", "application/javascript", "application/x-javascript", "module", "text/ecmascript"}
+)
 
 
 def is_script_check(status: int, body: bytes, content_type: str | None) -> bool:
@@ -40,10 +45,15 @@ def is_script_check(status: int, body: bytes, content_type: str | None) -> bool:
     if content_type and "html" not in content_type.lower():
         return False
     tree = LexborHTMLParser(body.decode("utf-8", "replace"))
-    scripts = tree.css("script")
-    if not scripts:
+    scripts, data = [], 0
+    for node in tree.css("script"):
+        if (node.attributes.get("type") or "").strip().lower() in JS_TYPES:
+            scripts.append(len((node.text(deep=True) or "").encode("utf-8")))
+        else:
+            data += len(node.text(deep=True) or "")
+    if not scripts or data > MAX_TEXT:  # records carried in a data block (text/xml, JSON) are content
         return False
-    inline = sum(len((s.text(deep=True) or "").encode("utf-8")) for s in scripts)
+    inline = sum(scripts)
     links = [a for a in tree.css("a[href]") if not (a.attributes.get("href") or "").lower().startswith("javascript:")]
     tree.strip_tags(["script", "style", "noscript", "template"])
     text = _SPACE.sub("", tree.body.text(deep=True) if tree.body is not None else "")
