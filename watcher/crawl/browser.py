@@ -38,6 +38,7 @@ ENV_CHROMIUM = "WATCHER_CHROMIUM"
 INSTALL = "pip install 'policy-watcher[browser]'"
 QUIET = 0.5  # seconds without an open request: the network is idle (as Playwright's "networkidle")
 POLL = 0.05
+CLOSE_WAIT = 10.0  # seconds
 MAX_PAGES = 4  # pages rendered at once, over all sources
 FETCHED_TYPES = frozenset({"document", "script", "xhr", "fetch"})
 # Headers of the browser's request that the server may need; the fetcher sets the rest (User-Agent …).
@@ -114,8 +115,7 @@ class Browser:
             except PlaywrightError as exc:
                 raise FetchError(f"浏览器出错：{_first_line(exc)}", url=url) from None
             finally:
-                with contextlib.suppress(PlaywrightError):
-                    await page.close()
+                await _close(page)
         self.rendered += 1
         if seen.raw is not None:
             return seen.raw
@@ -267,9 +267,22 @@ class Browser:
         self._browser = self._playwright = None
         self._contexts.clear()
         if browser is not None:
-            await browser.close()
+            with contextlib.suppress(Exception, TimeoutError):
+                async with asyncio.timeout(CLOSE_WAIT):
+                    await browser.close()
         if pw is not None:
             await pw.stop()
+
+
+async def _close(page: Any) -> None:
+    """Close a page without waiting for its route handlers (a page closed while it reloads waited forever for
+    the handler answering its last request); a page that still does not close is left to its context."""
+    from playwright.async_api import Error as PlaywrightError
+
+    with contextlib.suppress(PlaywrightError, TimeoutError):
+        async with asyncio.timeout(CLOSE_WAIT):
+            await page.unroute_all(behavior="ignoreErrors")
+            await page.close()
 
 
 def _first_line(exc: BaseException) -> str:
