@@ -7,7 +7,9 @@
     │   ├── FetchTimeout     connect/read timed out
     │   ├── TooLarge         the body exceeds the size limit
     │   ├── RobotsDisallowed robots.txt forbids the URL
-    │   └── HostRefused      the URL's host or address is not one the source may reach
+    │   ├── HostRefused      the URL's host or address is not one the source may reach
+    │   ├── NeedsBrowser     the answer is a script and no content: set fetch: {browser: true}
+    │   └── BrowserMissing   the source wants a browser and Playwright or Chromium is not installed
     ├── ExtractError         the page was fetched but could not be read
     ├── NotFoundError        a notice, channel or source named by the user does not exist
     ├── DeliveryError        a notification service refused or did not answer
@@ -120,6 +122,27 @@ class HostRefused(FetchError):
     link-local, a cloud metadata address, or private while the source itself is public."""
 
     retryable: bool = False
+
+
+class NeedsBrowser(FetchError):
+    """The page answered with a script and no content (a script check that sets a cookie and reloads):
+    an HTTP client cannot read it, a browser can (`watcher.crawl.challenge` holds the rule)."""
+
+    retryable: bool = False
+    code = "needs_browser"
+    hint = "needs a browser: set fetch: {browser: true} for this source in sources.yaml"
+    MESSAGE = "需要浏览器抓取：在 sources.yaml 中为该来源设置 fetch: {browser: true}"
+
+    def __init__(self, status: int, *, source_id: str | None = None, url: str | None = None):
+        super().__init__(f"{self.MESSAGE}（HTTP {status}，页面只有脚本，没有内容）", source_id=source_id, url=url)
+        self.status = status
+
+
+class BrowserMissing(FetchError):
+    """A source has `fetch: {browser: true}` and the browser cannot be started: the message says what to install."""
+
+    retryable: bool = False
+    code = "browser_missing"
 
 
 class ExtractError(WatcherError):

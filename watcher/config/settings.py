@@ -84,6 +84,11 @@ class FetchSettings(_Model):
     user_agent: str = DEFAULT_USER_AGENT
     robots: bool = True
     verify_tls: bool = True
+    browser: bool = Field(
+        default=False,
+        description="render pages in Chromium (pip install 'policy-watcher[browser]'): lists built by JavaScript, "
+        "script checks that set a cookie and reload",
+    )
     allow_hosts: list[str] = Field(
         default_factory=list, description="hosts besides the source's own that may be fetched; *.example.cn for all"
     )

@@ -8,6 +8,8 @@
 - a total deadline per request (connect, headers and body): a body trickling a byte at a time ends
 - requests only to the source's own hosts and those it allows, never to link-local, metadata or (for
   a public source) private addresses: every hop of a redirect is checked (`hosts.py`, `transport.py`)
+- an answer that is a script and no content is `NeedsBrowser` (`challenge.py`); a source with
+  `fetch: {browser: true}` is rendered in Chromium, every request of which is one `hop` here (`browser.py`)
 
 Errors carry the URL that failed; the caller adds its source with `watcher.errors.error_context`.
 """
@@ -15,11 +17,9 @@ Errors carry the URL that failed; the caller adds its source with `watcher.error
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import random
 import socket
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from ipaddress import ip_address
 from types import TracebackType
@@ -30,8 +30,10 @@ from urllib.robotparser import RobotFileParser
 import httpx
 
 from watcher.config.settings import FetchSettings
-from watcher.crawl.encoding import decode
+from watcher.crawl.browser import Browser
+from watcher.crawl.challenge import is_script_check
 from watcher.crawl.hosts import HostScope, as_address
+from watcher.crawl.response import Response
 from watcher.crawl.retry import RETRYABLE_STATUS, retry_after
 from watcher.crawl.transport import PRIVATE_OK, PerHostTransport
 from watcher.errors import (
@@ -39,41 +41,11 @@ from watcher.errors import (
     FetchTimeout,
     HostRefused,
     HTTPStatusError,
+    NeedsBrowser,
     RobotsDisallowed,
     TooLarge,
     error_context,
 )
-
-
-@dataclass
-class Response:
-    url: str
-    status: int
-    headers: httpx.Headers
-    content: bytes = b""
-    not_modified: bool = False
-    elapsed: float = 0.0
-    redirects: list[str] = field(default_factory=list)
-    _text: str | None = None
-    encoding: str | None = None
-
-    @property
-    def etag(self) -> str | None:
-        return self.headers.get("etag")
-
-    @property
-    def last_modified(self) -> str | None:
-        return self.headers.get("last-modified")
-
-    @property
-    def text(self) -> str:
-        if self._text is None:
-            self._text, self.encoding = decode(self.content, self.headers.get("content-type"))
-        return self._text
-
-    @property
-    def body_hash(self) -> str:
-        return hashlib.sha256(self.content).hexdigest()
 
 
 class _Host:
@@ -116,6 +88,7 @@ class Fetcher:
         self.requests = 0
         self._scopes: dict[tuple, HostScope] = {}
         self._private: dict[tuple[str, ...], bool] = {}
+        self.browser = Browser(self.hop)  # started on the first page a source wants rendered
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -126,6 +99,7 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
+        await self.browser.aclose()
         if self._own_client:
             await self.client.aclose()
         if self._insecure is not None:
@@ -166,16 +140,13 @@ class Fetcher:
         raises a FetchError subclass carrying the url."""
         if not settings.home_hosts:  # settings made outside a source: the URL asked for is its home
             settings = settings.for_urls([url])
-        scope = self._scope(settings)
         redirects: list[str] = []
         current = url
         while True:
-            if (why := scope.refusal(current)) is not None:
-                hop = f" (redirected from {redirects[-1]})" if redirects else ""
-                raise HostRefused(f"not fetched: {why}{hop}", url=current)
-            if settings.robots:
-                await self._check_robots(current, settings)
-            resp = await self._get_once(current, settings, etag, last_modified, form)
+            if settings.browser and form is None:  # Chromium follows the redirects, each one a hop
+                resp = await self.browser.render(current, settings)
+            else:
+                resp = await self.hop(current, settings, etag, last_modified, form, after=redirects[-1:])
             if resp.status in (301, 302, 303, 307, 308) and "location" in resp.headers:
                 if len(redirects) >= settings.max_redirects:
                     raise FetchError(f"more than {settings.max_redirects} redirects", url=url)
@@ -192,14 +163,41 @@ class Fetcher:
                 raise HTTPStatusError(f"HTTP {resp.status}", status=resp.status, url=current)
             return resp
 
+    async def hop(
+        self,
+        url: str,
+        settings: FetchSettings,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        form: dict | bytes | None = None,
+        *,
+        after: list[str] | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> Response:
+        """One request, no redirect followed: its host checked, robots.txt honoured, paced, retried.
+        `after`: the URL redirected from; `extra`: headers a browser's request carries (cookies, referer)."""
+        if (why := self._scope(settings).refusal(url)) is not None:
+            hop = f" (redirected from {after[-1]})" if after else ""
+            raise HostRefused(f"not fetched: {why}{hop}", url=url)
+        if settings.robots:
+            await self._check_robots(url, settings)
+        return await self._get_once(url, settings, etag, last_modified, form, extra)
+
     async def _get_once(
-        self, url: str, settings: FetchSettings, etag: str | None, last_modified: str | None, form: dict | None = None
+        self,
+        url: str,
+        settings: FetchSettings,
+        etag: str | None,
+        last_modified: str | None,
+        form: dict | bytes | None = None,
+        extra: dict[str, str] | None = None,
     ) -> Response:
         headers = {
             "User-Agent": settings.user_agent,
             "Accept-Encoding": "gzip, deflate",
             "Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
             "Accept-Language": "zh-CN,zh;q=0.9",
+            **(extra or {}),
         }
         if etag and form is None:  # validators are for GET; an unchanged POST answer is
             headers["If-None-Match"] = etag  # recognised by its body hash instead
@@ -228,6 +226,9 @@ class Fetcher:
                         )
                     except httpx.TransportError as exc:
                         error = FetchError(f"connection failed: {str(exc) or type(exc).__name__}", url=url)
+            if error is None and not settings.browser:
+                if is_script_check(resp.status, resp.content, resp.headers.get("content-type")):
+                    raise NeedsBrowser(resp.status, url=url)
             if error is None:
                 if resp.status in RETRYABLE_STATUS:
                     error = HTTPStatusError(f"HTTP {resp.status}", status=resp.status, url=url)
@@ -271,7 +272,7 @@ class Fetcher:
         headers: dict,
         timeout: httpx.Timeout,
         settings: FetchSettings,
-        form: dict | None,
+        form: dict | bytes | None,
         private_ok: bool,
     ) -> Response:
         """One request, whole (connect, headers, body) within the deadline, connecting only where allowed."""
@@ -284,11 +285,12 @@ class Fetcher:
             PRIVATE_OK.reset(token)
 
     async def _stream(
-        self, url: str, headers: dict, timeout: httpx.Timeout, settings: FetchSettings, form: dict | None = None
+        self, url: str, headers: dict, timeout: httpx.Timeout, settings: FetchSettings, form: dict | bytes | None = None
     ) -> Response:
         client = self._client_for(settings)
         method = "POST" if form is not None else "GET"
-        async with client.stream(method, url, headers=headers, timeout=timeout, data=form) as r:
+        data, content = (form, None) if not isinstance(form, bytes) else (None, form)
+        async with client.stream(method, url, headers=headers, timeout=timeout, data=data, content=content) as r:
             length = r.headers.get("content-length")
             if length and length.isdigit() and int(length) > settings.max_body_bytes:
                 raise TooLarge(f"body of {int(length)} bytes exceeds the limit of {settings.max_body_bytes}", url=url)
