@@ -206,9 +206,10 @@ def test_browser_requests_keep_the_per_host_pacing(site, sqlite_store):
     times = sorted(t for _, t, _ in site.log)
     assert len(times) >= 6  # robots.txt, the list, its script, its data, two detail pages
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    # Spacing on the server's clock: the fetcher spaces the sending, so 10% is left for a loaded machine's
-    # scheduling between sending and arriving (as tests/test_fetch.py does); without pacing these gaps are ~0.
-    assert min(gaps) >= min_delay * 0.9, site.log
+    # Spacing on the server's clock: the fetcher spaces the sending; a loaded machine delays one arrival more than
+    # the next (0.897 s seen at load 14), so half the delay is asked for: without pacing these gaps are ~0.01 s.
+    assert min(gaps) >= min_delay * 0.5, site.log
+    assert sum(gaps) / len(gaps) >= min_delay * 0.9, site.log
 
 
 def test_browser_requests_keep_to_the_sources_hosts(site, sqlite_store):
