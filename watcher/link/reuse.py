@@ -41,11 +41,13 @@ def neighbours(p: Pass, index: Index, sig: Signature) -> list[Verified]:
         return []  # nothing left but boilerplate: every such text would look alike
     ranked = [int(k) for k, _ in index.ranked(sig, p.th.ranked)]
     stored = p.tx.signatures_of([k for k in ranked if k != p.doc.id])
+    js = _jaccards(sig, list(stored.values()))
+    siblings = bool(p.doc.purpose_keys)
     estimates = sorted(
         (
             (est, nid)
-            for nid, s in stored.items()
-            if (est := _estimate(sig, s, p.th, bool(p.doc.purpose_keys))) is not None
+            for (nid, s), j in zip(stored.items(), js, strict=True)
+            if (est := _estimate(sig, s, j, p.th, siblings)) is not None
         ),
         reverse=True,
     )
@@ -64,14 +66,25 @@ def neighbours(p: Pass, index: Index, sig: Signature) -> list[Verified]:
     return out
 
 
-def _estimate(sig: Signature, stored: StoredSignature, th: Thresholds, siblings: bool) -> float | None:
-    """Jaccard estimated from the two signatures, None when neither it nor the containments it implies
+def _jaccards(sig: Signature, stored: list[StoredSignature]) -> list[float | None]:
+    """The Jaccard each stored signature estimates with sig (the share of equal values), in one numpy
+    pass; None for a signature of another length."""
+    n = len(sig.hashvalues)
+    fit = [i for i, s in enumerate(stored) if len(s.hashvalues) == 4 * n]
+    out: list[float | None] = [None] * len(stored)
+    if fit:
+        matrix = np.frombuffer(b"".join(stored[i].hashvalues for i in fit), dtype="<u4").reshape(len(fit), n)
+        for i, j in zip(fit, ((matrix == sig.hashvalues).sum(axis=1) / n).tolist(), strict=True):
+            out[i] = j
+    return out
+
+
+def _estimate(sig: Signature, stored: StoredSignature, j: float | None, th: Thresholds, siblings: bool) -> float | None:
+    """Jaccard estimated from the two signatures (j), None when neither it nor the containments it implies
     (with the two sizes) come near a threshold: reuse (derived_jaccard, derived_containment) or, when
     the new text implements something, a sibling's bit of shared text."""
-    other = np.frombuffer(stored.hashvalues, dtype="<u4")
-    if len(other) != len(sig.hashvalues) or not sig.size or not stored.size:
+    if j is None or not sig.size or not stored.size:
         return None
-    j = float(np.mean(other == sig.hashvalues))
     shared = j * (sig.size + stored.size) / (1 + j)
     floor = th.estimate_jaccard if siblings else th.derived_jaccard / 2  # 128 values: about ±0.04 at 0.2
     if j >= floor or shared / min(sig.size, stored.size) >= th.estimate_containment:
@@ -114,6 +127,7 @@ def link_repost(p: Pass, found: list[Verified]) -> bool:
     if Doc.order(p.doc) < Doc.order(canonical):
         p.writer.link("repost", canonical, p.doc, ev)
         p.tx.repoint_cluster(canonical.id, p.doc.id)
+        p.writer.forget()
         p.repost_displaced = canonical.id
         return False  # the new text is the canonical copy now: it is linked like any other
     p.writer.link("repost", p.doc, canonical, ev)
