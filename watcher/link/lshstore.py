@@ -91,6 +91,12 @@ class CompactTables:
         if slot is not None:
             self.dead[slot] = True
 
+    def add(self, key, bucket_keys: list[int]) -> None:
+        """Add one key: bucket_keys[b] is its bucket key in band b (query_bucket_keys)."""
+        slot = self.new_slot(key)
+        for k, table in zip(bucket_keys, self.bands, strict=True):
+            table.buffer(k, slot)
+
     def bulk(self, keys: list, bucket_matrix: np.ndarray) -> None:
         """Add many keys at once: bucket_matrix[i, b] is key i's bucket key in band b."""
         slots = np.array([self.new_slot(k) for k in keys], dtype=np.int32)
@@ -113,13 +119,14 @@ class BandTable:
 
     # -- writes --
     def insert(self, band: bytes, key, buffer: bool = False) -> None:
-        slot = self.shared.slot_of[key]
-        k = bucket_key(band)
+        self.buffer(bucket_key(band), self.shared.slot_of[key], merge=not buffer)
+
+    def buffer(self, k: int, slot: int, merge: bool = True) -> None:
         self.buf_h.append(k)
         self.buf_s.append(slot)
         self.buf_map.setdefault(k, []).append(slot)
         # In an insertion session the buffer is merged once, when the session closes.
-        if not buffer and len(self.buf_h) >= MERGE_AT:
+        if merge and len(self.buf_h) >= MERGE_AT:
             self.merge()
 
     def add_many(self, hs: np.ndarray, slots: np.ndarray) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 from storage.records import StoredSignature
 from watcher.link.classify import Doc, Pair, Relation, Scores, Thresholds, classify
 from watcher.link.context import Pass, same_version
-from watcher.link.fingerprint import Signature, exact_scores
+from watcher.link.fingerprint import Signature, intersection_sizes, scores_of
 
 if TYPE_CHECKING:
     from watcher.link.index import Index
@@ -51,7 +51,7 @@ def neighbours(p: Pass, index: Index, sig: Signature) -> list[Verified]:
         ),
         reverse=True,
     )
-    out: list[Verified] = []
+    found: list[tuple[Doc, float]] = []
     seen = {p.doc.id}
     for est, nid in estimates:
         other = p.docs.doc(nid)
@@ -60,10 +60,11 @@ def neighbours(p: Pass, index: Index, sig: Signature) -> list[Verified]:
         if other is None or other.id in seen:
             continue
         seen.add(other.id)
-        out.append(Verified(other, _scores(p, other), est))
-        if len(out) >= p.th.candidates:
+        found.append((other, est))
+        if len(found) >= p.th.candidates:
             break
-    return out
+    inters = intersection_sizes(p.doc.hashes, [other.hashes for other, _ in found])
+    return [Verified(other, _scores(p, other, n), est) for (other, est), n in zip(found, inters, strict=True)]
 
 
 def _jaccards(sig: Signature, stored: list[StoredSignature]) -> list[float | None]:
@@ -92,9 +93,10 @@ def _estimate(sig: Signature, stored: StoredSignature, j: float | None, th: Thre
     return None
 
 
-def _scores(p: Pass, other: Doc) -> Scores:
-    """Exact scores; a short text is contained in anything, so its containment counts for nothing."""
-    j, c_doc, c_other = exact_scores(p.doc.hashes, other.hashes)
+def _scores(p: Pass, other: Doc, inter: int) -> Scores:
+    """Exact scores (inter: the shingles the two share); a short text is contained in anything, so its
+    containment counts for nothing."""
+    j, c_doc, c_other = scores_of(inter, p.doc.size, other.size)
     return Scores(
         j,
         c_doc if p.doc.size >= p.th.min_shingles else 0.0,
