@@ -205,6 +205,7 @@ def linking_on(work: Path, sources: list[dict], args: argparse.Namespace) -> dic
         on_cpu=on["cpu"],
         on_docs_per_s=docs / on["wall"],
         link_wall=on["link_wall"],
+        link_cpu=on["link_cpu"],
         link_docs_per_s=docs / on["link_wall"] if on["link_wall"] else None,
         links=on["links"],
     )
@@ -304,14 +305,24 @@ def link_only(work: Path, sources: list[dict], args: argparse.Namespace) -> None
         rounds.append(fig)
         on = "unfinished"
         if fig["finished"]:
-            on = f"{fig['on_docs_per_s']:.1f} docs/s (link stage {fig['link_docs_per_s']:.1f})"
-        print(f"round {i + 1}: linking off {fig['off_docs_per_s']:.1f} docs/s, linking ON {on}", flush=True)
+            on = (
+                f"{fig['on_docs_per_s']:.1f} docs/s, CPU {fig['on_cpu']:.2f} s (link stage "
+                f"{fig['link_docs_per_s']:.1f} docs/s, CPU {fig['link_cpu']:.2f} s)"
+            )
+        print(
+            f"round {i + 1}: linking off {fig['off_docs_per_s']:.1f} docs/s, CPU {fig['off_cpu']:.2f} s; "
+            f"linking ON {on}",
+            flush=True,
+        )
     done = [r for r in rounds if r["finished"]]
     best = {
         "docs": rounds[0]["docs"],
         "off_docs_per_s": max(r["off_docs_per_s"] for r in rounds),
         "on_docs_per_s": max((r["on_docs_per_s"] for r in done), default=None),
         "link_docs_per_s": max((r["link_docs_per_s"] for r in done if r["link_docs_per_s"]), default=None),
+        "off_cpu": min(r["off_cpu"] for r in rounds),
+        "on_cpu": min((r["on_cpu"] for r in done), default=None),
+        "link_cpu": min((r["link_cpu"] for r in done), default=None),
         "links": done[-1]["links"] if done else None,
     }
     print(json.dumps({"rounds": rounds, "best": best}))
