@@ -19,6 +19,11 @@ starts, start-up included. The warm `watcher poll` command, start-up included, i
 
     pip install '.[bench]' && python bench/poll.py [--portals 500] [--items 20] [--link-portals 50]
     quick: python bench/poll.py --portals 50 --link-portals 10 --skip-urlwatch
+    linking only, 3 rounds: python bench/poll.py --link-only --rounds 3
+
+--link-only measures only the linking ON / off pair (--rounds times, alternating, each on empty
+databases), for comparing two trees on a machine shared with other work: run each tree's
+bench/poll.py in turn and compare the best round of each.
 """
 
 from __future__ import annotations
@@ -200,6 +205,7 @@ def linking_on(work: Path, sources: list[dict], args: argparse.Namespace) -> dic
         on_cpu=on["cpu"],
         on_docs_per_s=docs / on["wall"],
         link_wall=on["link_wall"],
+        link_cpu=on["link_cpu"],
         link_docs_per_s=docs / on["link_wall"] if on["link_wall"] else None,
         links=on["links"],
     )
@@ -228,7 +234,11 @@ def main() -> None:
     ap.add_argument("--skip-urlwatch", action="store_true")
     ap.add_argument("--link-portals", type=int, default=50, help="portals in the linking-ON cold ingest")
     ap.add_argument("--link-timeout", type=float, default=420, help="stop the linking-ON run after this (s)")
+    ap.add_argument("--link-only", action="store_true", help="only the linking ON / off cold ingests")
+    ap.add_argument("--rounds", type=int, default=1, help="with --link-only: rounds of the pair")
     args = ap.parse_args()
+    if args.link_only:
+        args.portals = min(args.portals, args.link_portals)
 
     work = Path(tempfile.mkdtemp(prefix="watcher-bench-"))
     print(f"generating {args.portals} portals x {args.items} items …", flush=True)
@@ -251,6 +261,10 @@ def main() -> None:
         }
         for i, u in enumerate(urls)
     ]
+    if args.link_only:
+        link_only(work, sources, args)
+        server.terminate()
+        return
     cfg = write_config(work / "sources.yaml", sources, args)
     db = f"sqlite:///{work / 'bench.db'}"
     docs = args.portals * args.items
@@ -279,6 +293,39 @@ def main() -> None:
     fig["linking_on"] = linking_on(work, sources, args)
     server.terminate()
     report(fig, args)
+
+
+def link_only(work: Path, sources: list[dict], args: argparse.Namespace) -> None:
+    """The linking ON / off pair, --rounds times; each round's figures, then the best of each."""
+    rounds = []
+    for i in range(args.rounds):
+        for f in work.glob("link-*.db*"):
+            f.unlink()
+        fig = linking_on(work, sources, args)
+        rounds.append(fig)
+        on = "unfinished"
+        if fig["finished"]:
+            on = (
+                f"{fig['on_docs_per_s']:.1f} docs/s, CPU {fig['on_cpu']:.2f} s (link stage "
+                f"{fig['link_docs_per_s']:.1f} docs/s, CPU {fig['link_cpu']:.2f} s)"
+            )
+        print(
+            f"round {i + 1}: linking off {fig['off_docs_per_s']:.1f} docs/s, CPU {fig['off_cpu']:.2f} s; "
+            f"linking ON {on}",
+            flush=True,
+        )
+    done = [r for r in rounds if r["finished"]]
+    best = {
+        "docs": rounds[0]["docs"],
+        "off_docs_per_s": max(r["off_docs_per_s"] for r in rounds),
+        "on_docs_per_s": max((r["on_docs_per_s"] for r in done), default=None),
+        "link_docs_per_s": max((r["link_docs_per_s"] for r in done if r["link_docs_per_s"]), default=None),
+        "off_cpu": min(r["off_cpu"] for r in rounds),
+        "on_cpu": min((r["on_cpu"] for r in done), default=None),
+        "link_cpu": min((r["link_cpu"] for r in done), default=None),
+        "links": done[-1]["links"] if done else None,
+    }
+    print(json.dumps({"rounds": rounds, "best": best}))
 
 
 def row(label: str, docs: int | None, wall: float, cpu: float | None, rate: float | None) -> None:

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 
 from storage.core import T_CIT, T_LINK, T_NOTICE, T_SIG, T_VERSION, Repo, chunks, table_of
 from storage.linksession import LinkSession, link_row
@@ -43,6 +43,17 @@ _NOTICE_COLS = (
     T_NOTICE.c.link_date,
     T_NOTICE.c.repost_of,
     T_NOTICE.c.source_id,
+)
+
+
+# A version to link with its notice, and the notice's newest version number (built once: see linksession).
+_LINKING_TEXT = (
+    select(*_NOTICE_COLS, T_VERSION.c.norm_text, T_VERSION.c.citations_json, T_VERSION.c.seq)
+    .add_columns(
+        select(func.max(T_V2.c.seq)).where(T_V2.c.notice_id == T_VERSION.c.notice_id).scalar_subquery().label("newest")
+    )
+    .join(T_NOTICE, T_NOTICE.c.id == T_VERSION.c.notice_id)
+    .where(T_VERSION.c.id == bindparam("vid"))
 )
 
 
@@ -104,14 +115,8 @@ class LinkRepo(Repo):
     def linking_text(self, version_id: int) -> LinkingText | None:
         """A version to link, in one read: its text and citations, and its notice (None when a newer
         version of the notice is stored: an older one is signed, not linked)."""
-        newest = select(func.max(T_V2.c.seq)).where(T_V2.c.notice_id == T_VERSION.c.notice_id).scalar_subquery()
         with self.engine.connect() as conn:
-            r = conn.execute(
-                select(*_NOTICE_COLS, T_VERSION.c.norm_text, T_VERSION.c.citations_json, T_VERSION.c.seq)
-                .add_columns(newest.label("newest"))
-                .join(T_NOTICE, T_NOTICE.c.id == T_VERSION.c.notice_id)
-                .where(T_VERSION.c.id == version_id)
-            ).first()
+            r = conn.execute(_LINKING_TEXT, {"vid": version_id}).first()
         if r is None:
             return None
         version = VersionText(r.norm_text, _citations(r.citations_json))

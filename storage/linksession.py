@@ -1,7 +1,9 @@
 """The statements of linking one version, on its transaction (`store.link_session()`).
 
 Every lookup is by an indexed key (title key, 文号, notice id, citation key), so linking one document
-reads what concerns it and never scans what is stored.
+reads what concerns it and never scans what is stored. The statements are built once, with bound
+parameters: building a statement costs several times what SQLite takes to run it, and a document is
+a dozen statements.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from storage.core import T_CIT, T_EVENT, T_LINK, T_NOTICE, T_SIG, table_of
@@ -20,6 +22,65 @@ from storage.records import CitationRow, LinkRow, Member, StoredSignature, Waiti
 T_ALIAS = table_of(TitleAlias)
 _CITATION_COLS = ("notice_id", "kind", "key", "raw", "in_purpose", "resolved_id", "basis")
 _WHEN = func.coalesce(T_NOTICE.c.link_date, T_NOTICE.c.written, T_NOTICE.c.published)
+
+
+def _many(name: str):
+    return bindparam(name, expanding=True)
+
+
+_ADD_SIGNATURE = insert(T_SIG)
+_SET_LINK_FACTS = (
+    update(T_NOTICE)
+    .where(T_NOTICE.c.id == bindparam("nid"))
+    .values(link_date=bindparam("when"), repost_of=bindparam("repost"))
+)
+_DELETE_ALIASES = delete(T_ALIAS).where(T_ALIAS.c.notice_id == bindparam("nid"))
+_ADD_ALIASES = insert(T_ALIAS)
+_DELETE_CITATIONS = delete(T_CIT).where(T_CIT.c.notice_id == bindparam("nid"))
+_ADD_CITATIONS = insert(T_CIT)
+_CITED_TITLE = and_(
+    T_CIT.c.kind.in_(("title", "bare")),
+    T_CIT.c.key.in_(_many("keys")),
+    or_(T_CIT.c.in_purpose.is_(True), T_CIT.c.basis.is_(True)),
+)
+_CITED_DOCNO = and_(T_CIT.c.kind == "docno", T_CIT.c.key == bindparam("doc_no"))
+_WAITING = {  # (by title keys, by 文号) -> the statement
+    (t, d): select(T_CIT, _WHEN.label("child_when"), T_NOTICE.c.repost_of)
+    .join(T_NOTICE, T_NOTICE.c.id == T_CIT.c.notice_id)
+    .where(or_(*[c for c, on in ((_CITED_TITLE, t), (_CITED_DOCNO, d)) if on]), T_CIT.c.notice_id != bindparam("ex"))
+    .order_by(T_CIT.c.notice_id, T_CIT.c.id)
+    for t in (True, False)
+    for d in (True, False)
+    if t or d
+}
+_MEMBER_COLS = (T_NOTICE.c.id, T_NOTICE.c.title_key, T_NOTICE.c.issuer, T_NOTICE.c.doc_no, _WHEN.label("w"))
+_MEMBERS = select(*_MEMBER_COLS, T_NOTICE.c.repost_of).where(T_NOTICE.c.version_count > 0).order_by(T_NOTICE.c.id)
+_CHAIN = _MEMBERS.where(
+    or_(
+        T_NOTICE.c.title_key.in_(_many("keys")),
+        T_NOTICE.c.id.in_(select(T_ALIAS.c.notice_id).where(T_ALIAS.c.key.in_(_many("keys")))),
+    )
+)
+_BY_DOCNO = _MEMBERS.where(T_NOTICE.c.doc_no == bindparam("doc_no"))
+_SIGNATURES_OF = (
+    select(T_SIG.c.notice_id, T_SIG.c.version_id, T_SIG.c.params, T_SIG.c.size, T_SIG.c.hashvalues)
+    .where(T_SIG.c.notice_id.in_(_many("ids")))
+    .order_by(T_SIG.c.version_id)
+)
+_LINKS_OF = (
+    select(T_LINK)
+    .where(T_LINK.c.child_id == bindparam("child"), T_LINK.c.relation.in_(_many("relations")))
+    .order_by(T_LINK.c.id)
+)
+_ONE_LINK = and_(
+    T_LINK.c.child_id == bindparam("child"),
+    T_LINK.c.parent_key == bindparam("pkey"),
+    T_LINK.c.relation == bindparam("rel"),
+)
+_LINK_EXISTS = select(T_LINK.c.id).where(_ONE_LINK)
+_DELETE_LINK = delete(T_LINK).where(_ONE_LINK)
+_ADD_LINK = insert(T_LINK)
+_ANNOUNCE = insert(T_EVENT)
 
 
 def link_row(r) -> LinkRow:
@@ -54,22 +115,21 @@ class LinkSession:
 
     def add_signature(self, version_id: int, notice_id: int, params: str, size: int, hashvalues: bytes) -> None:
         self.conn.execute(
-            insert(T_SIG).values(
+            _ADD_SIGNATURE,
+            dict(
                 version_id=version_id,
                 notice_id=notice_id,
                 params=params,
                 size=size,
                 hashvalues=hashvalues,
                 created_at=utcnow(),
-            )
+            ),
         )
 
     # ---- the notice as the linker dates and clusters it ---------------------------------------------
     def set_link_facts(self, notice_id: int, when: date | None, repost_of: int | None = None) -> None:
         """The date the linker dates the notice by, and its repost cluster (None: canonical)."""
-        self.conn.execute(
-            update(T_NOTICE).where(T_NOTICE.c.id == notice_id).values(link_date=when, repost_of=repost_of)
-        )
+        self.conn.execute(_SET_LINK_FACTS, dict(nid=notice_id, when=when, repost=repost_of))
 
     def repoint_cluster(self, old: int, new: int) -> None:
         """An earlier copy arrived late: the cluster of `old` (and `old` itself) become reposts of `new`,
@@ -85,47 +145,36 @@ class LinkSession:
 
     def set_aliases(self, notice_id: int, keys: Iterable[str]) -> None:
         """Former titles of the notice's instrument (its amendment history)."""
-        self.conn.execute(delete(T_ALIAS).where(T_ALIAS.c.notice_id == notice_id))
+        self.conn.execute(_DELETE_ALIASES, dict(nid=notice_id))
         rows = [dict(notice_id=notice_id, key=k[:200]) for k in sorted(set(keys))]
         if rows:
-            self.conn.execute(insert(T_ALIAS), rows)
+            self.conn.execute(_ADD_ALIASES, rows)
 
     # ---- citations --------------------------------------------------------------------------------
     def clear_citations(self, notice_id: int) -> None:
-        self.conn.execute(delete(T_CIT).where(T_CIT.c.notice_id == notice_id))
+        self.conn.execute(_DELETE_CITATIONS, dict(nid=notice_id))
 
     def add_citations(self, rows: Sequence[CitationRow]) -> None:
         if rows:
-            self.conn.execute(insert(T_CIT), [{k: getattr(r, k) for k in _CITATION_COLS} for r in rows])
+            self.conn.execute(_ADD_CITATIONS, [{k: getattr(r, k) for k in _CITATION_COLS} for r in rows])
 
     def waiting(self, title_keys: Sequence[str], doc_no: str | None, exclude: int) -> list[Waiting]:
         """Citations by other notices of these title keys (what they implement or cite as legal basis)
         or of this 文号 (any), each with the citing notice's date. Reposts are left out: a repost links
         to its cluster's canonical copy only."""
-        conds = []
-        if title_keys:
-            conds.append(
-                and_(
-                    T_CIT.c.kind.in_(("title", "bare")),
-                    T_CIT.c.key.in_(list(title_keys)),
-                    or_(T_CIT.c.in_purpose.is_(True), T_CIT.c.basis.is_(True)),
-                )
-            )
-        if doc_no:
-            conds.append(and_(T_CIT.c.kind == "docno", T_CIT.c.key == doc_no))
-        if not conds:
+        if not title_keys and not doc_no:
             return []
-        q = (
-            select(T_CIT, _WHEN.label("child_when"), T_NOTICE.c.repost_of)
-            .join(T_NOTICE, T_NOTICE.c.id == T_CIT.c.notice_id)
-            .where(or_(*conds), T_CIT.c.notice_id != exclude)
-            .order_by(T_CIT.c.notice_id, T_CIT.c.id)
-        )
+        q = _WAITING[(bool(title_keys), bool(doc_no))]
+        params: dict = {"ex": exclude}
+        if title_keys:
+            params["keys"] = list(title_keys)
+        if doc_no:
+            params["doc_no"] = doc_no
         # repost_of is filtered here, not in SQL: `repost_of IS NULL` holds for nearly every notice, and
         # SQLite would scan its index instead of looking the keys up.
         return [
             Waiting(r.notice_id, r.child_when, CitationRow(*(getattr(r, k) for k in _CITATION_COLS)))
-            for r in self.conn.execute(q)
+            for r in self.conn.execute(q, params)
             if r.repost_of is None
         ]
 
@@ -135,23 +184,15 @@ class LinkSession:
         former title), one per repost cluster."""
         if not keys:
             return []
-        aliased = select(T_ALIAS.c.notice_id).where(T_ALIAS.c.key.in_(list(keys)))
-        return self._members(or_(T_NOTICE.c.title_key.in_(list(keys)), T_NOTICE.c.id.in_(aliased)), exclude)
+        return self._members(self.conn.execute(_CHAIN, {"keys": list(keys)}), exclude)
 
     def by_docno(self, doc_no: str, exclude: int | None = None) -> list[Member]:
         """The stored notices carrying this 文号, one per repost cluster."""
-        return self._members(T_NOTICE.c.doc_no == doc_no, exclude)
+        return self._members(self.conn.execute(_BY_DOCNO, {"doc_no": doc_no}), exclude)
 
-    def _members(self, cond, exclude: int | None) -> list[Member]:
-        q = select(
-            T_NOTICE.c.id,
-            T_NOTICE.c.title_key,
-            T_NOTICE.c.issuer,
-            T_NOTICE.c.doc_no,
-            _WHEN.label("w"),
-            T_NOTICE.c.repost_of,
-        ).where(cond, T_NOTICE.c.version_count > 0)
-        rows = self.conn.execute(q.order_by(T_NOTICE.c.id))  # reposts filtered here: see waiting()
+    @staticmethod
+    def _members(rows, exclude: int | None) -> list[Member]:
+        # reposts filtered here: see waiting()
         return [
             Member(r.id, r.title_key, r.issuer, r.doc_no, r.w) for r in rows if r.repost_of is None and r.id != exclude
         ]
@@ -160,41 +201,27 @@ class LinkSession:
         """The newest signature of each of these notices (one query for a query's neighbours)."""
         if not notice_ids:
             return {}
-        q = (
-            select(T_SIG.c.notice_id, T_SIG.c.version_id, T_SIG.c.params, T_SIG.c.size, T_SIG.c.hashvalues)
-            .where(T_SIG.c.notice_id.in_(list(notice_ids)))
-            .order_by(T_SIG.c.version_id)
-        )
         return {
             r.notice_id: StoredSignature(r.notice_id, r.version_id, r.params, r.size, r.hashvalues)
-            for r in self.conn.execute(q)
+            for r in self.conn.execute(_SIGNATURES_OF, {"ids": list(notice_ids)})
         }
 
     # ---- links ----------------------------------------------------------------------------------
     def links_of(self, child_id: int, relations: Sequence[str]) -> list[LinkRow]:
-        q = select(T_LINK).where(T_LINK.c.child_id == child_id, T_LINK.c.relation.in_(list(relations)))
-        return [link_row(r) for r in self.conn.execute(q.order_by(T_LINK.c.id))]
+        rows = self.conn.execute(_LINKS_OF, {"child": child_id, "relations": list(relations)})
+        return [link_row(r) for r in rows]
 
     def link_exists(self, child_id: int, parent_key: str, relation: str) -> bool:
-        return (
-            self.conn.execute(
-                select(T_LINK.c.id).where(
-                    T_LINK.c.child_id == child_id, T_LINK.c.parent_key == parent_key, T_LINK.c.relation == relation
-                )
-            ).first()
-            is not None
-        )
+        one = dict(child=child_id, pkey=parent_key, rel=relation)
+        return self.conn.execute(_LINK_EXISTS, one).first() is not None
 
     def delete_link(self, child_id: int, parent_key: str, relation: str) -> None:
-        self.conn.execute(
-            delete(T_LINK).where(
-                T_LINK.c.child_id == child_id, T_LINK.c.parent_key == parent_key, T_LINK.c.relation == relation
-            )
-        )
+        self.conn.execute(_DELETE_LINK, dict(child=child_id, pkey=parent_key, rel=relation))
 
     def add_link(self, link: LinkRow) -> None:
         self.conn.execute(
-            insert(T_LINK).values(
+            _ADD_LINK,
+            dict(
                 child_id=link.child_id,
                 parent_id=link.parent_id,
                 parent_key=link.parent_key,
@@ -206,7 +233,7 @@ class LinkSession:
                 alignment_json=json.dumps(link.alignment, ensure_ascii=False) if link.alignment else None,
                 explanation=link.explanation,
                 created_at=utcnow(),
-            )
+            ),
         )
 
     def announce(self, notice_id: int, source_id: str, links: Sequence[LinkRow]) -> None:
@@ -216,12 +243,13 @@ class LinkSession:
         payload = {k: v for k, v in link_payload(ordered[0]).items() if k != "child_id"}
         payload["links"] = [link_payload(ln) for ln in ordered]
         self.conn.execute(
-            insert(T_EVENT).values(
+            _ANNOUNCE,
+            dict(
                 kind="link.new",
                 source_id=source_id or "",
                 notice_id=notice_id,
                 version_id=None,
                 created_at=utcnow(),
                 payload_json=json.dumps(payload, ensure_ascii=False),
-            )
+            ),
         )

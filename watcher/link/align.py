@@ -3,15 +3,20 @@
 Articles are the numbered items of the document — 第X条, （一）…（三十三）, 一、… or 1. — whichever
 numbering divides it into the most pieces; plain paragraphs otherwise. Pairs are found by text
 similarity, not by number, because an implementing document renumbers the items it keeps.
+
+Linking aligns the same parent with many children (a law and its implementing measures): a text's
+articles and their shingles are kept for the texts aligned last (`articles_of`). Character diffs of
+modified articles use cydifflib, difflib's algorithm compiled (the same opcodes, ~8x faster).
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
+from cydifflib import SequenceMatcher
 
 from watcher.link.fingerprint import intersection_size, shingle_hashes
 from watcher.text.normalise import paragraphs
@@ -71,6 +76,21 @@ def split_articles(text: str) -> list[Article]:
     return out
 
 
+@dataclass(frozen=True)
+class Articles:
+    """A text's articles with their character 3-shingles, as align compares them."""
+
+    items: tuple[Article, ...]
+    hashes: tuple[np.ndarray, ...]
+
+
+@lru_cache(maxsize=256)
+def articles_of(text: str) -> Articles:
+    """split_articles with the shingles of each article, for the texts aligned last (treat as read-only)."""
+    items = tuple(split_articles(text))
+    return Articles(items, tuple(shingle_hashes(a.text, 3) for a in items))
+
+
 def _similarity(a: np.ndarray, b: np.ndarray) -> float:
     if not len(a) or not len(b):
         return 0.0
@@ -101,27 +121,31 @@ def similarities(ch: list[np.ndarray], ph: list[np.ndarray]) -> np.ndarray:
 
 
 def char_diff(old: str, new: str) -> list[tuple[str, str, str]]:
-    sm = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    sm = SequenceMatcher(a=old, b=new, autojunk=False)
     return [(tag, old[i1:i2], new[j1:j2]) for tag, i1, i2, j1, j2 in sm.get_opcodes()]
+
+
+def _greedy_order(sims: np.ndarray) -> list[tuple[int, int]]:
+    """The (child, parent) pairs at least MODIFIED alike, most alike first; ties as sorting the tuples
+    (similarity, child, parent) in reverse would order them. Only those pairs are sorted: a law of a
+    hundred articles has ten thousand pairs and about a hundred alike."""
+    ii, jj = np.nonzero(sims >= MODIFIED)
+    order = np.lexsort((-jj, -ii, -sims[ii, jj]))
+    return list(zip(ii[order].tolist(), jj[order].tolist(), strict=True))
 
 
 def align(parent_text: str, child_text: str) -> dict:
     """Pair the child's articles with the parent's; returns a JSON-able summary with the pairs."""
-    pa, ca = split_articles(parent_text), split_articles(child_text)
-    ph = [shingle_hashes(a.text, 3) for a in pa]
-    ch = [shingle_hashes(a.text, 3) for a in ca]
-    sims = similarities(ch, ph)
+    parent, child = articles_of(parent_text), articles_of(child_text)
+    pa, ca = parent.items, child.items
+    sims = similarities(list(child.hashes), list(parent.hashes))
     pairs: list[Pair] = []
     used: set[int] = set()
-    # Greedy by similarity: each parent article is used once.
-    order = sorted(((sims[i, j], i, j) for i in range(len(ca)) for j in range(len(pa))), reverse=True)
     match: dict[int, tuple[int, float]] = {}
-    for s, i, j in order:
-        if s < MODIFIED:
-            break
+    for i, j in _greedy_order(sims):  # each parent article is used once
         if i in match or j in used:
             continue
-        match[i] = (j, float(s))
+        match[i] = (j, float(sims[i, j]))
         used.add(j)
     # Same-numbered articles left over on both sides are one article rewritten, not one removed and
     # one added: the numbering is the evidence when the wording has changed too much.

@@ -67,7 +67,7 @@ def _relink(p: Pass, child: Doc, parent: Doc, relation: str, members: list[Membe
     (made while this one was not stored, or by an older text of the child)."""
     others = {m.id for m in members} - {parent.id}
     if others:
-        for ln in p.tx.links_of(child.id, (relation,)):
+        for ln in p.writer.links_of(child.id, (relation,)):
             if ln.parent_id in others:
                 p.writer.drop(ln)
     if p.writer.link(relation, child, parent, ev):

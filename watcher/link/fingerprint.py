@@ -184,6 +184,27 @@ def intersection_size(a: np.ndarray, b: np.ndarray) -> int:
     return int(np.count_nonzero(b[idx] == a))
 
 
+def intersection_sizes(a: np.ndarray, others: list[np.ndarray]) -> list[int]:
+    """|a ∩ b| for each b in others (sorted unique arrays), in one binary search of them all in a."""
+    if not others:
+        return []
+    if not len(a):
+        return [0] * len(others)
+    allb = np.concatenate(others)
+    idx = np.searchsorted(a, allb)
+    idx[idx == len(a)] = 0
+    hits = np.concatenate(([0], np.cumsum(a[idx] == allb)))
+    ends = np.cumsum([len(b) for b in others])
+    return (hits[ends] - hits[ends - [len(b) for b in others]]).tolist()
+
+
+def scores_of(inter: int, n_a: int, n_b: int) -> tuple[float, float, float]:
+    """Jaccard and containments from |A ∩ B|, |A| and |B| (exact_scores without the intersection)."""
+    if not n_a or not n_b:
+        return 0.0, 0.0, 0.0
+    return inter / (n_a + n_b - inter), inter / n_a, inter / n_b
+
+
 def exact_scores(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     """Exact Jaccard and containments (|A∩B|/|A|, |A∩B|/|B|) from two sorted unique hash arrays."""
     if not len(a) or not len(b):

@@ -85,6 +85,9 @@ class Index:
         self.params.check(sig.params, "signature")
         if self.lsh.keys.has_key(key):
             self.lsh.remove(key)
+        if self.compact is not None:  # MinHashLSH.insert's work, without a MinHash and its band bytes
+            self.compact.add(key, query_bucket_keys(sig.hashvalues, self.lsh.r, self.lsh.b))
+            return
         self.lsh.insert(key, sig.minhash(), check_duplication=False)
 
     def remove(self, key: str) -> None:

@@ -91,6 +91,12 @@ class CompactTables:
         if slot is not None:
             self.dead[slot] = True
 
+    def add(self, key, bucket_keys: list[int]) -> None:
+        """Add one key: bucket_keys[b] is its bucket key in band b (query_bucket_keys)."""
+        slot = self.new_slot(key)
+        for k, table in zip(bucket_keys, self.bands, strict=True):
+            table.buffer(k, slot)
+
     def bulk(self, keys: list, bucket_matrix: np.ndarray) -> None:
         """Add many keys at once: bucket_matrix[i, b] is key i's bucket key in band b."""
         slots = np.array([self.new_slot(k) for k in keys], dtype=np.int32)
@@ -108,15 +114,19 @@ class BandTable:
         self.s = np.zeros(0, dtype=np.int32)
         self.buf_h = array("Q")
         self.buf_s = array("i")
+        self.buf_map: dict[int, list[int]] = {}  # the buffer by bucket key: a query reads it in O(1)
         self.buffer_size = MERGE_AT
 
     # -- writes --
     def insert(self, band: bytes, key, buffer: bool = False) -> None:
-        slot = self.shared.slot_of[key]
-        self.buf_h.append(bucket_key(band))
+        self.buffer(bucket_key(band), self.shared.slot_of[key], merge=not buffer)
+
+    def buffer(self, k: int, slot: int, merge: bool = True) -> None:
+        self.buf_h.append(k)
         self.buf_s.append(slot)
+        self.buf_map.setdefault(k, []).append(slot)
         # In an insertion session the buffer is merged once, when the session closes.
-        if not buffer and len(self.buf_h) >= MERGE_AT:
+        if merge and len(self.buf_h) >= MERGE_AT:
             self.merge()
 
     def add_many(self, hs: np.ndarray, slots: np.ndarray) -> None:
@@ -133,7 +143,7 @@ class BandTable:
         h, s = h[live], s[live]
         order = np.argsort(h, kind="stable")  # timsort: a sorted run plus a short tail merges in ~linear time
         self.h, self.s = h[order], s[order]
-        self.buf_h, self.buf_s = array("Q"), array("i")
+        self.buf_h, self.buf_s, self.buf_map = array("Q"), array("i"), {}
 
     def empty_buffer(self) -> None:
         if len(self.buf_h):
@@ -157,25 +167,19 @@ class BandTable:
         out = []
         if lo < len(h) and h[lo] == k:
             out = [key_of[x] for x in self.s[lo : h.searchsorted(k, "right")].tolist() if not dead[x]]
-        if len(self.buf_h):
-            buf = np.frombuffer(self.buf_h, dtype=np.uint64)
-            out += [key_of[self.buf_s[i]] for i in np.flatnonzero(buf == k) if not dead[self.buf_s[i]]]
+        out += [key_of[x] for x in self.buf_map.get(int(k), ()) if not dead[x]]
         return out
 
     def slots(self, k: np.uint64, cap: int) -> np.ndarray:
         """Slots in bucket k, the earliest inserted first, at most `cap` of them (dead ones included:
         the caller drops them). A bucket shared by thousands of near-duplicates costs `cap`."""
         lo = self.h.searchsorted(k)
+        found = _NONE  # most bands of most queries: one search, one dict look-up, no allocation
         if lo < len(self.h) and self.h[lo] == k:
             found = self.s[lo : min(self.h.searchsorted(k, "right"), lo + cap)]
-        elif not len(self.buf_h):
-            return _NONE  # most bands of most queries: one search, no allocation
-        else:
-            found = _NONE
-        if len(self.buf_h) and len(found) < cap:
-            buf = np.frombuffer(self.buf_h, dtype=np.uint64)
-            more = np.frombuffer(self.buf_s, dtype=np.int32)[np.flatnonzero(buf == k)]
-            found = np.concatenate([found, more[: cap - len(found)]])
+        more = self.buf_map.get(int(k)) if self.buf_map else None
+        if more and len(found) < cap:
+            found = np.concatenate([found, np.array(more[: cap - len(found)], dtype=np.int32)])
         return found
 
     def size(self) -> int:

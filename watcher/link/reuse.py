@@ -18,7 +18,7 @@ import numpy as np
 from storage.records import StoredSignature
 from watcher.link.classify import Doc, Pair, Relation, Scores, Thresholds, classify
 from watcher.link.context import Pass, same_version
-from watcher.link.fingerprint import Signature, exact_scores
+from watcher.link.fingerprint import Signature, intersection_sizes, scores_of
 
 if TYPE_CHECKING:
     from watcher.link.index import Index
@@ -41,15 +41,17 @@ def neighbours(p: Pass, index: Index, sig: Signature) -> list[Verified]:
         return []  # nothing left but boilerplate: every such text would look alike
     ranked = [int(k) for k, _ in index.ranked(sig, p.th.ranked)]
     stored = p.tx.signatures_of([k for k in ranked if k != p.doc.id])
+    js = _jaccards(sig, list(stored.values()))
+    siblings = bool(p.doc.purpose_keys)
     estimates = sorted(
         (
             (est, nid)
-            for nid, s in stored.items()
-            if (est := _estimate(sig, s, p.th, bool(p.doc.purpose_keys))) is not None
+            for (nid, s), j in zip(stored.items(), js, strict=True)
+            if (est := _estimate(sig, s, j, p.th, siblings)) is not None
         ),
         reverse=True,
     )
-    out: list[Verified] = []
+    found: list[tuple[Doc, float]] = []
     seen = {p.doc.id}
     for est, nid in estimates:
         other = p.docs.doc(nid)
@@ -58,20 +60,32 @@ def neighbours(p: Pass, index: Index, sig: Signature) -> list[Verified]:
         if other is None or other.id in seen:
             continue
         seen.add(other.id)
-        out.append(Verified(other, _scores(p, other), est))
-        if len(out) >= p.th.candidates:
+        found.append((other, est))
+        if len(found) >= p.th.candidates:
             break
+    inters = intersection_sizes(p.doc.hashes, [other.hashes for other, _ in found])
+    return [Verified(other, _scores(p, other, n), est) for (other, est), n in zip(found, inters, strict=True)]
+
+
+def _jaccards(sig: Signature, stored: list[StoredSignature]) -> list[float | None]:
+    """The Jaccard each stored signature estimates with sig (the share of equal values), in one numpy
+    pass; None for a signature of another length."""
+    n = len(sig.hashvalues)
+    fit = [i for i, s in enumerate(stored) if len(s.hashvalues) == 4 * n]
+    out: list[float | None] = [None] * len(stored)
+    if fit:
+        matrix = np.frombuffer(b"".join(stored[i].hashvalues for i in fit), dtype="<u4").reshape(len(fit), n)
+        for i, j in zip(fit, ((matrix == sig.hashvalues).sum(axis=1) / n).tolist(), strict=True):
+            out[i] = j
     return out
 
 
-def _estimate(sig: Signature, stored: StoredSignature, th: Thresholds, siblings: bool) -> float | None:
-    """Jaccard estimated from the two signatures, None when neither it nor the containments it implies
+def _estimate(sig: Signature, stored: StoredSignature, j: float | None, th: Thresholds, siblings: bool) -> float | None:
+    """Jaccard estimated from the two signatures (j), None when neither it nor the containments it implies
     (with the two sizes) come near a threshold: reuse (derived_jaccard, derived_containment) or, when
     the new text implements something, a sibling's bit of shared text."""
-    other = np.frombuffer(stored.hashvalues, dtype="<u4")
-    if len(other) != len(sig.hashvalues) or not sig.size or not stored.size:
+    if j is None or not sig.size or not stored.size:
         return None
-    j = float(np.mean(other == sig.hashvalues))
     shared = j * (sig.size + stored.size) / (1 + j)
     floor = th.estimate_jaccard if siblings else th.derived_jaccard / 2  # 128 values: about ±0.04 at 0.2
     if j >= floor or shared / min(sig.size, stored.size) >= th.estimate_containment:
@@ -79,9 +93,10 @@ def _estimate(sig: Signature, stored: StoredSignature, th: Thresholds, siblings:
     return None
 
 
-def _scores(p: Pass, other: Doc) -> Scores:
-    """Exact scores; a short text is contained in anything, so its containment counts for nothing."""
-    j, c_doc, c_other = exact_scores(p.doc.hashes, other.hashes)
+def _scores(p: Pass, other: Doc, inter: int) -> Scores:
+    """Exact scores (inter: the shingles the two share); a short text is contained in anything, so its
+    containment counts for nothing."""
+    j, c_doc, c_other = scores_of(inter, p.doc.size, other.size)
     return Scores(
         j,
         c_doc if p.doc.size >= p.th.min_shingles else 0.0,
@@ -114,6 +129,7 @@ def link_repost(p: Pass, found: list[Verified]) -> bool:
     if Doc.order(p.doc) < Doc.order(canonical):
         p.writer.link("repost", canonical, p.doc, ev)
         p.tx.repoint_cluster(canonical.id, p.doc.id)
+        p.writer.forget()
         p.repost_displaced = canonical.id
         return False  # the new text is the canonical copy now: it is linked like any other
     p.writer.link("repost", p.doc, canonical, ev)

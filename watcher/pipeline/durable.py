@@ -20,18 +20,26 @@ log = logging.getLogger(__name__)
 
 @contextlib.asynccontextmanager
 async def every(seconds: float, action: Callable[[], Awaitable[None]]) -> AsyncIterator[None]:
-    """Run `action` every `seconds` while the block runs (the action handles its own failures)."""
+    """Run `action` every `seconds` while the block runs (the action handles its own failures). When the
+    block ends, an action under way finishes: cancelled, a flush queued behind other storage calls lost its
+    batch (taken from the poll, never stored). When the block fails, the action is cancelled."""
+    stop = asyncio.Event()
 
     async def loop() -> None:
         while True:
-            await asyncio.sleep(seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), seconds)
+                return
             await action()
 
     task = asyncio.create_task(loop())
     try:
         yield
-    finally:
+    except BaseException:
         task.cancel()
+        raise
+    finally:
+        stop.set()
         await asyncio.wait({task})  # a cancellation of the block itself still goes up from here
         if not task.cancelled() and task.exception() is not None:  # an action let a failure through
             log.error("a periodic task of the poll failed: %s", task.exception())
