@@ -83,6 +83,7 @@ _ATTACHMENT = re.compile(
     r"(?m)^[ \t\u3000]*(?:附\s*件\s*\d*\s*[:：]?|\d{1,2}\s*[.、．])\s*(?:\d{1,2}\s*[.、．]\s*)?"
     r"(?P<title>[^\n]{4,80})$"
 )
+_PAIRED = re.compile(r"\s*[(（]\s*([^()（）]{4,30}?号)\s*(?:[,，;；][^()（）]{0,30})?[)）]")
 # Bare law names in a governed span: 根据宪法、立法法和地方各级人民代表大会和地方各级人民政府组织法.
 _BARE_END = re.compile(r"(?:法|条例)(?=$|[、，,和及与以等的》）)\s])")
 _BARE_BREAK = re.compile(r"[、，,；;：:。()（）\s]")
@@ -241,7 +242,8 @@ def _cites_in(sentence: str, offset: int, lo: int, hi: int) -> list[Cite]:
     paired: set[str] = set()
     for s in spans:
         key = fold_title(s.raw)
-        m = re.match(r"\s*[(（]\s*([^()（）]{4,30}?号)\s*[)）]", sentence[s.end : s.end + 40])
+        # 《X》（国发〔2021〕4号） or 《X》（中办发〔2016〕8号，以下简称《意见》）: the same document
+        m = _PAIRED.match(sentence[s.end : s.end + 60])
         found = find_docnos(m.group(1), limit=1) if m else []
         if found:
             paired.add(str(found[0]))
