@@ -267,3 +267,16 @@ def test_citations_name_their_purpose_and_pair_a_title_with_its_docno():
     law = Doc(2, "上海市实施《归侨侨眷权益保护法》办法", None, None, None, None, text, 2, np.empty(0, np.uint64))
     implemented = [c for c in citations_of(law, cited, Thresholds()) if c.in_purpose]
     assert [c.key for c in implemented] == ["归侨侨眷权益保护法"]
+
+
+def test_a_news_report_quoting_a_document_is_not_derived_from_it_by_text_reuse():
+    def make(id_: int, day: date, text: str) -> Doc:
+        return Doc(id_, "关于X的意见", "关于X的意见", None, None, day, text, id_, np.empty(0, np.uint64))
+
+    body = "为推动高质量发展，现提出如下意见。一、总体要求。"
+    report = "国务院印发《关于X的意见》新华社北京10月16日电 日前，国务院印发《关于X的意见》。" + body
+    notice = "各省、自治区、直辖市人民政府：" + body
+    pair = Pair(Scores(0.37, 0.54, 0.53))
+    assert classify(make(2, NEW, report), make(1, OLD, notice), pair, Thresholds()) is None
+    rel = classify(make(2, NEW, notice), make(1, OLD, notice), pair, Thresholds())
+    assert rel is not None and rel.relation == "derived"

@@ -121,3 +121,46 @@ def test_attachments_listed_under_the_notice_are_its_own():
     r = read("某市关于做好X工作的通知", text)
     assert {"某市X实施细则", "某市X申报指南"} <= r.own
     assert "加强组织领导。" not in r.own and keys(r) == ["国务院关于X意见"]
+
+
+def test_a_regulation_on_the_cited_laws_own_subject_implements_it():
+    text = "第一条 为了规范突发事件应对活动，根据《中华人民共和国突发事件应对法》等法律、行政法规，结合本省实际，制定本条例。"
+    assert keys(read("山东省突发事件应对条例", text)) == ["突发事件应对法"]
+    other = read("山东省安全生产条例", text)
+    assert keys(other) == [] and other.basis_keys() == ["突发事件应对法"]  # another subject: legal basis
+
+
+def test_a_model_named_after_canzhao_or_a_government_rule_under_genju_is_implemented():
+    r = read(
+        "某市人民政府工作规则",
+        "一、根据《中华人民共和国宪法》，参照《某省人民政府工作规则》，结合本市实际，制定本规则。",
+    )
+    assert keys(r) == ["某省人民政府工作规则"] and r.basis_keys() == ["宪法"]
+    r = read(
+        "某县人民政府工作规则", "一、根据《中华人民共和国宪法》《某市人民政府工作规则》，结合本县实际，制定本规则。"
+    )
+    assert keys(r) == ["某市人民政府工作规则"] and r.basis_keys() == ["宪法"]
+    # 参照 a rule of another kind than the document's own: cited, not its model
+    r = read(
+        "某市备案审查条例", "第一条 根据《中华人民共和国立法法》，参照《备案审查工作办法》，结合本市实际，制定本条例。"
+    )
+    assert keys(r) == [] and r.basis_keys() == ["立法法", "备案审查工作办法"]
+
+
+def test_carrying_out_the_spirit_of_a_cited_text_is_a_purpose_without_a_closing_formula():
+    text = (
+        "各区人民政府：\n今年工作的总体要求是：深入贯彻《关于全面推进政务公开工作的意见》（中办发〔2016〕8号，"
+        "以下简称《意见》）精神，认真落实有关要求，以完善公开内容为核心。\n二、主要任务"
+    )
+    r = read("某市2016年政务公开工作要点", text)
+    assert keys(r) == ["关于全面推进政务公开工作意见"]
+    assert r.implements[0].docno == "中办发〔2016〕8号"  # paired despite 以下简称 inside the brackets
+    assert keys(read("某市工作要点", "总体要求是：深入贯彻党的十九大精神，推进各项工作。\n二、主要任务")) == []
+
+
+def test_no_governing_verb_inside_a_quoted_title_and_a_garbled_docno_bracket():
+    text = "第一条 根据《中华人民共和国宪法》、《全面推进依法行政实施纲要》、《国务院工作规则》，制定本规则。"
+    verbs = {c.key: c.verb for c in read("某市人民政府工作规则", text).implements}
+    assert verbs["国务院工作规则"] == "根据"  # not 实施 from inside 《…实施纲要》
+    text = "根据《国务院办公厅关于加强就业工作的通知》(国办发„2009‟3号)精神，结合我省实际，现通知如下："
+    assert read("某省关于加强就业工作的通知", text).implements[0].docno == "国办发〔2009〕3号"

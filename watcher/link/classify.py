@@ -8,6 +8,7 @@ laws_large corpora).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -100,6 +101,19 @@ class Relation:
 
 
 # ---- relations --------------------------------------------------------------------------------
+# A news report opens with a dateline (新华社北京10月16日电, 本报讯) or names its reporter (记者 …): it
+# quotes the document it reports on, and is not derived from it.
+_DATELINE = re.compile(
+    r"(?:社|报|台|网)[^\s。，,：:《》]{0,10}?\d{1,2}月\d{1,2}日电|本报讯|本报记者|[(（]\s*记者[^()（）\n]{1,30}[)）]"
+)
+_NEWS_HEAD = 300  # the dateline is in the first lines
+
+
+def is_news_report(text: str) -> bool:
+    """The text is a news report (its opening has a dateline or a reporter's byline)."""
+    return bool(_DATELINE.search(text[:_NEWS_HEAD]))
+
+
 def same_issuer(a: Doc, b: Doc) -> bool:
     return not a.issuer or not b.issuer or a.issuer == b.issuer
 
@@ -140,6 +154,8 @@ def classify(doc: Doc, other: Doc, pair: Pair, th: Thresholds) -> Relation | Non
         return None
     if j >= th.derived_jaccard or max(c_doc, c_other) >= th.derived_containment:
         parent, child = sorted((doc, other), key=Doc.order)
+        if is_news_report(child.text):  # a report quoting a document is not derived from it
+            return None
         ev["reuse"] = round(c_doc if child is doc else c_other, 3)
         return Relation("derived", child, parent, ev)
     return None

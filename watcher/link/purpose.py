@@ -29,6 +29,7 @@ from watcher.link.instruments import (
     instrument_key,
     is_distinctive,
     is_legislation,
+    kind_of,
 )
 from watcher.text.docno import find_docnos, find_title_spans
 
@@ -42,10 +43,24 @@ _MADE = re.compile(r"(?:制定|制订)本|特制定")
 _MAX_SENTENCES = 80
 _SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?")
 # 实施 before a kind word is a noun (实施方案, 实施意见), and 执行中 a circumstance: neither governs.
+# 参照《X省人民政府工作规则》 names a model: implemented when it is an instrument of the document's
+# own kind (a 规则 made 参照 another government's 规则), else a citation (Reading.follows).
 _GOVERN = re.compile(
-    r"根据|依据|依照|按照|遵照|遵循|贯彻|落实|实施(?!方案|意见|细则|办法|条例|计划|规划|规定)|执行(?!中)"
+    r"根据|依据|依照|按照|遵照|遵循|贯彻|落实|参照|实施(?!方案|意见|细则|办法|条例|计划|规划|规定)|执行(?!中)"
 )
 _BASIS = re.compile(r"根据|依据|依照|遵照|遵循")
+# A government's own rules (工作规则, 程序规定) cited under 根据 are the model a lower government's rules
+# follow, not legislation it is made under: only laws, 条例, 办法 and 细则 are legal basis.
+_MODEL_RULE = re.compile(r"(?:规则|规定)$")
+# With no closing formula, 总体要求是：深入贯彻《X》（文号）精神 still states what the text implements.
+_SPIRIT = re.compile(r"(?:贯彻|落实)[^。]*?精神")
+# The subject of a regulation: its title without the issuer (山东省, 北京市人民政府) and the kind
+# (条例, 法, 实施办法): 山东省突发事件应对条例 and 突发事件应对法 are one subject.
+_ISSUER_HEAD = re.compile(
+    r"^(?:中华人民共和国|[\u4e00-\u9fff]{1,8}?(?:省|自治区|特别行政区|市|自治州|县|自治县))"
+    r"(?:人民代表大会常务委员会|人民政府)?"
+)
+_KIND_TAIL = re.compile(r"(?:实施)?(?:若干规定|条例|法|办法|细则|规定|规则)$")
 # The closing says the document is being made: 制定本办法, 提出以下意见, 通知如下. An instruction
 # (各地要按照《方案》要求，结合实际制定实施方案) has a verb and 结合实际 but makes nothing here.
 _KIND_WORDS = (
@@ -68,6 +83,7 @@ _ATTACHMENT = re.compile(
     r"(?m)^[ \t\u3000]*(?:附\s*件\s*\d*\s*[:：]?|\d{1,2}\s*[.、．])\s*(?:\d{1,2}\s*[.、．]\s*)?"
     r"(?P<title>[^\n]{4,80})$"
 )
+_PAIRED = re.compile(r"\s*[(（]\s*([^()（）]{4,30}?号)\s*(?:[,，;；][^()（）]{0,30})?[)）]")
 # Bare law names in a governed span: 根据宪法、立法法和地方各级人民代表大会和地方各级人民政府组织法.
 _BARE_END = re.compile(r"(?:法|条例)(?=$|[、，,和及与以等的》）)\s])")
 _BARE_BREAK = re.compile(r"[、，,；;：:。()（）\s]")
@@ -88,7 +104,16 @@ class Cite:
         """Governed by a verb of implementing (贯彻 落实 实施 执行 按照), or cites a policy document
         (an 意见, a 通知, a 方案). 根据/依据/依照 before a law or regulation names its legal basis:
         a local regulation made 根据《立法法》《监督法》 is not derived from them."""
-        return not _BASIS.fullmatch(self.verb) or not is_legislation(self.key)
+        if self.verb == "参照":
+            return False
+        return not _BASIS.fullmatch(self.verb) or not is_legislation(self.key) or bool(_MODEL_RULE.search(self.key))
+
+
+def subject(key: str, issuer: bool = True) -> str:
+    """What a regulation is about: its folded title without the kind (条例, 法, 实施办法) and, with
+    issuer, the issuer before it (山东省突发事件应对条例 → 突发事件应对)."""
+    head = _ISSUER_HEAD.sub("", key, count=1) if issuer else key
+    return _KIND_TAIL.sub("", head, count=1)
 
 
 @dataclass
@@ -102,6 +127,18 @@ class Reading:
     sentence_start: int = -1
     implements: list[Cite] = field(default_factory=list)  # cited in the purpose sentence
     history: History = field(default_factory=History)
+    subject: str = ""  # what the document's own title is about (see subject())
+    kind: str | None = None  # the kind word its own title ends with (规则, 条例 …)
+
+    def follows(self, c: Cite) -> bool:
+        """参照 names the model the document copies: an instrument of its own kind (清远市人民政府工作规则
+        made 参照《广东省人民政府工作规则》); 参照 a rule of another kind cites it."""
+        return c.verb == "参照" and self.kind is not None and kind_of(c.key) == self.kind
+
+    def same_subject(self, c: Cite) -> bool:
+        """A law the document is the local rule of: 山东省突发事件应对条例 made 根据《突发事件应对法》
+        implements it (a document on another subject made under it cites it as legal basis)."""
+        return len(self.subject) >= 2 and c.kind != "docno" and subject(c.key, issuer=False) == self.subject
 
     def parent_keys(self, title_first: bool = False) -> list[str]:
         """Keys of what the document implements: what its title names (上海市实施《X》办法 → X) and
@@ -110,7 +147,7 @@ class Reading:
         With title_first, a title that names what it implements is the only authority."""
         keys = list(self.by_title)
         if not (title_first and keys):
-            keys += [c.key for c in self.implements if c.implementing]
+            keys += [c.key for c in self.implements if c.implementing or self.same_subject(c) or self.follows(c)]
         return list(dict.fromkeys(k for k in keys if k not in self.own))
 
     def basis_keys(self) -> list[str]:
@@ -205,7 +242,8 @@ def _cites_in(sentence: str, offset: int, lo: int, hi: int) -> list[Cite]:
     paired: set[str] = set()
     for s in spans:
         key = fold_title(s.raw)
-        m = re.match(r"\s*[(（]\s*([^()（）]{4,30}?号)\s*[)）]", sentence[s.end : s.end + 40])
+        # 《X》（国发〔2021〕4号） or 《X》（中办发〔2016〕8号，以下简称《意见》）: the same document
+        m = _PAIRED.match(sentence[s.end : s.end + 60])
         found = find_docnos(m.group(1), limit=1) if m else []
         if found:
             paired.add(str(found[0]))
@@ -216,7 +254,7 @@ def _cites_in(sentence: str, offset: int, lo: int, hi: int) -> list[Cite]:
             out.append(Cite(str(d), str(d), "docno", offset + lo + sentence[lo:hi].find(str(d).split("〔")[0])))
     covered = [(s.start, s.end) for s in spans] + aliases
     out += _bare(sentence, offset, lo, hi, covered)
-    verbs = [(m.start(), m.group()) for m in _GOVERN.finditer(sentence, 0, hi)]
+    verbs = [(m.start(), m.group()) for m in _governing(sentence, 0, hi)]
     with_verbs = []
     for c in out:
         before = [v for p, v in verbs if p < c.start - offset]
@@ -248,27 +286,46 @@ def _bare(sentence: str, offset: int, lo: int, hi: int, covered: list[tuple[int,
     return out
 
 
+def _governing(sentence: str, lo: int = 0, hi: int | None = None) -> list[re.Match[str]]:
+    """Governing verbs of sentence[lo:hi], none inside a quoted title (《全面推进依法行政实施纲要》)."""
+    spans = [(s.start, s.end) for s in find_title_spans(sentence)]
+    end = len(sentence) if hi is None else hi
+    return [m for m in _GOVERN.finditer(sentence, lo, end) if not any(a <= m.start() < b for a, b in spans)]
+
+
 def purpose_sentence(text: str, start: int = 0) -> tuple[int, str, list[Cite]] | None:
-    """The first purpose sentence at or after `start`: (offset, sentence, what it implements)."""
+    """The first purpose sentence at or after `start`: (offset, sentence, what it implements). With
+    none, the first sentence of the opening that says it carries out the spirit of a cited text
+    (深入贯彻《X》（文号）精神) with no closing formula."""
     region = text[start : start + _SCAN]
+    spirit: tuple[int, str, list[Cite]] | None = None
     for n, m in enumerate(_SENTENCE.finditer(region)):
         if n >= _MAX_SENTENCES:
             break
         sentence = m.group()
         if _PAST_OPENING.match(sentence):
             break
-        gov = _GOVERN.search(sentence)
-        if not gov:
+        govs = _governing(sentence)
+        if not govs:
             if _MADE.search(sentence):
                 break
             continue
+        gov, offset = govs[0], start + m.start()
         closes = [c for c in _CLOSE.finditer(sentence, gov.end())]
-        if not closes:
-            continue
-        hi = closes[-1].start()
-        offset = start + m.start()
-        return offset, sentence, _cites_in(sentence, offset, gov.start(), hi)
-    return None
+        if closes:
+            return offset, sentence, _cites_in(sentence, offset, gov.start(), closes[-1].start())
+        if spirit is None:
+            spirit = _spirit(sentence, offset)
+    return spirit
+
+
+def _spirit(sentence: str, offset: int) -> tuple[int, str, list[Cite]] | None:
+    """贯彻…精神 naming what it carries out (a quoted title or a 文号 before 精神), or None."""
+    found = [m for m in _SPIRIT.finditer(sentence) if _governing(sentence, m.start(), m.start() + 2)]
+    if not found:
+        return None
+    cites = _cites_in(sentence, offset, found[0].start(), found[-1].end())
+    return (offset, sentence, cites) if any(c.kind != "bare" for c in cites) else None
 
 
 def read(title: str | None, text: str, doc_no: str | None = None) -> Reading:
@@ -278,7 +335,9 @@ def read(title: str | None, text: str, doc_no: str | None = None) -> Reading:
     own = own_keys(title, text, history)
     if doc_no:
         own.add(doc_no)
-    reading = Reading(own=own, history=history)
+    key = instrument_key(title)
+    reading = Reading(own=own, history=history, subject=subject(key.title) if key else "")
+    reading.kind = kind_of(key.title) if key else None
     reading.by_title = [k for k in implemented_by_title(title) if k not in own]
     fwd = forwarded_title(title) if title else None
     forwards = ([fold_title(fwd)] if fwd else []) + [k for k, verb in _carried_in_text(text) if verb == "转发"]

@@ -20,8 +20,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-_OPEN = "〔\\[［【(（〈<{｛〖﹝〘"
-_CLOSE = "〕\\]］】)）〉>}｝〗﹞〙"
+# „‟ (U+201E, U+201F): 〔〕 garbled by a wrong code page (国办发„2009‟3号).
+_OPEN = "〔\\[［【(（〈<{｛〖﹝〘„"
+_CLOSE = "〕\\]］】)）〉>}｝〗﹞〙‟"
 _CJK = "\u4e00-\u9fff"
 # \d matches full-width digits too, so the text need not be NFKC-normalised first (slow on long texts).
 _YEAR = r"(?P<year>(?:19|20|１９|２０)\d{2})"
