@@ -23,6 +23,10 @@ from watcher.extract.model import AttachmentRef, Detail
 from watcher.text.docno import find_docnos, find_titles, normalise_docno, parse_date
 
 _SIGNER = re.compile(r"(?:人民政府|办公厅|办公室|委员会|人民代表大会常务委员会|[厅局部署委会院府])$")
+# A 公文 title names its issuer before 关于: 国务院办公厅关于…的通知, 全国人民代表大会常务委员会关于…的决议.
+# One organ only (joint titles separate theirs with spaces, and do not match).
+_ORGAN_END = r"(?:人民政府|办公厅|办公室|委员会|[厅局部署委会院府])"
+_TITLE_ISSUER = re.compile(rf"^(?P<organ>[\u4e00-\u9fff]{{2,30}}?{_ORGAN_END})关于.")
 # A source label's value sometimes runs into the unlabelled date after it: 来源：广西日报 2024-10-17 08:03.
 _DATE_KEYS = ("written", "published")
 _TRAILING_DATE = re.compile(r"\s*(?:19|20)\d{2}\s*(?:年|[-/.]).*$")
@@ -157,6 +161,11 @@ def parse_detail(
     return _settle(page_url, read, list_date, source_issuer)
 
 
+def _title_issuer(title: str, source_issuer: str | None) -> tuple[str | None, str]:
+    m = _TITLE_ISSUER.match(title)
+    return (m.group("organ"), "position:title") if m else (source_issuer, "source")
+
+
 def _settle(page_url: str, read: _Read, list_date: date | None, source_issuer: str | None) -> Detail:
     """Each field from the first source that gives it, and where it came from."""
     lines = read.body.splitlines()
@@ -170,7 +179,7 @@ def _settle(page_url: str, read: _Read, list_date: date | None, source_issuer: s
         if meta.get("issuer")
         else (signer, "position:signature")
         if signer
-        else (source_issuer, "source")
+        else _title_issuer(read.title, source_issuer)
     )
     written = parse_date(meta.get("written"))
     written_origin = origin.get("written") if written else "position:signature"

@@ -169,7 +169,10 @@ class GkmlptKind(_DetailAsHtml):
 
     Options = GkmlptOptions
     detail_defaults = DetailSelectors(
-        title="h1, .title", body="div.article-content, div.zw, .content", meta="div.introduce, table.classify, table"
+        # div.classify holds the 索引号/发布机构/文号 table (selectors of three independent scrapers; no saved page)
+        title="h1, .title",
+        body="div.article-content, div.zw, .content",
+        meta="div.classify, div.introduce, table.classify, table",
     )
 
     @property
