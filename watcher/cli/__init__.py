@@ -20,6 +20,7 @@ from watcher.cli.poll import demo, link, migrate, poll, run
 from watcher.cli.search import search
 from watcher.cli.sources import sources
 from watcher.cli.status import status
+from watcher.cli.worker import worker
 from watcher.text.redact import install_redaction
 
 
@@ -58,5 +59,5 @@ def main(ctx: click.Context, config: str, db: str | None, verbose: int) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for _command in (poll, run, link, migrate, demo, docs, search, status, sources, notify, digest, eval_group):
+for _command in (poll, run, link, migrate, demo, docs, search, status, sources, notify, digest, eval_group, worker):
     main.add_command(_command)

@@ -1,0 +1,76 @@
+"""`watcher worker`: a worker of a cluster sharing one PostgreSQL queue (procrastinate; `pip install '.[workers]'`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import click
+
+from watcher.cli.context import Ctx, cli_errors, err_console
+from watcher.errors import ConfigError
+
+QUEUE_NAMES = ("poll", "details", "link", "alerts")
+
+
+@click.command()
+@click.option("--concurrency", "-n", default=4, show_default=True, type=click.IntRange(1, 256), help="Jobs at once.")
+@click.option(
+    "--queues",
+    "-q",
+    multiple=True,
+    type=click.Choice(QUEUE_NAMES),
+    help="Queues to take jobs from (repeat; default: all). 队列：poll, details, link, alerts.",
+)
+@click.option("--schedule/--no-schedule", default=True, show_default=True, help="Defer the periodic polls here too.")
+@click.option("--schedule-only", is_flag=True, help="Only defer periodic polls and retry stalled jobs; run no job.")
+@click.option(
+    "--stall-timeout",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(1),
+    help="Seconds without a worker's heartbeat before its jobs are retried.",
+)
+@click.option("--name", help="Worker name in logs (default host:pid).")
+@click.pass_obj
+@cli_errors
+def worker(
+    obj: Ctx,
+    concurrency: int,
+    queues: tuple[str, ...],
+    schedule: bool,
+    schedule_only: bool,
+    stall_timeout: float,
+    name: str | None,
+) -> None:
+    """运行一个队列工作进程（PostgreSQL）。Run a queue worker: any number, on any number of machines, against
+    one PostgreSQL database. Each source is polled once per period for the whole cluster; list pages,
+    detail batches, linking and alerts are spread over the workers.
+
+    \b
+    Example:
+      WATCHER_DATABASE_URL=postgresql://db/watcher watcher -v worker --concurrency 8
+      watcher worker --schedule-only            # the deferrer alone (compose: "scheduler")
+      watcher worker -q poll -q details --no-schedule
+    """
+    try:
+        from watcher.worker.run import WorkerOptions, open_runtime, run_worker
+    except ImportError as exc:  # procrastinate is an optional extra
+        raise ConfigError(f"需要安装 procrastinate：pip install '.[workers]' ({exc})") from None
+    url = obj.database_url()
+    opts = WorkerOptions(
+        concurrency=concurrency,
+        queues=queues,
+        schedule=schedule or schedule_only,
+        work=not schedule_only,
+        stall_timeout=stall_timeout,
+        name=name,
+    )
+    rt = open_runtime(obj.config_path, url, opts)
+    logging.getLogger("watcher").setLevel(min(logging.getLogger().level, logging.INFO))
+    role = "deferrer" if schedule_only else f"worker ({concurrency} jobs at once)"
+    err_console.print(f"{role}: {len(rt.config.enabled)} sources; Ctrl-C to stop")
+    try:
+        asyncio.run(run_worker(rt, opts))
+    finally:
+        rt.store.close()
