@@ -7,7 +7,8 @@ starts at once would both find it missing), together with the three tables below
 Alembic migrations because only a PostgreSQL cluster of workers has them; `watcher run` on SQLite never does.
 
 Host pacing (`host_slots`, `host_pacing`): a request to a host takes one of its `per_host_concurrency`
-slots (a row leased until the request's deadline, so a killed worker's slot frees itself) and reserves its
+slots (a row leased for a few seconds and renewed while the request runs, so a killed worker's slot
+frees itself) and reserves its
 start on the host's timeline: `next_at` moves by `min_delay` per request, and again to `min_delay` after
 the end of each request. Two statements per request, one more at its end.
 """
@@ -144,6 +145,17 @@ class QueueRepo:
             )
         return int(slot), max(0.0, float(wait or 0))
 
+    def renew_host_slot(self, host: str, slot: int, token: str, lease: float) -> None:
+        """The request still runs: its slot is held `lease` seconds more (a dead worker stops renewing)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE watcher_host_slots SET held_until = clock_timestamp() + make_interval(secs => :l) "
+                    "WHERE host = :h AND slot = :s AND token = :t"
+                ),
+                {"l": lease, "h": host, "s": slot, "t": token},
+            )
+
     def release_host_slot(self, host: str, slot: int, token: str, min_delay: float) -> None:
         """The request ended: the slot is free, and the host's next request starts `min_delay` from now at
         the earliest (the delay holds between the end of one request and the start of the next too)."""
@@ -216,6 +228,19 @@ class QueueRepo:
                 )
             ]
         return out
+
+    def periodic_defers(self, periodic_id: str) -> list[int]:
+        """The periods (timestamps) a periodic job was deferred for, oldest first: one row each, whoever deferred."""
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    text(
+                        "SELECT defer_timestamp FROM procrastinate_periodic_defers WHERE periodic_id = :p "
+                        "ORDER BY defer_timestamp"
+                    ),
+                    {"p": periodic_id},
+                ).scalars()
+            )
 
     def job_counts(self) -> dict[str, int]:
         """Jobs per status over every queue (the tests and the benchmark wait on these)."""

@@ -42,7 +42,14 @@ def open_runtime(config_path: str | Path, db_url: str, opts: WorkerOptions) -> R
     store.sync_sources(config.sources)
     prepare(config, store)
     app = make_app(db_url, pool_size=max(4, opts.concurrency + 2))
-    rt = Runtime(Path(config_path), store, config, ClusterPacer(QueueRepo(store.engine)), app, opts.stall_timeout)
+    rt = Runtime(
+        Path(config_path),
+        store,
+        config,
+        ClusterPacer(QueueRepo(store.engine), lease=opts.stall_timeout),
+        app,
+        opts.stall_timeout,
+    )
     rt.reload()  # remembers the file's digest
     return rt
 

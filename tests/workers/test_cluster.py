@@ -1,0 +1,167 @@
+"""Worker processes against one PostgreSQL: periodic deferral once per period, linking across workers, and a
+worker SIGKILLed mid-run with nothing lost or sent twice (live PostgreSQL, real portals on 127.x addresses)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections import Counter, defaultdict
+
+import pytest
+from sqlalchemy import text
+
+from storage.models import Event, Notice, Version
+from tests.workers.cluster import Workers, address, build_portal, source_entry, wait_for, write_config
+from watcher.demo.portal import build_demo_site
+from watcher.demo.server import PortalServer
+
+pytestmark = pytest.mark.postgres
+
+
+def _jobs(store, task: str) -> list[tuple[str, str]]:
+    with store.engine.connect() as conn:
+        return [
+            (r[0], r[1])
+            for r in conn.execute(
+                text("SELECT status::text, args::text FROM procrastinate_jobs WHERE task_name = :t ORDER BY id"),
+                {"t": task},
+            )
+        ]
+
+
+def _idle(queue) -> bool:
+    counts = queue.job_counts()
+    return counts.get("todo", 0) == 0 and counts.get("doing", 0) == 0 and counts.get("succeeded", 0) > 0
+
+
+def test_periodic_poll_deferred_once_per_period_with_three_workers(pg_url, pg_store, queue, tmp_path):
+    """Three workers, each running the deferrer, one source polled every minute: each period's poll is
+    deferred once (procrastinate's periodic-defer rows), and each deferred poll ran once."""
+    with PortalServer(address(0)) as srv:
+        build_portal(srv, 0, 2)
+        cfg = write_config(tmp_path / "sources.yaml", [source_entry("s0", srv.url("/index.html"), 0.0)])
+        workers = Workers(pg_url, cfg, tmp_path)
+        try:
+            workers.start(3, "--stall-timeout", "5")
+            # the latest period (within max_delay) is deferred at start, by whichever deferrer comes first
+            wait_for(lambda: queue.installed() and len(queue.periodic_defers("poll:s0")) >= 1, 60, "no poll", workers)
+            first = queue.periodic_defers("poll:s0")[0]
+            # the next minute's period: three deferrers see it come, one job results
+            wait_for(lambda: len(queue.periodic_defers("poll:s0")) >= 2, 90, "no second period", workers)
+            wait_for(lambda: _idle(queue), 60, "jobs left running", workers)
+            time.sleep(2)  # every deferrer has ticked past the period since
+        finally:
+            workers.stop()
+    stamps = queue.periodic_defers("poll:s0")
+    assert stamps[:2] == [first, first + 60]
+    assert len(stamps) == len(set(stamps))
+    polls = _jobs(pg_store, "watcher:poll")
+    assert [json.loads(a)["timestamp"] for _, a in polls] == stamps
+    assert {s for s, _ in polls} == {"succeeded"}
+    assert pg_store.count(Notice) == 2
+
+
+def test_parent_and_child_on_two_workers_are_linked(pg_url, pg_store, queue, tmp_path):
+    """A parent (苏政发〔2020〕28号) and the city's document implementing it are fetched by two workers at
+    the same moment (slow detail pages, one job at a time per worker): the serialised linking links them."""
+    with PortalServer() as srv:
+        entries = {e["id"]: e for e in build_demo_site(srv)}
+        for path, route in srv.routes.items():
+            if "/art/" in path:
+                route.delay = 1.0  # both detail batches are in flight at once, one on each worker
+        chosen = [entries["demo-jiangsu"], entries["demo-lianyungang"]]
+        for e in chosen:
+            e["schedule"] = {"interval": "60s", "jitter": 0}
+        cfg = write_config(tmp_path / "sources.yaml", chosen)
+        workers = Workers(pg_url, cfg, tmp_path)
+        try:
+            workers.start(2, "--concurrency", "1", "--stall-timeout", "5")
+            wait_for(
+                lambda: queue.installed() and pg_store.count(Version) == 2 and _idle(queue), 90, "not stored", workers
+            )
+        finally:
+            workers.stop()
+    details_on = [k for k in range(2) if "watcher:details" in workers.log(k)]
+    assert details_on == [0, 1], "each worker ran one detail batch"
+    by_source = {n.source_id: n.id for n in pg_store.notices()}
+    with pg_store.engine.connect() as conn:
+        pairs = set(conn.execute(text("SELECT child_id, parent_id FROM links")).all())
+    assert (by_source["demo-lianyungang"], by_source["demo-jiangsu"]) in pairs, pairs
+
+
+def test_killed_worker_loses_nothing_and_sends_nothing_twice(pg_url, pg_store, queue, tmp_path, hooks, monkeypatch):
+    """Three workers poll 50 portals, each on its own 127.x address; one is SIGKILLed mid-run. Afterwards
+    every notice is stored once, every event reached the webhook receiver once (by its idempotency key),
+    and no portal served two requests closer than its min_delay."""
+    n, items, min_delay = 50, 6, 0.3
+    servers = [PortalServer(address(i)).start() for i in range(n)]
+    try:
+        for i, srv in enumerate(servers):
+            build_portal(srv, i, items, delay=0.05)
+        monkeypatch.setenv("HOOK_URL", hooks.url("/hook"))
+        channel = dict(id="hook", type="webhook", url_env="HOOK_URL", retries=2, per_minute=100000)
+        sources = [source_entry(f"s{i}", srv.url("/index.html"), min_delay) for i, srv in enumerate(servers)]
+        cfg = write_config(tmp_path / "sources.yaml", sources, [channel])
+        workers = Workers(pg_url, cfg, tmp_path)
+        try:
+            victim = workers.start(3, "--concurrency", "4", "--stall-timeout", "3")[0]
+            wait_for(
+                lambda: queue.installed() and pg_store.count(Version) >= n * items // 4, 120, "no progress", workers
+            )
+            victim.send_signal(signal.SIGKILL)
+            victim.wait()
+            killed_at = pg_store.count(Version)
+            wait_for(
+                lambda: (
+                    pg_store.count(Version) == n * items and _idle(queue) and _delivered(hooks) >= pg_store.count(Event)
+                ),
+                240,
+                "not every notice stored and announced",
+                workers,
+            )
+        finally:
+            workers.stop()
+    finally:
+        for srv in servers:
+            srv.stop()
+    assert killed_at < n * items, "the kill came mid-run"
+    _assert_once(pg_store, hooks, n * items)
+    _assert_paced(servers, min_delay)
+    assert queue.job_counts().get("failed", 0) == 0, queue.status(3).failed
+
+
+def _delivered(hooks) -> int:
+    return len({i["event_id"] for p in list(hooks.posts) for i in p["json"]["items"]})
+
+
+def _assert_once(store, hooks, expected: int) -> None:
+    with store.engine.connect() as conn:
+        urls = Counter(conn.execute(text("SELECT url FROM notices")).scalars())
+        per_notice = Counter(conn.execute(text("SELECT notice_id FROM versions")).scalars())
+        events = Counter(conn.execute(text("SELECT notice_id FROM events WHERE kind = 'notice.new'")).scalars())
+    assert len(urls) == expected and set(urls.values()) == {1}
+    assert len(per_notice) == expected and set(per_notice.values()) == {1}, "a version written twice"
+    assert len(events) == expected and set(events.values()) == {1}, "an event written twice"
+    # The receiver keeps what it accepted by idempotency key: a batch resent after the kill has the key and
+    # the events it had, and counts once.
+    accepted: dict[str, list[int]] = {}
+    for p in hooks.posts:
+        ids = [i["event_id"] for i in p["json"]["items"]]
+        key = p["headers"]["x-watcher-delivery"]
+        assert accepted.setdefault(key, ids) == ids, "one key, two different batches"
+    seen = Counter(e for ids in accepted.values() for e in ids)
+    with store.engine.connect() as conn:
+        all_events = set(conn.execute(text("SELECT id FROM events")).scalars())
+    assert set(seen) == all_events and set(seen.values()) == {1}, "an event announced twice or never"
+
+
+def _assert_paced(servers, min_delay: float) -> None:
+    gaps: dict[str, float] = defaultdict(lambda: float("inf"))
+    for srv in servers:
+        times = sorted(t for _, _, t in srv.requests)
+        assert times, f"{srv.host} was never polled"
+        for a, b in zip(times, times[1:], strict=False):
+            gaps[srv.host] = min(gaps[srv.host], b - a)
+    closest = min(gaps.values())
+    assert closest >= min_delay, f"two requests to one host {closest:.3f}s apart"
