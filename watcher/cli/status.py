@@ -7,9 +7,12 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from storage.queue import QueueRepo
 from watcher.cli.context import Ctx, cli_errors, emit, err_console, esc, json_option, out
 from watcher.cli.render import Column, local_time, print_table
 from watcher.views.status import recent_failures, source_status, status_colour
+
+STALL_AFTER = 60.0  # seconds without a heartbeat: `watcher worker --stall-timeout`'s default
 
 
 @click.command()
@@ -29,7 +32,10 @@ def status(obj: Ctx, as_json: bool) -> None:
     cfg, store = obj.load(), obj.reader()
     rows = source_status(cfg, store)
     channels = channel_status(store, cfg.channels)
-    report = {"sources": rows, "channels": channels, "recent_failures": recent_failures(store)}
+    report: dict = {"sources": rows, "channels": channels, "recent_failures": recent_failures(store)}
+    queue = QueueRepo(store.engine)
+    if queue.installed():  # workers on PostgreSQL (`watcher worker`): the queue and the workers seen
+        report["queue"] = queue.status(stall_after=STALL_AFTER).as_dict()
     tz = obj.timezone()
     emit(report, as_json, lambda report: _print_status(report, tz))
     if any(r["last_status"] == "failed" or r["failing"] for r in rows if r["enabled"]) or any(
@@ -71,7 +77,24 @@ def _print_status(report: dict, tz: ZoneInfo) -> None:
         )
     if not report["channels"]:
         out.print("channels: none configured")
+    if "queue" in report:
+        _print_queue(report["queue"])
     for f in report["recent_failures"]:
         err_console.print(
             f"[red]{esc(f['source_id'])}[/] {esc(f['url'])}: {esc(f['error'])} ({f['attempts']} attempts)"
+        )
+
+
+def _print_queue(q: dict) -> None:
+    """队列：jobs per queue and status, workers seen, stalled jobs and jobs that failed for good."""
+    for name, counts in sorted(q["counts"].items()):
+        shown = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        out.print(f"queue [bold]{esc(name)}[/]: {esc(shown)}", highlight=False)
+    alive = sum(not w["stalled"] for w in q["workers"])
+    out.print(f"workers: {alive} alive, {len(q['workers']) - alive} stalled", highlight=False)
+    for j in q["stalled"]:
+        err_console.print(f"[yellow]stalled[/] job {j['id']} {esc(j['task'])} {esc(j['args'])[:100]}")
+    for j in q["failed"]:
+        err_console.print(
+            f"[red]failed[/] job {j['id']} {esc(j['task'])} after {j['attempts']} attempts: {esc(j['error'] or '?')}"
         )

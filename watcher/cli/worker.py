@@ -57,7 +57,6 @@ def worker(
         from watcher.worker.run import WorkerOptions, open_runtime, run_worker
     except ImportError as exc:  # procrastinate is an optional extra
         raise ConfigError(f"需要安装 procrastinate：pip install '.[workers]' ({exc})") from None
-    url = obj.database_url()
     opts = WorkerOptions(
         concurrency=concurrency,
         queues=queues,
@@ -66,10 +65,10 @@ def worker(
         stall_timeout=stall_timeout,
         name=name,
     )
-    rt = open_runtime(obj.config_path, url, opts)
+    rt = open_runtime(obj.config_path, obj.database_url(), opts)
     logging.getLogger("watcher").setLevel(min(logging.getLogger().level, logging.INFO))
     role = "deferrer" if schedule_only else f"worker ({concurrency} jobs at once)"
-    err_console.print(f"{role}: {len(rt.config.enabled)} sources; Ctrl-C to stop")
+    err_console.print(f"{role}: {len(rt.config.enabled)} sources; Ctrl-C to stop")  # 按 Ctrl-C 停止
     try:
         asyncio.run(run_worker(rt, opts))
     finally:
