@@ -9,12 +9,13 @@ and it reports
   cpu_s_per_source   CPU seconds of the worker processes per source (must not grow with the workers)
   statements/source  SQL statements the workers sent (psycopg cursors counted in each worker: SQLAlchemy's
                      and procrastinate's), per source
-  queue latency      p50/p99 of the time from deferral to start, per task (procrastinate_events)
+  queue latency      p50/p99 of the time from deferral to start, per task (procrastinate_events); for the
+                     polls deferred before the workers started, from the first job's start: the backlog
 
 Portals are served by one asyncio process, each on its own 127.x.y.z address (bench/poll.py's server), five
 items a portal by default. Every figure as JSON on the last line.
 
-    python bench/scale.py [--sources 2000] [--items 5] [--workers 1 2 4] [--concurrency 8]
+    python bench/scale.py [--sources 2000] [--items 5] [--workers 1 2 4] [--concurrency 32]
     quick: python bench/scale.py --sources 200 --workers 1 2
 """
 
@@ -69,8 +70,35 @@ def cpu_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def build_pages(sources: int, items: int) -> dict[tuple[str, str], bytes]:
+    """(host, path) -> body: a list page and `items` detail pages per portal, each text its own (random
+    characters of a 3,500-character pool): linking finds no neighbours, so the figures are the queue's and
+    the crawl's; linking's own cost on related documents is measured by bench/lsh.py (docs/linking.md)."""
+    import random
+
+    from poll import address
+
+    from watcher.demo.portal import detail_page, list_page
+
+    rnd = random.Random(11)
+    pool = [chr(c) for c in range(0x4E00, 0x4E00 + 3500)]
+    pages: dict[tuple[str, str], bytes] = {}
+    for i in range(sources):
+        host, rows = address(i), []
+        for k in range(items):
+            title = f"第{i}号门户关于做好第{k}项重点工作的通知"
+            paras = ["".join(rnd.choices(pool, k=120)) + "。" for _ in range(6)]
+            meta = dict(
+                title=title, issuer="测试市人民政府", written="2024-03-01", published=f"2024-03-{k % 28 + 1:02d}"
+            )
+            pages[(host, f"/art/{k}.html")] = detail_page(meta, ["各有关单位：", *paras, "测试市人民政府"]).encode()
+            rows.append((f"/art/{k}.html", title, meta["published"]))
+        pages[(host, "/list.html")] = list_page(f"门户{i} 政府文件", rows).encode("utf-8")
+    return pages
+
+
 def build(sources: int, items: int, port: int, min_delay: float, work: Path) -> tuple[dict, Path]:
-    from poll import address, build_pages
+    from poll import address
 
     from watcher.demo.portal import DETAIL_SELECTORS, LIST_SELECTORS
 
@@ -107,7 +135,20 @@ def drop_schema(schema: str) -> None:
 
 
 def worker_cmd(url: str, cfg: Path, count_to: Path, *args: str) -> list[str]:
-    return [sys.executable, __file__, "--as-worker", str(count_to), "--", "--db", url, "-c", str(cfg), "worker", *args]
+    return [
+        sys.executable,
+        __file__,
+        "--as-worker",
+        str(count_to),
+        "--",
+        "-v",
+        "--db",
+        url,
+        "-c",
+        str(cfg),
+        "worker",
+        *args,
+    ]
 
 
 def queue_counts(engine) -> dict[str, int]:
@@ -116,8 +157,10 @@ def queue_counts(engine) -> dict[str, int]:
 
 
 def latencies(engine) -> dict[str, dict[str, float]]:
+    # from deferral (or, for the polls deferred before the workers started, from the first start) to start
     q = text(
-        "SELECT j.task_name, extract(epoch FROM s.at - d.at) FROM procrastinate_jobs j "
+        "WITH ready AS (SELECT min(at) AS at FROM procrastinate_events WHERE type = 'started') "
+        "SELECT j.task_name, extract(epoch FROM s.at - greatest(d.at, ready.at)) FROM ready, procrastinate_jobs j "
         "JOIN procrastinate_events d ON d.job_id = j.id AND d.type = 'deferred' "
         "JOIN procrastinate_events s ON s.job_id = j.id AND s.type = 'started'"
     )
@@ -179,7 +222,15 @@ def run(n_workers: int, cfg: Path, sources: int, items: int, args: argparse.Name
             stored = conn.execute(text("SELECT count(*) FROM versions")).scalar() or 0
             failed = c.get("failed", 0)
         if stored != sources * items or failed:
-            sys.exit(f"{n_workers} workers stored {stored} of {sources * items} documents, {failed} jobs failed")
+            with engine.connect() as conn:
+                errors = conn.execute(
+                    text("SELECT source_id, status, errors_json FROM crawl_runs WHERE errors_json <> '[]' LIMIT 5")
+                ).all()
+            drop_schema, keep = (lambda _s: None), schema  # kept for a look
+            sys.exit(
+                f"{n_workers} workers stored {stored} of {sources * items} documents, {failed} jobs failed; "
+                f"schema {keep} kept; errors: {errors}"
+            )
         return dict(
             workers=n_workers,
             wall_s=round(wall, 2),
@@ -192,7 +243,7 @@ def run(n_workers: int, cfg: Path, sources: int, items: int, args: argparse.Name
         )
     finally:
         engine.dispose()
-        drop_schema(schema)
+    drop_schema(schema)
 
 
 def main() -> None:
@@ -207,7 +258,7 @@ def main() -> None:
     ap.add_argument("--sources", type=int, default=2000)
     ap.add_argument("--items", type=int, default=5)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
-    ap.add_argument("--concurrency", type=int, default=8, help="jobs at once per worker")
+    ap.add_argument("--concurrency", type=int, default=32, help="jobs at once per worker")
     ap.add_argument("--min-delay", type=float, default=0.1)
     ap.add_argument("--work", type=Path, default=Path("/tmp/watcher-bench-scale"))
     args = ap.parse_args()

@@ -79,6 +79,7 @@ async def run_worker(rt: Runtime, opts: WorkerOptions) -> None:
             for t in side:
                 t.cancel()
             await asyncio.gather(*side, return_exceptions=True)
+            rt.db.close()
 
 
 async def _until_stopped() -> None:

@@ -13,6 +13,7 @@ from storage.queue import QueueRepo
 from watcher.config.loader import load_config
 from watcher.link.stage import LinkStage, make_linker
 from watcher.pipeline.cycle import prepare
+from watcher.pipeline.db import DB
 
 if TYPE_CHECKING:
     from procrastinate import App
@@ -32,8 +33,12 @@ class Runtime:
     pacer: ClusterPacer
     app: App
     stall_timeout: float = 60.0
+    db: DB = field(init=False)  # every job's storage calls, on one executor per process
     _digest: str | None = None
     _linker: LinkStage | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.db = DB(self.store)
 
     @property
     def queue(self) -> QueueRepo:

@@ -156,23 +156,18 @@ async def poll_list(rt: Runtime, source_id: str) -> dict:
         source = rt.config.get(source_id)
     except ConfigError:
         return dict(source_id=source_id, skipped="not in sources.yaml any more")
-    store, db = rt.store, DB(rt.store)
-    try:
-        await db(store.mark_interrupted, RUN_LEASE)
-        run_id = (await db(store.start_runs, [source_id]))[source_id]
-        started, now = time.monotonic(), utcnow()
-        pages = await db(store.pages, list(source.urls))
-        rules = {source_id: (now - timedelta(seconds=source.recheck_after), source.recheck_limit)}
-        due_before = [
-            st for st in (await db(store.candidates, rules))[source_id] if st.version_count or retry_due(st, now)
-        ]
-        async with fetching(rt, db, run_id) as fetcher:
-            sp = SourcePoll(source, db, fetcher, pages, due_before)
-            due, failures = await sp.walk()
-        result = sp.finish(started, failures)
-        await db(store.finish_runs, [_finished(run_id, result)])
-    finally:
-        db.close()
+    store, db = rt.store, rt.db
+    await db(store.mark_interrupted, RUN_LEASE)
+    run_id = (await db(store.start_runs, [source_id]))[source_id]
+    started, now = time.monotonic(), utcnow()
+    pages = await db(store.pages, list(source.urls))
+    rules = {source_id: (now - timedelta(seconds=source.recheck_after), source.recheck_limit)}
+    due_before = [st for st in (await db(store.candidates, rules))[source_id] if st.version_count or retry_due(st, now)]
+    async with fetching(rt, db, run_id) as fetcher:
+        sp = SourcePoll(source, db, fetcher, pages, due_before)
+        due, failures = await sp.walk()
+    result = sp.finish(started, failures)
+    await db(store.finish_runs, [_finished(run_id, result)])
     items = [_item_args(st, item) for st, item in due.values()]
     for i in range(0, len(items), DETAIL_BATCH):
         await defer(rt.app, "details", source_id=source_id, items=items[i : i + DETAIL_BATCH])
@@ -193,19 +188,16 @@ async def detail_batch(rt: Runtime, source_id: str, items: list[dict]) -> dict:
         ListItem(url=i["url"], title=i["title"] or "", date=date.fromisoformat(i["date"]) if i["date"] else None)
         for i in items
     ]
-    store, db = rt.store, DB(rt.store)
-    try:
-        run_id = (await db(store.start_runs, [source_id]))[source_id]
-        started = time.monotonic()
-        states = await db(store.record_list, source_id, None, listed)  # known already: their states
-        due = {it.url: (states[it.url], it if i["listed"] else None) for it, i in zip(listed, items, strict=True)}
-        async with fetching(rt, db, run_id) as fetcher:
-            sp = SourcePoll(source, db, fetcher, {}, [])
-            await sp.details(due)
-        result = sp.finish(started, 0)
-        await db(store.finish_runs, [_finished(run_id, result)])
-    finally:
-        db.close()
+    store, db = rt.store, rt.db
+    run_id = (await db(store.start_runs, [source_id]))[source_id]
+    started = time.monotonic()
+    states = await db(store.record_list, source_id, None, listed)  # known already: their states
+    due = {it.url: (states[it.url], it if i["listed"] else None) for it, i in zip(listed, items, strict=True)}
+    async with fetching(rt, db, run_id) as fetcher:
+        sp = SourcePoll(source, db, fetcher, {}, [])
+        await sp.details(due)
+    result = sp.finish(started, 0)
+    await db(store.finish_runs, [_finished(run_id, result)])
     if result.counts.new or result.counts.changed:
         await defer(rt.app, "link", lock="link", queueing_lock="link")
     return dict(source_id=source_id, status=result.status, new=result.counts.new, changed=result.counts.changed)
