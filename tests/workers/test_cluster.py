@@ -67,12 +67,14 @@ def test_periodic_poll_deferred_once_per_period_with_three_workers(pg_url, pg_st
 
 def test_parent_and_child_on_two_workers_are_linked(pg_url, pg_store, queue, tmp_path):
     """A parent (苏政发〔2020〕28号) and the city's document implementing it are fetched by two workers at
-    the same moment (slow detail pages, one job at a time per worker): the serialised linking links them."""
+    the same moment (one job at a time per worker): linking, serialised by its lock, links them."""
     with PortalServer() as srv:
         entries = {e["id"]: e for e in build_demo_site(srv)}
         for path, route in srv.routes.items():
+            # The child is stored first and its linking starts while the parent's page is still being read on
+            # the other worker: the parent's linking comes while the child's may still run.
             if "/art/" in path:
-                route.delay = 1.0  # both detail batches are in flight at once, one on each worker
+                route.delay = 3.0 if path.startswith("/jiangsu/") else 0.2
         chosen = [entries["demo-jiangsu"], entries["demo-lianyungang"]]
         for e in chosen:
             e["schedule"] = {"interval": "60s", "jitter": 0}
@@ -91,6 +93,18 @@ def test_parent_and_child_on_two_workers_are_linked(pg_url, pg_store, queue, tmp
     with pg_store.engine.connect() as conn:
         pairs = set(conn.execute(text("SELECT child_id, parent_id FROM links")).all())
     assert (by_source["demo-lianyungang"], by_source["demo-jiangsu"]) in pairs, pairs
+    # what makes it hold whatever the timing: no two linking passes ever ran at once
+    with pg_store.engine.connect() as conn:
+        spans = conn.execute(
+            text(
+                "SELECT min(e.at) FILTER (WHERE e.type = 'started'), max(e.at) FILTER (WHERE e.type = 'succeeded') "
+                "FROM procrastinate_events e JOIN procrastinate_jobs j ON j.id = e.job_id "
+                "WHERE j.task_name = 'watcher:link' GROUP BY j.id ORDER BY 1"
+            )
+        ).all()
+    assert len(spans) >= 2, "both workers deferred linking"
+    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        assert start >= end, f"two linking passes overlapped: {spans}"
 
 
 def test_killed_worker_loses_nothing_and_sends_nothing_twice(pg_url, pg_store, queue, tmp_path, hooks, monkeypatch):
