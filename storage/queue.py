@@ -105,18 +105,20 @@ class QueueRepo:
 
     # ---- host pacing -----------------------------------------------------------------------------
     def take_host_slot(
-        self, host: str, slots: int, min_delay: float, lease: float, token: str
+        self, host: str, slots: int, min_delay: float, lease: float, token: str, *, make: bool = True
     ) -> tuple[int, float] | None:
         """A free slot of `host` (of `slots`) leased for `lease` seconds, and how many seconds to wait before
-        the request may start (its reserved start on the host's timeline); None when every slot is taken."""
+        the request may start (its reserved start on the host's timeline); None when every slot is taken.
+        `make`: the host's slot rows may not exist yet (False once a caller has seen them made)."""
         with self.engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO watcher_host_slots (host, slot) SELECT :h, s FROM generate_series(0, :n - 1) s "
-                    "ON CONFLICT DO NOTHING"
-                ),
-                {"h": host, "n": slots},
-            )
+            if make:
+                conn.execute(
+                    text(
+                        "INSERT INTO watcher_host_slots (host, slot) SELECT :h, s FROM generate_series(0, :n - 1) s "
+                        "ON CONFLICT DO NOTHING"
+                    ),
+                    {"h": host, "n": slots},
+                )
             slot = conn.execute(
                 text(
                     "SELECT slot FROM watcher_host_slots WHERE host = :h AND slot < :n "

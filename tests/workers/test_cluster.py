@@ -9,25 +9,35 @@ import time
 from collections import Counter, defaultdict
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import text
 
 from storage.models import Event, Notice, Version
 from tests.workers.cluster import Workers, address, build_portal, source_entry, wait_for, write_config
+from watcher.cli import main
 from watcher.demo.portal import build_demo_site
 from watcher.demo.server import PortalServer
 
 pytestmark = pytest.mark.postgres
 
 
-def _jobs(store, task: str) -> list[tuple[str, str]]:
+def _jobs(store, task: str, source: str = "s0") -> list[tuple[str, str]]:
     with store.engine.connect() as conn:
         return [
             (r[0], r[1])
             for r in conn.execute(
-                text("SELECT status::text, args::text FROM procrastinate_jobs WHERE task_name = :t ORDER BY id"),
-                {"t": task},
+                text(
+                    "SELECT status::text, args::text FROM procrastinate_jobs WHERE task_name = :t "
+                    "AND coalesce(args->>'source_id', :s) = :s ORDER BY id"
+                ),
+                {"t": task, "s": source},
             )
         ]
+
+
+def _status(url: str, cfg) -> dict:
+    res = CliRunner().invoke(main, ["--db", url, "-c", str(cfg), "status", "--json"])
+    return json.loads(res.output)
 
 
 def _poll_stamps(store) -> set[int]:
@@ -41,20 +51,27 @@ def _idle(queue) -> bool:
 
 def test_periodic_poll_deferred_once_per_period_with_three_workers(pg_url, pg_store, queue, tmp_path):
     """Three workers, each running the deferrer, one source polled every minute: each period's poll is
-    deferred once (procrastinate's periodic-defer rows), and each deferred poll ran once."""
+    deferred once (procrastinate's periodic-defer rows), and each deferred poll ran once. A source whose list
+    is gone fails for good after its retries, and `watcher status` shows that job with its error."""
     with PortalServer(address(0)) as srv:
         build_portal(srv, 0, 2)
-        cfg = write_config(tmp_path / "sources.yaml", [source_entry("s0", srv.url("/index.html"), 0.0)])
+        gone = source_entry("gone", srv.url("/gone/index.html"), 0.0)
+        cfg = write_config(tmp_path / "sources.yaml", [source_entry("s0", srv.url("/index.html"), 0.0), gone])
         workers = Workers(pg_url, cfg, tmp_path)
         try:
             workers.start(3, "--stall-timeout", "5")
             # the latest period (within max_delay) is deferred at start, by whichever deferrer comes first;
             # then the next minute's period: three deferrers see it come
             wait_for(lambda: queue.installed() and len(_poll_stamps(pg_store)) >= 2, 150, "no second period", workers)
-            wait_for(lambda: _idle(queue), 60, "jobs left running", workers)
+            wait_for(lambda: _idle(queue), 90, "jobs left running", workers)
             time.sleep(2)  # every deferrer has ticked past the period since
+            report = _status(pg_url, cfg)["queue"]
         finally:
             workers.stop()
+    assert len(report["workers"]) == 3 and not any(w["stalled"] for w in report["workers"])
+    assert report["counts"]["poll"]["failed"] >= 1
+    failed = [j for j in report["failed"] if '"gone"' in j["args"]]
+    assert failed and "gone/index.html: HTTP 404" in failed[0]["error"] and failed[0]["attempts"] >= 5, report["failed"]
     polls = _jobs(pg_store, "watcher:poll")
     stamps = [json.loads(a)["timestamp"] for _, a in polls]
     assert len(stamps) == len(set(stamps)), f"a period deferred twice: {stamps}"

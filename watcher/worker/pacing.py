@@ -33,14 +33,18 @@ class ClusterPacer:
         self.poll = poll
         self.token = secrets.token_hex(8)
         self.waits = 0  # times a request found every slot of its host taken
+        self.made: dict[str, int] = {}  # hosts whose slot rows exist: how many
 
     @contextlib.asynccontextmanager
     async def slot(self, host: str, settings: FetchSettings) -> AsyncIterator[None]:
         lease = self.lease
+        slots = settings.per_host_concurrency
         while True:
+            made = self.made.get(host, 0) >= slots
             got = await asyncio.to_thread(
-                self.queue.take_host_slot, host, settings.per_host_concurrency, settings.min_delay, lease, self.token
+                self.queue.take_host_slot, host, slots, settings.min_delay, lease, self.token, make=not made
             )
+            self.made[host] = max(slots, self.made.get(host, 0))
             if got is not None:
                 break
             self.waits += 1

@@ -9,6 +9,9 @@
             stored before it), then `alerts` deferred.
   alerts    `send_alerts`, and `digest` for an email channel: lock `alerts`, one sender at a time.
 
+A job started goes on before new ones (priority: alerts, link, details, then polls), so a poll's notices are
+stored and announced before the next sources' list pages are read.
+
 Every job is at-least-once (retried with backoff when it fails, and after the stall timeout when its worker
 died); what it writes is idempotent: `Store.apply` compares content hashes in a row-locked transaction (a
 page stored twice is `unchanged` the second time: no second version, no second event), linking signs each
@@ -129,17 +132,17 @@ async def poll(context: JobContext, source_id: str, timestamp: int | None = None
     return await guarded(context, poll_list(runtime(context), source_id))
 
 
-@blueprint.task(name="details", queue="details", pass_context=True, retry=RETRY)
+@blueprint.task(name="details", queue="details", pass_context=True, retry=RETRY, priority=1)
 async def details(context: JobContext, source_id: str, items: list[dict]) -> dict:
     return await guarded(context, detail_batch(runtime(context), source_id, items))
 
 
-@blueprint.task(name="link", queue="link", pass_context=True, retry=RETRY)
+@blueprint.task(name="link", queue="link", pass_context=True, retry=RETRY, priority=2)
 async def link(context: JobContext) -> dict:
     return await guarded(context, link_stored(runtime(context)))
 
 
-@blueprint.task(name="alerts", queue="alerts", pass_context=True, retry=RETRY)
+@blueprint.task(name="alerts", queue="alerts", pass_context=True, retry=RETRY, priority=3)
 async def alerts(context: JobContext) -> dict:
     return await guarded(context, send_owed(runtime(context)))
 
@@ -174,7 +177,7 @@ async def poll_list(rt: Runtime, source_id: str) -> dict:
     if not items:  # nothing to fetch: deliveries that failed before are still owed
         await defer(rt.app, "alerts", lock="alerts", queueing_lock="alerts")
     if result.status == "failed":
-        raise JobFailed("; ".join(e.message for e in result.errors) or "every list URL failed")
+        raise JobFailed(f"[{source_id}] " + "; ".join(f"{e.url}: {e.message}" for e in result.errors))
     return dict(source_id=source_id, status=result.status, pages=result.pages, due=len(items))
 
 
