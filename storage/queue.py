@@ -17,9 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+
+if TYPE_CHECKING:
+    from storage.repo import Store
 
 QUEUE_LOCK_KEY = 0x706F6C6971  # "poliq": the queue schema's advisory-lock key (migrations use "polic")
 
@@ -250,3 +254,9 @@ class QueueRepo:
             return {
                 s: n for s, n in conn.execute(text("SELECT status::text, count(*) FROM procrastinate_jobs GROUP BY 1"))
             }
+
+
+def queue_status(store: Store, stall_after: float) -> QueueStatus | None:
+    """The queue of a cluster of workers as `watcher status` shows it; None without one (SQLite, `watcher run`)."""
+    queue = QueueRepo(store.engine)
+    return queue.status(stall_after) if queue.installed() else None

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from storage.queue import QueueRepo
+from storage.queue import queue_status
 from watcher.cli.context import Ctx, cli_errors, emit, err_console, esc, json_option, out
 from watcher.cli.render import Column, local_time, print_table
 from watcher.views.status import recent_failures, source_status, status_colour
@@ -33,9 +33,9 @@ def status(obj: Ctx, as_json: bool) -> None:
     rows = source_status(cfg, store)
     channels = channel_status(store, cfg.channels)
     report: dict = {"sources": rows, "channels": channels, "recent_failures": recent_failures(store)}
-    queue = QueueRepo(store.engine)
-    if queue.installed():  # workers on PostgreSQL (`watcher worker`): the queue and the workers seen
-        report["queue"] = queue.status(stall_after=STALL_AFTER).as_dict()
+    queue = queue_status(store, STALL_AFTER)
+    if queue is not None:  # workers on PostgreSQL (`watcher worker`): the queue and the workers seen
+        report["queue"] = queue.as_dict()
     tz = obj.timezone()
     emit(report, as_json, lambda report: _print_status(report, tz))
     if any(r["last_status"] == "failed" or r["failing"] for r in rows if r["enabled"]) or any(

@@ -20,18 +20,24 @@ log = logging.getLogger(__name__)
 
 @contextlib.asynccontextmanager
 async def every(seconds: float, action: Callable[[], Awaitable[None]]) -> AsyncIterator[None]:
-    """Run `action` every `seconds` while the block runs (the action handles its own failures)."""
+    """Run `action` every `seconds` while the block runs (the action handles its own failures). An action
+    under way when the block ends is finished, not cancelled: a flush cancelled while its batch waited for
+    the storage executor lost the batch (its notices stayed pending, the run counted nothing)."""
+    stop = asyncio.Event()
 
     async def loop() -> None:
         while True:
-            await asyncio.sleep(seconds)
-            await action()
+            try:
+                await asyncio.wait_for(stop.wait(), seconds)
+                return
+            except TimeoutError:
+                await action()
 
     task = asyncio.create_task(loop())
     try:
         yield
     finally:
-        task.cancel()
+        stop.set()
         await asyncio.wait({task})  # a cancellation of the block itself still goes up from here
         if not task.cancelled() and task.exception() is not None:  # an action let a failure through
             log.error("a periodic task of the poll failed: %s", task.exception())
