@@ -174,7 +174,7 @@ async def poll_list(rt: Runtime, source_id: str) -> dict:
     items = [_item_args(st, item) for st, item in due.values()]
     for i in range(0, len(items), DETAIL_BATCH):
         await defer(rt.app, "details", source_id=source_id, items=items[i : i + DETAIL_BATCH])
-    if not items:  # nothing to fetch: deliveries that failed before are still owed
+    if not items and rt.config.channels:  # nothing to fetch: deliveries that failed before are still owed
         await defer(rt.app, "alerts", lock="alerts", queueing_lock="alerts")
     if result.status == "failed":
         raise JobFailed(f"[{source_id}] " + "; ".join(f"{e.url}: {e.message}" for e in result.errors))
