@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import heapq
 import logging
 import time
 from collections.abc import Iterator
@@ -85,7 +86,10 @@ class Deferrer:
         self.rt = rt
         self.tick = tick
         self.max_delay = max_delay
-        self.next_fire: dict[str, tuple[datetime, str]] = {}  # periodic id -> (next fire time, plan signature)
+        self.plans: dict[str, tuple[Periodic, str]] = {}  # periodic id -> (job, its signature)
+        self.next_fire: dict[str, tuple[datetime, str]] = {}  # periodic id -> (next fire time, signature)
+        self.heap: list[tuple[float, str]] = []  # (fire time + jitter, periodic id): the next deferral first
+        self.planned_for: object = None  # the configuration the plan was made from
         self.deferred = 0
         self.pruned_at = 0.0
 
@@ -100,27 +104,42 @@ class Deferrer:
                 log.exception("periodic deferral failed; trying again")
             await asyncio.sleep(self.tick)
 
+    def replan(self, now: float) -> None:
+        """The periodic jobs of the configuration, once per configuration loaded: a job whose schedule is
+        unchanged keeps its next fire time; a new or changed one starts at its latest period within
+        max_delay."""
+        at = datetime.fromtimestamp(now, UTC) - timedelta(seconds=self.max_delay)
+        old, self.next_fire, self.heap = self.next_fire, {}, []
+        self.plans = {p.periodic_id: (p, repr((p.trigger, p.jitter, p.locks))) for p in plan(self.rt.config)}
+        for pid, (p, sig) in self.plans.items():
+            kept = old.get(pid)
+            fire = kept[0] if kept and kept[1] == sig else p.trigger.get_next_fire_time(None, at)
+            if fire is not None:
+                self._push(pid, fire, sig)
+        self.planned_for = self.rt.config
+
+    def _push(self, pid: str, fire: datetime, sig: str) -> None:
+        p = self.plans[pid][0]
+        self.next_fire[pid] = (fire, sig)
+        heapq.heappush(self.heap, (fire.timestamp() + jitter_of(pid, int(fire.timestamp()), p.jitter), pid))
+
     async def once(self, now: float | None = None) -> int:
-        """Defer every periodic job whose fire time plus jitter has come; returns how many were deferred."""
+        """Defer every periodic job whose fire time plus jitter has come; returns how many were deferred.
+        A tick costs the jobs due, not the sources configured (a heap by next deferral)."""
         now = time.time() if now is None else now
-        at = datetime.fromtimestamp(now, UTC)
+        if self.planned_for is not self.rt.config:
+            self.replan(now)
         done = 0
-        wanted = {p.periodic_id: p for p in plan(self.rt.config)}
-        for gone in set(self.next_fire) - set(wanted):
-            del self.next_fire[gone]
-        for pid, p in wanted.items():
-            sig = repr((p.trigger, p.jitter, p.locks))
-            nxt = self.next_fire.get(pid)
-            if nxt is None or nxt[1] != sig:  # first sight: the latest period within max_delay
-                first = p.trigger.get_next_fire_time(None, at - timedelta(seconds=self.max_delay))
-                nxt = (first, sig) if first is not None else None
-            fire = nxt[0] if nxt else None
+        while self.heap and self.heap[0][0] <= now:
+            _, pid = heapq.heappop(self.heap)
+            p, sig = self.plans[pid]
+            fire: datetime | None = self.next_fire.pop(pid)[0]
             last = None
             while fire is not None and fire.timestamp() + jitter_of(pid, int(fire.timestamp()), p.jitter) <= now:
                 last = fire
                 fire = p.trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
             if fire is not None:
-                self.next_fire[pid] = (fire, sig)
+                self._push(pid, fire, sig)
             if last is not None:  # missed periods coalesce into the latest one
                 done += await self.defer(p, int(last.timestamp()))
         self.deferred += done
