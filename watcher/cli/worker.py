@@ -67,8 +67,9 @@ def worker(
     )
     rt = open_runtime(obj.config_path, obj.database_url(), opts)
     logging.getLogger("watcher").setLevel(min(logging.getLogger().level, logging.INFO))
-    role = "deferrer" if schedule_only else f"worker ({concurrency} jobs at once)"
-    err_console.print(f"{role}: {len(rt.config.enabled)} sources; Ctrl-C to stop")  # 按 Ctrl-C 停止
+    n = len(rt.config.enabled)
+    role = ("调度进程", "deferrer") if schedule_only else (f"工作进程（同时 {concurrency} 个任务）", "worker")
+    err_console.print(f"{role[0]}：{n} 个源；按 Ctrl-C 停止 ({role[1]}: {n} sources; Ctrl-C to stop)")
     try:
         asyncio.run(run_worker(rt, opts))
     finally:

@@ -26,7 +26,10 @@ def conninfo(db_url: str) -> str:
     parts = urlsplit(db_url)
     scheme = parts.scheme.split("+", 1)[0]
     if scheme not in ("postgresql", "postgres"):
-        raise ConfigError(f"workers need PostgreSQL, not {scheme}: set --db or WATCHER_DATABASE_URL")
+        raise ConfigError(
+            f"工作进程需要 PostgreSQL，不能用 {scheme}：请用 --db 或 WATCHER_DATABASE_URL 指定 "
+            f"(workers need PostgreSQL, not {scheme})"
+        )
     return urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, ""))
 
 

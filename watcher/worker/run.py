@@ -15,7 +15,7 @@ from storage.queue import QueueRepo
 from storage.repo import Store
 from watcher.config.loader import load_config
 from watcher.pipeline.cycle import prepare
-from watcher.worker.app import install, make_app
+from watcher.worker.app import conninfo, install, make_app
 from watcher.worker.pacing import ClusterPacer
 from watcher.worker.runtime import Runtime
 from watcher.worker.schedule import Deferrer
@@ -36,6 +36,7 @@ class WorkerOptions:
 
 
 def open_runtime(config_path: str | Path, db_url: str, opts: WorkerOptions) -> Runtime:
+    conninfo(db_url)  # PostgreSQL or a ConfigError, before anything is opened
     store = Store.open(db_url)
     install(store)
     config = load_config(config_path)
