@@ -12,82 +12,32 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import secrets
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from functools import partial
 from zoneinfo import ZoneInfo
 
 import httpx
 
+from notifiers.claims import LEASE, OWNER, TOKEN, abandoned
 from notifiers.digest import render_digest
 from notifiers.items import Item, load_items, matches
-from notifiers.send import RateLimit, post_webhook, send_email
+from notifiers.plan import Batch, Message, plan, pointers, rates
+from notifiers.send import LIMITS, Limits, RateLimit, post_webhook, send_email
 from notifiers.services import service_for
 from storage.deliveries import Deliveries
-from storage.models import utcnow
 from storage.repo import Store
 from watcher.config.channels import Channel
 from watcher.config.settings import Config
 from watcher.crawl.transport import deadline_client
 from watcher.errors import DeliveryError
+from watcher.i18n import _, ngettext, use_locale
 from watcher.text.redact import redact
 
+__all__ = ["LEASE", "OWNER", "TOKEN", "Batch", "Dispatcher", "Report", "abandoned", "batch_key", "rates"]
 log = logging.getLogger("notifiers")
-
-
-# Who claims a delivery: host, PID and a token of this process. The token tells this process from an
-# earlier one with the same host and PID: a restarted container is PID 1 on the same hostname again.
-TOKEN = secrets.token_hex(6)
-OWNER = f"{socket.gethostname()}:{os.getpid()}:{TOKEN}"
-LEASE = timedelta(hours=1)  # every claim expires: longer than any delivery with its retries takes
-
-
-def _owner_parts(owner: str) -> tuple[str, str, str | None]:
-    """(host, pid, token) of a claim's owner; token None for the `host:pid` of earlier releases."""
-    parts = owner.rsplit(":", 2)
-    if len(parts) == 3 and parts[1].isdigit():
-        return parts[0], parts[1], parts[2]
-    host, _, pid = owner.rpartition(":")
-    return host, pid, None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
-
-
-def abandoned(owner: str | None, claimed_at: datetime | None) -> bool:
-    """Whether a `sending` claim was left by a worker that died. Every claim expires after LEASE; before
-    that, a claim of this host is dead when its process is gone, or when it names this very PID with
-    another token (this process's earlier incarnation). A claim held by a live worker is left alone."""
-    if claimed_at is None:
-        return True
-    if claimed_at.tzinfo is None:
-        claimed_at = claimed_at.replace(tzinfo=UTC)
-    if utcnow() - claimed_at > LEASE:
-        return True
-    host, pid, token = _owner_parts(owner or "?:0")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False  # another host's worker: only its lease tells
-    if int(pid) == os.getpid():
-        return token is not None and token != TOKEN
-    return not _alive(int(pid))
-
-
-@dataclass
-class Batch:
-    items: list[Item]
-    owner: str | None = None  # the dead worker whose claim this resends
 
 
 @dataclass
@@ -98,6 +48,8 @@ class Report:
     failed: int = 0
     errors: list[str] = field(default_factory=list)
     answers: list[str] = field(default_factory=list)
+    summaries: int = 0  # messages that were a summary of a batch too large to list
+    deferred: int = 0  # events left for the next run: sending them now would wait past max_wait
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
@@ -107,13 +59,6 @@ def register_channels(store: Store, channels: list[Channel]) -> None:
     """A channel is owed the events after it was first configured: call this when the config is
     loaded, before polling, so the first poll's notices count; an old history is not flooded in."""
     Deliveries(store.engine).register_channels(ch.id for ch in channels)
-
-
-def rate_limit(ch: Channel) -> int | None:
-    """Sends a minute: the channel's per_minute, else its service's default (none for email)."""
-    if ch.per_minute is not None:
-        return ch.per_minute
-    return None if ch.service == "email" else service_for(ch.service).default_rate
 
 
 def _email(ch: Channel, subject: str, text: str, html: str, key: str) -> str:
@@ -133,10 +78,13 @@ class Dispatcher:
         *,
         client: httpx.Client | None = None,
         backoff: float = 1.0,
+        limits: Limits | None = None,
         exclusive: bool = False,
     ):
-        # exclusive: the caller is the only sender (a worker's alert job, serialised by a queue lock), so a
-        # claim still `sending` is a dead sender's and is resent at once, without the host:pid lease.
+        """limits: the channels' rate limits; by default this process's, kept across cycles (tests give their
+        own, with a clock). exclusive: the caller is the only sender (a worker's alert job, serialised by a
+        queue lock), so a claim still `sending` is a dead sender's and is resent at once, without the
+        host:pid lease."""
         self.exclusive = exclusive
         self.store = store
         self.deliveries = Deliveries(store.engine)
@@ -144,7 +92,8 @@ class Dispatcher:
         self.client = client or deadline_client()
         self.backoff = backoff
         self.tags = {s.id: s.tags for s in config.sources}
-        self.limits: dict[str, RateLimit] = {}
+        self.baseline_sources = [s.id for s in config.sources if s.baseline]
+        self.limits = limits or LIMITS
         for ch in config.channels:
             ch.remember_secrets()
         register_channels(store, config.channels)
@@ -173,7 +122,12 @@ class Dispatcher:
         history. Events the filter rejects are marked `skipped`.
         """
         due = self.deliveries.due(ch.id)
-        items = load_items(self.store, event_ids=due.event_ids) if due.event_ids else []
+        # A new source's first successful poll is a baseline: recorded, searchable, not announced.
+        held = self.deliveries.baseline([e for e in due.event_ids if e not in due.claims], self.baseline_sources)
+        if held:
+            self.deliveries.mark(ch.id, held, "skipped", batch="baseline")
+        ids = sorted(set(due.event_ids) - set(held))
+        items = load_items(self.store, event_ids=ids) if ids else []
         uncertain: dict[tuple[str, str | None], list[Item]] = {}
         keep: list[Item] = []
         skip: list[Item] = []
@@ -197,6 +151,9 @@ class Dispatcher:
         return sorted([i for b in uncertain for i in b.items] + fresh, key=lambda i: i.event_id)
 
     # ---- claim, send, record -----------------------------------------------------------------------
+    def limiter(self, ch: Channel) -> RateLimit:
+        return self.limits.get(ch.id, rates(ch))
+
     def _deliver(
         self, ch: Channel, items: list[Item], send: Callable[[str], str], stale_owner: str | None = None
     ) -> tuple[bool, str]:
@@ -207,7 +164,7 @@ class Dispatcher:
         key = batch_key(ch.id, ids)
         if not self.deliveries.claim(ch.id, ids, key, OWNER, stale_owner):
             return False, "claimed by another process: not sent from here"
-        limiter = self.limits.setdefault(ch.id, RateLimit(rate_limit(ch)))
+        limiter = self.limiter(ch)
         error = "not sent"
         for attempt in range(ch.retries + 1):
             limiter.wait()
@@ -236,28 +193,58 @@ class Dispatcher:
         for ch in self.config.channels:
             if ch.service == "email" or not ch.enabled:
                 continue
-            rep = Report(ch.id)
-            service = service_for(ch.service)
-            uncertain, fresh = self.due(ch)
-            todo = [(b.items, service.body(b.items), b.owner) for b in uncertain]
-            todo += [(items, body, None) for items, body in service.messages(fresh)]
-            for batch, body, stale in todo:
-                ok, answer = self._deliver(ch, batch, partial(post_webhook, ch, body, client=self.client), stale)
-                rep.messages += 1
-                rep.items += len(batch)
-                if ok:
-                    rep.answers.append(answer)
-                else:
-                    rep.failed += len(batch)
-                    rep.errors.append(answer)
-            reports.append(rep)
+            with use_locale(self.locale(ch)):  # the channel's language
+                reports.append(self._send_chat(ch))
         return reports
+
+    def _send_chat(self, ch: Channel) -> Report:
+        rep = Report(ch.id)
+        service = service_for(ch.service)
+        uncertain, fresh = self.due(ch)
+        limiter = self.limiter(ch)
+        todo = plan(ch, service, uncertain, fresh, limiter, pointers(self.config))
+        for k, m in enumerate(todo):
+            if limiter.delay() > ch.max_wait:  # not claimed: still owed, sent by a later run
+                left = todo[k:]
+                rep.deferred = sum(len(x.items) for x in left)
+                rep.answers.append(self._deferred(ch, len(left), limiter.delay()))
+                log.warning("[channel %s] %s", ch.id, rep.answers[-1])
+                break
+            self._send_message(ch, m, rep)
+        return rep
+
+    @staticmethod
+    def _deferred(ch: Channel, messages: int, wait: float) -> str:
+        return ngettext(
+            "{n} message left for the next run: the rate limit would make it wait {wait:.0f} s (max_wait {max:.0f} s)",
+            "{n} messages left for the next run: the rate limit would make them wait {wait:.0f} s "
+            "(max_wait {max:.0f} s)",
+            messages,
+        ).format(n=messages, wait=wait, max=ch.max_wait)
+
+    def _send_message(self, ch: Channel, m: Message, rep: Report) -> None:
+        ok, answer = self._deliver(ch, m.items, partial(post_webhook, ch, m.body, client=self.client), m.stale_owner)
+        rep.messages += 1
+        rep.summaries += m.summary
+        rep.items += len(m.items)
+        if ok:
+            rep.answers.append(answer)
+        else:
+            rep.failed += len(m.items)
+            rep.errors.append(answer)
 
     # ---- the daily digest ----------------------------------------------------------------------
     def digest(self, ch: Channel, *, since: date | None = None, today: date | None = None) -> tuple[list[Item], tuple]:
         """What the next digest holds, rendered: (items, (subject, text, html)). Marks nothing as sent."""
-        items = self.pending(ch, since=since)
-        return items, render_digest(items, today or self.today(ch), self.store)
+        with use_locale(self.locale(ch)):
+            items = self.pending(ch, since=since)
+            return items, render_digest(
+                items, today or self.today(ch), self.store, web_url=self.config.defaults.web_url
+            )
+
+    def locale(self, ch: Channel) -> str:
+        """The language of a channel's messages: its own `locale:`, else `defaults.locale`."""
+        return ch.locale or self.config.defaults.locale
 
     @staticmethod
     def today(ch: Channel) -> date:
@@ -266,17 +253,22 @@ class Dispatcher:
     def send_digest(self, ch: Channel, *, dry_run: bool = False) -> Report:
         """Everything since the last successful digest. A digest whose sending was cut off by a
         crash goes again first, unchanged (same Message-ID); newer events follow in their own."""
+        with use_locale(self.locale(ch)):  # the relation lines are rendered as the items are read
+            return self._send_digest(ch, dry_run)
+
+    def _send_digest(self, ch: Channel, dry_run: bool) -> Report:
         rep = Report(ch.id)
+        web_url = self.config.defaults.web_url
         uncertain, fresh = self.due(ch)
         batches = uncertain + ([Batch(fresh)] if fresh else [])
         today = self.today(ch)
         if not batches:
             if ch.empty == "skip":
-                rep.answers.append("nothing new: skipped (empty: skip)")
+                rep.answers.append(_("nothing new: skipped (empty: skip)"))
                 return rep
-            subject, text, html = render_digest([], today, self.store)
+            subject, text, html = render_digest([], today, self.store, web_url=web_url)
             if dry_run:
-                rep.answers.append(f"dry run: {subject}")
+                rep.answers.append(_("dry run: {subject}").format(subject=subject))
                 return rep
             key = batch_key(ch.id, [0, today.toordinal()])  # one "nothing new" a day, even if rerun
             rep.messages = 1
@@ -288,10 +280,10 @@ class Dispatcher:
             return rep
         for batch in batches:
             items = batch.items
-            subject, text, html = render_digest(items, today, self.store)
+            subject, text, html = render_digest(items, today, self.store, web_url=web_url)
             rep.items += len(items)
             if dry_run:
-                rep.answers.append(f"dry run: {subject}")
+                rep.answers.append(_("dry run: {subject}").format(subject=subject))
                 continue
             rep.messages += 1
             ok, answer = self._deliver(ch, items, partial(_email, ch, subject, text, html), batch.owner)
@@ -317,10 +309,11 @@ class Dispatcher:
             )
         ]
         key = "test-" + hashlib.sha256(str(time.time()).encode()).hexdigest()[:16]
-        if ch.service == "email":
-            subject, text, html = render_digest(sample, date.today(), None)
-            return _email(ch, "[测试] " + subject, text, html, key)
-        [(_, body)] = service_for(ch.service).messages(sample)
+        with use_locale(self.locale(ch)):
+            if ch.service == "email":
+                subject, text, html = render_digest(sample, date.today(), None)
+                return _email(ch, _("[test] {subject}").format(subject=subject), text, html, key)
+            [(_sent, body)] = service_for(ch.service).messages(sample)
         return post_webhook(ch, body, key, self.client)
 
 

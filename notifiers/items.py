@@ -8,6 +8,12 @@ from dataclasses import asdict, dataclass, field
 from storage.deliveries import AnnouncedNotice, Announcements, Deliveries, OutboxEvent
 from storage.repo import Store
 from watcher.config.channels import LEVELS, Channel
+from watcher.i18n import _
+from watcher.link.explain import changes_line, children_line, links_read, relation_name, render
+from watcher.text.changes import Change, text_changes
+
+SHOWN_CHANGES = 3  # changed places quoted per revision
+MAX_COUNTED = 50  # changed places counted ("修订：12 处改动"); past this the count says 50
 
 
 @dataclass
@@ -22,10 +28,12 @@ class Item:
     issuer: str | None
     written: str | None
     published: str | None
-    relation: str  # the one line: "new", "revised — 3 paragraphs changed", "derived from …"
+    relation: str  # the one line, in the current locale: "修订：2 处改动", "依据 …制定"; "new" for a new notice
     level: str = "notice"
     relations: list[str] = field(default_factory=list)
     parents: list[str] = field(default_factory=list)
+    # a revision's changed places (`10家 → 20家`, watcher/text/changes.py), first first; empty for other events
+    changes: list[Change] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -52,23 +60,28 @@ def _event_links(e: OutboxEvent) -> list[dict]:
     return list(e.payload.get("links") or [dict(e.payload, child_id=e.notice_id)])
 
 
-def _link_line(found: Announcements, e: OutboxEvent, notice_id: int) -> tuple[str, str]:
-    """The one line of a link.new item: its own links (strongest first), then how many stored
-    documents it became the parent of; and the item's level."""
-    own, children = [], []
+def _link_line(store: Store, found: Announcements, e: OutboxEvent, notice_id: int) -> tuple[str, str]:
+    """The one line of a link.new item, in the current locale: its own links (strongest first), rendered from
+    the stored links (watcher/link/explain.py), then how many stored documents it became the parent of; and the
+    item's level."""
+    facts = {(r.parent_key, r.relation): f for r, f in links_read(store, notice_id) if r.child_id == notice_id}
+    own: list[tuple[str, str, str]] = []
+    children: list[str] = []
     for ln in _event_links(e):
-        if ln.get("child_id", notice_id) == notice_id:
-            parent_id = ln.get("parent_id")
-            parent = (found.parent_refs.get(parent_id) if parent_id else None) or ln.get("parent_key") or ""
-            own.append((ln.get("relation", ""), parent, ln.get("explanation") or ln.get("relation", "")))
-        else:
-            children.append(ln.get("relation", ""))
+        relation = ln.get("relation", "")
+        if ln.get("child_id", notice_id) != notice_id:
+            children.append(relation)
+            continue
+        parent_id = ln.get("parent_id")
+        parent = (found.parent_refs.get(parent_id) if parent_id else None) or ln.get("parent_key") or ""
+        f = facts.get((ln.get("parent_key") or "", relation))
+        # a link dropped since the event (a placeholder whose parent came): the line the event carries
+        own.append((relation, parent, render(f) if f else ln.get("explanation") or relation_name(relation)))
     own.sort(key=lambda x: _ORDER.get(x[0], 9))
-    parts = [why for _, _, why in own]
+    parts = [why for _r, _p, why in own]
     if children:
-        kinds = ", ".join(sorted(set(children), key=lambda r: _ORDER.get(r, 9)))
-        parts.append(f"{len(children)} stored document{'s' if len(children) != 1 else ''} now linked to it ({kinds})")
-    return "; ".join(parts), _level(e.kind, [(r, p) for r, p, _ in own], children)
+        parts.append(children_line(children))
+    return _("; ").join(parts), _level(e.kind, [(r, p) for r, p, _w in own], children)
 
 
 def load_items(store: Store, event_ids: list[int] | None = None, after: int = 0) -> list[Item]:
@@ -85,12 +98,13 @@ def load_items(store: Store, event_ids: list[int] | None = None, after: int = 0)
 def _item(store: Store, found: Announcements, e: OutboxEvent, n: AnnouncedNotice) -> Item:
     mine = found.links.get(n.id, [])
     level = "notice"
+    changes: list[Change] = []
     if e.kind == "link.new":
-        relation, level = _link_line(found, e, n.id)
+        relation, level = _link_line(store, found, e, n.id)
     elif e.kind == "notice.version":
-        relation = _revised(store, n.id, e.payload.get("seq", 2))
+        relation, changes = _revised(store, n.id, e.payload.get("seq", 2))
     else:
-        relation = "new"
+        relation = "new"  # a sentinel, not a line: formats show nothing for a new notice
     return Item(
         event_id=e.id,
         kind=e.kind,
@@ -110,17 +124,29 @@ def _item(store: Store, found: Announcements, e: OutboxEvent, n: AnnouncedNotice
             for pl in mine
             if pl.relation in ("derived", "revision", "cites")
         ],
+        changes=changes,
     )
 
 
-def _revised(store: Store, notice_id: int, seq: int) -> str:
-    from watcher.text.diff import changed_paragraphs
+def _revised(store: Store, notice_id: int, seq: int) -> tuple[str, list[Change]]:
+    """A revision's line (`修订：2 处改动`) and its first changed places, from the two versions' texts."""
+    versions = {v.seq: v.body for v in store.versions(notice_id)}
+    if seq not in versions or seq - 1 not in versions:
+        return changes_line(0), []
+    changes = text_changes(versions[seq - 1], versions[seq], limit=MAX_COUNTED)
+    return changes_line(len(changes)), changes[:SHOWN_CHANGES]
 
-    try:  # store.diff loads the two versions itself
-        changed = changed_paragraphs(store.diff(notice_id, seq - 1, seq))
-    except KeyError:
-        changed = 0
-    return f"revised — {changed} paragraph{'s' if changed != 1 else ''} changed"
+
+def change_line(c: Change, *, sentence: bool = True) -> str:
+    """One changed place for people: `「…支持20家企业…」 10家 → 20家`, `删除「…」`, `新增「…」`; without the
+    sentence when the change before was in the same one (`sentence=False`)."""
+    if c.old and c.new and not sentence:
+        return _("{old} → {new}").format(old=c.old, new=c.new)
+    if c.old and c.new:
+        return _("“{sentence}” {old} → {new}").format(sentence=c.sentence, old=c.old, new=c.new)
+    if c.old:
+        return _("deleted “{old}”").format(old=c.old)
+    return _("added “{new}”").format(new=c.new)
 
 
 def matches(item: Item, ch: Channel, tags_of: dict[str, list[str]], text_of: Callable[[int], str]) -> bool:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -32,24 +34,73 @@ def check_answer(service: ChatService, resp: httpx.Response, channel: str) -> st
 
 
 class RateLimit:
-    """At most n sends in any 60 s window per channel (in this process): a sliding window, because
-    DingTalk counts the last minute, not the calendar minute."""
+    """At most `count` sends in any `window` seconds, for each (count, window) pair (Feishu: 100 a minute and 5
+    a second): sliding windows, because the services count the last minute, not the calendar minute.
 
-    def __init__(self, per_minute: int | None, *, clock=time.monotonic, sleep=time.sleep):
-        self.per_minute = per_minute
-        self.sent: deque[float] = deque()
+    One per channel and process (`Limits`), shared by every cycle and thread of the process. `delay(n)` says
+    how long n more sends would wait, so a caller can bound its waits; `wait` waits for one send and
+    records it. The clock and the sleep are injected, so tests need not sleep."""
+
+    def __init__(
+        self, rates: Iterable[tuple[int, float]] = (), *, clock: Callable[[], float] = time.monotonic, sleep=time.sleep
+    ):
+        self.rates = tuple((int(c), float(w)) for c, w in rates if c > 0 and w > 0)
         self.clock, self.sleep = clock, sleep
+        self.sent: deque[float] = deque(maxlen=max((c for c, _ in self.rates), default=1))
+        self.lock = threading.Lock()
 
-    def wait(self) -> None:
-        if not self.per_minute:
-            return
-        now = self.clock()
-        while self.sent and now - self.sent[0] >= 60:
-            self.sent.popleft()
-        if len(self.sent) >= self.per_minute:
-            self.sleep(60 - (now - self.sent[0]))
-            self.sent.popleft()
-        self.sent.append(self.clock())
+    def _next(self, history: list[float], now: float) -> float:
+        """The earliest moment from `now` one more send keeps every rate."""
+        at = now
+        for count, window in self.rates:
+            if len(history) >= count:
+                at = max(at, history[-count] + window)
+        return at
+
+    def delay(self, n: int = 1) -> float:
+        """Seconds the n-th of n more sends, from now, would wait."""
+        if not self.rates or n <= 0:
+            return 0.0
+        with self.lock:
+            now = self.clock()
+            history = list(self.sent)
+        at = now
+        for _ in range(n):
+            at = self._next(history, at)
+            history.append(at)
+        return at - now
+
+    def wait(self) -> float:
+        """Wait until one more send keeps every rate, and record it; returns the seconds waited."""
+        if not self.rates:
+            return 0.0
+        with self.lock:  # held while sleeping: the senders of one channel go one after another
+            now = self.clock()
+            pause = self._next(list(self.sent), now) - now
+            if pause > 0:
+                self.sleep(pause)
+            self.sent.append(max(self.clock(), now + pause))
+            return max(pause, 0.0)
+
+
+class Limits:
+    """The rate limit of each channel in this process, kept across cycles: the scheduler polls source after
+    source, and a robot counts every message of the minute, whichever poll sent it."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic, sleep=time.sleep):
+        self.clock, self.sleep = clock, sleep
+        self.limits: dict[tuple[str, tuple], RateLimit] = {}
+        self.lock = threading.Lock()
+
+    def get(self, channel: str, rates: Iterable[tuple[int, float]]) -> RateLimit:
+        key = (channel, tuple(rates))  # a reloaded configuration with new rates starts a new window
+        with self.lock:
+            if key not in self.limits:
+                self.limits[key] = RateLimit(key[1], clock=self.clock, sleep=self.sleep)
+            return self.limits[key]
+
+
+LIMITS = Limits()  # this process's
 
 
 def post_webhook(ch: Channel, body: dict, batch_key: str, client: httpx.Client) -> str:

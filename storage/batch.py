@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.engine import Connection
 
-from storage.columns import attachments_json, citations_json, metadata_json
+from storage.columns import attachments_json, citations_json, metadata_json, provenance_json
 from storage.core import T_EVENT, T_NOTICE, T_VERSION
 from storage.pages import save_attachment_texts, save_pages
 from storage.records import Counts, FileText, NoticeState, Outcome, Snapshot
@@ -91,6 +91,7 @@ def _version_row(notice_id: int, seq: int, snap: Snapshot, now: datetime) -> dic
         norm_text=snap.norm_text,
         content_hash=snap.content_hash,
         metadata_json=metadata_json(snap.metadata),
+        provenance_json=provenance_json(snap.provenance),
         citations_json=citations_json(snap.citations),
         attachments_json=attachments_json(snap.attachments),
         etag=snap.etag,

@@ -21,6 +21,11 @@ def metadata_of(raw: str | None) -> dict[str, str]:
     return json.loads(raw or "{}")
 
 
+# Where each field came from: a field -> origin map, stored as the metadata is.
+provenance_json = metadata_json
+provenance_of = metadata_of
+
+
 def citations_json(citations: Citations) -> str:
     return json.dumps({"docnos": citations.docnos, "titles": citations.titles}, ensure_ascii=False)
 

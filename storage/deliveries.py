@@ -9,21 +9,26 @@ explains why that gives exactly-once delivery across crashes.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Literal
 
 from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from storage.core import T_EVENT, T_LINK, T_NOTICE, T_VERSION, insert_new, table_of
+from storage.core import T_EVENT, T_LINK, T_NOTICE, T_RUN, T_VERSION, chunks, insert_new, table_of
 from storage.models import ChannelRow, Delivery, utcnow
 
 T_DEL, T_CH = table_of(Delivery), table_of(ChannelRow)
 
 Outcome = Literal["sent", "failed", "skipped"]
+COMPLETED = ("ok", "partial")  # a crawl run that got through its list pages
+
+
+def _aware(t: datetime) -> datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -236,6 +241,56 @@ class Deliveries:
                     .where(T_DEL.c.channel_id == channel_id, T_DEL.c.event_id.in_(list(existing)))
                     .values(**values)
                 )
+
+    def baseline(self, event_ids: Sequence[int], source_ids: Iterable[str]) -> list[int]:
+        """Among these events, the baseline of the given sources: what a source's first successful poll (its
+        first crawl run that ended ok or partial) found already listed, recorded without alerting. For a
+        notice first seen before that run ended (or while the source has had none), that is its notice.new,
+        the link.new events before any revision of it (the linking of that first version), and revisions
+        written before that run ended. Every later event of the source is news."""
+        sources = list(set(source_ids))
+        if not sources or not event_ids:
+            return []
+        out: list[int] = []
+        with self.engine.connect() as conn:
+            first_end = {
+                sid: _aware(t)
+                for sid, t in conn.execute(
+                    select(T_RUN.c.source_id, func.min(T_RUN.c.finished_at))
+                    .where(
+                        T_RUN.c.source_id.in_(sources),
+                        T_RUN.c.status.in_(COMPLETED),
+                        T_RUN.c.finished_at.is_not(None),
+                    )
+                    .group_by(T_RUN.c.source_id)
+                )
+                if t is not None
+            }
+            for chunk in chunks(list(event_ids)):
+                rows = conn.execute(
+                    select(T_EVENT.c.id, T_EVENT.c.kind, T_EVENT.c.notice_id, T_EVENT.c.created_at)
+                    .add_columns(T_NOTICE.c.source_id, T_NOTICE.c.first_seen)
+                    .join(T_NOTICE, T_NOTICE.c.id == T_EVENT.c.notice_id)
+                    .where(T_EVENT.c.id.in_(chunk), T_NOTICE.c.source_id.in_(sources))
+                ).all()
+                notices = list({r.notice_id for r in rows})
+                revised = dict(
+                    conn.execute(
+                        select(T_EVENT.c.notice_id, func.min(T_EVENT.c.id))
+                        .where(T_EVENT.c.kind == "notice.version", T_EVENT.c.notice_id.in_(notices))
+                        .group_by(T_EVENT.c.notice_id)
+                    ).all()
+                )
+                for r in rows:
+                    end = first_end.get(r.source_id)
+                    if end is not None and _aware(r.first_seen) >= end:
+                        continue  # listed after the baseline: news
+                    if r.kind == "notice.version" and end is not None and _aware(r.created_at) >= end:
+                        continue
+                    if r.kind == "link.new" and r.id > revised.get(r.notice_id, r.id + 1):
+                        continue  # the linking of a later version
+                    out.append(r.id)
+        return sorted(out)
 
     def latest_body(self, notice_id: int) -> str:
         """The newest version's text (for keyword filters); "" when none is stored."""

@@ -75,6 +75,7 @@ class Version(SQLModel, table=True):
     norm_text: str = Field(sa_column=Column(Text, nullable=False))
     content_hash: str = Field(index=True, max_length=64)
     metadata_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    provenance_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
     citations_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
     attachments_json: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
     etag: str | None = None

@@ -13,7 +13,7 @@ from sqlmodel import SQLModel, col
 from sqlmodel import select as select_model
 
 from storage import batch
-from storage.columns import attachments_of, citations_of, metadata_of
+from storage.columns import attachments_of, citations_of, metadata_of, provenance_of
 from storage.conflicts import is_busy, message
 from storage.core import T_NOTICE, T_SIG, T_VERSION, Repo, chunks, insert_new, table_of
 from storage.models import Event, Notice, Version, utcnow
@@ -257,6 +257,7 @@ class NoticeRepo(Repo):
             written=v.written,
             published=v.published,
             metadata=metadata_of(v.metadata_json),
+            provenance=provenance_of(v.provenance_json),
             citations=citations_of(v.citations_json),
             attachments=attachments_of(v.attachments_json),
             etag=v.etag,

@@ -56,6 +56,7 @@ class NoticeDetail:
     versions: int
     status: str
     metadata: dict[str, str] = field(default_factory=dict)
+    provenance: dict[str, str] = field(default_factory=dict)  # field -> where it came from; {} for old versions
     body: str = ""
     citations: Citations | None = None  # None: no version stored yet
     attachments: list[AttachmentRecord] = field(default_factory=list)
@@ -157,6 +158,7 @@ def notice_detail(store: Store, notice_id: int) -> NoticeDetail:
         versions=n.version_count,
         status=n.status,
         metadata=v.metadata if v else {},
+        provenance=v.provenance if v else {},
         body=v.body if v else "",
         citations=v.citations if v else None,
         attachments=v.attachments if v else [],

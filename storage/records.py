@@ -43,6 +43,7 @@ class Snapshot:
     written: date | None = None
     published: date | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    provenance: dict[str, str] = field(default_factory=dict)  # field -> label:…, meta:…, position:…, list, source
     citations: Citations = field(default_factory=lambda: Citations())  # defined with the linking records
     attachments: list[AttachmentRecord] = field(default_factory=list)
     etag: str | None = None

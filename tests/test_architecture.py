@@ -162,7 +162,7 @@ def test_no_import_cycles():
 
 # Layers, bottom first: a module may import its own layer's siblings and anything below, never above.
 LAYERS = [
-    ("watcher.errors", "watcher.text", "watcher.crawl.retry"),
+    ("watcher.errors", "watcher.text", "watcher.crawl.retry", "watcher.i18n"),
     ("watcher.config.settings", "watcher.config.channels"),
     ("storage",),
     ("watcher.crawl", "watcher.extract", "watcher.attachments", "watcher.link"),

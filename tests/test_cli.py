@@ -51,7 +51,7 @@ def test_poll_json_and_exit_status(portal, tmp_path):
     assert by_id["broken"]["status"] == "failed" and by_id["test"]["new"] == 0
     assert by_id["broken"]["errors"][0]["url"].endswith("/broken/index.html")
     table = runner.invoke(main, ["-c", str(cfg), "--db", db, "poll", "test"])
-    assert "Poll summary" in table.stdout and "test" in table.stdout
+    assert "抓取汇总" in table.stdout and "test" in table.stdout
 
 
 def test_poll_unknown_source_and_bad_config(tmp_path, portal):
@@ -78,14 +78,14 @@ def test_demo_finds_the_seed_documents_and_their_citations(tmp_path):
     assert st["doc_no"] == "汕府〔2023〕30号" and st["cites"] == ["国发〔2021〕4号", "粤府〔2021〕81号"]
     assert all(res["status"] == "ok" for res in report["results"])
     digest = open(report["digest"], encoding="utf-8").read()  # the digest it would send
-    assert "连云港市人民政府关于推进绿色产业发展的实施意见" in digest and "derived from 苏政发〔2020〕28号" in digest
+    assert "连云港市人民政府关于推进绿色产业发展的实施意见" in digest and "依据 苏政发〔2020〕28号" in digest
 
 
 def test_migrate_command(tmp_path):
     r = CliRunner().invoke(main, ["--db", f"sqlite:///{tmp_path}/m.db", "migrate"])
     assert r.exit_code == 0 and "0007_attachments" in r.output
     again = CliRunner().invoke(main, ["--db", f"sqlite:///{tmp_path}/m.db", "migrate"])
-    assert "up to date" in again.output
+    assert "已是最新" in again.output
 
 
 def test_demo_shows_the_lianyungang_link_with_its_clause_summary(tmp_path):
@@ -93,7 +93,8 @@ def test_demo_shows_the_lianyungang_link_with_its_clause_summary(tmp_path):
     report = json.loads(r.stdout)
     lyg = next(n for n in report["notices"] if n["title"].startswith("连云港"))
     [link] = [l for l in lyg["links"] if l["relation"] == "derived"]
-    assert link["explanation"].startswith("derived from 苏政发〔2020〕28号 — cites it; 33 of 33 articles reused")
+    # rendered at read time from the stored link: the parent by 文号 and title, the articles compared
+    assert link["explanation"] == "依据 苏政发〔2020〕28号《江苏省人民政府关于推进绿色产业发展的意见》制定 · 33 条改写"
     js = next(n for n in report["notices"] if n["doc_no"] == "苏政发〔2020〕28号")
     assert link["parent_id"] == js["id"]
     # The same alignment through `docs diff`, as text and as HTML.
@@ -118,7 +119,7 @@ def test_eval_links_command(tmp_path):
     report = json.loads(r.stdout)
     assert report["documents"] == 34 and report["relations"]["derived"]["recall"] >= 0.9
     table = CliRunner().invoke(main, ["eval", "links", str(corpus), "--labels", str(corpus / "links.csv")])
-    assert "precision" in table.stdout and "derived" in table.stdout
+    assert "精确率" in table.stdout and "derived" in table.stdout
 
 
 def test_version_is_the_package_version():
@@ -233,7 +234,7 @@ def test_docs_diff_names_the_missing_version(portal, tmp_path, monkeypatch):
     r = CliRunner().invoke(main, ["-c", str(path), "docs", "diff", str(nid), "1", "9"])
     assert r.exit_code == 1 and f"Error: notice {nid} has no version 9 (has [1])\n" in r.output
     r = CliRunner().invoke(main, ["-c", str(path), "docs", "diff", str(nid), "1", "x"])
-    assert r.exit_code == 1 and "versions are numbers" in r.output
+    assert r.exit_code == 1 and "版本号应为数字，收到的是 1 x" in r.output
 
 
 def test_cli_and_views_leave_the_queries_to_storage():
@@ -281,11 +282,11 @@ def test_at_80_columns_no_id_or_docno_is_cut(demo_run):
     assert r.exit_code == 0, r.output
     assert max(len(line) for line in r.stdout.splitlines()) <= 80
     for n in report["notices"]:
-        assert f"id：{n['id']} " in r.stdout  # every id whole: the table turned vertical
+        assert f"编号：{n['id']} " in r.stdout  # every id whole: the table turned vertical
         if n["doc_no"]:
             assert n["doc_no"] in r.stdout
     wide = at(200, "--db", db, "docs", "list")
-    assert "┃ id ┃" in wide.stdout and all(n["title"] in wide.stdout for n in report["notices"])
+    assert "┃ 编号 ┃" in wide.stdout and all(n["title"] in wide.stdout for n in report["notices"])
 
 
 def test_print_table_turns_vertical_on_a_narrow_console():
@@ -306,7 +307,8 @@ def test_docs_links_lines_fold_at_80_columns(demo_run):
     _, report = demo_run
     lyg = next(n for n in report["notices"] if n["title"].startswith("连云港"))
     r = at(80, "--db", f"sqlite:///{report['database']}", "docs", "links", str(lyg["id"]))
-    assert r.exit_code == 0 and "0 added, 0 removed" in r.stdout  # the end of the line, not cropped
+    assert r.exit_code == 0 and "33 条改写" in r.stdout  # the end of the line, not cropped
+    assert max(len(line) for line in r.stdout.splitlines()) <= 80
 
 
 def test_db_takes_a_plain_file_path(demo_run, monkeypatch):
@@ -376,7 +378,7 @@ def test_times_are_shown_in_the_configured_timezone(demo_run, tmp_path):
         json.loads(CliRunner().invoke(main, [*db, "docs", "show", "1", "--json"]).stdout)["first_seen"]
     )
     shown = at(120, "-c", str(cfg), *db, "docs", "show", "1").stdout
-    assert f"first_seen {seen.astimezone(ZoneInfo('America/New_York')):%Y-%m-%d %H:%M:%S}" in shown
+    assert f"首次发现：{seen.astimezone(ZoneInfo('America/New_York')):%Y-%m-%d %H:%M:%S}" in shown
     assert f"{seen.astimezone(ZoneInfo('Asia/Shanghai')):%Y-%m-%d %H:%M}" not in shown
     cfg.write_text("defaults:\n  timezone: Mars/Olympus\nsources: []\n", encoding="utf-8")
     bad = CliRunner().invoke(main, ["-c", str(cfg), *db, "docs", "history", "1"])

@@ -40,7 +40,7 @@ def test_edit_keeps_comments_and_layout_and_refuses_invalid_values(cfg):
     added = [l for l in after.splitlines() if l not in before.splitlines()]
     assert added == ["    pagination:", "      pages: 3", "    fetch:", "      min_delay: 2s"]
     bad = run("-c", str(cfg), "sources", "edit", "jiangsu-szfwj", "--set", "fetch.min_delay=soon")
-    assert bad.exit_code == 1 and "fetch.min_delay" in bad.output and "unchanged" in bad.output
+    assert bad.exit_code == 1 and "fetch.min_delay" in bad.output and "保持不变" in bad.output
     assert cfg.read_text(encoding="utf-8") == after
     assert not list(cfg.parent.glob(".sources-*"))  # no temporary file left behind
 
@@ -55,9 +55,9 @@ def test_enable_disable_remove_validate_export_import(cfg, tmp_path):
     assert run("-c", str(cfg), "sources", "remove", "huaian-zfwj", "--yes").exit_code == 0
     assert "huaian-zfwj" not in cfg.read_text(encoding="utf-8")
     imp = run("-c", str(cfg), "sources", "import", str(exported))
-    assert imp.exit_code == 0 and "added 1" in imp.output
+    assert imp.exit_code == 0 and "新增 1 个" in imp.output
     again = run("-c", str(cfg), "sources", "import", str(exported))
-    assert "skipped 1" in again.output
+    assert "跳过 1 个" in again.output
     v = run("-c", str(cfg), "sources", "validate", "--json")
     assert v.exit_code == 0 and json.loads(v.stdout)["valid"] is True
     with cfg.open("a", encoding="utf-8") as fh:
@@ -123,7 +123,9 @@ def test_docs_commands_search_and_status(portal, tmp_path):
     hist = json.loads(run("-c", str(path), "--db", db, "docs", "history", str(nid), "--json").stdout)
     assert [h["seq"] for h in hist] == [1, 2] and hist[1]["paragraphs_changed"] == 1
     diff = run("-c", str(path), "--db", db, "docs", "diff", str(nid))
-    assert "+ " in diff.output and "新增一句" in diff.output
+    # the changed phrase marked inside its paragraph, the unchanged paragraphs folded to a count
+    assert "工作,依据国发〔2021〕4号文件精神。{+新增一句。+}" in diff.output and "1 段有改动" in diff.output
+    assert "（3 段未改动）" in diff.output
     shown = json.loads(run("-c", str(path), "--db", db, "docs", "show", str(nid), "--json").stdout)
     assert shown["versions"] == 2 and shown["metadata"]["index_no"] == "T-2"
     found = json.loads(run("-c", str(path), "--db", db, "search", "新增一句", "--json").stdout)

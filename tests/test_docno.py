@@ -104,3 +104,39 @@ def test_effective_date_from_the_closing_article():
     assert effective_date("第三十六条 本办法自1996年4月1日起施行。") == date(1996, 4, 1)
     assert effective_date("本规定自２０２０年１月１日起实施") == date(2020, 1, 1)
     assert effective_date("2020年1月1日发布") is None
+
+
+@pytest.mark.parametrize(
+    "text,found",
+    [
+        # Words that also occur inside codes do not cut them.
+        ("沪规划资源乡〔2022〕348号", ["沪规划资源乡〔2022〕348号"]),
+        ("国中医药办法监发〔2017〕5号", ["国中医药办法监发〔2017〕5号"]),
+        ("中华人民共和国国务院令第558号", ["中华人民共和国国务院令第558号"]),
+        # Leading verbs, the previous number's 号 and a date's 日 never stick to the code.
+        ("关于废止豫政〔2000〕27号豫政办〔2005〕110号", ["豫政〔2000〕27号", "豫政办〔2005〕110号"]),
+        ("关于明确苏政发〔2020〕28号有关事项、调整苏政办发〔2021〕3号", ["苏政发〔2020〕28号", "苏政办发〔2021〕3号"]),
+        ("1991年3月4日中华人民共和国国务院令第76号发布", ["中华人民共和国国务院令第76号"]),
+        # Several numbers after one code; a code said once for several years.
+        ("沪府办发〔1998〕8号、55号", ["沪府办发〔1998〕8号", "沪府办发〔1998〕55号"]),
+        ("国办发〔2018〕108、109号", ["国办发〔2018〕108号", "国办发〔2018〕109号"]),
+        ("宁政办发〔2022〕73号, 〔2023〕51号", ["宁政办发〔2022〕73号", "宁政办发〔2023〕51号"]),
+        # Announcements, orders numbered by year, 第N号令, orders numbered in Chinese.
+        ("国家税务总局公告2015年第41号", ["国家税务总局公告2015年第41号"]),
+        ("财政部 税务总局公告2019年第39号", ["财政部 税务总局公告2019年第39号"]),
+        ("交通运输部令2019年第1号", ["交通运输部令2019年第1号"]),
+        ("北京市人民政府第15号令", ["北京市人民政府令第15号"]),
+        ("中华人民共和国主席令第三十一号", ["中华人民共和国主席令第31号"]),
+        # Brackets of every kind, a dash, a number in its own parentheses.
+        ("粤府〖2021〗81号", ["粤府〔2021〕81号"]),
+        ("苏政办发﹝2019﹞12号", ["苏政办发〔2019〕12号"]),
+        ("湘政发2011-8号", ["湘政发〔2011〕8号"]),
+        ("市教党[2010]（15号）", ["市教党〔2010〕15号"]),
+        # A place or organisation written out before its code.
+        ("岳阳市岳财发〔2024〕3号", ["岳财发〔2024〕3号"]),
+        ("工信部联企业〔2024〕1号", ["工信部联企业〔2024〕1号"]),
+        ("2011-8号楼", []),
+    ],
+)
+def test_docno_grammar_classes(text, found):
+    assert [str(d) for d in find_docnos(text)] == found

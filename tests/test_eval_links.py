@@ -246,8 +246,8 @@ def test_eval_links_command_judges_every_link_on_the_seeds(tmp_path):
     assert len(report["unjudged"]) == a["unjudged"] and len(report["false_links"]) == a["false"]
     assert set(report["dates"]) == {"parent_after_child", "child_date_unknown"}
     table = CliRunner().invoke(main, ["eval", "links", str(folder), "--labels", str(labels)])
-    assert table.exit_code == 0 and "precision over all reported links" in table.stdout
-    assert "link stage per document: p50" in table.stdout
+    assert table.exit_code == 0 and "全部报告关联的精确率" in table.stdout
+    assert "每份文档的关联耗时：p50" in table.stdout
 
 
 def test_list_unjudged_prints_rows_that_judged_and_passed_back_leave_nothing_unjudged(tmp_path):

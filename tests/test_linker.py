@@ -14,6 +14,7 @@ from notifiers.items import load_items
 from storage.repo import Store
 from tests.builders import FIXTURES
 from watcher.evaluation.links import LoadedDoc, evaluate, ingest, load_document
+from watcher.i18n import use_locale
 from watcher.link.linker import Linker
 
 CORPUS, LARGE = FIXTURES / "linking", FIXTURES / "linking_large"
@@ -77,7 +78,10 @@ def test_a_law_arriving_after_its_measures_and_an_older_version_arriving_last(fr
     events = [e for e in fresh_db.events() if e.kind == "link.new"]
     assert len(events) == 4 and len(json.loads(events[-1].payload_json)["links"]) == 3
     [item] = load_items(fresh_db, [events[-1].id])
-    assert (item.relation, item.level) == ("3 stored documents now linked to it (derived, revision)", "notice")
+    assert (item.relation, item.level) == ("3 份已收录文件与之关联（依据制定和修订）", "notice")
+    with use_locale("en"):
+        [item] = load_items(fresh_db, [events[-1].id])
+    assert item.relation == "3 stored documents now linked to it (derived and revision)"
 
 
 def test_a_new_version_of_the_law_takes_only_the_measures_made_under_it(fresh_db):

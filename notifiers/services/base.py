@@ -1,14 +1,15 @@
 """Chat services: one class per service owns its message format, byte limit, signing, answer check and
-default rate limit. Channels name a service by `type`; a new service is one class registered by name."""
+documented rate limits. Channels name a service by `type`; a new service is one class registered by name."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, ClassVar
 
-from notifiers.services.text import FIELD_MAX, TITLE_MAX, URL_MAX, clipped
+from notifiers.services.summary import TOP, Pointers, Summary, summarise
+from notifiers.services.text import FIELD_MAX, TITLE_MAX, URL_MAX, Part, clipped, entries, heading
 
 if TYPE_CHECKING:  # type-only: the config loader lists the services, and must not pull in the storage layer
     import httpx
@@ -60,23 +61,34 @@ def encode(body: dict) -> bytes:
     return json.dumps(body, ensure_ascii=False).encode("utf-8")
 
 
+Rate = tuple[int, float]  # at most `count` sends in any `window` seconds
+
+
 class ChatService:
     """A chat service: `format` builds one message body, `messages` splits a batch within `limit`.
 
-    Subclasses set `limit` and override `format` (escaping the page's text for their markup); `sign`,
-    `check` and `default_rate` when the service has them. `body` is what is sent: `format` of the
-    items clipped to `title_max` characters of title (and `FIELD_MAX` of each other field), cut further
-    when one item alone would not fit, so that no input makes a message the service refuses.
+    Subclasses set `limit`, `rates` (the service's documented rate limits) and override `format` and
+    `format_summary` (escaping the page's text for their markup); `sign` and `check` when the service has
+    them. A batch is shown as one entry per notice (`text.entries`): the events of one notice always go in
+    the same message. `body` is what is sent: `format` of the items clipped to `title_max` characters of
+    title (and `FIELD_MAX` of each other field), cut further when one entry alone would not fit, so that no
+    input makes a message the service refuses.
     """
 
     name: ClassVar[str] = ""
     limit: ClassVar[int] = 1_000_000  # bytes of the serialised body the service accepts (with a margin)
-    max_items: ClassVar[int | None] = None  # a count limit besides the byte limit (Slack's blocks)
-    default_rate: ClassVar[int | None] = None  # sends per minute when the channel sets no per_minute
-    title_max: ClassVar[int | None] = TITLE_MAX  # None: fields are sent whole unless one item cannot fit
+    max_items: ClassVar[int | None] = None  # a count limit of entries besides the byte limit (Slack's blocks)
+    rates: ClassVar[tuple[Rate, ...]] = ()  # (count, window seconds) pairs; a channel's per_minute overrides
+    summary_above: ClassVar[int | None] = 20  # entries above which a batch is one summary (None: never)
+    title_max: ClassVar[int | None] = TITLE_MAX  # None: fields are sent whole unless one entry cannot fit
 
-    def format(self, items: list[Item]) -> dict:
+    def format(self, items: list[Item], heading: str) -> dict:
         raise NotImplementedError
+
+    def format_summary(self, summary: Summary) -> dict:
+        """One message for a batch too large to list: by default the top entries under the summary's heading
+        (the built-in services show the counts and pointers too)."""
+        return self.format([i for e in summary.top for i in e.items], summary.heading)
 
     def sign(self, url: str, body: bytes, secret: str) -> Signed:
         """The request carrying a signature made with the channel's secret; by default, unsigned."""
@@ -88,60 +100,78 @@ class ChatService:
         return resp.text[:500]
 
     # ---- within the limits -------------------------------------------------------------------------
-    def _render(self, items: list[Item], shrink: int = 1) -> dict:
+    def _render(self, items: list[Item], part: Part | None = None, shrink: int = 1) -> dict:
+        title = heading(items, part)
         if self.title_max is None and shrink == 1:
-            return self.format(items)
-        title, other, url = ((self.title_max or TITLE_MAX) // shrink, FIELD_MAX // shrink, URL_MAX // shrink)
-        return self.format([clipped(i, max(8, title), max(8, other), max(64, url)) for i in items])
+            return self.format(items, title)
+        size, other, url = ((self.title_max or TITLE_MAX) // shrink, FIELD_MAX // shrink, URL_MAX // shrink)
+        return self.format([clipped(i, max(8, size), max(8, other), max(64, url)) for i in items], title)
 
-    def body(self, items: list[Item]) -> dict:
+    def body(self, items: list[Item], part: Part | None = None) -> dict:
         """The message for these items: the same items give the same body, so a batch resent after a
-        crash is the message it was. One item too long for the service is cut until it fits."""
-        body = self._render(items)
+        crash is the message it was. One entry too long for the service is cut until it fits."""
+        body = self._render(items, part)
         shrink = 1
-        while len(items) == 1 and len(encode(body)) > self.limit and shrink < 64:
+        while len(entries(items)) == 1 and len(encode(body)) > self.limit and shrink < 64:
             shrink *= 2
-            body = self._render(items, shrink)
+            body = self._render(items, part, shrink)
         return body
 
+    def summary(self, items: list[Item], pointers: Pointers) -> dict:
+        """One message for the whole batch, within the limit (fewer titles if need be)."""
+        top = TOP
+        body = self.format_summary(summarise([clipped(i) for i in items], pointers, top))
+        while len(encode(body)) > self.limit and top > 0:
+            top -= 1
+            body = self.format_summary(summarise([clipped(i, 60, 60, 256) for i in items], pointers, top))
+        return body
+
+    def fits(self, items: list[Item]) -> bool:
+        return len(encode(self.body(items))) <= self.limit
+
     def messages(self, items: list[Item]) -> list[tuple[list[Item], dict]]:
-        """Split items into messages that each fit the service's limits, in time linear in the items:
-        each item is measured once alone, and each message built once (halved in the rare case the
-        estimate was short)."""
-        out: list[tuple[list[Item], dict]] = []
-        empty = len(encode(self._render([])))
-        # What an item adds in a batch beyond its size alone, measured on the first: a separator (+), and
+        """Split items into messages that each fit the service's limits, numbered (1/3) when there are
+        several, in time linear in the items: each entry is measured once alone, and each message built
+        once (halved in the rare case the estimate was short)."""
+        units = [list(e.items) for e in entries(items)]
+        out: list[list[list[Item]]] = []
+        empty = len(encode(self._render([], _RESERVE)))
+        # What an entry adds in a batch beyond its size alone, measured on the first: a separator (+), and
         # less the heading's count that its size alone includes and a batch has once (−).
         joint = 0
-        if items:
-            one, two = (len(encode(self._render(items[:1] * n))) for n in (1, 2))
+        if units:
+            twin = [replace(i, notice_id=-1 - abs(i.notice_id)) for i in units[0]]
+            one = len(encode(self._render(units[0], _RESERVE)))
+            two = len(encode(self._render(units[0] + twin, _RESERVE)))
             joint = two - 2 * one + empty
-        batch: list[Item] = []
+        batch: list[list[Item]] = []
         size = empty + _SLACK
-        for item in items:
-            share = len(encode(self._render([item]))) - empty + joint
+        for unit in units:
+            share = len(encode(self._render(unit, _RESERVE))) - empty + joint
             if empty + share > self.limit:  # too long even alone: a message of its own, cut to fit
                 out.extend(self._close(batch))
-                out.append(([item], self.body([item])))
+                out.append([unit])
                 batch, size = [], empty + _SLACK
                 continue
             too_many = self.max_items is not None and len(batch) >= self.max_items
             if batch and (too_many or size + share > self.limit):
                 out.extend(self._close(batch))
                 batch, size = [], empty + _SLACK
-            batch.append(item)
+            batch.append(unit)
             size += share
         out.extend(self._close(batch))
-        return out
+        flat = [[i for unit in msg for i in unit] for msg in out]
+        n = len(flat)
+        return [(its, self.body(its, Part(k, n) if n > 1 else None)) for k, its in enumerate(flat, 1)]
 
-    def _close(self, batch: list[Item]) -> list[tuple[list[Item], dict]]:
+    def _close(self, batch: list[list[Item]]) -> list[list[list[Item]]]:
         if not batch:
             return []
-        body = self.body(batch)
-        if len(batch) > 1 and len(encode(body)) > self.limit:
+        if len(batch) > 1 and len(encode(self.body([i for u in batch for i in u], _RESERVE))) > self.limit:
             half = len(batch) // 2
             return self._close(batch[:half]) + self._close(batch[half:])
-        return [(batch, body)]
+        return [batch]
 
 
 _SLACK = 16  # bytes the estimate may be short by: the heading's counts grow a digit or two
+_RESERVE = Part(99, 99)  # the room a message's number takes, measured before the split is known

@@ -11,7 +11,8 @@ from urllib.parse import urlencode
 
 from notifiers.services.base import Signed, register
 from notifiers.services.codes import CodedAnswers
-from notifiers.services.text import heading, markdown
+from notifiers.services.summary import Summary, summary_markdown
+from notifiers.services.text import markdown
 
 if TYPE_CHECKING:
     from notifiers.items import Item
@@ -30,11 +31,14 @@ class DingTalk(CodedAnswers):
     130101 (sending too fast) and -1 (busy) are retried."""
 
     limit = 19_000
-    default_rate = 20  # a robot takes 20 messages a minute, then blocks for 10 minutes
+    rates = ((20, 60.0),)  # a robot takes 20 messages a minute, then blocks for 10 minutes
     retry_codes = frozenset({130101, -1})
 
-    def format(self, items: list[Item]) -> dict:
-        return {"msgtype": "markdown", "markdown": {"title": heading(items), "text": markdown(items, heading(items))}}
+    def format(self, items: list[Item], heading: str) -> dict:
+        return {"msgtype": "markdown", "markdown": {"title": heading, "text": markdown(items, heading)}}
+
+    def format_summary(self, summary: Summary) -> dict:
+        return {"msgtype": "markdown", "markdown": {"title": summary.heading, "text": summary_markdown(summary)}}
 
     def sign(self, url: str, body: bytes, secret: str) -> Signed:
         ts, sign = sign_dingtalk(secret)

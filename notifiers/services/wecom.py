@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 from notifiers.services.base import register
 from notifiers.services.codes import CodedAnswers
-from notifiers.services.text import heading, markdown
+from notifiers.services.summary import Summary, summary_markdown
+from notifiers.services.text import markdown
 
 if TYPE_CHECKING:
     from notifiers.items import Item
@@ -17,7 +18,11 @@ class WeCom(CodedAnswers):
     """Answers `{"errcode", "errmsg"}`: 45009 (over the rate limit) and -1 (busy) are retried."""
 
     limit = 4_000
+    rates = ((20, 60.0),)  # a group robot takes 20 messages a minute
     retry_codes = frozenset({45009, -1})
 
-    def format(self, items: list[Item]) -> dict:
-        return {"msgtype": "markdown", "markdown": {"content": markdown(items, heading(items))}}
+    def format(self, items: list[Item], heading: str) -> dict:
+        return {"msgtype": "markdown", "markdown": {"content": markdown(items, heading)}}
+
+    def format_summary(self, summary: Summary) -> dict:
+        return {"msgtype": "markdown", "markdown": {"content": summary_markdown(summary)}}

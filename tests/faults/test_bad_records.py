@@ -85,3 +85,29 @@ def _outcome(state, snap):
     from storage.records import Outcome
 
     return Outcome(state, snap)
+
+
+def test_text_no_database_can_hold_is_made_storable_before_it_reaches_one(fresh_db):
+    """A lone surrogate (a broken PDF font map) or a NUL in a page or a file's text would make the notice fail to
+    store on every poll, for ever: the snapshot and the attachment text carry U+FFFD instead, and it stores at once."""
+    from watcher.attachments.doctext import TextResult
+    from watcher.attachments.reader import _file_text
+    from watcher.extract.model import Detail
+    from watcher.pipeline.snapshot import snapshot
+
+    page = Detail(
+        url="http://p/0.html",
+        title="通知\x00",
+        body="正文\ud800不可存。\n\n第二段\x00。",
+        metadata={"来源\ud800": "办"},
+    )
+    snap = snapshot(page)
+    assert (snap.title, snap.body) == ("通知", "正文\ufffd不可存。\n\n第二段。")
+    assert "\ud800" not in snap.norm_text and list(snap.metadata) == ["来源\ufffd"]
+    states = fresh_db.record_list("s", dict(url="http://p/list"), [ListItem(page.url, "通知", date(2024, 1, 2))])
+    counts = fresh_db.apply("s", [_outcome(states[page.url], snap)])
+    assert (counts.new, counts.failed) == (1, 0)
+    file_text = _file_text(
+        b"%PDF", "0" * 64, "a.pdf", TextResult(file_type="pdf", status="ok", text="第\ud835条\x00"), None
+    )
+    assert file_text.text == "第\ufffd条"

@@ -78,13 +78,13 @@ def test_redis_away_costs_no_alert_and_the_next_poll_links(portal, hooks, tmp_pa
 
     def config(redis_url: str):
         data = {"defaults": {"index": {"storage": "redis", "redis_url": redis_url}}}
-        data |= {"sources": [site.source()], "channels": channels}
+        data |= {"sources": [site.source(baseline=False)], "channels": channels}  # the first poll is announced
         path = tmp_path / "sources.yaml"
         path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
         return str(path)
 
     away = CliRunner().invoke(main, ["-c", config("redis://127.0.0.1:1/0"), "--db", db, "poll", "--json"])
-    assert away.exit_code == 1 and "linking" in away.stderr and "Traceback" not in away.output
+    assert away.exit_code == 1 and "关联失败" in away.stderr and "Traceback" not in away.output
     [post] = hooks.posts  # the alert went out all the same
     assert len(post["json"]["items"]) == 6
     store = Store.open(db)

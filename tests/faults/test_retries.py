@@ -75,10 +75,10 @@ def test_poll_and_status_exit_1_while_notices_keep_failing(portal, tmp_path):
     quiet = runner.invoke(main, ["-c", str(config), "--db", db, "poll", "--json"])
     [summary] = json.loads(quiet.stdout)
     assert (summary["status"], summary["failed"], summary["failing"]) == ("ok", 0, 1)
-    assert quiet.exit_code == 1 and "keep failing" in quiet.stderr
+    assert quiet.exit_code == 1 and "1 件通知持续失败" in quiet.stderr
     status = runner.invoke(main, ["-c", str(config), "--db", db, "status", "--json"])
     assert status.exit_code == 1
     [row] = json.loads(status.stdout)["sources"]
     assert row["failing"] == 1 and row["last_status"] == "ok"
     table = runner.invoke(main, ["-c", str(config), "--db", db, "status"])
-    assert table.exit_code == 1 and "1 notice(s) keep failing" in table.stderr
+    assert table.exit_code == 1 and "1 件通知持续失败" in table.stderr

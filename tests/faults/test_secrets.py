@@ -64,7 +64,7 @@ def _watcher(args: list[str], env: dict[str, str]) -> subprocess.CompletedProces
 
 def test_no_token_in_logs_stored_errors_or_status(portal, hooks, tmp_path):
     build_site(portal, pages=1, per_page=2)
-    src = source_for(portal, pages=1).model_dump(mode="json", by_alias=True, exclude_none=True)
+    src = source_for(portal, pages=1, baseline=False).model_dump(mode="json", by_alias=True, exclude_none=True)
     channels, env = _channels(hooks)
     cfg = tmp_path / "sources.yaml"
     YAML().dump({"sources": [src], "channels": channels}, cfg)

@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import threading
 import time
+from pathlib import Path
 
 import storage.conflicts
 import storage.db
@@ -44,12 +45,25 @@ def test_two_schedulers_at_once(portal, db_url, tmp_path):
     site.publish(new=60)
     src = site.source(schedule={"interval": "1h", "jitter": 0})
     config = write_config(tmp_path / "sources.yaml", [src])
-    procs = [start(config, db_url, "-v", "run") for _ in range(2)]
-    time.sleep(9)  # both start, register the source and its channels, and poll once within 5 s of starting
+    logs = [tmp_path / f"run{i}.log" for i in range(2)]
+    procs = [start(config, db_url, "-v", "run", log=log) for log in logs]
+
+    # Both start, register the source and its channels, and poll once: each says so in its log. Waiting for that,
+    # not for a fixed time, keeps SIGTERM from arriving before a slow start (a loaded CI machine) installs its handler.
+    def said(log: Path) -> str:
+        return log.read_text(errors="replace") if log.exists() else ""
+
+    deadline = time.monotonic() + 120
+    while not all(f"{src['id']}: " in said(log) for log in logs):
+        assert time.monotonic() < deadline, [said(log)[-2000:] for log in logs]
+        assert all(p.poll() is None for p in procs), [said(log)[-3000:] for log in logs]
+        time.sleep(0.2)
     for p in procs:
         p.send_signal(signal.SIGTERM)
-    for status, _, err in _both(procs):
-        assert status == 0 and "Traceback" not in err and " ERROR " not in err, err[-3000:]
+    for p, log in zip(procs, logs, strict=True):
+        p.wait(timeout=120)
+        err = said(log)
+        assert p.returncode == 0 and "Traceback" not in err and " ERROR " not in err, err[-3000:]
     status, _, err = run(config, db_url, "poll", "--json")
     assert status == 0, err
     assert check(db_url, site).exact

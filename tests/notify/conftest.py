@@ -25,6 +25,9 @@ def demo_db(tmp_path_factory) -> tuple[Path, list[dict]]:
         entries = build_demo_site(server)
         for e in entries:
             e["tags"] = ["江苏"] if e["id"] in ("demo-jiangsu", "demo-lianyungang", "demo-huaian") else ["other"]
+            e["baseline"] = (
+                False  # these tests are about announcing the first poll (tests/notify/test_alerts_baseline.py: the default)
+            )
         path = work / "sources.yaml"
         YAML().dump({"sources": entries}, path)
         cfg = load_config(path)

@@ -169,7 +169,7 @@ def test_rate_limit_is_a_sliding_minute():
         slept.append(s)
         clock[0] += s
 
-    rl = RateLimit(20, clock=lambda: clock[0], sleep=sleep)
+    rl = RateLimit([(20, 60.0)], clock=lambda: clock[0], sleep=sleep)
     for _ in range(20):
         rl.wait()
         clock[0] += 1
@@ -210,6 +210,7 @@ def test_a_poll_sends_one_batched_alert_and_nothing_when_quiet(portal, tmp_path,
 
     build_site(portal, pages=1, per_page=6)
     src = source_for(portal, pages=1).model_dump(mode="json", by_alias=True, exclude_none=True)
+    src["baseline"] = False  # the first poll is announced (the default baseline: tests/notify/test_alerts_baseline.py)
     cfg_path = tmp_path / "sources.yaml"
     YAML().dump({"sources": [src], "channels": [hook(monkeypatch, hooks, "team", "webhook", "/team")]}, cfg_path)
     db = f"sqlite:///{tmp_path / 'p.db'}"
@@ -227,7 +228,7 @@ def test_the_scheduler_alerts_after_its_polls(portal, tmp_path, hooks, monkeypat
     from watcher.scheduler.service import Service
 
     build_site(portal, pages=1, per_page=3)
-    src = source_for(portal, pages=1, schedule={"interval": "1h", "jitter": 0})
+    src = source_for(portal, pages=1, schedule={"interval": "1h", "jitter": 0}).model_copy(update={"baseline": False})
     cfg_path = tmp_path / "sources.yaml"
     YAML().dump(
         {
@@ -293,18 +294,28 @@ def test_two_workers_racing_send_each_event_once(fresh_db, hooks, monkeypatch):
         assert d.pending(d.channel("race")) == []
 
 
-def test_a_new_version_is_announced_with_its_changed_paragraphs(fresh_db):
-    from notifiers.items import load_items
+def test_a_new_version_is_announced_with_what_changed(fresh_db):
+    from notifiers.items import change_line, load_items
     from storage.records import Outcome
     from tests.builders import make_snapshot as _snap
     from watcher.extract.model import ListItem
+    from watcher.i18n import use_locale
 
     url = "http://p/v.html"
-    for body in ("第一段。\n第二段。", "第一段。\n第二段（修订）。\n第三段。"):
+    old = "第一条 总则。\n第二条 到2025年，支持10家企业开展试点。"
+    new = "第一条 总则。\n第二条 到2025年，支持20家企业开展试点。\n第三条 本办法自发布之日起施行。"
+    for body in (old, new):
         st = fresh_db.record_list("s", dict(url="http://p/list"), [ListItem(url, "关于X的通知", None)])[url]
         fresh_db.apply("s", [Outcome(st, _snap(url, body))])
     items = load_items(fresh_db)
-    assert [(i.kind, i.relation) for i in items] == [
-        ("notice.new", "new"),
-        ("notice.version", "revised — 2 paragraphs changed"),
+    assert [(i.kind, i.relation) for i in items] == [("notice.new", "new"), ("notice.version", "修订：2 处改动")]
+    revision = items[1]
+    assert [(c.old, c.new) for c in revision.changes] == [("10家", "20家"), ("", "第三条本办法自发布之日起施行。")]
+    assert [change_line(c) for c in revision.changes] == [
+        "「第二条到2025年,支持20家企业开展试点。」 10家 → 20家",
+        "新增「第三条本办法自发布之日起施行。」",
     ]
+    with use_locale("en"):
+        [_, revision] = load_items(fresh_db)
+        assert revision.relation == "revised: 2 changes"
+        assert change_line(revision.changes[1]) == "added “第三条本办法自发布之日起施行。”"

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from notifiers import services
-from notifiers.dispatch import Dispatcher, channel_status, rate_limit
+from notifiers.dispatch import Dispatcher, channel_status, rates
 from notifiers.items import Item
 from notifiers.services import ChatService, Refused, Signed, known_services, register, service_for
 from tests.notify.world import TOKEN, hook, sample_items, world
@@ -31,9 +31,7 @@ def _generic(post: dict, events: int) -> None:
     assert post["headers"]["x-watcher-signature"] == expected
     assert len(post["json"]["items"]) == events and post["headers"]["x-watcher-delivery"]
     lyg = [i for i in post["json"]["items"] if i["title"].startswith("连云港") and i["kind"] == "link.new"]
-    assert lyg[0]["relation"].startswith("derived from 苏政发〔2020〕28号") and lyg[0]["parents"] == [
-        "苏政发〔2020〕28号"
-    ]
+    assert lyg[0]["relation"].startswith("依据 苏政发〔2020〕28号") and lyg[0]["parents"] == ["苏政发〔2020〕28号"]
 
 
 def _slack(post: dict, events: int) -> None:
@@ -175,7 +173,7 @@ def test_each_service_judges_its_answer(name, status, body, refused):
 
 def test_the_services_are_registered_by_name():
     assert known_services() == ["dingtalk", "feishu", "slack", "webhook", "wecom"]
-    assert {n: service_for(n).default_rate for n in known_services()}["dingtalk"] == 20
+    assert {n: service_for(n).rates for n in known_services()}["dingtalk"] == ((20, 60.0),)
     with pytest.raises(KeyError, match="known: dingtalk, feishu"):
         service_for("teams")
 
@@ -188,9 +186,10 @@ def test_a_new_service_is_one_registered_class(tmp_path, demo_db, hooks, monkeyp
         """The titles as a list, a signature header, and "pong" as the only good answer."""
 
         limit = 600
-        default_rate = 7
+        rates = ((7, 60.0),)
+        summary_above = None
 
-        def format(self, items: list[Item]) -> dict:
+        def format(self, items: list[Item], heading: str) -> dict:
             return {"titles": [i.title for i in items]}
 
         def sign(self, url: str, body: bytes, secret: str) -> Signed:
@@ -211,7 +210,7 @@ def test_a_new_service_is_one_registered_class(tmp_path, demo_db, hooks, monkeyp
             hook(monkeypatch, hooks, "e2", "echo", "/echo2"),
         ],
     )
-    assert rate_limit(cfg.channels[0]) == 7
+    assert rates(cfg.channels[0]) == ((7, 60.0),)
     with Dispatcher(store, cfg, backoff=0) as d:
         reports = {r.channel: r for r in d.send_webhooks()}
     good = [p for p in hooks.posts if p["path"] == "/echo"]
@@ -246,9 +245,12 @@ def test_an_unknown_channel_type_fails_validation_naming_the_known_ones():
 
 
 def test_a_channels_rate_limit_defaults_to_its_services():
-    defaults = [rate_limit(Channel(id="x", type=t, url_env="U")) for t in ("dingtalk", "wecom", "email")]
-    assert defaults == [20, None, None]
-    assert rate_limit(Channel(id="x", type="dingtalk", url_env="U", per_minute=5)) == 5
+    kinds = ("dingtalk", "wecom", "feishu", "slack", "webhook", "email")
+    defaults = [rates(Channel(id="x", type=t, url_env="U")) for t in kinds]
+    assert defaults == [((20, 60.0),), ((20, 60.0),), ((100, 60.0), (5, 1.0)), ((1, 1.0),), (), ()]
+    assert rates(Channel(id="x", type="dingtalk", url_env="U", per_minute=5)) == ((5, 60.0),)
+    # per_minute replaces the per-minute limit only: Feishu's 5 a second stays
+    assert rates(Channel(id="x", type="feishu", url_env="U", per_minute=50)) == ((50, 60.0), (5, 1.0))
 
 
 def test_channel_config_errors_name_the_field(tmp_path):

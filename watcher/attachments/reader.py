@@ -30,6 +30,7 @@ from watcher.config.settings import AttachmentSettings, Source
 from watcher.crawl.fetch import Fetcher
 from watcher.errors import FetchError
 from watcher.extract.model import AttachmentRef
+from watcher.text.normalise import storable
 
 if TYPE_CHECKING:  # the pipeline builds the reader and hands it its executor
     from watcher.pipeline.db import DB
@@ -132,7 +133,7 @@ def _file_text(data: bytes, sha: str, filename: str, res: TextResult, content_ty
         status=res.status,
         error=res.error,
         pages=res.pages,
-        text=res.text if res.status == "ok" else "",
+        text=storable(res.text) if res.status == "ok" else "",
         media_type=MEDIA_TYPES.get(res.file_type) or (content_type or "").split(";")[0] or "application/octet-stream",
     )
 

@@ -21,6 +21,7 @@ from watcher.cli.search import search
 from watcher.cli.sources import sources
 from watcher.cli.status import status
 from watcher.cli.worker import worker
+from watcher.i18n import DEFAULT_LOCALE, current_locale, set_locale
 from watcher.text.redact import install_redaction
 
 
@@ -52,6 +53,8 @@ def main(ctx: click.Context, config: str, db: str | None, verbose: int) -> None:
     )
     # At -v httpx logs every request's URL, webhook tokens included: every handler masks secrets.
     install_redaction()
+    if current_locale() != DEFAULT_LOCALE:  # an earlier invocation in this process (tests) set another
+        set_locale(DEFAULT_LOCALE)  # until sources.yaml says otherwise
     out.reset()  # one console per invocation: its width is this terminal's (tests run many in one process)
     err_console.reset()
     given = ctx.get_parameter_source("config") not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)

@@ -19,6 +19,7 @@ from storage.db import resolve_url
 from storage.repo import Store
 from watcher.config.loader import load_config
 from watcher.errors import NotFoundError, WatcherError
+from watcher.i18n import set_locale
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -121,6 +122,7 @@ class Ctx:
         """sources.yaml, parsed once; raises ConfigError when it cannot be read at all."""
         if self._config is None:
             cfg = load_config(self.config_path)
+            set_locale(cfg.defaults.locale)
             for e in cfg.errors:
                 err_console.print(f"[yellow]skipped:[/] {esc(e)}")
             self._config = cfg
@@ -134,8 +136,17 @@ class Ctx:
             return resolve_url(None)
         return resolve_url(self.load().defaults.database_url)
 
+    def _configured_locale(self) -> None:
+        """The reader's language is sources.yaml's even when --db names the database (the file is read once)."""
+        if self._config is None and (self.config_given or Path(self.config_path).exists()):
+            try:
+                self.load()
+            except WatcherError:
+                pass  # unreadable: the commands that need the file say so
+
     def store(self) -> Store:
         """The database of this invocation (made and migrated on first use), closed when the command ends."""
+        self._configured_locale()
         if self._store is None:
             self._store = Store.open(self.database_url())
         return self._store

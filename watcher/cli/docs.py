@@ -15,7 +15,9 @@ from storage.records import AttachmentRecord
 from storage.repo import Store
 from watcher.cli.context import Ctx, cli_errors, emit, esc, json_option, out
 from watcher.cli.render import Column, local_time, print_table
-from watcher.text.diff import changed_paragraphs, paragraph_diff, render_unified
+from watcher.i18n import _, ngettext
+from watcher.text.changes import inline_diff
+from watcher.text.diff import DiffOp, changed_paragraphs, paragraph_diff, render_unified
 from watcher.views import links as link_views
 
 # Relations drawn as parents and children in `docs links`; reposts and siblings get their own branch.
@@ -60,13 +62,13 @@ def docs_list(
 
 
 def _print_notices(rows: list[dict]) -> None:
-    cols = [Column("id", justify="right"), Column("published"), Column("文号"), Column("title", wrap=True)]
-    cols += [Column("source"), Column("v", justify="right")]
+    cols = [Column(_("id"), justify="right"), Column(_("published")), Column(_("文号")), Column(_("title"), wrap=True)]
+    cols += [Column(_("source")), Column(_("versions"), justify="right")]
     cells = [
         [str(r["id"]), r["published"] or "—", r["doc_no"] or "—", r["title"] or "", r["source_id"], str(r["versions"])]
         for r in rows
     ]
-    print_table(out.get(), f"{len(rows)} notices", cols, cells)
+    print_table(out.get(), ngettext("{n} notice", "{n} notices", len(rows)).format(n=len(rows)), cols, cells)
 
 
 @docs.command("show")
@@ -96,27 +98,67 @@ def docs_show(obj: Ctx, notice: str, full: bool, as_json: bool) -> None:
 
 
 def _attachment_line(a: AttachmentRecord) -> str:
+    name, url = esc(a.filename or a.name or ""), esc(a.url)
     if a.status == "ok":
-        info = f"{a.file_type}, {(a.size or 0) // 1024} kB, {a.chars} chars"
-    else:
-        info = f"[red]{esc(a.status)}: {esc(a.error)}[/]" if a.status else "not read"
-    return f"  附件 {esc(a.filename or a.name or '')} ({info}) {esc(a.url)}"
+        kb, chars = (a.size or 0) // 1024, a.chars
+        return "  " + _("attachment {name} ({type}, {kb} kB, {chars} characters) {url}").format(
+            name=name, type=esc(a.file_type), kb=kb, chars=chars, url=url
+        )
+    if a.status:
+        error = f"[red]{esc(a.status)}: {esc(a.error)}[/]"
+        return "  " + _("attachment {name} ({error}) {url}").format(name=name, error=error, url=url)
+    return "  " + _("attachment {name} (not read) {url}").format(name=name, url=url)
+
+
+def _labels() -> dict[str, str]:
+    return {
+        "url": _("URL"),
+        "source_id": _("source"),
+        "doc_no": _("文号"),
+        "issuer": _("issuer"),
+        "written": _("written"),
+        "published": _("published"),
+        "first_seen": _("first seen"),
+        "versions": _("versions"),
+    }
+
+
+# How `docs show` names where a field came from (Detail.provenance: 'label:发布日期', 'meta:PubDate', …).
+def _origin_words() -> tuple[dict[str, str], dict[str, str]]:
+    kinds = {"label": _("label"), "meta": "<meta>", "position": _("position"), "selector": _("selector")}
+    words = {"list": _("list page"), "source": "sources.yaml", "selector": _("selector")}
+    return kinds, words
+
+
+def _origin(where: str | None) -> str:
+    """`  出处：标签“发布日期”` for a field with a known origin; '' for one stored before origins were."""
+    if not where:
+        return ""
+    kinds, words = _origin_words()
+    kind, _sep, what = where.partition(":")
+    said = f"{kinds.get(kind, kind)}“{what}”" if what else words.get(kind, kind)
+    return "  [dim]" + esc(_("origin: {where}").format(where=said)) + "[/]"
 
 
 def _print_notice(d: dict, attachments: list[AttachmentRecord], full: bool) -> None:
-    out.print(f"[bold]{esc(d['title'])}[/]", highlight=False)
-    for key in ("url", "source_id", "doc_no", "issuer", "written", "published", "first_seen", "versions"):
-        out.print(f"  {key:10} {esc(d[key] if d[key] is not None else '—')}", highlight=False, soft_wrap=True)
+    where = d.get("provenance") or {}
+    out.print(f"[bold]{esc(d['title'])}[/]{_origin(where.get('title'))}", highlight=False)
+    labels = _labels()
+    for key, label in labels.items():
+        value = d[key] if d[key] is not None else "—"
+        line = esc(_("{label}: {value}").format(label=label, value=value))
+        out.print(f"  {line}{_origin(where.get(key))}", highlight=False, soft_wrap=True)
     for k, v in d["metadata"].items():
-        out.print(f"  [dim]{esc(f'{k:10} {v}')}[/]", highlight=False, soft_wrap=True)
+        said = "" if k in labels or k == "title" else _origin(where.get(k))  # said once, on the field's row
+        out.print(f"  [dim]{esc(f'{k}：{v}')}[/]{said}", highlight=False, soft_wrap=True)
     body = d["body"] if full else "\n".join(d["body"].splitlines()[:12])
-    more = "" if full else "\n[dim]… (--full for the whole text)[/]"
+    more = "" if full else "\n[dim]" + esc(_("… (--full for the whole text)")) + "[/]"
     out.print("\n" + esc(body) + more, highlight=False, soft_wrap=True)
     for a in attachments:
         out.print(_attachment_line(a), highlight=False, soft_wrap=True)
-    for r in d["links"]:
-        arrow = "→" if r["direction"] == "parent" else "←"
-        out.print(f"{arrow} {esc(r['explanation'])}", highlight=False, soft_wrap=True)
+    for r in d["links"]:  # a child's line names this notice as its parent: the child's id comes first
+        line = r["explanation"] if r["direction"] == "parent" else f"#{r['child_id']}: {r['explanation']}"
+        out.print(f"{'→' if r['direction'] == 'parent' else '←'} {esc(line)}", highlight=False, soft_wrap=True)
 
 
 @docs.command("history")
@@ -153,19 +195,19 @@ def docs_history(obj: Ctx, notice: str, as_json: bool) -> None:
 
 
 def _print_history(n: reads.NoticeSummary, rows: list[dict], tz: ZoneInfo) -> None:
-    cols = [Column("version", justify="right"), Column("fetched"), Column("chars", justify="right")]
-    cols += [Column("paragraphs changed", justify="right"), Column("hash")]
+    cols = [Column(_("version"), justify="right"), Column(_("fetched")), Column(_("characters"), justify="right")]
+    cols += [Column(_("paragraphs changed"), justify="right"), Column(_("hash"))]
     cells = [
         [
             str(r["seq"]),
             local_time(r["fetched_at"], tz),
             str(r["chars"]),
-            "first" if r["paragraphs_changed"] is None else str(r["paragraphs_changed"]),
+            _("first") if r["paragraphs_changed"] is None else str(r["paragraphs_changed"]),
             r["content_hash"],
         ]
         for r in rows
     ]
-    print_table(out.get(), f"History of #{n.id} {n.title or ''}", cols, cells)
+    print_table(out.get(), _("History of #{id} {title}").format(id=n.id, title=n.title or ""), cols, cells)
 
 
 @docs.command("diff")
@@ -192,7 +234,7 @@ def docs_diff(obj: Ctx, args: tuple[str, ...], html_out: str | None, as_json: bo
         _version_diff(store, args, as_json, html_out)
         return
     if len(args) != 2:
-        raise click.UsageError("give ID, ID V1 V2, or PARENT CHILD")
+        raise click.UsageError(_("give ID, ID V1 V2, or PARENT CHILD"))
     # numpy (align) and jinja2 (render_html) load only when two notices are compared
     from watcher.link.align import align
     from watcher.views.diff import render_html, render_text
@@ -200,7 +242,7 @@ def docs_diff(obj: Ctx, args: tuple[str, ...], html_out: str | None, as_json: bo
     p, c = (reads.find_notice(store, a) for a in args)
     pv, cv = store.versions(p.id), store.versions(c.id)
     if not pv or not cv:
-        raise click.ClickException("both notices need a stored version")
+        raise click.ClickException(_("both notices need a stored version"))
     al = align(pv[-1].norm_text, cv[-1].norm_text)
     pref, cref = p.doc_no or p.title or f"#{p.id}", c.doc_no or c.title or f"#{c.id}"
     if html_out:
@@ -215,10 +257,10 @@ def docs_diff(obj: Ctx, args: tuple[str, ...], html_out: str | None, as_json: bo
 def _version_diff(store: Store, args: tuple[str, ...], as_json: bool, html_out: str | None) -> None:
     n = reads.find_notice(store, args[0])
     if not all(a.isdigit() for a in args[1:]):
-        raise click.ClickException(f"versions are numbers, got {' '.join(args[1:])}")
+        raise click.ClickException(_("versions are numbers, got {given}").format(given=" ".join(args[1:])))
     ops = reads.version_diff(store, n.id, *(int(a) for a in args[1:]))
     lines = render_unified(ops).splitlines()
-    emit([dict(op=o.op, old=o.old, new=o.new) for o in ops], as_json, lambda _: _print_unified(lines))
+    emit([dict(op=o.op, old=o.old, new=o.new) for o in ops], as_json, lambda _ops: _print_changes(ops))
     if html_out:
         parts = [
             f"<p style='color:{ {'-': '#a00', '+': '#070'}.get(ln[:1], '#666') }'>{escape(ln)}</p>" for ln in lines
@@ -226,10 +268,33 @@ def _version_diff(store: Store, args: tuple[str, ...], as_json: bool, html_out: 
         Path(html_out).write_text("<div>" + "".join(parts) + "</div>", encoding="utf-8")
 
 
-def _print_unified(lines: list[str]) -> None:
-    for line in lines:
-        style = {"-": "red", "+": "green"}.get(line[:1])
-        out.print(f"[{style}]{esc(line)}[/]" if style else esc(line), highlight=False, soft_wrap=True)
+def _print_changes(ops: list[DiffOp]) -> None:
+    """Each changed paragraph once, the changed phrases marked inside it (struck out red `[-10家-]`, green
+    `{+20家+}`: the brackets show without colours too); unchanged paragraphs folded to a count."""
+    from rich.text import Text
+
+    changed = changed_paragraphs(ops)
+    out.print(ngettext("{n} paragraph changed", "{n} paragraphs changed", changed).format(n=changed), style="bold")
+    for op in ops:
+        if op.op == "equal":
+            hidden = ngettext("… {n} paragraph unchanged", "… {n} paragraphs unchanged", len(op.old))
+            out.print(Text(hidden.format(n=len(op.old)), style="dim"))
+            continue
+        pairs = list(zip(op.old, op.new, strict=False))
+        for a, b in pairs:
+            line = Text("~ ", overflow="fold")
+            for seg in inline_diff(a, b):
+                if seg.op == "equal":
+                    line.append(seg.text)
+                elif seg.op == "delete":
+                    line.append(f"[-{seg.text}-]", style="red strike")
+                else:
+                    line.append(f"{{+{seg.text}+}}", style="bold green")
+            out.print(line)
+        for a in op.old[len(pairs) :]:
+            out.print(Text(f"- {a}", style="red", overflow="fold"))
+        for b in op.new[len(pairs) :]:
+            out.print(Text(f"+ {b}", style="green", overflow="fold"))
 
 
 @docs.command("links")
@@ -257,19 +322,19 @@ def _print_link_tree(n: reads.NoticeSummary, rows: list[dict]) -> None:
     # folds under its branch instead of being cut at the terminal's edge.
     tree = Tree(Text(f"#{n.id} {n.doc_no or ''} {n.title or ''}", style="bold"))
     groups = {
-        "parents": [r for r in rows if r["direction"] == "parent" and r["relation"] in _LINEAGE],
-        "children": [r for r in rows if r["direction"] == "child" and r["relation"] in _LINEAGE],
-        "reposts": [r for r in rows if r["relation"] == "repost"],
-        "siblings": [r for r in rows if r["relation"] == "sibling"],
+        _("parents ({n})"): [r for r in rows if r["direction"] == "parent" and r["relation"] in _LINEAGE],
+        _("children ({n})"): [r for r in rows if r["direction"] == "child" and r["relation"] in _LINEAGE],
+        _("reposts ({n})"): [r for r in rows if r["relation"] == "repost"],
+        _("companions ({n})"): [r for r in rows if r["relation"] == "sibling"],
     }
     for name, items in groups.items():
         if items:
-            branch = tree.add(f"{name} ({len(items)})")
+            branch = tree.add(Text(name.format(n=len(items))))
             for r in items:
                 other = r["child_id"] if r["direction"] == "child" else (r["parent_id"] or r["parent_key"])
                 label = f"#{other}" if isinstance(other, int) else str(other)
                 line = r["explanation"] if r["direction"] == "parent" else f"{label}: {r['explanation']}"
                 branch.add(Text(line, overflow="fold"))
     if not rows:
-        tree.add(Text("no links", style="dim"))
+        tree.add(Text(_("no links"), style="dim"))
     out.print(tree, highlight=False)

@@ -11,6 +11,7 @@ import click
 
 from storage.repo import Store
 from watcher.cli.context import Table, cli_errors, emit, err_console, json_option, out
+from watcher.i18n import _
 
 
 def _fmt(x: float | None, digits: int) -> str:
@@ -84,9 +85,10 @@ def _print_unjudged(rows: list[dict]) -> None:
 
 
 def _print_links_report(report: dict) -> None:
-    table = Table(title=f"Links on {report['documents']} documents, by the labels")
-    for col in ("relation", "labelled", "reported", "correct", "precision", "recall"):
-        table.add_column(col, justify="right" if col != "relation" else "left")
+    table = Table(title=_("Links on {n} documents, by the labels").format(n=report["documents"]))
+    table.add_column(_("relation"))
+    for col in (_("labelled"), _("reported"), _("correct"), _("precision"), _("recall")):
+        table.add_column(col, justify="right")
     for rel, r in report["relations"].items():
         table.add_row(
             rel, str(r["gold"]), str(r["predicted"]), str(r["tp"]), _fmt(r["precision"], 2), _fmt(r["recall"], 2)
@@ -95,39 +97,58 @@ def _print_links_report(report: dict) -> None:
     _print_all_links(report["all_links"])
     dates = report["dates"]
     t = report["timing"]
-    out.print(
-        f"sibling pairs reported as derived: {len(report['siblings_reported_as_derived'])}; "
-        f"parent dated after its child: {len(dates['parent_after_child'])} "
-        f"({sum(r['verdict'] is True for r in dates['parent_after_child'])} of them judged true); "
-        f"child date unknown: {len(dates['child_date_unknown'])}",
-        soft_wrap=True,
+    line = _(
+        "sibling pairs reported as derived: {siblings}; parent dated after its child: {after} ({true} of them judged "
+        "true); child date unknown: {unknown}"
+    ).format(
+        siblings=len(report["siblings_reported_as_derived"]),
+        after=len(dates["parent_after_child"]),
+        true=sum(r["verdict"] is True for r in dates["parent_after_child"]),
+        unknown=len(dates["child_date_unknown"]),
     )
-    out.print(
-        f"link stage per document: p50 {_fmt(t['p50_ms'], 1)} ms, p99 {_fmt(t['p99_ms'], 1)} ms, "
-        f"max {_fmt(t['max_ms'], 1)} ms; total {t['total_s']:.2f} s for {t['documents']} documents",
-        soft_wrap=True,
+    out.print(line, soft_wrap=True, markup=False)
+    line = _(
+        "link stage per document: p50 {p50} ms, p99 {p99} ms, max {max} ms; total {total:.2f} s for {n} documents"
+    ).format(
+        p50=_fmt(t["p50_ms"], 1),
+        p99=_fmt(t["p99_ms"], 1),
+        max=_fmt(t["max_ms"], 1),
+        total=t["total_s"],
+        n=t["documents"],
     )
+    out.print(line, soft_wrap=True, markup=False)
     _print_details(report)
 
 
 def _print_all_links(a: dict) -> None:
-    table = Table(title="All reported links (labels, then adjudication)")
-    for col in ("relation", "reported", "true", "false", "unjudged"):
-        table.add_column(col, justify="right" if col != "relation" else "left")
+    table = Table(title=_("All reported links (labels, then adjudication)"))
+    table.add_column(_("relation"))
+    for col in (_("reported"), _("true"), _("false"), _("unjudged")):
+        table.add_column(col, justify="right")
     for rel, c in a["by_relation"].items():
         table.add_row(rel, *(str(c[k]) for k in ("reported", "true", "false", "unjudged")))
-    table.add_row("all", *(str(a[k]) for k in ("reported", "true", "false", "unjudged")), style="bold")
+    table.add_row(_("all"), *(str(a[k]) for k in ("reported", "true", "false", "unjudged")), style="bold")
     out.print(table)
     p = a["placeholders"]
-    out.print(
-        f"precision over all reported links: {_fmt(a['precision_judged'], 2)} of the judged, "
-        f"{_fmt(a['precision_unjudged_as_wrong'], 2)} counting the {a['unjudged']} unjudged as wrong; "
-        f"true by labels {a['true_by_labels']}, by adjudication {a['true_by_adjudication']}; "
-        f"false by labels {a['false_by_labels']}, by adjudication {a['false_by_adjudication']}; "
-        f"links to documents not stored: {p['reported']} ({p['true']} true, {p['false']} false, "
-        f"{p['unjudged']} unjudged)",
-        soft_wrap=True,
+    line = _(
+        "precision over all reported links: {judged} of the judged, {as_wrong} counting the {unjudged} unjudged as "
+        "wrong; true by labels {true_labels}, by adjudication {true_adjudication}; false by labels {false_labels}, "
+        "by adjudication {false_adjudication}; links to documents not stored: {p_reported} ({p_true} true, "
+        "{p_false} false, {p_unjudged} unjudged)"
+    ).format(
+        judged=_fmt(a["precision_judged"], 2),
+        as_wrong=_fmt(a["precision_unjudged_as_wrong"], 2),
+        unjudged=a["unjudged"],
+        true_labels=a["true_by_labels"],
+        true_adjudication=a["true_by_adjudication"],
+        false_labels=a["false_by_labels"],
+        false_adjudication=a["false_by_adjudication"],
+        p_reported=p["reported"],
+        p_true=p["true"],
+        p_false=p["false"],
+        p_unjudged=p["unjudged"],
     )
+    out.print(line, soft_wrap=True, markup=False)
 
 
 def _print_details(report: dict) -> None:
@@ -180,7 +201,7 @@ def eval_extract(labels: str, as_json: bool) -> None:
 def _print_extraction_report(report: dict) -> None:
     from watcher.evaluation.extraction import SUMMARY_COLUMNS, summary_rows
 
-    table = Table(title="Generic extraction, no per-site configuration")
+    table = Table(title=_("Generic extraction, no per-site configuration"))
     for col in SUMMARY_COLUMNS:
         table.add_column(col, justify="left" if col == "set" else "right")
     for row in summary_rows(report):

@@ -14,13 +14,11 @@ from storage.db import applied_revisions, make_engine
 from storage.db import migrate as run_migrations
 from watcher.cli.context import Ctx, cli_errors, emit, err_console, esc, json_option, out
 from watcher.cli.render import Column, print_table
+from watcher.i18n import _, ngettext
 from watcher.link.stage import LinkStage, make_linker
 from watcher.pipeline.cycle import CycleReport, prepare, run_cycle
 from watcher.pipeline.poll import RunResult
-from watcher.views.status import status_colour
-
-# The messages of this module that are new, in one place for the gettext catalogs to come.
-DEMO_NEXT = "下一步，浏览演示存下的通知："
+from watcher.views.status import status_colour, status_text
 
 if TYPE_CHECKING:
     from storage.repo import Store
@@ -34,12 +32,12 @@ def _summary(results: list[RunResult], as_json: bool) -> None:
 def _print_summary(results: list[RunResult]) -> None:
     from rich.text import Text
 
-    counts = ("new", "changed", "unchanged", "failed", "pages", "304/same", "seconds")
-    cols = [Column("source"), Column("status"), *(Column(c, justify="right") for c in counts)]
+    counts = (_("new"), _("changed"), _("unchanged"), _("failed"), _("pages"), _("304/same"), _("seconds"))
+    cols = [Column(_("source")), Column(_("status")), *(Column(c, justify="right") for c in counts)]
     cells: list[list[str | Text]] = [
         [
             r.source_id,
-            Text(r.status, style=status_colour(r.status)),
+            Text(status_text(r.status), style=status_colour(r.status)),
             str(r.counts.new),
             str(r.counts.changed),
             str(r.counts.unchanged),
@@ -50,12 +48,16 @@ def _print_summary(results: list[RunResult]) -> None:
         ]
         for r in results
     ]
-    print_table(out.get(), "Poll summary", cols, cells)
+    print_table(out.get(), _("Poll summary"), cols, cells)
     for r in results:
         for e in r.errors[:5]:
             err_console.print(f"[red]{esc(r.source_id)}[/] {esc(e.url or '')}: {esc(e.message)}")
         if len(r.errors) > 5:
-            err_console.print(f"[red]{esc(r.source_id)}[/] … and {len(r.errors) - 5} more errors")
+            more = len(r.errors) - 5
+            err_console.print(
+                f"[red]{esc(r.source_id)}[/] "
+                + esc(ngettext("… and {n} more error", "… and {n} more errors", more).format(n=more))
+            )
 
 
 def _cycle(
@@ -122,12 +124,15 @@ def _print_problems(report: CycleReport) -> None:
     """What the summary does not show: notices that keep failing, and a linking stage that failed."""
     for r in report.results:
         if r.failing:
-            err_console.print(
-                f"[red]{esc(r.source_id)}[/]: {r.failing} notice(s) keep failing, retried with a growing wait "
-                "(`watcher status` lists them)"
-            )
+            failing = ngettext(
+                "{n} notice keeps failing, retried with a growing wait (`watcher status` lists it)",
+                "{n} notices keep failing, retried with a growing wait (`watcher status` lists them)",
+                r.failing,
+            ).format(n=r.failing)
+            err_console.print(f"[red]{esc(r.source_id)}[/]: {esc(failing)}")
     if report.link.error:
-        err_console.print(f"[red]linking[/]: {esc(report.link.error)} (the next poll links what is left)")
+        failed = _("linking: {error} (the next poll links what is left)").format(error=report.link.error)
+        err_console.print(f"[red]{esc(failed)}[/]")
 
 
 @click.command()
@@ -147,7 +152,10 @@ def run(obj: Ctx) -> None:
     cfg = obj.load()
     service = Service(obj.config_path, obj.store())
     logging.getLogger("watcher").setLevel(min(logging.getLogger().level, logging.INFO))
-    err_console.print(f"watching {len(cfg.enabled)} sources; Ctrl-C to stop")
+    n = len(cfg.enabled)
+    err_console.print(
+        ngettext("watching {n} source; Ctrl-C to stop", "watching {n} sources; Ctrl-C to stop", n).format(n=n)
+    )
     asyncio.run(service.run())
 
 
@@ -163,7 +171,8 @@ def link(obj: Ctx, as_json: bool) -> None:
       watcher link
     """
     made = make_linker(obj.load(), obj.store()).run()
-    emit({"links": made}, as_json, lambda _: click.echo(f"{made} new links"), indent=None)
+    said = ngettext("{n} new link", "{n} new links", made).format(n=made)
+    emit({"links": made}, as_json, lambda _report: click.echo(said), indent=None)
 
 
 @click.command()
@@ -179,7 +188,8 @@ def migrate(obj: Ctx) -> None:
     engine = make_engine(obj.database_url())  # not obj.store(): opening a Store migrates already
     try:
         applied = run_migrations(engine)
-        click.echo(f"applied: {', '.join(applied) or 'nothing (up to date)'}; at {applied_revisions(engine)}")
+        done = ", ".join(applied) or _("nothing (up to date)")
+        click.echo(_("applied: {applied}; at {revisions}").format(applied=done, revisions=applied_revisions(engine)))
     finally:
         engine.dispose()
 
@@ -213,8 +223,13 @@ def _print_demo(report: dict, results: list[RunResult]) -> None:
     from rich.markup import escape
 
     _print_summary(results)
-    cols = [Column("id", justify="right"), Column("title", wrap=True), Column("文号"), Column("issuer", wrap=True)]
-    cols += [Column("成文"), Column("发布"), Column("cites", wrap=True)]
+    cols = [Column(_("id"), justify="right"), Column(_("title"), wrap=True), Column(_("文号"))]
+    cols += [
+        Column(_("issuer"), wrap=True),
+        Column(_("written")),
+        Column(_("published")),
+        Column(_("cites"), wrap=True),
+    ]
     cells = [
         [
             str(n["id"]),
@@ -227,12 +242,13 @@ def _print_demo(report: dict, results: list[RunResult]) -> None:
         ]
         for n in report["notices"]
     ]
-    print_table(out.get(), f"Notices stored in {report['database']}", cols, cells)
+    print_table(out.get(), _("Notices stored in {database}").format(database=report["database"]), cols, cells)
     for n in report["notices"]:
         for ln in n["links"]:
             if ln["relation"] in ("derived", "revision", "repost"):
                 out.print(f"[bold]{escape(n['title'])}[/]\n  → {escape(ln['explanation'])}", highlight=False)
-    out.print(f"digest it would send: {report['digest']}", highlight=False)
-    out.print(f"sources file: {report['sources']}  (the portal has stopped; `watcher -c … poll` needs it running)")
-    out.print(DEMO_NEXT, highlight=False)
+    out.print(esc(_("digest it would send: {path}").format(path=report["digest"])), highlight=False)
+    sources = _("sources file: {path} (the portal has stopped; `watcher -c … poll` needs it running)")
+    out.print(esc(sources.format(path=report["sources"])), highlight=False)
+    out.print(_("Next, browse the notices the demo stored:"), highlight=False)
     out.print(f"  {report['next']}", highlight=False, soft_wrap=True)

@@ -9,12 +9,9 @@ import click
 
 from watcher.cli.context import Ctx, cli_errors, emit, err_console, json_option, out
 from watcher.cli.render import marked
+from watcher.i18n import _
 from watcher.text.search import parse_query
 from watcher.views.search import search_rows
-
-# The messages of this module, in one place for the gettext catalogs to come.
-EMPTY_QUERY = "检索词为空：请给出至少一个汉字、字母或数字，如 `watcher search 绿色 金融`。"
-NO_MATCH = "没有找到包含全部检索词的通知。"
 
 
 @click.command()
@@ -42,13 +39,15 @@ def search(
     """
     text = " ".join(words)
     if not parse_query(text).terms:
-        raise click.UsageError(EMPTY_QUERY)
+        raise click.UsageError(
+            _("The query is empty: give at least one character, letter or digit, e.g. `watcher search 绿色 金融`.")
+        )
     rows = search_rows(
         obj.reader(), text, source=source, since=since.date() if since else None, limit=limit, offset=offset
     )
     emit(rows, as_json, _print_matches)
     if not rows and not as_json:  # an empty JSON list is an answer; for people, say so and exit 1
-        err_console.print(NO_MATCH, highlight=False)
+        err_console.print(_("No notice contains every word searched for."), highlight=False)
         sys.exit(1)
 
 

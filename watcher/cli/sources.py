@@ -14,10 +14,8 @@ from watcher.cli.render import Column, local_time, print_table
 from watcher.config.loader import load_config
 from watcher.config.sources_file import SourcesFile, dump_yaml, parse_value
 from watcher.errors import ConfigError
-from watcher.views.status import source_status, status_colour
-
-# The messages of this module that are new, in one place for the gettext catalogs to come.
-NO_DATABASE_YET = "（还没有数据库：尚无抓取记录。`watcher poll` 抓取后这里会显示每个来源的状态。）"
+from watcher.i18n import _, ngettext
+from watcher.views.status import source_status, status_colour, status_text
 
 
 def _file(obj: Ctx) -> SourcesFile:
@@ -28,7 +26,9 @@ def _save(f: SourcesFile, source_id: str | None, message: str) -> None:
     try:
         f.save(source_id)
     except ConfigError as exc:
-        raise click.ClickException(f"not saved, {f.path} is unchanged: {exc}") from None
+        raise click.ClickException(
+            _("not saved, {path} is unchanged: {error}").format(path=f.path, error=exc)
+        ) from None
     err_console.print(message, markup=False)
 
 
@@ -56,7 +56,8 @@ def sources_list(obj: Ctx, as_json: bool) -> None:
     """
     cfg, store = obj.load(), obj.existing_store()
     if store is None and not as_json:
-        err_console.print(NO_DATABASE_YET, highlight=False)
+        no_database = _("(No database yet: nothing polled. After `watcher poll` this shows the state of each source.)")
+        err_console.print(no_database, highlight=False)
     tz = obj.timezone()
     emit(source_status(cfg, store), as_json, lambda rows: _print_sources(obj.config_path, rows, tz))
 
@@ -64,22 +65,28 @@ def sources_list(obj: Ctx, as_json: bool) -> None:
 def _print_sources(config_path: str, rows: list[dict], tz: ZoneInfo) -> None:
     from rich.text import Text
 
-    cols = [Column("id"), Column("name", wrap=True), Column("on"), Column("schedule"), Column("last poll")]
-    cols += [Column("status"), Column("notices", justify="right"), Column("last error", wrap=True)]
+    cols = [
+        Column(_("id")),
+        Column(_("name"), wrap=True),
+        Column(_("on")),
+        Column(_("schedule")),
+        Column(_("last poll")),
+    ]
+    cols += [Column(_("status")), Column(_("notices"), justify="right"), Column(_("last error"), wrap=True)]
     cells = [
         [
             r["id"],
             r["name"],
-            "yes" if r["enabled"] else Text("no", style="dim"),
+            _("yes") if r["enabled"] else Text(_("no"), style="dim"),
             r["schedule"],
             local_time(r["last_poll"], tz),
-            Text(r["last_status"] or "never", style=status_colour(r["last_status"])),
+            Text(status_text(r["last_status"]), style=status_colour(r["last_status"])),
             str(r["notices"]),
             (r["last_error"] or "")[:60],
         ]
         for r in rows
     ]
-    print_table(out.get(), f"Sources in {config_path}", cols, cells)
+    print_table(out.get(), _("Sources in {path}").format(path=config_path), cols, cells)
 
 
 @sources.command("show")
@@ -99,7 +106,8 @@ def sources_show(obj: Ctx, source_id: str, as_json: bool) -> None:
         click.echo(src.model_dump_json(by_alias=True, indent=2))
         return
     out.print(dump_yaml(_file(obj).entry(source_id)), markup=False, highlight=False, soft_wrap=True)
-    out.print(f"[dim]{esc(f'in effect: fetch {src.fetch.model_dump()}')}[/]", highlight=False, soft_wrap=True)
+    in_effect = _("in effect: fetch {fetch}").format(fetch=src.fetch.model_dump())
+    out.print(f"[dim]{esc(in_effect)}[/]", highlight=False, soft_wrap=True)
 
 
 @sources.command("edit")
@@ -125,17 +133,17 @@ def sources_edit(obj: Ctx, source_id: str, sets: tuple[str, ...]) -> None:
     for item in sets:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--set")
+            raise click.BadParameter(_("{item!r} is not KEY=VALUE").format(item=item), param_hint="--set")
         if key == "id":
-            raise click.BadParameter("the id cannot be changed; add a new source instead", param_hint="--set")
+            raise click.BadParameter(_("the id cannot be changed; add a new source instead"), param_hint="--set")
         f.set(source_id, key, parse_value(value))
-    _save(f, source_id, f"updated {source_id}")
+    _save(f, source_id, _("updated {id}").format(id=source_id))
 
 
 def _toggle(obj: Ctx, source_id: str, on: bool) -> None:
     f = _file(obj)
     f.set(source_id, "enabled", on)
-    _save(f, source_id, f"{'enabled' if on else 'disabled'} {source_id}")
+    _save(f, source_id, (_("enabled {id}") if on else _("disabled {id}")).format(id=source_id))
 
 
 @sources.command("enable")
@@ -180,10 +188,10 @@ def sources_remove(obj: Ctx, source_id: str, yes: bool) -> None:
     """
     f = _file(obj)
     f.index(source_id)  # ConfigError when there is no such source
-    if not yes and not click.confirm(f"remove {source_id}?", default=False):
+    if not yes and not click.confirm(_("remove {id}?").format(id=source_id), default=False):
         sys.exit(1)
     f.remove(source_id)
-    _save(f, None, f"removed {source_id}")
+    _save(f, None, _("removed {id}").format(id=source_id))
 
 
 @sources.command("validate")
@@ -215,7 +223,9 @@ def _print_problems(config_path: str, report: dict) -> None:
         where = f"{p['source_id'] or ''} {p['field'] or ''}: {p['message']}"
         err_console.print(f"[red]{esc(p['path'])}:{p['line']}[/] {esc(where)}")
     if not report["problems"]:
-        out.print(f"{esc(config_path)}: {report['sources']} sources, all valid")
+        n = report["sources"]
+        valid = ngettext("{path}: {n} source, valid", "{path}: {n} sources, all valid", n)
+        out.print(esc(valid.format(path=config_path, n=n)))
 
 
 @sources.command("export")
@@ -267,12 +277,12 @@ def sources_import(obj: Ctx, file: str, replace: bool) -> None:
         try:
             f.validate(sid)
         except ConfigError as exc:
-            raise click.ClickException(f"not imported, {f.path} is unchanged: {exc}") from None
-    _save(
-        f,
-        None,
-        f"added {len(added)}, replaced {len(replaced)}, skipped {len(skipped)} (exists: {', '.join(skipped) or '—'})",
-    )
+            raise click.ClickException(
+                _("not imported, {path} is unchanged: {error}").format(path=f.path, error=exc)
+            ) from None
+    done = _("added {added}, replaced {replaced}, skipped {skipped} (exists: {existing})")
+    existing = ", ".join(skipped) or "—"
+    _save(f, None, done.format(added=len(added), replaced=len(replaced), skipped=len(skipped), existing=existing))
 
 
 @sources.command("test")
@@ -298,12 +308,9 @@ def sources_test(obj: Ctx, source_id: str, limit: int, as_json: bool) -> None:
 
 
 def _print_preview(result: dict) -> None:
-    out.print(
-        f"[bold]{len(result['items'])} items[/] on {esc(result.get('list_url', ''))}; next page: "
-        f"{esc((result.get('next') or ['—'])[0])}",
-        highlight=False,
-        soft_wrap=True,
-    )
+    n, nxt = len(result["items"]), (result.get("next") or ["—"])[0]
+    head = ngettext("{n} item on {url}; next page: {next}", "{n} items on {url}; next page: {next}", n)
+    out.print(esc(head.format(n=n, url=result.get("list_url", ""), next=nxt)), highlight=False, soft_wrap=True)
     for it in result["items"][:10]:
         out.print(
             f"  {it['date'] or '          '}  {esc(it['title'])}  [dim]{esc(it['url'])}[/]",
@@ -312,16 +319,13 @@ def _print_preview(result: dict) -> None:
         )
     for d in result.get("details", []):
         out.print(f"\n[bold]{esc(d['title'])}[/]  [dim]{esc(d['url'])}[/]", highlight=False, soft_wrap=True)
-        for key in ("doc_no", "issuer", "written", "published"):
-            out.print(f"  {key:9} {esc(d[key] or '—')}", highlight=False)
-        out.print(
-            f"  cites     {esc(', '.join(d['cites'] + ['《' + t + '》' for t in d['cited_titles']]) or '—')}",
-            highlight=False,
-            soft_wrap=True,
-        )
-        out.print(
-            f"  body      {d['body_chars']} chars: {esc(d['body_excerpt'][:120])}…", highlight=False, soft_wrap=True
-        )
+        labels = {"doc_no": _("文号"), "issuer": _("issuer"), "written": _("written"), "published": _("published")}
+        for key, label in labels.items():
+            out.print("  " + esc(_("{label}: {value}").format(label=label, value=d[key] or "—")), highlight=False)
+        cites = ", ".join(d["cites"] + ["《" + t + "》" for t in d["cited_titles"]]) or "—"
+        out.print("  " + esc(_("cites: {cites}").format(cites=cites)), highlight=False, soft_wrap=True)
+        body = _("body: {n} characters: {excerpt}…").format(n=d["body_chars"], excerpt=d["body_excerpt"][:120])
+        out.print("  " + esc(body), highlight=False, soft_wrap=True)
     for e in result.get("errors", []):
         err_console.print(f"[red]{esc(e['url'])}[/]: {esc(e['message'])}")
 
@@ -350,13 +354,13 @@ def sources_add(obj: Ctx, url: str, source_id: str | None, name: str | None, yes
     if name:
         entry["name"] = name
     emit({"source": entry, "preview": preview}, as_json, lambda _: _print_proposal(url, entry, preview))
-    if not yes and (as_json or not click.confirm("save this source?", default=True)):
+    if not yes and (as_json or not click.confirm(_("save this source?"), default=True)):
         if not as_json:
             sys.exit(1)
         return
     f = _file(obj)
     f.add(entry)
-    _save(f, entry["id"], f"added {entry['id']} to {f.path}")
+    _save(f, entry["id"], _("added {id} to {path}").format(id=entry["id"], path=f.path))
 
 
 def _print_proposal(url: str, entry: dict, preview: dict) -> None:

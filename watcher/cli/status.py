@@ -10,7 +10,8 @@ import click
 from storage.queue import queue_status
 from watcher.cli.context import Ctx, cli_errors, emit, err_console, esc, json_option, out
 from watcher.cli.render import Column, local_time, print_table
-from watcher.views.status import recent_failures, source_status, status_colour
+from watcher.i18n import _, ngettext
+from watcher.views.status import recent_failures, source_status, status_colour, status_text
 
 STALL_AFTER = 60.0  # seconds without a heartbeat: `watcher worker --stall-timeout`'s default
 
@@ -47,54 +48,70 @@ def status(obj: Ctx, as_json: bool) -> None:
 def _print_status(report: dict, tz: ZoneInfo) -> None:
     from rich.text import Text
 
-    cols = [Column("id"), Column("on"), Column("last poll"), Column("status"), Column("notices", justify="right")]
-    cols.append(Column("last error", wrap=True))
+    cols = [Column(_("id")), Column(_("on")), Column(_("last poll")), Column(_("status"))]
+    cols += [Column(_("notices"), justify="right"), Column(_("last error"), wrap=True)]
     cells = [
         [
             r["id"],
-            "yes" if r["enabled"] else "no",
+            _("yes") if r["enabled"] else _("no"),
             local_time(r["last_poll"], tz),
-            Text(r["last_status"] or "never", style=status_colour(r["last_status"])),
+            Text(status_text(r["last_status"]), style=status_colour(r["last_status"])),
             str(r["notices"]),
             (r["last_error"] or "")[:70],
         ]
         for r in report["sources"]
     ]
-    print_table(out.get(), "Sources", cols, cells)
+    print_table(out.get(), _("Sources"), cols, cells)
     for r in report["sources"]:
         if r["failing"]:
-            err_console.print(
-                f"[red]{esc(r['id'])}[/]: {r['failing']} notice(s) keep failing, retried with a growing wait"
-            )
+            failing = ngettext(
+                "{n} notice keeps failing, retried with a growing wait",
+                "{n} notices keep failing, retried with a growing wait",
+                r["failing"],
+            ).format(n=r["failing"])
+            err_console.print(f"[red]{esc(r['id'])}[/]: {esc(failing)}")
     for c in report["channels"]:
-        colour = "red" if c["failed"] else "green"
-        last_sent = local_time(c["last_sent"], tz)
-        out.print(
-            f"channel [bold]{esc(c['id'])}[/] ({esc(c['type'])}): [{colour}]{c['sent']} sent, {c['failed']} failed[/], "
-            f"{c['uncertain']} uncertain; last sent {last_sent}"
-            + (f"; last error: {esc(c['last_error'])}" if c["last_error"] else ""),
-            highlight=False,
-        )
+        _print_channel(c, tz)
     if not report["channels"]:
-        out.print("channels: none configured")
+        out.print(_("channels: none configured"))
     if "queue" in report:
         _print_queue(report["queue"])
     for f in report["recent_failures"]:
-        err_console.print(
-            f"[red]{esc(f['source_id'])}[/] {esc(f['url'])}: {esc(f['error'])} ({f['attempts']} attempts)"
-        )
+        attempts = ngettext("({n} attempt)", "({n} attempts)", f["attempts"]).format(n=f["attempts"])
+        err_console.print(f"[red]{esc(f['source_id'])}[/] {esc(f['url'])}: {esc(f['error'])} {esc(attempts)}")
+
+
+def _print_channel(c: dict, tz: ZoneInfo) -> None:
+    from rich.text import Text
+
+    line = _("channel {id} ({type}): {sent} sent, {failed} failed, {uncertain} uncertain; last sent {last}").format(
+        id=c["id"],
+        type=c["type"],
+        sent=c["sent"],
+        failed=c["failed"],
+        uncertain=c["uncertain"],
+        last=local_time(c["last_sent"], tz),
+    )
+    out.print(Text(line, style="red" if c["failed"] else ""), highlight=False)
+    if c["last_error"]:
+        out.print(Text("  " + _("last error: {error}").format(error=c["last_error"]), style="red"), highlight=False)
 
 
 def _print_queue(q: dict) -> None:
-    """队列：jobs per queue and status, workers seen, stalled jobs and jobs that failed for good."""
+    """Jobs per queue and status, the workers seen, stalled jobs and jobs that failed for good."""
     for name, counts in sorted(q["counts"].items()):
         shown = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-        out.print(f"queue [bold]{esc(name)}[/]: {esc(shown)}", highlight=False)
+        out.print(_("queue {name}: {counts}").format(name=name, counts=shown), highlight=False)
     alive = sum(not w["stalled"] for w in q["workers"])
-    out.print(f"workers: {alive} alive, {len(q['workers']) - alive} stalled", highlight=False)
+    out.print(
+        _("workers: {alive} alive, {stalled} stalled").format(alive=alive, stalled=len(q["workers"]) - alive),
+        highlight=False,
+    )
     for j in q["stalled"]:
-        err_console.print(f"[yellow]stalled[/] job {j['id']} {esc(j['task'])} {esc(j['args'])[:100]}")
+        line = _("stalled job {id} {task} {args}").format(id=j["id"], task=j["task"], args=j["args"][:100])
+        err_console.print(f"[yellow]{esc(line)}[/]")
     for j in q["failed"]:
-        err_console.print(
-            f"[red]failed[/] job {j['id']} {esc(j['task'])} after {j['attempts']} attempts: {esc(j['error'] or '?')}"
+        line = _("failed job {id} {task} after {attempts} attempts: {error}").format(
+            id=j["id"], task=j["task"], attempts=j["attempts"], error=j["error"] or "?"
         )
+        err_console.print(f"[red]{esc(line)}[/]")

@@ -9,6 +9,7 @@ import click
 
 from watcher.cli.context import Ctx, cli_errors, err_console
 from watcher.errors import ConfigError
+from watcher.i18n import _
 
 QUEUE_NAMES = ("poll", "details", "link", "alerts")
 
@@ -20,7 +21,7 @@ QUEUE_NAMES = ("poll", "details", "link", "alerts")
     "-q",
     multiple=True,
     type=click.Choice(QUEUE_NAMES),
-    help="Queues to take jobs from (repeat; default: all). 队列：poll, details, link, alerts.",
+    help="Queues to take jobs from (repeat; default: all): poll, details, link, alerts.",
 )
 @click.option("--schedule/--no-schedule", default=True, show_default=True, help="Defer the periodic polls here too.")
 @click.option("--schedule-only", is_flag=True, help="Only defer periodic polls and retry stalled jobs; run no job.")
@@ -43,7 +44,7 @@ def worker(
     stall_timeout: float,
     name: str | None,
 ) -> None:
-    """运行一个队列工作进程（PostgreSQL）。Run a queue worker: any number, on any number of machines, against
+    """Run a queue worker: any number, on any number of machines, against
     one PostgreSQL database. Each source is polled once per period for the whole cluster; list pages,
     detail batches, linking and alerts are spread over the workers.
 
@@ -56,7 +57,9 @@ def worker(
     try:
         from watcher.worker.run import WorkerOptions, open_runtime, run_worker
     except ImportError as exc:  # procrastinate is an optional extra
-        raise ConfigError(f"需要安装 procrastinate：pip install '.[workers]' ({exc})") from None
+        raise ConfigError(
+            _("workers need procrastinate: pip install '.[workers]' ({error})").format(error=exc)
+        ) from None
     opts = WorkerOptions(
         concurrency=concurrency,
         queues=queues,
@@ -68,8 +71,10 @@ def worker(
     rt = open_runtime(obj.config_path, obj.database_url(), opts)
     logging.getLogger("watcher").setLevel(min(logging.getLogger().level, logging.INFO))
     n = len(rt.config.enabled)
-    role = ("调度进程", "deferrer") if schedule_only else (f"工作进程（同时 {concurrency} 个任务）", "worker")
-    err_console.print(f"{role[0]}：{n} 个源；按 Ctrl-C 停止 ({role[1]}: {n} sources; Ctrl-C to stop)")
+    if schedule_only:
+        err_console.print(_("deferrer: {n} sources; Ctrl-C to stop").format(n=n))
+    else:
+        err_console.print(_("worker ({c} jobs at once): {n} sources; Ctrl-C to stop").format(c=concurrency, n=n))
     try:
         asyncio.run(run_worker(rt, opts))
     finally:

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from watcher.errors import ConfigError
+from watcher.i18n import Locale
 
 
 def check_timezone(name: str) -> str:
@@ -63,7 +64,13 @@ class Channel(BaseModel):
     timeout: float = Field(default=10.0, gt=0, description="seconds one post may take in all, answer included")
     retries: int = Field(default=3, ge=0, le=10)
     per_minute: int | None = Field(
-        default=None, ge=1, description="rate limit; default: the service's (DingTalk robots allow 20)"
+        default=None, ge=1, description="sends a minute; default: the service's (DingTalk and WeCom robots allow 20)"
+    )
+    max_wait: float = Field(
+        default=60.0, ge=0, description="seconds a send may wait for the rate limit; beyond, a batch is one summary"
+    )
+    summary_above: int | None = Field(
+        default=None, ge=1, description="notices above which a batch is one summary message; default: the service's"
     )
     # email
     smtp_host: str = "127.0.0.1"
@@ -77,6 +84,7 @@ class Channel(BaseModel):
     send_at: str = Field(default="08:00", pattern=r"^\d{2}:\d{2}$")
     timezone: TimeZone = "Asia/Shanghai"
     empty: Literal["skip", "short"] = "skip"
+    locale: Locale | None = Field(default=None, description="this channel's language; default: defaults.locale")
 
     @field_validator("send_at")
     @classmethod

@@ -16,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr,
 
 from watcher.config.channels import Channel, TimeZone
 from watcher.errors import ConfigError
+from watcher.i18n import Locale
 
 DEFAULT_USER_AGENT = "PolicyWatcher/0.1 (+policy notice monitor; contact: admin@localhost)"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -197,6 +198,9 @@ class Source(_Model):
     recheck_limit: int = Field(default=50, ge=0, description="known detail pages re-fetched per run at most")
     attachments: AttachmentSettings = AttachmentSettings()
     options: dict[str, Any] = Field(default_factory=dict)
+    baseline: bool = Field(
+        default=True, description="the first successful poll records what is listed without alerting"
+    )
 
     @field_validator("urls", mode="before")
     @classmethod
@@ -233,6 +237,11 @@ class Defaults(_Model):
     index: IndexSettings = IndexSettings()
     attachments: AttachmentSettings = AttachmentSettings()
     timezone: TimeZone = Field(default="Asia/Shanghai", description="the clock times are shown in (terminal, web)")
+    locale: Locale = Field(default="zh_CN", description="the language people read: zh_CN (default) or en")
+    web_url: str | None = Field(
+        default=None,
+        description="the public base URL of `watcher serve`; notice pages are {web_url}/notices/{id}",
+    )
 
 
 @dataclass

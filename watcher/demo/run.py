@@ -11,6 +11,7 @@ from ruamel.yaml import YAML
 from storage import reads
 from storage.repo import Store
 from watcher.config.loader import load_config
+from watcher.link.explain import links_read, render
 from watcher.link.stage import make_linker
 from watcher.pipeline.cycle import run_cycle
 
@@ -34,8 +35,8 @@ def _notice_report(store: Store, notice_id: int) -> dict:
         versions=d.versions,
         chars=len(d.body),
         links=[
-            dict(relation=rec.relation, parent_id=rec.parent_id, parent_key=rec.parent_key, explanation=rec.explanation)
-            for rec in reads.links_of(store, notice_id)
+            dict(relation=rec.relation, parent_id=rec.parent_id, parent_key=rec.parent_key, explanation=render(facts))
+            for rec, facts in links_read(store, notice_id)
             if rec.child_id == notice_id
         ],
     )

@@ -24,6 +24,7 @@ from watcher.text.docno import find_docnos, find_titles, normalise_docno, parse_
 
 _SIGNER = re.compile(r"(?:人民政府|办公厅|办公室|委员会|人民代表大会常务委员会|[厅局部署委会院府])$")
 # A source label's value sometimes runs into the unlabelled date after it: 来源：广西日报 2024-10-17 08:03.
+_DATE_KEYS = ("written", "published")
 _TRAILING_DATE = re.compile(r"\s*(?:19|20)\d{2}\s*(?:年|[-/.]).*$")
 
 
@@ -74,6 +75,8 @@ def _read_fields(tree: LexborHTMLParser, meta_segments: list[str] | None, tags: 
     for table, segs in [*tables, (PAGE_TABLE, segments(tree.body))]:
         for key, f in table.read(segs or []).items():
             value = _TRAILING_DATE.sub("", f.value) if key == "source" else f.value
+            if key in _DATE_KEYS and parse_date(value) is None:
+                continue  # an empty date cell read the next cell (the headline): the <meta> tag may say
             fields.put(key, value, f"label:{f.label}")
     for name, key in META_FIELDS.items():
         fields.put(key, tags.get(name), f"meta:{name}")

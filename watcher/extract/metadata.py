@@ -35,6 +35,8 @@ _WEAK = {"生成日期": 1, "时间": 2, "日期": 2, "名称": 2, "分类": 2}
 _EMPTY_VALUES = {"", "无", "-", "--", "/", "暂无", "空"}
 # Where one field ends and the next starts inside a segment: a gap, then a label and a colon.
 _GAP = " |丨　"
+# A number's value is one token: any `词：` after a gap ends it (文号：X 文件登记号：Y gives X).
+_NUMBER_KEYS = {"doc_no", "index_no"}
 # Any short word and a colon after a gap starts a field, known or not (文件登记号：, 浏览量：).
 _ANY_LABEL = re.compile(r"(?<=[ |丨　])[\u4e00-\u9fff]{2,6}\s*[:：]")
 
@@ -67,8 +69,8 @@ class LabelTable:
         label = "".join(raw.split())
         return self.key_of[label], label
 
-    def _value_end(self, seg: str, start: int, end: int) -> int:
-        if self.any_label_ends_value:
+    def _value_end(self, seg: str, start: int, end: int, key: str) -> int:
+        if self.any_label_ends_value or key in _NUMBER_KEYS:
             other = _ANY_LABEL.search(seg, start, end)
             if other is not None:
                 return other.start()
@@ -79,8 +81,8 @@ class LabelTable:
         matches = [m for m in self.label_re.finditer(seg) if m.start() == 0 or seg[m.start() - 1] in _GAP]
         found = []
         for j, m in enumerate(matches):
-            end = self._value_end(seg, m.end(), matches[j + 1].start() if j + 1 < len(matches) else len(seg))
             key, label = self._key(m.group("label"))
+            end = self._value_end(seg, m.end(), matches[j + 1].start() if j + 1 < len(matches) else len(seg), key)
             found.append(Labelled(key, label, seg[m.end() : end].strip()))
         return found
 

@@ -4,11 +4,13 @@ The normalised text and its hash decide, in storage, whether a notice is new, ch
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from storage.records import AttachmentRecord, Citations, Snapshot
 from watcher.attachments.reader import AttachmentRead
 from watcher.extract.model import AttachmentRef, Detail
 from watcher.text.docno import find_docnos, find_titles
-from watcher.text.normalise import content_hash, normalise
+from watcher.text.normalise import content_hash, normalise, storable
 
 
 def snapshot(
@@ -20,6 +22,7 @@ def snapshot(
     """A detail page ready to store; its attachments' text joins the normalised text (and so the
     fingerprint and change detection) and their citations join the page's."""
     reads = reads or []
+    detail = _storable(detail)
     retry = any(r.transient for r in reads)
     if retry:  # keep no validators: the next visit fetches the page in full and retries the attachment
         etag = last_modified = None
@@ -43,6 +46,7 @@ def snapshot(
         written=detail.written,
         published=detail.published,
         metadata=detail.metadata,
+        provenance=detail.provenance,
         citations=Citations(docnos=docnos, titles=titles),
         attachments=[r.record for r in reads] + unread,
         etag=etag,
@@ -51,6 +55,20 @@ def snapshot(
         attachment_texts=[r.new_text for r in reads if r.new_text],
         attachment_pages=[r.page_row for r in reads if r.page_row],
         retry=retry,
+    )
+
+
+def _storable(d: Detail) -> Detail:
+    """The page's text fields as a database can hold them (a stray `&#xD800;` or NUL would refuse the notice on every
+    poll); the metadata block's values likewise."""
+    meta = {storable(k): storable(v) for k, v in d.metadata.items()} if d.metadata else d.metadata
+    return replace(
+        d,
+        title=storable(d.title) if d.title else d.title,
+        body=storable(d.body),
+        doc_no=storable(d.doc_no) if d.doc_no else d.doc_no,
+        issuer=storable(d.issuer) if d.issuer else d.issuer,
+        metadata=meta,
     )
 
 
@@ -64,6 +82,7 @@ def with_attachments_read_again(
         title=stored.title,
         body=stored.body,
         metadata=stored.metadata,
+        provenance=stored.provenance,
         doc_no=stored.doc_no,
         issuer=stored.issuer,
         written=stored.written,

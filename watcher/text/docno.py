@@ -1,8 +1,9 @@
 """文号 (document numbers), dates and citations.
 
 A 文号 has an issuer code, a year in brackets and a serial number: 苏政发〔2020〕28号. Portals write
-the brackets as 〔〕 [] ［］ 【】 () （） 〈〉 and mix full and half width; all normalise to 〔〕.
-Orders (令) have no year: 国令第707号.
+the brackets as 〔〕 [] ［］ 【】 () （） 〈〉 〖〗 ﹝﹞ and mix full and half width; all normalise to 〔〕.
+Orders (令) have no year: 国令第707号; announcements write the year out: 国家税务总局公告2015年第41号.
+The grammar is in watcher.text.docno_grammar.
 """
 
 from __future__ import annotations
@@ -12,42 +13,19 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-_OPEN = "〔\\[［【(（〈<{｛"
-_CLOSE = "〕\\]］】)）〉>}｝"
-_CJK = "\u4e00-\u9fff"
-# Words that precede a 文号 in running text but are never part of the issuer code.
-_LEAD = re.compile(
-    r"^.*(?:按照|根据|依据|依照|参照|关于|对于|结合|贯彻|落实|印发|转发|执行|意见|通知|办法|方案|决定|规定|条例|细则|措施|规划|批复|报告|公告|通告|以|按|据|和|及|与|或|见|将|对|在|是|为|由|于|的|即|并|等)(?=["
-    + _CJK
-    + r"]{2,})"
-)
-# Anchor on the bracketed year and the number, then look back for the issuer code: scanning for the
-# code first tries every CJK position in the text and is many times slower on long documents.
-# \d matches full-width digits too, so the text need not be NFKC-normalised first.
-_DOCNO_TAIL = re.compile(
-    r"[" + _OPEN + r"]\s*(?P<year>(?:19|20|１９|２０)\d{2})\s*[" + _CLOSE + r"]\s*(?:第\s*)?(?P<num>\d{1,5})\s*号"
-)
-_ORDER_TAIL = re.compile(r"令\s*第\s*(?P<num>\d{1,5})\s*号")
-_FULLWIDTH_LATIN = re.compile("[Ａ-Ｚａ-ｚ]")
-_CODE_BEFORE = re.compile(r"([" + _CJK + r"A-Za-zＡ-Ｚａ-ｚ]{1,14})\s*$")
+from watcher.text.docno_grammar import DocNo, find_docnos
 
-
-@dataclass(frozen=True)
-class DocNo:
-    code: str
-    year: int | None
-    number: int
-
-    def __str__(self) -> str:
-        if self.year is None:
-            return f"{self.code}第{self.number}号"
-        return f"{self.code}〔{self.year}〕{self.number}号"
-
-
-def _clean_code(code: str) -> str:
-    code = code.strip()
-    stripped = _LEAD.sub("", code)
-    return stripped or code
+__all__ = [
+    "DocNo",
+    "TitleSpan",
+    "effective_date",
+    "find_docnos",
+    "find_title_spans",
+    "find_titles",
+    "normalise_docno",
+    "parse_date",
+    "parse_docno",
+]
 
 
 def _nfkc(text: str) -> str:
@@ -63,35 +41,6 @@ def parse_docno(text: str | None) -> DocNo | None:
 def normalise_docno(text: str | None) -> str | None:
     d = parse_docno(text)
     return str(d) if d else None
-
-
-def find_docnos(text: str, limit: int | None = None) -> list[DocNo]:
-    """Every 文号 in text, in order of appearance, without repeats."""
-    hits: list[tuple[int, DocNo]] = []
-    for m in _DOCNO_TAIL.finditer(text):
-        code = _code_before(text, m.start())
-        if code:
-            hits.append((m.start(), DocNo(code, int(m.group("year")), int(m.group("num")))))
-    for m in _ORDER_TAIL.finditer(text):
-        code = _code_before(text, m.start() + 1)
-        if code and code.endswith("令"):
-            hits.append((m.start(), DocNo(code, None, int(m.group("num")))))
-    hits.sort(key=lambda h: h[0])
-    out: list[DocNo] = []
-    for _, d in hits:
-        if d not in out:
-            out.append(d)
-            if limit and len(out) >= limit:
-                break
-    return out
-
-
-def _code_before(text: str, end: int) -> str | None:
-    m = _CODE_BEFORE.search(text, max(0, end - 20), end)
-    if not m:
-        return None
-    code = m.group(1)
-    return _clean_code(_nfkc(code) if not code.isascii() and _FULLWIDTH_LATIN.search(code) else code)
 
 
 _TITLE = re.compile(r"《([^《》\n]{2,80})》")

@@ -32,6 +32,18 @@ def _halfwidth(m: re.Match) -> str:
     return _FW_MAP[m.group()]
 
 
+# What no database column can hold: lone surrogates (a broken PDF font map yields them; UTF-8 cannot encode them)
+# and NUL (PostgreSQL text refuses it). Left in, the notice would fail to store on every poll, for ever.
+_UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
+
+
+def storable(text: str) -> str:
+    """The text with what no database can store replaced: a lone surrogate by U+FFFD, NUL dropped."""
+    if not _UNSTORABLE.search(text):
+        return text
+    return _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", text)
+
+
 def nfkc(text: str) -> str:
     """NFKC: （ becomes ( and ， becomes , — both spellings occur for the same document.
 

@@ -8,6 +8,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from storage import reads
+from watcher.link.explain import LinkFacts, links_read, render
 
 if TYPE_CHECKING:
     from storage.repo import Store
@@ -17,8 +18,10 @@ def _day(d: date | None) -> str | None:
     return str(d) if d else None
 
 
-def link_row(rec: reads.LinkRecord, notice_id: int) -> dict:
-    """A link seen from `notice_id`: direction "parent" when the link points to the notice's parent."""
+def link_row(rec: reads.LinkRecord, notice_id: int, facts: LinkFacts | None = None) -> dict:
+    """A link seen from `notice_id`: direction "parent" when the link points to the notice's parent. `explanation`
+    is its line in the current locale, rendered from the link's structure (`facts`; the line stored at link time
+    without them)."""
     return dict(
         id=rec.id,
         relation=rec.relation,
@@ -28,14 +31,14 @@ def link_row(rec: reads.LinkRecord, notice_id: int) -> dict:
         parent_key=rec.parent_key,
         jaccard=rec.jaccard,
         contain_child=rec.contain_child,
-        explanation=rec.explanation,
+        explanation=render(facts) if facts else rec.explanation,
         evidence=rec.evidence,
         alignment=rec.alignment,
     )
 
 
 def links_of(store: Store, notice_id: int) -> list[dict]:
-    return [link_row(r, notice_id) for r in reads.links_of(store, notice_id)]
+    return [link_row(r, notice_id, facts) for r, facts in links_read(store, notice_id)]
 
 
 def list_notices(
@@ -75,6 +78,7 @@ def notice_row(d: reads.NoticeDetail) -> dict:
         versions=d.versions,
         status=d.status,
         metadata=d.metadata,
+        provenance=d.provenance,
         body=d.body,
         citations=asdict(d.citations) if d.citations else {},
         attachments=[a.as_dict() for a in d.attachments],

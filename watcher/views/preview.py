@@ -18,6 +18,7 @@ from watcher.extract.kinds import kind_for
 from watcher.extract.links import base_url
 from watcher.extract.metadata import LABELS
 from watcher.extract.model import Detail
+from watcher.i18n import _
 
 _LABEL_WORDS = [lab for labs in LABELS.values() for lab in labs if len(lab) >= 3]
 
@@ -109,7 +110,7 @@ def propose_source(list_html: str, list_url: str, detail_html: str | None, detai
     tree = LexborHTMLParser(list_html)
     items = generic_items(tree)
     if not items:
-        raise WatcherError("no repeated links with dates found on this page: is it a list page?", url=list_url)
+        raise WatcherError(_("no repeated links with dates found on this page: is it a list page?"), url=list_url)
     item_sel = css_path(items[0], tree)
     if len(tree.css(item_sel)) < len(items):
         item_sel = css_path(items[0], tree, depth=1)

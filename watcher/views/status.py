@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from storage import reads
+from watcher.i18n import _
 
 if TYPE_CHECKING:
     from storage.repo import Store
@@ -19,12 +20,20 @@ def status_colour(status: str | None) -> str:
     return _COLOURS.get(status, "red")
 
 
+def status_text(status: str | None) -> str:
+    """A run status as people read it (the JSON keeps the status word)."""
+    words = {"ok": _("ok"), "partial": _("partial"), "failed": _("failed"), None: _("never")}
+    return words.get(status, status or "")
+
+
 def schedule_text(s: Source) -> str:
     sc = s.schedule
     if sc.cron:
-        return f"cron {sc.cron}"
+        return _("cron {cron}").format(cron=sc.cron)
     hours = sc.every / 3600
-    return f"every {hours:g}h" if hours >= 1 else f"every {sc.every / 60:g}m"
+    if hours >= 1:
+        return _("every {hours:g} h").format(hours=hours)
+    return _("every {minutes:g} min").format(minutes=sc.every / 60)
 
 
 def source_status(cfg: Config, store: Store | None) -> list[dict]:

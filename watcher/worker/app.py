@@ -17,6 +17,7 @@ from procrastinate.schema import SchemaManager
 from storage.queue import QueueRepo
 from storage.repo import Store
 from watcher.errors import ConfigError
+from watcher.i18n import _
 from watcher.worker.tasks import blueprint
 
 
@@ -27,8 +28,7 @@ def conninfo(db_url: str) -> str:
     scheme = parts.scheme.split("+", 1)[0]
     if scheme not in ("postgresql", "postgres"):
         raise ConfigError(
-            f"工作进程需要 PostgreSQL，不能用 {scheme}：请用 --db 或 WATCHER_DATABASE_URL 指定 "
-            f"(workers need PostgreSQL, not {scheme})"
+            _("workers need PostgreSQL, not {scheme}: set --db or WATCHER_DATABASE_URL").format(scheme=scheme)
         )
     return urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, ""))
 
