@@ -70,12 +70,15 @@ def worker(
     )
     rt = open_runtime(obj.config_path, obj.database_url(), opts)
     logging.getLogger("watcher").setLevel(min(logging.getLogger().level, logging.INFO))
-    n = len(rt.config.enabled)
-    if schedule_only:
-        err_console.print(_("deferrer: {n} sources; Ctrl-C to stop").format(n=n))
-    else:
-        err_console.print(_("worker ({c} jobs at once): {n} sources; Ctrl-C to stop").format(c=concurrency, n=n))
+    _announce(schedule_only, concurrency, len(rt.config.enabled))
     try:
         asyncio.run(run_worker(rt, opts))
     finally:
         rt.store.close()
+
+
+def _announce(schedule_only: bool, concurrency: int, n: int) -> None:
+    if schedule_only:
+        err_console.print(_("deferrer: {n} sources; Ctrl-C to stop").format(n=n))
+    else:
+        err_console.print(_("worker ({c} jobs at once): {n} sources; Ctrl-C to stop").format(c=concurrency, n=n))

@@ -210,7 +210,8 @@ async def link_stored(rt: Runtime) -> dict:
     outcome = await asyncio.to_thread(link_pending, rt.linker())
     if outcome.error:
         raise JobFailed(f"linking: {outcome.error}")
-    await defer(rt.app, "alerts", lock="alerts", queueing_lock="alerts")
+    if rt.config.channels:
+        await defer(rt.app, "alerts", lock="alerts", queueing_lock="alerts")
     return dict(links=outcome.links)
 
 
