@@ -44,9 +44,8 @@ def worker(
     stall_timeout: float,
     name: str | None,
 ) -> None:
-    """Run a queue worker: any number, on any number of machines, against
-    one PostgreSQL database. Each source is polled once per period for the whole cluster; list pages,
-    detail batches, linking and alerts are spread over the workers.
+    """Run a queue worker: any number, on any number of machines, against one PostgreSQL database. Each
+    source is polled once per period for the cluster; list pages, detail batches, linking, alerts are jobs.
 
     \b
     Example:
@@ -60,14 +59,8 @@ def worker(
         raise ConfigError(
             _("workers need procrastinate: pip install '.[workers]' ({error})").format(error=exc)
         ) from None
-    opts = WorkerOptions(
-        concurrency=concurrency,
-        queues=queues,
-        schedule=schedule or schedule_only,
-        work=not schedule_only,
-        stall_timeout=stall_timeout,
-        name=name,
-    )
+    work, schedule = not schedule_only, schedule or schedule_only
+    opts = WorkerOptions(concurrency, queues, schedule, work, stall_timeout, name=name)
     rt = open_runtime(obj.config_path, obj.database_url(), opts)
     logging.getLogger("watcher").setLevel(min(logging.getLogger().level, logging.INFO))
     _announce(schedule_only, concurrency, len(rt.config.enabled))
