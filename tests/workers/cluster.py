@@ -54,6 +54,7 @@ def source_entry(sid: str, url: str, min_delay: float, **over) -> dict:
         detail=dict(DETAIL_SELECTORS),
         schedule={"interval": "60s", "jitter": 0},
         fetch={"min_delay": min_delay, "per_host_concurrency": 1, "retries": 2, "timeout": 10, "robots": False},
+        baseline=False,  # every notice announced, the first poll's too
     )
     entry.update(over)
     return entry
