@@ -164,5 +164,5 @@ def walk(command: click.Command) -> Iterator[click.Command]:
         yield from walk(sub)
 
 
-for _cmd in walk(main):  # every command, added here or later to a group, shows its help in the reader's language
+for _cmd in walk(main):  # every command registered above shows its help in the reader's language (test_cli_help checks)
     _cmd.context_class = LocalizedContext
