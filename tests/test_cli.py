@@ -23,7 +23,7 @@ def _commands(group: click.Group, prefix=()):
 
 @pytest.mark.parametrize("path", [()] + list(_commands(main)), ids=lambda p: " ".join(p) or "watcher")
 def test_every_command_has_help_with_an_example(path):
-    result = CliRunner().invoke(main, [*path, "--help"])
+    result = CliRunner(env={"WATCHER_LOCALE": "en"}).invoke(main, [*path, "--help"])
     assert result.exit_code == 0, result.output
     assert "Example" in result.output and "Usage:" in result.output
 
