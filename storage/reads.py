@@ -100,7 +100,8 @@ class SourceActivity:
     failing: int = 0  # notices never stored whose detail page keeps failing
 
 
-def _summary(r: Any) -> NoticeSummary:
+def summary_of(r: Any) -> NoticeSummary:
+    """A notices row (with version_count) as the summary the lists show."""
     return NoticeSummary(
         id=r.id,
         title=r.title,
@@ -120,7 +121,7 @@ def find_notice(store: Store, ref: str) -> NoticeSummary:
         row = conn.execute(select(T_NOTICE).where(column == (int(ref) if ref.isdigit() else ref))).first()
     if row is None:
         raise NotFoundError(f"no notice {ref!r} (give an id or a URL)")
-    return _summary(row)
+    return summary_of(row)
 
 
 def list_notices(
@@ -137,7 +138,7 @@ def list_notices(
         q = q.where(T_NOTICE.c.id.in_(select(T_LINK.c.child_id).where(T_LINK.c.relation == relation)))
     q = q.order_by(T_NOTICE.c.published.desc().nulls_last(), T_NOTICE.c.id.desc()).limit(limit)
     with store.engine.connect() as conn:
-        return [_summary(r) for r in conn.execute(q)]
+        return [summary_of(r) for r in conn.execute(q)]
 
 
 def notice_detail(store: Store, notice_id: int) -> NoticeDetail:

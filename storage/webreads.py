@@ -16,7 +16,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.engine import Connection
 
 from storage.core import T_EVENT, T_LINK, T_NOTICE, T_VERSION
-from storage.reads import NoticeSummary
+from storage.reads import NoticeSummary, summary_of
 
 if TYPE_CHECKING:
     from storage.repo import Store
@@ -65,19 +65,6 @@ class VersionHeader:
     fetched_at: datetime
     chars: int
     content_hash: str
-
-
-def _summary(r: Any) -> NoticeSummary:
-    return NoticeSummary(
-        id=r.id,
-        title=r.title,
-        doc_no=r.doc_no,
-        issuer=r.issuer,
-        source_id=r.source_id,
-        url=r.url,
-        published=r.published,
-        versions=r.version_count,
-    )
 
 
 _LIST_COLUMNS = (
@@ -130,7 +117,7 @@ def notice_page(store: Store, q: NoticeQuery, *, after: Cursor | None = None, li
     with store.engine.connect() as conn:
         if q.relation:
             stmt = stmt.where(_with_relation(conn, q.relation))
-        rows = [_summary(r) for r in conn.execute(stmt)]
+        rows = [summary_of(r) for r in conn.execute(stmt)]
     more = len(rows) > limit
     rows = rows[:limit]
     return NoticePage(rows, Cursor(rows[-1].published, rows[-1].id) if more and rows else None)
@@ -142,7 +129,7 @@ def summaries(store: Store, ids: Sequence[int]) -> dict[int, NoticeSummary]:
         return {}
     with store.engine.connect() as conn:
         rows = conn.execute(select(*_LIST_COLUMNS).where(T_NOTICE.c.id.in_(sorted(set(ids))))).all()
-    return {r.id: _summary(r) for r in rows}
+    return {r.id: summary_of(r) for r in rows}
 
 
 def version_headers(store: Store, notice_id: int) -> list[VersionHeader]:
