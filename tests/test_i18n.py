@@ -9,7 +9,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from watcher.config.loader import load_config
-from watcher.i18n import CATALOGS, _, current_locale, ngettext, set_locale, use_locale
+from watcher.i18n import CATALOGS, _, current_locale, merged_catalog, ngettext, set_locale, use_locale
 from watcher.text.changes import inline_diff, text_changes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,18 +33,8 @@ def _ids_in_code() -> dict[str, str]:
 
 
 def _catalog(locale: str):
-    """Every .po file of the locale in one catalog, as watcher.i18n merges them."""
-    merged = None
-    for po in sorted((CATALOGS / locale / "LC_MESSAGES").glob("*.po")):
-        with po.open("rb") as fh:
-            catalog = read_po(fh, locale=locale)
-        if merged is None:
-            merged = catalog
-        else:
-            for m in catalog:
-                if m.id and m.id not in merged:
-                    merged[m.id] = m
-    return merged
+    """Every .po file of the locale in one catalog, as watcher.i18n compiles them."""
+    return merged_catalog(locale)
 
 
 def test_every_message_in_the_code_has_a_chinese_entry():

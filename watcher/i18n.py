@@ -20,7 +20,10 @@ from contextvars import ContextVar
 from functools import cache
 from io import BytesIO
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from babel.messages.catalog import Catalog
 
 Locale = Literal["zh_CN", "en"]
 LOCALES: tuple[str, ...] = ("zh_CN", "en")
@@ -31,20 +34,13 @@ DOMAIN = "watcher"
 _current: ContextVar[str] = ContextVar("watcher_locale", default=DEFAULT_LOCALE)
 
 
-@cache
-def translations(locale: str) -> _gettext.NullTranslations:
-    """The compiled catalog of a locale: every .po file of its folder, one per part of the project (messages.po,
-    alerts.po, web.po …); English, the message ids themselves, needs none."""
-    if locale not in LOCALES:
-        raise ValueError(f"unknown locale {locale!r} (known: {', '.join(LOCALES)})")
-    files = sorted((CATALOGS / locale / "LC_MESSAGES").glob("*.po"))
-    if not files:
-        return _gettext.NullTranslations()
-    from babel.messages.mofile import write_mo
+def merged_catalog(locale: str) -> Catalog | None:
+    """Every .po file of a locale's folder, one per part of the project (messages.po, alerts.po, web.po …), as one
+    Babel catalog (the first file to hold a message id wins); None when the locale has no file."""
     from babel.messages.pofile import read_po
 
     merged = None
-    for po in files:
+    for po in sorted((CATALOGS / locale / "LC_MESSAGES").glob("*.po")):
         with po.open("rb") as fh:
             catalog = read_po(fh, locale=locale, domain=DOMAIN)
         if merged is None:
@@ -53,7 +49,19 @@ def translations(locale: str) -> _gettext.NullTranslations:
         for message in catalog:
             if message.id and message.id not in merged:
                 merged[message.id] = message
-    assert merged is not None  # files is not empty
+    return merged
+
+
+@cache
+def translations(locale: str) -> _gettext.NullTranslations:
+    """The compiled catalog of a locale (`merged_catalog`); English, the message ids themselves, needs none."""
+    if locale not in LOCALES:
+        raise ValueError(f"unknown locale {locale!r} (known: {', '.join(LOCALES)})")
+    merged = merged_catalog(locale)
+    if merged is None:
+        return _gettext.NullTranslations()
+    from babel.messages.mofile import write_mo
+
     buf = BytesIO()
     write_mo(buf, merged)
     buf.seek(0)
