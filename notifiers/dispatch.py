@@ -79,9 +79,13 @@ class Dispatcher:
         client: httpx.Client | None = None,
         backoff: float = 1.0,
         limits: Limits | None = None,
+        exclusive: bool = False,
     ):
         """limits: the channels' rate limits; by default this process's, kept across cycles (tests give their
-        own, with a clock)."""
+        own, with a clock). exclusive: the caller is the only sender (a worker's alert job, serialised by a
+        queue lock), so a claim still `sending` is a dead sender's and is resent at once, without the
+        host:pid lease."""
+        self.exclusive = exclusive
         self.store = store
         self.deliveries = Deliveries(store.engine)
         self.config = config
@@ -130,7 +134,8 @@ class Dispatcher:
         for i in items:
             if i.event_id in due.claims:
                 claim = due.claims[i.event_id]
-                if abandoned(claim.owner, claim.claimed_at):  # in flight elsewhere otherwise: not ours
+                # in flight elsewhere otherwise: not ours
+                if self.exclusive or abandoned(claim.owner, claim.claimed_at):
                     uncertain.setdefault((claim.batch_key, claim.owner), []).append(i)
             elif since and (i.published or "9999") < since.isoformat():
                 continue
@@ -312,10 +317,10 @@ class Dispatcher:
         return post_webhook(ch, body, key, self.client)
 
 
-def send_alerts(store: Store, config: Config) -> list[Report]:
+def send_alerts(store: Store, config: Config, *, exclusive: bool = False) -> list[Report]:
     """What a poll ends with (the CLI's and the scheduler's): each webhook channel gets the events it
-    is owed, the ones that failed last time included."""
-    with Dispatcher(store, config) as d:
+    is owed, the ones that failed last time included. `exclusive`: see Dispatcher."""
+    with Dispatcher(store, config, exclusive=exclusive) as d:
         return d.send_webhooks()
 
 

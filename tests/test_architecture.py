@@ -168,7 +168,7 @@ LAYERS = [
     ("watcher.crawl", "watcher.extract", "watcher.attachments", "watcher.link"),
     ("notifiers",),
     ("watcher.config.loader", "watcher.config.sources_file"),
-    ("watcher.pipeline", "watcher.views", "watcher.scheduler", "watcher.evaluation"),
+    ("watcher.pipeline", "watcher.views", "watcher.scheduler", "watcher.evaluation", "watcher.worker"),
     ("watcher.cli", "watcher.web", "watcher.demo", "watcher.__main__"),
 ]
 

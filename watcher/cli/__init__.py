@@ -25,6 +25,7 @@ from watcher.cli.search import search
 from watcher.cli.serve import feeds, serve
 from watcher.cli.sources import sources
 from watcher.cli.status import status
+from watcher.cli.worker import worker
 from watcher.i18n import DEFAULT_LOCALE, LOCALES, _, current_locale, set_locale, use_locale
 from watcher.text.redact import install_redaction
 
@@ -81,6 +82,7 @@ for _command in (
     eval_group,
     serve,
     feeds,
+    worker,
 ):
     main.add_command(_command)
 

@@ -7,10 +7,13 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from storage.queue import queue_status
 from watcher.cli.context import Ctx, cli_errors, emit, err_console, esc, json_option, out
 from watcher.cli.render import Column, local_time, print_table
 from watcher.i18n import _, ngettext
 from watcher.views.status import recent_failures, source_status, status_colour, status_text
+
+STALL_AFTER = 60.0  # seconds without a heartbeat: `watcher worker --stall-timeout`'s default
 
 
 @click.command()
@@ -30,7 +33,10 @@ def status(obj: Ctx, as_json: bool) -> None:
     cfg, store = obj.load(), obj.reader()
     rows = source_status(cfg, store)
     channels = channel_status(store, cfg.channels)
-    report = {"sources": rows, "channels": channels, "recent_failures": recent_failures(store)}
+    report: dict = {"sources": rows, "channels": channels, "recent_failures": recent_failures(store)}
+    queue = queue_status(store, STALL_AFTER)
+    if queue is not None:  # workers on PostgreSQL (`watcher worker`): the queue and the workers seen
+        report["queue"] = queue.as_dict()
     tz = obj.timezone()
     emit(report, as_json, lambda report: _print_status(report, tz))
     if any(r["last_status"] == "failed" or r["failing"] for r in rows if r["enabled"]) or any(
@@ -68,6 +74,8 @@ def _print_status(report: dict, tz: ZoneInfo) -> None:
         _print_channel(c, tz)
     if not report["channels"]:
         out.print(_("channels: none configured"))
+    if "queue" in report:
+        _print_queue(report["queue"])
     for f in report["recent_failures"]:
         attempts = ngettext("({n} attempt)", "({n} attempts)", f["attempts"]).format(n=f["attempts"])
         err_console.print(f"[red]{esc(f['source_id'])}[/] {esc(f['url'])}: {esc(f['error'])} {esc(attempts)}")
@@ -87,3 +95,23 @@ def _print_channel(c: dict, tz: ZoneInfo) -> None:
     out.print(Text(line, style="red" if c["failed"] else ""), highlight=False)
     if c["last_error"]:
         out.print(Text("  " + _("last error: {error}").format(error=c["last_error"]), style="red"), highlight=False)
+
+
+def _print_queue(q: dict) -> None:
+    """Jobs per queue and status, the workers seen, stalled jobs and jobs that failed for good."""
+    for name, counts in sorted(q["counts"].items()):
+        shown = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        out.print(_("queue {name}: {counts}").format(name=name, counts=shown), highlight=False)
+    alive = sum(not w["stalled"] for w in q["workers"])
+    out.print(
+        _("workers: {alive} alive, {stalled} stalled").format(alive=alive, stalled=len(q["workers"]) - alive),
+        highlight=False,
+    )
+    for j in q["stalled"]:
+        line = _("stalled job {id} {task} {args}").format(id=j["id"], task=j["task"], args=j["args"][:100])
+        err_console.print(f"[yellow]{esc(line)}[/]")
+    for j in q["failed"]:
+        line = _("failed job {id} {task} after {attempts} attempts: {error}").format(
+            id=j["id"], task=j["task"], attempts=j["attempts"], error=j["error"] or "?"
+        )
+        err_console.print(f"[red]{esc(line)}[/]")

@@ -17,9 +17,11 @@ Errors carry the URL that failed; the caller adds its source with `watcher.error
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import socket
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from ipaddress import ip_address
 from types import TracebackType
@@ -65,6 +67,12 @@ class RobotsCache(Protocol):
     async def put(self, host: str, status: int | None, body: str) -> None: ...
 
 
+class HostPacer(Protocol):
+    """A request's turn at a host (concurrency and min_delay), held while the request runs."""
+
+    def slot(self, host: str, settings: FetchSettings) -> contextlib.AbstractAsyncContextManager: ...
+
+
 class Fetcher:
     """Fetches pages for one run. Pass an httpx.AsyncClient to share or fake the transport."""
 
@@ -76,7 +84,9 @@ class Fetcher:
         max_backoff: float = 30.0,
         robots_cache: RobotsCache | None = None,
         robots_ttl: float = 86400.0,
+        pacer: HostPacer | None = None,
     ):
+        self.pacer = pacer
         self.robots_cache = robots_cache
         self.robots_ttl = robots_ttl
         self._own_client = client is None
@@ -118,6 +128,19 @@ class Fetcher:
         if self._insecure is None:
             self._insecure = httpx.AsyncClient(follow_redirects=False, transport=PerHostTransport(verify=False))
         return self._insecure
+
+    def _slot(self, url: str, host: _Host, settings: FetchSettings) -> contextlib.AbstractAsyncContextManager:
+        """Where a request waits its turn: this process's per-host semaphore and pacing, or the shared pacer
+        of a cluster of workers (the same rule held across every process: watcher/worker/pacing.py)."""
+        if self.pacer is not None:
+            return self.pacer.slot(urlsplit(url).netloc.lower(), settings)
+        return self._local_slot(host, settings)
+
+    @contextlib.asynccontextmanager
+    async def _local_slot(self, host: _Host, settings: FetchSettings) -> AsyncIterator[None]:
+        async with host.sem:
+            await self._pace(host, settings)
+            yield
 
     async def _pace(self, host: _Host, settings: FetchSettings) -> None:
         async with host.lock:
@@ -210,8 +233,7 @@ class Fetcher:
         while True:
             delay = None
             error: FetchError | None = None
-            async with host.sem:
-                await self._pace(host, settings)
+            async with self._slot(url, host, settings):
                 async with self.global_sem:
                     started = time.monotonic()
                     self.requests += 1

@@ -108,6 +108,14 @@ class SourcePoll:
 
     async def run(self) -> RunResult:
         started = time.monotonic()
+        due, list_failures = await self.walk()
+        await self.details(due)
+        return self.finish(started, list_failures)
+
+    async def walk(self) -> tuple[dict[str, tuple[NoticeState, ListItem | None]], int]:
+        """The list pages walked (their new items registered as pending): the items due for a detail fetch,
+        the candidates among them, and how many start URLs failed. A worker (watcher/worker/) stops here and
+        spreads `details` over other jobs."""
         list_failures = 0
         due: dict[str, tuple[NoticeState, ListItem | None]] = {}
         for start in self.kind.start_urls():
@@ -119,10 +127,16 @@ class SourcePoll:
                 list_failures += 1
         for st in self.candidates:
             due.setdefault(st.url, (st, None))
+        return due, list_failures
+
+    async def details(self, due: dict[str, tuple[NoticeState, ListItem | None]]) -> None:
+        """Fetch and store the due detail pages, in batches, flushed on a timer too."""
         self.progress(self.source.id, "details", total=len(due))
         async with every(FLUSH_EVERY, self._timed_flush):
             await asyncio.gather(*(self._detail(st, item) for st, item in due.values()))
         await self._flush()
+
+    def finish(self, started: float, list_failures: int) -> RunResult:
         r = self.result
         if list_failures and list_failures == len(self.kind.start_urls()):
             r.status = "failed"
