@@ -102,8 +102,11 @@ class Workers:
                 p.wait()
 
 
-def wait_for(what: Callable[[], bool], timeout: float, message: str, workers: Workers | None = None) -> None:
-    """Poll `what` until true; on timeout fail with the workers' logs' ends."""
+def wait_for(
+    what: Callable[[], bool], timeout: float, message: str | Callable[[], str], workers: Workers | None = None
+) -> None:
+    """Poll `what` until true; on timeout fail with the message (a function: the state then) and the workers' logs'
+    ends."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if what():
@@ -112,4 +115,5 @@ def wait_for(what: Callable[[], bool], timeout: float, message: str, workers: Wo
     tails = ""
     if workers is not None:
         tails = "\n".join(f"--- worker{k}\n{workers.log(k)[-3000:]}" for k in range(len(workers.procs)))
-    raise AssertionError(f"{message} (not within {timeout:g}s)\n{tails}")
+    said = message() if callable(message) else message
+    raise AssertionError(f"{said} (not within {timeout:g}s)\n{tails}")

@@ -162,7 +162,11 @@ def test_killed_worker_loses_nothing_and_sends_nothing_twice(pg_url, pg_store, q
                     pg_store.count(Version) == n * items and _idle(queue) and _delivered(hooks) >= pg_store.count(Event)
                 ),
                 240,
-                "not every notice stored and announced",
+                lambda: (
+                    f"not every notice stored and announced: versions {pg_store.count(Version)}/{n * items}, "
+                    f"idle {_idle(queue)}, delivered {_delivered(hooks)} of {pg_store.count(Event)} events, "
+                    f"jobs {queue.job_counts()}: {_open_jobs(pg_store)}"
+                ),
                 workers,
             )
         finally:
@@ -174,6 +178,18 @@ def test_killed_worker_loses_nothing_and_sends_nothing_twice(pg_url, pg_store, q
     _assert_once(pg_store, hooks, n * items)
     _assert_paced(servers, min_delay)
     assert queue.job_counts().get("failed", 0) == 0, queue.status(3).failed
+
+
+def _open_jobs(store) -> list:
+    with store.engine.connect() as conn:
+        return list(
+            conn.execute(
+                text(
+                    "SELECT id, task_name, status, args, attempts, scheduled_at FROM procrastinate_jobs "
+                    "WHERE status IN ('todo', 'doing')"
+                )
+            ).all()
+        )
 
 
 def _delivered(hooks) -> int:

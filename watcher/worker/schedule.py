@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.jobs import Status
 
 from watcher.worker.tasks import NS, poll_locks
 
@@ -177,6 +178,13 @@ class Deferrer:
                 await manager.retry_job(job)
                 retried += 1
                 log.warning("job %s %s stalled (its worker stopped): retried", job.id, job.task_name)
-            except Exception as exc:  # noqa: BLE001 - another worker retried it first
+            except Exception as exc:  # noqa: BLE001 - another worker retried it first, or a twin is queued
+                if job.queueing_lock and "queueing_lock" in str(exc):
+                    # A job of the same queueing lock was deferred after the kill (linking, alerts): it does the
+                    # same work. Left `doing`, the stalled one would hold its lock for ever and the queued twin
+                    # could never start (found by the SIGKILL test: linking stopped for the whole cluster).
+                    await manager.finish_job(job, Status.ABORTED, delete_job=False)
+                    log.warning("job %s %s stalled; a queued twin does its work: aborted", job.id, job.task_name)
+                    continue
                 log.debug("stalled job %s not retried here: %s", job.id, exc)
         return retried
