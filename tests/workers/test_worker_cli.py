@@ -18,5 +18,5 @@ def test_worker_refuses_sqlite(tmp_path):
 
 
 def test_worker_help_has_an_example():
-    res = CliRunner().invoke(main, ["worker", "--help"])
+    res = CliRunner(env={"WATCHER_LOCALE": "en"}).invoke(main, ["worker", "--help"])
     assert res.exit_code == 0 and "Example:" in res.output and "--schedule-only" in res.output
