@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -30,25 +32,35 @@ def _postgres_available() -> bool:
         return False
 
 
+@contextlib.contextmanager
+def fresh_pg_schema(prefix: str = "t_") -> Iterator[tuple[str, str]]:
+    """(URL, schema): a fresh schema in the live PostgreSQL as the URL's search_path, dropped afterwards. Skipped
+    when the server is away, failed on CI."""
+    if not _postgres_available():
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required on CI and not reachable at {PG_URL}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+    schema = prefix + uuid.uuid4().hex[:12]
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}", schema
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request, tmp_path):
     """A database URL with an empty schema: a SQLite file, or a fresh schema in the live PostgreSQL."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'watcher.db'}"
         return
-    if not _postgres_available():
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required on CI and not reachable at {PG_URL}")
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
-    schema = "t_" + uuid.uuid4().hex[:12]
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    request.node.pg_schema = schema
-    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    with fresh_pg_schema() as (url, schema):
+        request.node.pg_schema = schema
+        yield url
 
 
 @pytest.fixture

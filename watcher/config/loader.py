@@ -8,6 +8,7 @@ the demo) and by nobody below them.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -365,3 +366,12 @@ def load_config(path: str | Path) -> Config:
     except OSError as exc:  # a directory, no permission, a file being replaced
         raise ConfigError(f"cannot be read: {exc.strerror or exc}", path=str(p)) from None
     return parse_config(text, p)
+
+
+def file_digest(path: str | Path) -> str | None:
+    """The file's SHA-256: a long-running process reloads sources.yaml when it changes. None when it cannot be
+    read (load_config reports why)."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None

@@ -9,7 +9,6 @@ their heartbeat is older than the lease: another process's live runs are left al
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import random
 import signal
@@ -22,7 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from storage.repo import Store
-from watcher.config.loader import load_config
+from watcher.config.loader import file_digest, load_config
 from watcher.config.settings import Config, Source
 from watcher.errors import ConfigError
 from watcher.link.stage import LinkStage, make_linker
@@ -59,19 +58,13 @@ class Service:
         self.results: list[RunResult] = []
         self.linker: LinkStage | None = None
 
-    def _file_digest(self) -> str | None:
-        try:
-            return hashlib.sha256(self.config_path.read_bytes()).hexdigest()
-        except OSError:
-            return None
-
     def reload(self) -> bool:
         """Read sources.yaml again; a broken file is reported and the previous sources keep running.
 
         Never raises: it runs from the file watcher and from SIGHUP, and an exception there would end
         the watcher silently, leaving every later edit unapplied. A failure that is not the file's
         (the database away) is logged once and tried again at the next check."""
-        digest = self._file_digest()
+        digest = file_digest(self.config_path)
         try:
             config = load_config(self.config_path)
         except ConfigError as exc:
@@ -194,7 +187,7 @@ class Service:
             try:
                 await asyncio.wait_for(self._stop.wait(), timeout=self.check_every)
             except TimeoutError:
-                if self._file_digest() != self._digest:
+                if file_digest(self.config_path) != self._digest:
                     self.reload()
 
     def stop(self) -> None:

@@ -3,14 +3,13 @@ store, the linking stage and the cluster-wide host pacer."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from storage.queue import QueueRepo
-from watcher.config.loader import load_config
+from watcher.config.loader import file_digest, load_config
 from watcher.link.stage import LinkStage, make_linker
 from watcher.pipeline.cycle import prepare
 from watcher.pipeline.db import DB
@@ -44,15 +43,9 @@ class Runtime:
     def queue(self) -> QueueRepo:
         return QueueRepo(self.store.engine)
 
-    def _file_digest(self) -> str | None:
-        try:
-            return hashlib.sha256(self.config_path.read_bytes()).hexdigest()
-        except OSError:
-            return None
-
     def reload(self) -> bool:
         """Read sources.yaml again when it changed; a broken file is logged and the previous one kept."""
-        digest = self._file_digest()
+        digest = file_digest(self.config_path)
         if digest == self._digest:
             return False
         self._digest = digest
