@@ -21,7 +21,7 @@ from watcher.extract.links import base_url, find_attachments
 from watcher.extract.metadata import DOCUMENT_TABLE, META_FIELDS, PAGE_TABLE, gov_meta
 from watcher.extract.model import AttachmentRef, Detail
 from watcher.extract.scriptdata import ScriptRecord, record_body, script_record
-from watcher.text.docno import find_docnos, find_titles, normalise_docno, parse_date
+from watcher.text.docno import docno_key, find_docnos, find_titles, normalise_docno, parse_date
 
 _SIGNER = re.compile(r"(?:人民政府|办公厅|办公室|委员会|人民代表大会常务委员会|[厅局部署委会院府])$")
 # A 公文 title names its issuer before 关于: 国务院办公厅关于…的通知, 全国人民代表大会常务委员会关于…的决议.
@@ -229,7 +229,8 @@ def _settle(page_url: str, read: _Read, list_date: date | None, source_issuer: s
     # The other metadata keys: where each value was read (a settled field left empty has none).
     settled_keys = {key for key, _, _ in settled} | {"title"}
     provenance.update({k: v for k, v in origin.items() if k not in settled_keys})
-    cited = [str(d) for d in find_docnos(read.body) if str(d) != doc_no]
+    own = docno_key(doc_no)
+    cited = [str(d) for d in find_docnos(read.body) if d.key != own]
     return Detail(
         url=page_url,
         title=read.title,
