@@ -195,3 +195,20 @@ def test_a_polled_gkmlpt_page_stores_the_text_of_its_script(portal, tmp_path):
         assert LAST_PARAGRAPH in v.body and "\\u003C" not in v.body
     finally:
         store.close()
+
+
+def test_a_page_whose_fields_are_all_in_the_script():
+    """No classify table either: the title, 文号, issuer and date come from the record, said as such."""
+    start, end = PAGE.index('<div class="classify">'), PAGE.index('<div class="article">')
+    d = _detail(PAGE[:start] + PAGE[end:])
+    got = (d.title, d.doc_no, d.issuer, str(d.published), d.metadata.get("index_no"))
+    # date 1711641600 is 2024-03-29 00:00 in China (UTC+8), the day the table shows.
+    assert got == (TITLE, "某府办函〔2024〕21号", "某市人民政府办公室", "2024-03-29", "000000000/2024-00021")
+    where = {k: d.provenance[k] for k in ("title", "doc_no", "issuer", "published", "body")}
+    assert set(where.values()) == {"position:script"}, where
+
+
+def test_labels_on_the_page_win_over_the_record():
+    page = PAGE.replace("<span>2024-03-29</span>", "<span>2024-04-02</span>")
+    d = _detail(page)
+    assert str(d.published) == "2024-04-02" and d.provenance["published"] == "label:发布日期"

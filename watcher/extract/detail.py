@@ -20,7 +20,7 @@ from watcher.extract.htmltext import block_text, first_css, segments
 from watcher.extract.links import base_url, find_attachments
 from watcher.extract.metadata import DOCUMENT_TABLE, META_FIELDS, PAGE_TABLE, gov_meta
 from watcher.extract.model import AttachmentRef, Detail
-from watcher.extract.scriptdata import ScriptRecord, record_body, script_record
+from watcher.extract.scriptdata import ScriptRecord, record_body, record_fields, script_record
 from watcher.text.docno import docno_key, find_docnos, find_titles, normalise_docno, parse_date
 
 _SIGNER = re.compile(r"(?:人民政府|办公厅|办公室|委员会|人民代表大会常务委员会|[厅局部署委会院府])$")
@@ -159,6 +159,8 @@ def parse_detail(
     prune(tree)
     remove_related_lists(tree)
     fields = _read_fields(tree, meta_segments, tags)
+    for key, value in record_fields(record).items() if from_script and record is not None else ():
+        fields.put(key, value, "position:script")  # what no label or tag on the page gives
     title, title_origin = _title(tree, selected_title, fields, tags, list_title)
     if from_script and record is not None and record.title and title_origin in _WEAK_TITLE:
         title, title_origin = record.title, "position:script"

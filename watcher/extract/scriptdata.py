@@ -14,9 +14,12 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser
+
+from watcher.text.docno import normalise_docno, parse_date
 
 # Only scripts that hold escaped or plain HTML tags are searched (most scripts do not).
 _HTML_MARK = re.compile(r"(?:<|\\u003c|\\x3c|&lt;)/?(?:p|div|br|span|table|section|font|strong)\b", re.I)
@@ -91,11 +94,49 @@ def _record(obj: dict) -> ScriptRecord | None:
     if content is None or title is None:
         return None
     fields = {
-        k: " ".join(v.split())
+        k: " ".join(str(v).split())
         for k, v in obj.items()
-        if isinstance(k, str) and isinstance(v, str) and v is not content and 0 < len(v) <= _MAX_TITLE and "<" not in v
+        if isinstance(k, str) and isinstance(v, (str, int, float)) and not isinstance(v, bool) and v is not content
+        if 0 < len(str(v)) <= _MAX_TITLE and "<" not in str(v)
     }
     return ScriptRecord(content, title, fields)
+
+
+# The record's own names for the fields of a notice (lower-cased, without _ and -), most specific first.
+_FIELD_NAMES = {
+    "doc_no": re.compile(r"^(?:documentnumber|docnumber|docno|fileno|filenumber|wenhao|fwzh|wjbh|wh)$"),
+    "issuer": re.compile(r"^(?:publisher|issuer|issueorg|publishorg|fbjg|fwjg|fwdw)$"),
+    "published": re.compile(
+        r"^(?:firstpublishtime|publishtime|publishdate|pubdate|pubtime|releasedate|fbrq|fbsj|date)$"
+    ),
+    "index_no": re.compile(r"^(?:identifier|indexno|syh)$"),
+}
+
+
+def record_fields(record: ScriptRecord) -> dict[str, str]:
+    """Fields of the notice the record names: 文号, issuer, publication date (a date, or a Unix time as
+    these records give it), 索引号. Values that do not read as what they claim are left out."""
+    out: dict[str, str] = {}
+    for key, name in _FIELD_NAMES.items():
+        for raw_key, value in record.fields.items():
+            if key not in out and name.match(_norm(raw_key)):
+                read = _field_value(key, value)
+                if read:
+                    out[key] = read
+    return out
+
+
+def _field_value(key: str, value: str) -> str | None:
+    if key == "doc_no":
+        return normalise_docno(value)
+    if key == "published":
+        if re.fullmatch(r"\d{10}(?:\d{3})?", value):
+            stamp = int(value) / (1000 if len(value) == 13 else 1)
+            # Chinese portals' clocks: a Unix time is read in China's time zone (UTC+8).
+            return (datetime.fromtimestamp(stamp, tz=UTC) + timedelta(hours=8)).date().isoformat()
+        when = parse_date(value)
+        return when.isoformat() if when else None
+    return value if 2 <= len(value) <= 60 else None
 
 
 def _records(value: Any, depth: int = 0) -> Iterator[ScriptRecord]:
