@@ -212,3 +212,16 @@ def test_labels_on_the_page_win_over_the_record():
     page = PAGE.replace("<span>2024-03-29</span>", "<span>2024-04-02</span>")
     d = _detail(page)
     assert str(d.published) == "2024-04-02" and d.provenance["published"] == "label:发布日期"
+
+
+def test_a_record_titled_otherwise_than_the_page_is_not_its_document():
+    """A script's data about another item (a related article, a widget) is not this page's text, however
+    short the page's own body."""
+    other = (
+        "var related = "
+        + json.dumps({"title": "某县关于开展植树活动的通知", "content": HTML_BODY}, ensure_ascii=False)
+        + ";"
+    )
+    assert script_record(LexborHTMLParser(_page(other))) is None
+    d = _detail(_page(other, visible="<p>详见附件。</p>"), DetailSelectors(body="#content"))
+    assert d.body == "详见附件。" and "body" not in d.provenance

@@ -156,17 +156,44 @@ def _records(value: Any, depth: int = 0) -> Iterator[ScriptRecord]:
             yield from _records(child, depth + 1)
 
 
+_TITLE_PLACES = ("title", "h1", "h2", "h3", 'meta[name="ArticleTitle" i]', 'meta[property="og:title"]')
+
+
+def _page_titles(tree: LexborHTMLParser) -> list[str]:
+    """What the page itself shows as its title: <title>, the title tags, its first headings."""
+    out = []
+    for sel in _TITLE_PLACES:
+        for node in tree.css(sel)[:3]:
+            text = node.attributes.get("content") or "" if node.tag == "meta" else node.text() or ""
+            if _chars(text) >= 4:
+                out.append("".join(text.split()))
+    return out
+
+
+def _shown(title: str, page_titles: list[str]) -> bool:
+    """A record is this page's document when the page shows its title (or shows no title at all): a
+    script's list of related items or a widget's data is not."""
+    if not page_titles:
+        return True
+    head = "".join(title.split())[:20]
+    return any(head in t or t in head for t in page_titles)
+
+
 def script_record(tree: LexborHTMLParser) -> ScriptRecord | None:
-    """The document the page's scripts carry, the one with the most text; None when none does."""
+    """The page's document as its scripts carry it, the one with the most text; None when none does."""
     best: ScriptRecord | None = None
+    titles: list[str] | None = None
     for node in tree.css("script"):
         if node.attributes.get("src"):
             continue
         text = node.text(deep=True) or ""
         if len(text) > _MAX_SCRIPT or not _HTML_MARK.search(text):
             continue
+        titles = _page_titles(tree) if titles is None else titles
         for obj in _objects(text):
             for found in _records(obj):
+                if not _shown(found.title or "", titles):
+                    continue
                 if best is None or found.text_chars() > best.text_chars():
                     best = found
     return best
