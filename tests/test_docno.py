@@ -140,3 +140,23 @@ def test_effective_date_from_the_closing_article():
 )
 def test_docno_grammar_classes(text, found):
     assert [str(d) for d in find_docnos(text)] == found
+
+
+def test_one_order_cited_by_its_full_and_short_name_is_one_number():
+    text = "根据《个人所得税法实施条例》（中华人民共和国国务院令第707号）和国令第707号的规定，参照国令第706号。"
+    assert [str(d) for d in find_docnos(text)] == ["中华人民共和国国务院令第707号", "国令第706号"]
+    assert [d.key for d in find_docnos(text)] == ["国务院令第707号", "国务院令第706号"]
+
+
+def test_a_page_does_not_cite_its_own_number_in_another_form():
+    from watcher.config.settings import DetailSelectors
+    from watcher.extract.detail import parse_detail
+
+    html = (
+        "<html><body><table class='meta'><tr><td>发文字号：</td><td>国令第707号</td></tr></table>"
+        "<div id='body'><p>中华人民共和国国务院令第707号</p><p>现公布修订后的条例，自公布之日起施行。</p>"
+        "<p>依据国令第706号。</p></div></body></html>"
+    )
+    d = parse_detail(html, "http://127.0.0.1/a.html", DetailSelectors(meta="table.meta", body="#body"))
+    assert d.doc_no == "国令第707号"  # as the page prints it
+    assert d.cited_docnos == ["国令第706号"]

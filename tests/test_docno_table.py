@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from watcher.text.docno import DocNo, find_docnos, parse_docno
+from watcher.text.docno import DocNo, docno_key, find_docnos, normalise_docno, parse_docno
 
 TABLES = Path(__file__).parent / "fixtures" / "docno"
 REQUIRED = 0.99
@@ -49,3 +49,19 @@ def test_docno_titles_table():
         if got != expected:
             missed.append(f"{row['text'][:60]!r}: {got} != {expected} ({row['source']})")
     assert _report("titles.csv", len(rows), missed) >= REQUIRED
+
+
+def test_forms_of_one_number_share_a_key_and_print_as_written():
+    """same_number.csv: pairs of real 文号 forms, with whether they name the same document. The key (used
+    for matching) folds the forms of one issuer; the printed form is kept as the page wrote it."""
+    rows = _rows("same_number.csv")
+    missed = []
+    for row in rows:
+        a, b = parse_docno(row["a"]), parse_docno(row["b"])
+        assert a is not None and b is not None, row
+        if (a.key == b.key) != (row["same"] == "yes"):
+            missed.append(f"{row['a']} / {row['b']}: {a.key} vs {b.key} ({row['note']})")
+    assert _report("same_number.csv", len(rows), missed) == 1.0
+    assert normalise_docno("国令第707号") == "国令第707号"
+    assert normalise_docno("中华人民共和国国务院令第707号") == "中华人民共和国国务院令第707号"
+    assert docno_key("国令第707号") == docno_key("中华人民共和国国务院令第707号") == "国务院令第707号"

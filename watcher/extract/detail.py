@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from watcher.config.settings import DetailSelectors
 from watcher.extract.cleantext import plain
@@ -20,7 +20,8 @@ from watcher.extract.htmltext import block_text, first_css, segments
 from watcher.extract.links import base_url, find_attachments
 from watcher.extract.metadata import DOCUMENT_TABLE, META_FIELDS, PAGE_TABLE, gov_meta
 from watcher.extract.model import AttachmentRef, Detail
-from watcher.text.docno import find_docnos, find_titles, normalise_docno, parse_date
+from watcher.extract.scriptdata import ScriptRecord, record_body, record_fields, script_record
+from watcher.text.docno import docno_key, find_docnos, find_titles, normalise_docno, parse_date
 
 _SIGNER = re.compile(r"(?:人民政府|办公厅|办公室|委员会|人民代表大会常务委员会|[厅局部署委会院府])$")
 # A 公文 title names its issuer before 关于: 国务院办公厅关于…的通知, 全国人民代表大会常务委员会关于…的决议.
@@ -142,6 +143,7 @@ def parse_detail(
     for selector in sel.remove:
         for node in tree.css(selector):
             node.decompose()
+    record = script_record(tree)  # before the scripts are pruned
     tags = gov_meta(tree)
     meta_node = first_css(tree, sel.meta) if sel.meta else None
     meta_segments = segments(meta_node) if meta_node is not None else None
@@ -151,14 +153,45 @@ def parse_detail(
     if body_node is None:
         body_node = body_fallback(tree)
         body = strip_chrome(block_text(body_node))
+    body, body_node, from_script = _script_body(record, body, body_node)
     attachments = find_attachments(body_node, base_url(tree, page_url), tree)
     # What the reader does not see, and the lists of other items, give no field of this page.
     prune(tree)
     remove_related_lists(tree)
     fields = _read_fields(tree, meta_segments, tags)
+    for key, value in record_fields(record).items() if from_script and record is not None else ():
+        fields.put(key, value, "position:script")  # what no label or tag on the page gives
     title, title_origin = _title(tree, selected_title, fields, tags, list_title)
+    if from_script and record is not None and record.title and title_origin in _WEAK_TITLE:
+        title, title_origin = record.title, "position:script"
     read = _Read(tree, body, fields, plain(title), title_origin, attachments)
-    return _settle(page_url, read, list_date, source_issuer)
+    detail = _settle(page_url, read, list_date, source_issuer)
+    if from_script:
+        detail.provenance["body"] = "position:script"
+    return detail
+
+
+# Titles read from where a headline might stand, not from a label or a tag naming it: when the page's
+# text is in a script, its headline element is empty too and the script's title is the better one.
+_WEAK_TITLE = ("position:title", "position:h1", "position:h2", "none", "list")
+
+
+def _chars(text: str) -> int:
+    return len("".join(text.split()))
+
+
+def _script_body(
+    record: ScriptRecord | None, body: str, node: LexborNode | None
+) -> tuple[str, LexborNode | None, bool]:
+    """The text a script carries, when the page's body element is empty or holds less than half of it
+    (an empty container the script fills, a summary): (body, the element read, read from the script)."""
+    if record is None or _chars(body) * 2 >= record.text_chars():
+        return body, node, False
+    script_node = record_body(record).body
+    text = strip_chrome(block_text(script_node))
+    if _chars(body) * 2 >= _chars(text):
+        return body, node, False
+    return text, script_node, True
 
 
 def _title_issuer(title: str, source_issuer: str | None) -> tuple[str | None, str]:
@@ -198,7 +231,8 @@ def _settle(page_url: str, read: _Read, list_date: date | None, source_issuer: s
     # The other metadata keys: where each value was read (a settled field left empty has none).
     settled_keys = {key for key, _, _ in settled} | {"title"}
     provenance.update({k: v for k, v in origin.items() if k not in settled_keys})
-    cited = [str(d) for d in find_docnos(read.body) if str(d) != doc_no]
+    own = docno_key(doc_no)
+    cited = [str(d) for d in find_docnos(read.body) if d.key != own]
     return Detail(
         url=page_url,
         title=read.title,

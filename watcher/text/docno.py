@@ -13,15 +13,17 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from watcher.text.docno_grammar import DocNo, find_docnos
+from watcher.text.docno_grammar import DocNo, find_docnos, issuer_key
 
 __all__ = [
     "DocNo",
     "TitleSpan",
+    "docno_key",
     "effective_date",
     "find_docnos",
     "find_title_spans",
     "find_titles",
+    "issuer_key",
     "normalise_docno",
     "parse_date",
     "parse_docno",
@@ -39,8 +41,16 @@ def parse_docno(text: str | None) -> DocNo | None:
 
 
 def normalise_docno(text: str | None) -> str | None:
+    """The first 文号 in text as printed, brackets and digits normalised: 国令第707号 stays 国令第707号."""
     d = parse_docno(text)
     return str(d) if d else None
+
+
+def docno_key(text: str | None) -> str | None:
+    """The first 文号 in text as matched: the forms of one number share it (国令第707号 and
+    中华人民共和国国务院令第707号 give 国务院令第707号). Display normalise_docno; compare docno_key."""
+    d = parse_docno(text)
+    return d.key if d else None
 
 
 _TITLE = re.compile(r"《([^《》\n]{2,80})》")

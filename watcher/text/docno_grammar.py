@@ -82,18 +82,69 @@ _ORDER_ISSUER = 20
 _JOINT_PART = re.compile(r"(?:^|(?<=[^" + _CJK + r"]))([" + _CJK + r"]{2,12}(?:部|局|署|委|会|院|行|厅|办))\s+$")
 
 
+# ---- one key for the forms of one issuer ---------------------------------------------------------
+# Orders and announcements name their issuer in words, and the same organ is written several ways:
+# 国令 and 中华人民共和国国务院令, 税务总局公告 and 国家税务总局公告, 人社部令 and 中华人民共和国人力资源和
+# 社会保障部令, 北京市政府令 and 北京市人民政府令. Their key drops the state's name (中华人民共和国, 中国,
+# 国家 before a national organ), the 和 of the organs' full names, 委员会 for 委 and 人民政府 for 政府, and
+# spells the established short names out. Bracket codes (国发, 国办发) are codes already: their key is
+# the number as printed.
+_ISSUED_BY_NAME = ("公告", "通告", "令")
+_STATE_NAMES = re.compile(r"^(?:中华人民共和国|中国|国家)+")
+# Short names of national organs, as they stand in orders and announcements, folded as above.
+_SHORT_ORGANS = {
+    "国": "国务院",
+    "人社部": "人力资源社会保障部",
+    "住建部": "住房城乡建设部",
+    "工信部": "工业信息化部",
+    "发改委": "发展改革委",
+    "卫健委": "卫生健康委",
+    "证监会": "证券监督管理委",
+    "银保监会": "银行保险监督管理委",
+    "银监会": "银行业监督管理委",
+    "保监会": "保险监督管理委",
+    "市场监管总局": "市场监督管理总局",
+    "质检总局": "质量监督检验检疫总局",
+    "工商总局": "工商行政管理总局",
+    "网信办": "互联网信息办公室",
+    "民航局": "民用航空局",
+}
+
+
+def _organ_key(organ: str) -> str:
+    organ = _STATE_NAMES.sub("", organ) or organ
+    organ = organ.replace("和", "").replace("人民政府", "政府")
+    organ = re.sub(r"委员会$", "委", organ)
+    return _SHORT_ORGANS.get(organ, organ)
+
+
+def issuer_key(code: str) -> str:
+    """The issuer part of a 文号 as matched: one spelling for the forms of one organ (see above)."""
+    suffix = next((s for s in _ISSUED_BY_NAME if code.endswith(s)), "")
+    if not suffix or len(code) == len(suffix):
+        return code
+    organs = code[: -len(suffix)].split(" ")
+    return " ".join(_organ_key(o) for o in organs) + suffix
+
+
 @dataclass(frozen=True)
 class DocNo:
-    code: str
+    code: str  # as printed (brackets and digits normalised)
     year: int | None
     number: int
 
     def __str__(self) -> str:
         if self.year is None:
             return f"{self.code}第{self.number}号"
-        if self.code.endswith(("公告", "通告", "令")):
+        if self.code.endswith(_ISSUED_BY_NAME):
             return f"{self.code}{self.year}年第{self.number}号"
         return f"{self.code}〔{self.year}〕{self.number}号"
+
+    @property
+    def key(self) -> str:
+        """The number as matched: 国令第707号 and 中华人民共和国国务院令第707号 share 国务院令第707号."""
+        folded = issuer_key(self.code)
+        return str(self) if folded == self.code else str(DocNo(folded, self.year, self.number))
 
 
 def _nfkc(text: str) -> str:
@@ -225,13 +276,15 @@ def _order_hits(text: str) -> list[tuple[int, int, DocNo]]:
 
 
 def find_docnos(text: str, limit: int | None = None) -> list[DocNo]:
-    """Every 文号 in text, in order of appearance, without repeats. Full-width digits, letters and
-    brackets count as their ASCII forms."""
+    """Every 文号 in text, in order of appearance, without repeats (two forms of one number are one).
+    Full-width digits, letters and brackets count as their ASCII forms."""
     hits = _bracket_hits(text) + _announcement_hits(text) + _dashed_hits(text) + _order_hits(text)
     hits.sort(key=lambda h: h[0])
     out: list[DocNo] = []
+    seen: set[str] = set()
     for _, _, d in hits:
-        if d not in out:
+        if d.key not in seen:  # one order cited by its full and its short name: the first form read
+            seen.add(d.key)
             out.append(d)
             if limit and len(out) >= limit:
                 break
