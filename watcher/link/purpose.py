@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 
 from watcher.link.amendments import History, parse_history
+from watcher.link.boilerplate import plain
 from watcher.link.instruments import (
     carried_title,
     fold_title,
@@ -61,6 +62,8 @@ _ISSUER_HEAD = re.compile(
     r"(?:人民代表大会常务委员会|人民政府)?"
 )
 _KIND_TAIL = re.compile(r"(?:实施)?(?:若干规定|条例|法|办法|细则|规定|规则)$")
+# A draft is the rule it proposes: 吉林省优化营商环境条例（修订草案修改稿）（征求意见稿）.
+_DRAFT_TAIL = re.compile(r"(?:[(（][^()（）]*(?:草案|意见稿|送审稿)[^()（）]*[)）])+$")
 # The closing says the document is being made: 制定本办法, 提出以下意见, 通知如下. An instruction
 # (各地要按照《方案》要求，结合实际制定实施方案) has a verb and 结合实际 but makes nothing here.
 _KIND_WORDS = (
@@ -69,7 +72,7 @@ _KIND_WORDS = (
 _CLOSE = re.compile(
     r"(?:制定|制订|提出|出台|拟定|形成)了?(?:本|如下|以下|下列|此)|本(?:实施)?"
     + _KIND_WORDS
-    + r"|(?:通知|意见|规定|措施|要求)如下|如下(?:意见|措施|通知|规定|方案)"
+    + r"|(?:通知|意见|规定|措施|要求)如下|如下(?:意见|措施|通知|规定|方案|决定)"
 )
 # 以下简称《水法》, （以下称道路交通安全法）: a short form of the citation before it, not another one.
 _ALIAS = re.compile(r"[(（]\s*(?:以下简称|以下称|下称|简称)[^()（）]{0,40}[)）]")
@@ -112,8 +115,9 @@ class Cite:
 def subject(key: str, issuer: bool = True) -> str:
     """What a regulation is about: its folded title without the kind (条例, 法, 实施办法) and, with
     issuer, the issuer before it (山东省突发事件应对条例 → 突发事件应对)."""
-    head = _ISSUER_HEAD.sub("", key, count=1) if issuer else key
+    head = _ISSUER_HEAD.sub("", _DRAFT_TAIL.sub("", key), count=1) if issuer else key
     return _KIND_TAIL.sub("", head, count=1)
+
 
 
 @dataclass
@@ -330,7 +334,9 @@ def _spirit(sentence: str, offset: int) -> tuple[int, str, list[Cite]] | None:
 
 def read(title: str | None, text: str, doc_no: str | None = None) -> Reading:
     """Everything a document says about its parents (see the module docstring). doc_no is the
-    document's own 文号: a text that quotes its own number does not cite itself."""
+    document's own 文号: a text that quotes its own number does not cite itself. Title and text are
+    read in simplified script, as plain() gives them."""
+    title, text = (plain(title) if title else title), plain(text)
     history = parse_history(text)
     own = own_keys(title, text, history)
     if doc_no:
