@@ -53,6 +53,7 @@ _BASIS = re.compile(r"根据|依据|依照|遵照|遵循")
 # A government's own rules (工作规则, 程序规定) cited under 根据 are the model a lower government's rules
 # follow, not legislation it is made under: only laws, 条例, 办法 and 细则 are legal basis.
 _MODEL_RULE = re.compile(r"(?:规则|规定)$")
+_PROGRAMME = re.compile(r"(?:纲要|纲领)$")
 # With no closing formula, 总体要求是：深入贯彻《X》（文号）精神 still states what the text implements.
 _SPIRIT = re.compile(r"(?:贯彻|落实)[^。]*?精神")
 # The subject of a regulation: its title without the issuer (山东省, 北京市人民政府) and the kind
@@ -112,6 +113,12 @@ class Cite:
         return not _BASIS.fullmatch(self.verb) or not is_legislation(self.key) or bool(_MODEL_RULE.search(self.key))
 
 
+def _share_words(a: str, b: str, least: int = 4) -> bool:
+    """a and b have a run of `least` characters in common, 关于 aside (深化预算管理制度改革)."""
+    a, b = a.replace("关于", "|"), b.replace("关于", "|")
+    return any(a[i : i + least] in b for i in range(len(a) - least + 1) if "|" not in a[i : i + least])
+
+
 def subject(key: str, issuer: bool = True) -> str:
     """What a regulation is about: its folded title without the kind (条例, 法, 实施办法) and, with
     issuer, the issuer before it (山东省突发事件应对条例 → 突发事件应对)."""
@@ -151,8 +158,24 @@ class Reading:
         With title_first, a title that names what it implements is the only authority."""
         keys = list(self.by_title)
         if not (title_first and keys):
-            keys += [c.key for c in self.implements if c.implementing or self.same_subject(c) or self.follows(c)]
+            keys += [
+                c.key
+                for c in self.implements
+                if (c.implementing and not self.among_laws(c)) or self.same_subject(c) or self.follows(c)
+            ]
         return list(dict.fromkeys(k for k in keys if k not in self.own))
+
+    def among_laws(self, c: Cite) -> bool:
+        """A programme (…纲要) named under 根据 in a list of laws is legal basis like them, unless it is
+        on the document's own subject: 阿拉山口市人民政府工作规则 made 根据《宪法》、《组织法》、《全面推进
+        依法行政实施纲要》、《国务院工作规则》 cites the 纲要 (and follows the 规则, a model of its own
+        kind). A directive in such a list is carried out (山东省…深化预算管理制度改革的实施意见 made
+        根据《预算法》、《国务院关于深化预算管理制度改革的决定》和《…关于深化财税体制改革的意见》), and
+        a programme named with no law beside it is what the text implements (依据《…规划纲要》制定本规划)."""
+        if not _BASIS.fullmatch(c.verb) or not _PROGRAMME.search(c.key):
+            return False
+        laws = [o for o in self.implements if o is not c and _BASIS.fullmatch(o.verb) and is_legislation(o.key)]
+        return bool(laws) and not _share_words(self.subject, c.key)
 
     def basis_keys(self) -> list[str]:
         """What the purpose sentence cites without the document implementing it: a `cites` link."""
