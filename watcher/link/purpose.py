@@ -126,7 +126,6 @@ def subject(key: str, issuer: bool = True) -> str:
     return _KIND_TAIL.sub("", head, count=1)
 
 
-
 @dataclass
 class Reading:
     """What a document says about its parents."""
