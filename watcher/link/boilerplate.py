@@ -24,6 +24,7 @@ text reposted by 500 portals is not mistaken for a template.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import zlib
@@ -40,9 +41,9 @@ _U16_MAX = np.iinfo(np.uint16).max
 # What a page does to a text without changing what it says, undone before it is read: traditional
 # script (根據…制定本條例), the pinyin a mis-encoding printed after characters (發(fā), 關(guān)), and the
 # closing bracket of a 文号 lost with a font (国函〔2009130号 for 国函〔2009〕130号).
-_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _PINYIN = re.compile(r"(?<=[\u3400-\u9fff])\([a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ][a-zü]*\)")
 _LOST_BRACKET = re.compile(r"〔((?:19|20)\d{2})(\d{1,4}号)")
+_TONE = re.compile(r"[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ]")
 _PINYIN_CLAUSE = re.compile(r"[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ][a-zü]*")  # what is left of 發(fā) as a clause
 
 
@@ -55,9 +56,23 @@ class Clause:
 
 def plain(text: str) -> str:
     """The text as it is read and compared: simplified script, no pinyin a mis-encoding printed
-    after characters, a 文号's lost closing bracket restored (see _HAN_RUN)."""
-    text = _LOST_BRACKET.sub(r"〔\1〕\2", _PINYIN.sub("", text))
-    return _HAN_RUN.sub(lambda m: fold_script(m.group()), text)
+    after characters, a 文号's lost closing bracket restored (see _PINYIN)."""
+    if _TONE.search(text):  # each pass only where it can change something: most texts need none
+        text = _PINYIN.sub("", text)
+    if "〔" in text:
+        text = _LOST_BRACKET.sub(r"〔\1〕\2", text)
+    table, traditional = _simplified()
+    return text.translate(table) if traditional.search(text) else text
+
+
+@functools.cache
+def _simplified() -> tuple[dict[int, str], re.Pattern[str]]:
+    """Traditional to simplified, one character for one: the Han part of the search fold (the rest of
+    it, full width and case, would change what the purpose patterns read); and a pattern finding a
+    character it changes."""
+    han = "".join(chr(c) for r in ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00)) for c in range(*r))
+    table = {ord(a): b for a, b in zip(han, fold_script(han), strict=True) if a != b}
+    return table, re.compile("[" + "".join(map(chr, sorted(table))) + "]")
 
 
 def clauses(text: str) -> list[Clause]:
