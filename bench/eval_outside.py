@@ -1,12 +1,15 @@
-"""Linking measured on documents from outside shared/ (tests/fixtures/linking_outside, issue #11): the same
-figures as `watcher eval links`, the targets the lead set, and every missed or false link with the cause
-recorded for it in the fixture's causes.csv (read by hand from the linker's explanation and its purpose
-reading; a link with no recorded cause is printed as such, to be looked at).
+"""Linking measured on a labelled folder of documents from outside shared/ (issue #11; by default
+tests/fixtures/linking_outside, or tests/fixtures/linking_unseen, or any folder laid out the same way:
+docs/, links.csv, adjudicated.csv, causes.csv): the same figures as `watcher eval links`, the targets the
+lead set, and every missed or false link with the cause recorded for it in the folder's causes.csv (read
+by hand from the linker's explanation and its purpose reading; a link with no recorded cause is printed
+as such, to be looked at).
 
 Targets: derived and revision precision >= 0.95 and recall >= 0.9; no sibling reported as derived;
 precision over all reported links >= 0.9 (of the judged links).
 
-    python bench/eval_outside.py [--json]
+    python bench/eval_outside.py [FOLDER] [--json]
+    python bench/eval_outside.py tests/fixtures/linking_unseen
 
 Prints the figures, then them as JSON on the last line with --json; exit status 0 either way (a bench
 reports, the test asserts).
@@ -31,10 +34,13 @@ TARGETS = {"precision": 0.95, "recall": 0.9, "all_links_precision": 0.9, "siblin
 
 
 def run(folder: Path = FOLDER) -> dict:
+    adjudicated = folder / "adjudicated.csv"
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(f"sqlite:///{tmp}/eval.db")
         try:
-            return evaluate(folder, folder / "links.csv", store, adjudicated=folder / "adjudicated.csv")
+            return evaluate(
+                folder, folder / "links.csv", store, adjudicated=adjudicated if adjudicated.exists() else None
+            )
         finally:
             store.close()
 
@@ -45,7 +51,9 @@ def _key(parent: str) -> str:
 
 
 def causes(folder: Path = FOLDER) -> dict[tuple[str, str, str], dict[str, str]]:
-    """causes.csv rows by (child, parent key, relation)."""
+    """causes.csv rows by (child, parent key, relation); none while the folder has no causes.csv yet."""
+    if not (folder / "causes.csv").exists():
+        return {}
     with (folder / "causes.csv").open(encoding="utf-8") as fh:
         return {(r["child"], _key(r["parent"]), r["relation"]): r for r in csv.DictReader(fh)}
 
@@ -90,11 +98,13 @@ def _fmt(x: float | None) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("folder", nargs="?", type=Path, default=FOLDER, help="the labelled folder (default: %(default)s)")
     ap.add_argument("--json", action="store_true", help="also print the figures as JSON on the last line")
     args = ap.parse_args()
-    report = run()
+    folder = args.folder.resolve()
+    report = run(folder)
     a = report["all_links"]
-    print(f"{report['documents']} documents (tests/fixtures/linking_outside)")
+    print(f"{report['documents']} documents ({folder})")
     for rel, r in report["relations"].items():
         print(
             f"  {rel:9} labelled {r['gold']:3}  reported {r['predicted']:3}  correct {r['tp']:3}  "
@@ -108,7 +118,7 @@ def main() -> None:
     met = targets(report)
     for name, ok in met.items():
         print(f"  target {name}: {'met' if ok else 'NOT met'}")
-    found = problems(report, causes())
+    found = problems(report, causes(folder))
     for p in found:
         print(f"{p['kind']} {p['relation']}: {p['child']} <- {p['parent']}\n    cause: {p['cause']}")
     if args.json:

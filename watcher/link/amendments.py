@@ -41,6 +41,9 @@ _ORDER = re.compile(r"令\s*第\s*\d+\s*号")
 _BROKEN_TITLE = re.compile(r"《[^》\n]{0,120}\n\s*[^》\n]{0,120}》")
 # An event never runs past a line, a sentence or the first article.
 _STOP = re.compile(r"[\n。]|第一章|第一条|目\s*录")
+# The history is over where the articles begin: a date in an article (…会议通过的《X》同时废止, the
+# repeal of a former regulation in the last article of a short text) is no event of it.
+_ARTICLES = re.compile(r"第一[章条]")
 
 
 @dataclass(frozen=True)
@@ -180,7 +183,8 @@ def parse_history(text: str) -> History:
     head = text[: _HEAD + _MAX_EVENT * 12]
     # same length, so offsets into head are offsets into text
     head = _BROKEN_TITLE.sub(lambda m: re.sub(r"\s", " ", m.group()), head)
-    dates = list(_DATE.finditer(head))
+    articles = _ARTICLES.search(head)
+    dates = [m for m in _DATE.finditer(head) if articles is None or m.start() < articles.start()]
     if not dates or dates[0].start() > _HEAD:
         return History()
     events: list[AmendmentEvent] = []

@@ -24,6 +24,7 @@ text reposted by 500 portals is not mistaken for a template.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import zlib
@@ -31,10 +32,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from watcher.text.search import fold as fold_script
+
 _MARKS = re.compile(r"[\n\r。！？!?；;：:，,、（）()【】\[\]“”\"「」『』<>《》〈〉|｜\t]+")
 _LETTERS = re.compile(r"[^\u4e00-\u9fffA-Za-z]")
 _MIN_CLAUSE = 4  # shorter clauses (一、 附件 第三条) carry no template and no reuse either
 _U16_MAX = np.iinfo(np.uint16).max
+# What a page does to a text without changing what it says, undone before it is read: traditional
+# script (根據…制定本條例), the pinyin a mis-encoding printed after characters (發(fā), 關(guān)), and the
+# closing bracket of a 文号 lost with a font (国函〔2009130号 for 国函〔2009〕130号).
+_PINYIN = re.compile(r"(?<=[\u3400-\u9fff])\([a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ][a-zü]*\)")
+_LOST_BRACKET = re.compile(r"〔((?:19|20)\d{2})(\d{1,4}号)")
+_TONE = re.compile(r"[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ]")
+_PINYIN_CLAUSE = re.compile(r"[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ][a-zü]*")  # what is left of 發(fā) as a clause
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,27 @@ class Clause:
     start: int
     end: int
     key: int  # crc32 of its letters
+
+
+def plain(text: str) -> str:
+    """The text as it is read and compared: simplified script, no pinyin a mis-encoding printed
+    after characters, a 文号's lost closing bracket restored (see _PINYIN)."""
+    if _TONE.search(text):  # each pass only where it can change something: most texts need none
+        text = _PINYIN.sub("", text)
+    if "〔" in text:
+        text = _LOST_BRACKET.sub(r"〔\1〕\2", text)
+    table, traditional = _simplified()
+    return text.translate(table) if traditional.search(text) else text
+
+
+@functools.cache
+def _simplified() -> tuple[dict[int, str], re.Pattern[str]]:
+    """Traditional to simplified, one character for one: the Han part of the search fold (the rest of
+    it, full width and case, would change what the purpose patterns read); and a pattern finding a
+    character it changes."""
+    han = "".join(chr(c) for r in ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00)) for c in range(*r))
+    table = {ord(a): b for a, b in zip(han, fold_script(han), strict=True) if a != b}
+    return table, re.compile("[" + "".join(map(chr, sorted(table))) + "]")
 
 
 def clauses(text: str) -> list[Clause]:
@@ -153,13 +184,15 @@ class BoilerplateFilter:
     def strip(self, text: str, cs: list[Clause] | None = None) -> str:
         """The clauses of text that are not boilerplate, one per line. Marks and clauses too short to
         count go too, so two texts made only of boilerplate strip to nothing alike; compare stripped
-        texts with stripped texts. cs: the clauses of text, when they are at hand."""
+        texts with stripped texts. cs: the clauses of text, when they are at hand. What is kept is plain():
+        a copy in traditional script, or with a mis-encoding's pinyin, is compared as the text it copies."""
         cs = clauses(text) if cs is None else cs
         if not cs:
             return ""
         est = self.sketch.estimate(np.fromiter((c.key for c in cs), dtype=np.uint32, count=len(cs)))
         limit = self.threshold
-        return "\n".join(text[c.start : c.end] for c, n in zip(cs, est, strict=True) if n < limit)
+        kept = (text[c.start : c.end] for c, n in zip(cs, est, strict=True) if n < limit)
+        return plain("\n".join(k for k in kept if not _PINYIN_CLAUSE.fullmatch(k)))
 
     def share_of(self, text: str) -> float:
         """Share of text's clause characters that are boilerplate (for evidence and tests)."""

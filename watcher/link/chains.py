@@ -10,11 +10,13 @@ the measures made under the old one.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any
 
 from storage.records import Member, Waiting
 from watcher.link.amendments import parse_history
+from watcher.link.boilerplate import plain
 from watcher.link.citing import Want
 from watcher.link.classify import Doc
 from watcher.link.context import Pass, chain_of, same_version
@@ -24,11 +26,15 @@ from watcher.link.instruments import Version, is_standing, normalise_issuer
 
 # ---- what it implements or cites ------------------------------------------------------------------
 def resolve(p: Pass, w: Want) -> list[Member]:
-    """The stored versions of what a want names: by title key, else by the 文号 printed with it."""
+    """The stored versions of what a want names: by title key, else by the 文号 printed with it. A
+    title printed with a 文号 (《X》（国函〔2016〕204号）) is not a stored document of that title whose own
+    文号 is another: a notice that carries X (关于印发《X》的通知, 发改地区〔2016〕2664号) is keyed X too."""
     if w.kind == "docno":
         found = p.tx.by_docno(w.key, exclude=p.doc.id)
     else:
         found = p.tx.chain([w.key], exclude=p.doc.id)
+        if w.docno:
+            found = [m for m in found if not m.doc_no or m.doc_no == w.docno]
         if not found and w.docno:
             found = p.tx.by_docno(w.docno, exclude=p.doc.id)
     return [m for m in found if m.id != p.doc.repost_of]
@@ -115,6 +121,19 @@ def link_waiting(p: Pass) -> None:
 
 
 # ---- versions -------------------------------------------------------------------------------------
+# The 落款: a date right after the signer (…人民政府办公厅 2016年6月22日) at the end of a line, under a
+# notice or under the 印发 note before the text it carries: when the text was signed.
+_SIGNED = re.compile(
+    r"(?:厅|政府|委员会|办公室|局)[ \t\u3000]*((?:19|20)\d{2}年\d{1,2}月\d{1,2}日|[〇○零一二三四五六七八九]{4}年"
+    r"[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3}日)[ \t\u3000]*(?=$|\n|[(（])"
+)
+_SIGNED_HEAD = 6000
+
+
+def _signed(text: str) -> set[str]:
+    return {m.group(1) for m in _SIGNED.finditer(plain(text[:_SIGNED_HEAD]))}
+
+
 def link_revisions(p: Pass) -> None:
     """It revises the version just before it; when it arrived late, the version just after it now
     revises it. Found by its title key or a former title, else by its 文号."""
@@ -149,10 +168,13 @@ def _link_versions(p: Pass, key: str | None, members: list[Member]) -> bool:
 
 
 def _versions(p: Pass, key: str | None, new: Doc, old: Doc) -> bool:
-    """new is a later version of old: not the same version (copies are reposts), and a standing rule
+    """new is a later version of old: not the same version (copies are reposts, as are two texts that
+    print the same signing date whatever the dates of their pages), and a standing rule
     of one title, a history that lists old's date, or recognisably the same text."""
     if same_version(new.when, old.when, p.th.same_version_days):
         return False
+    if _signed(new.text) & _signed(old.text):
+        return False  # two copies signed the same day, put on the web months apart: one version
     history = p.reading.history if new is p.doc else parse_history(new.text)
     if (key and is_standing(key)) or history.lists(old.when):
         return True

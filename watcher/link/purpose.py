@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 
 from watcher.link.amendments import History, parse_history
+from watcher.link.boilerplate import plain
 from watcher.link.instruments import (
     carried_title,
     fold_title,
@@ -52,6 +53,7 @@ _BASIS = re.compile(r"根据|依据|依照|遵照|遵循")
 # A government's own rules (工作规则, 程序规定) cited under 根据 are the model a lower government's rules
 # follow, not legislation it is made under: only laws, 条例, 办法 and 细则 are legal basis.
 _MODEL_RULE = re.compile(r"(?:规则|规定)$")
+_PROGRAMME = re.compile(r"(?:纲要|纲领)$")
 # With no closing formula, 总体要求是：深入贯彻《X》（文号）精神 still states what the text implements.
 _SPIRIT = re.compile(r"(?:贯彻|落实)[^。]*?精神")
 # The subject of a regulation: its title without the issuer (山东省, 北京市人民政府) and the kind
@@ -61,6 +63,8 @@ _ISSUER_HEAD = re.compile(
     r"(?:人民代表大会常务委员会|人民政府)?"
 )
 _KIND_TAIL = re.compile(r"(?:实施)?(?:若干规定|条例|法|办法|细则|规定|规则)$")
+# A draft is the rule it proposes: 吉林省优化营商环境条例（修订草案修改稿）（征求意见稿）.
+_DRAFT_TAIL = re.compile(r"(?:[(（][^()（）]*(?:草案|意见稿|送审稿)[^()（）]*[)）])+$")
 # The closing says the document is being made: 制定本办法, 提出以下意见, 通知如下. An instruction
 # (各地要按照《方案》要求，结合实际制定实施方案) has a verb and 结合实际 but makes nothing here.
 _KIND_WORDS = (
@@ -69,7 +73,7 @@ _KIND_WORDS = (
 _CLOSE = re.compile(
     r"(?:制定|制订|提出|出台|拟定|形成)了?(?:本|如下|以下|下列|此)|本(?:实施)?"
     + _KIND_WORDS
-    + r"|(?:通知|意见|规定|措施|要求)如下|如下(?:意见|措施|通知|规定|方案)"
+    + r"|(?:通知|意见|规定|措施|要求)如下|如下(?:意见|措施|通知|规定|方案|决定)"
 )
 # 以下简称《水法》, （以下称道路交通安全法）: a short form of the citation before it, not another one.
 _ALIAS = re.compile(r"[(（]\s*(?:以下简称|以下称|下称|简称)[^()（）]{0,40}[)）]")
@@ -109,10 +113,16 @@ class Cite:
         return not _BASIS.fullmatch(self.verb) or not is_legislation(self.key) or bool(_MODEL_RULE.search(self.key))
 
 
+def _share_words(a: str, b: str, least: int = 4) -> bool:
+    """a and b have a run of `least` characters in common, 关于 aside (深化预算管理制度改革)."""
+    a, b = a.replace("关于", "|"), b.replace("关于", "|")
+    return any(a[i : i + least] in b for i in range(len(a) - least + 1) if "|" not in a[i : i + least])
+
+
 def subject(key: str, issuer: bool = True) -> str:
     """What a regulation is about: its folded title without the kind (条例, 法, 实施办法) and, with
     issuer, the issuer before it (山东省突发事件应对条例 → 突发事件应对)."""
-    head = _ISSUER_HEAD.sub("", key, count=1) if issuer else key
+    head = _ISSUER_HEAD.sub("", _DRAFT_TAIL.sub("", key), count=1) if issuer else key
     return _KIND_TAIL.sub("", head, count=1)
 
 
@@ -147,8 +157,24 @@ class Reading:
         With title_first, a title that names what it implements is the only authority."""
         keys = list(self.by_title)
         if not (title_first and keys):
-            keys += [c.key for c in self.implements if c.implementing or self.same_subject(c) or self.follows(c)]
+            keys += [
+                c.key
+                for c in self.implements
+                if (c.implementing and not self.among_laws(c)) or self.same_subject(c) or self.follows(c)
+            ]
         return list(dict.fromkeys(k for k in keys if k not in self.own))
+
+    def among_laws(self, c: Cite) -> bool:
+        """A programme (…纲要) named under 根据 in a list of laws is legal basis like them, unless it is
+        on the document's own subject: 阿拉山口市人民政府工作规则 made 根据《宪法》、《组织法》、《全面推进
+        依法行政实施纲要》、《国务院工作规则》 cites the 纲要 (and follows the 规则, a model of its own
+        kind). A directive in such a list is carried out (山东省…深化预算管理制度改革的实施意见 made
+        根据《预算法》、《国务院关于深化预算管理制度改革的决定》和《…关于深化财税体制改革的意见》), and
+        a programme named with no law beside it is what the text implements (依据《…规划纲要》制定本规划)."""
+        if not _BASIS.fullmatch(c.verb) or not _PROGRAMME.search(c.key):
+            return False
+        laws = [o for o in self.implements if o is not c and _BASIS.fullmatch(o.verb) and is_legislation(o.key)]
+        return bool(laws) and not _share_words(self.subject, c.key)
 
     def basis_keys(self) -> list[str]:
         """What the purpose sentence cites without the document implementing it: a `cites` link."""
@@ -330,7 +356,9 @@ def _spirit(sentence: str, offset: int) -> tuple[int, str, list[Cite]] | None:
 
 def read(title: str | None, text: str, doc_no: str | None = None) -> Reading:
     """Everything a document says about its parents (see the module docstring). doc_no is the
-    document's own 文号: a text that quotes its own number does not cite itself."""
+    document's own 文号: a text that quotes its own number does not cite itself. Title and text are
+    read in simplified script, as plain() gives them."""
+    title, text = (plain(title) if title else title), plain(text)
     history = parse_history(text)
     own = own_keys(title, text, history)
     if doc_no:
