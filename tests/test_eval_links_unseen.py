@@ -2,9 +2,9 @@
 (tests/fixtures/linking_unseen, issue #11): 38 public documents in none of the other sets, labelled by
 reading and committed before any linker ran on them. The thresholds are what the linker honestly reaches
 there (README of the fixture: first and final figures, and the cause of every miss in causes.csv):
-derived precision 0.94 (two links go to a placeholder because the stored parent is a traditional-script
-page whose 文号 and title are not read as such), derived recall 0.91, revision 1.00/1.00, no sibling
-reported as derived, precision over all reported links 0.95. Reposts are not asserted: the two pairs are
+derived precision 1.00 and recall 0.97 (0.94/0.91 until a stored page in traditional script had its 文号
+and title key read in simplified script), revision 1.00/1.00, no sibling reported as derived, precision
+over all reported links 1.00; the issue's targets are asserted. Reposts are not asserted: the two pairs are
 excerpts cut at different points (recall 0.00, causes.csv).
 
 The classes of text the rules were written for are checked on short texts below, each against the
@@ -59,10 +59,10 @@ def test_every_labelled_document_is_in_the_folder_and_the_manifest_names_each_so
                     assert ref.removeprefix("docs/") in on_disk, ref
 
 
-def test_derived_precision_and_recall_stay_at_what_was_reached(report):
+def test_derived_precision_and_recall_meet_the_targets(report):
     r = report["relations"]["derived"]
     assert r["gold"] == 34
-    assert r["precision"] >= 0.93, r["wrong"]
+    assert r["precision"] >= 0.95, r["wrong"]
     assert r["recall"] >= 0.9, r["missed"]
 
 
@@ -141,3 +141,15 @@ def test_a_programme_among_laws_under_genju_is_legal_basis_a_directive_is_carrie
     ]
     plan = "依据《甘肃省国民经济和社会发展第十三个五年规划纲要》,结合实际,制定本规划。"
     assert read("甘肃省十三五城乡居民增收规划", plan).parents() == ["甘肃省国民经济和社会发展第十三个五年规划纲要"]
+
+
+def test_a_page_in_traditional_script_is_keyed_as_simplified():
+    """The stored 批复 of the 中部崛起 group is a traditional-script page: its 文号 line and its title must give
+    the keys a simplified citation of it gives, or its children link to a placeholder."""
+    from watcher.text.docno import normalise_docno
+    from watcher.text.titles import title_key
+
+    assert normalise_docno("國函〔2016〕204號") == "国函〔2016〕204号"
+    assert title_key("國務院關於促進中部地區崛起“十三五”規劃的批復") == title_key(
+        "国务院关于促进中部地区崛起“十三五”规划的批复"
+    )

@@ -24,7 +24,6 @@ text reposted by 500 portals is not mistaken for a template.
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 import zlib
@@ -32,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from watcher.text.search import fold as fold_script
+from watcher.text.script import simplified
 
 _MARKS = re.compile(r"[\n\r。！？!?；;：:，,、（）()【】\[\]“”\"「」『』<>《》〈〉|｜\t]+")
 _LETTERS = re.compile(r"[^\u4e00-\u9fffA-Za-z]")
@@ -61,18 +60,7 @@ def plain(text: str) -> str:
         text = _PINYIN.sub("", text)
     if "〔" in text:
         text = _LOST_BRACKET.sub(r"〔\1〕\2", text)
-    table, traditional = _simplified()
-    return text.translate(table) if traditional.search(text) else text
-
-
-@functools.cache
-def _simplified() -> tuple[dict[int, str], re.Pattern[str]]:
-    """Traditional to simplified, one character for one: the Han part of the search fold (the rest of
-    it, full width and case, would change what the purpose patterns read); and a pattern finding a
-    character it changes."""
-    han = "".join(chr(c) for r in ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00)) for c in range(*r))
-    table = {ord(a): b for a, b in zip(han, fold_script(han), strict=True) if a != b}
-    return table, re.compile("[" + "".join(map(chr, sorted(table))) + "]")
+    return simplified(text)
 
 
 def clauses(text: str) -> list[Clause]:

@@ -20,6 +20,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from watcher.text.script import simplified
+
 # „‟ (U+201E, U+201F): 〔〕 garbled by a wrong code page (国办发„2009‟3号).
 _OPEN = "〔\\[［【(（〈<{｛〖﹝〘„"
 _CLOSE = "〕\\]］】)）〉>}｝〗﹞〙‟"
@@ -277,7 +279,9 @@ def _order_hits(text: str) -> list[tuple[int, int, DocNo]]:
 
 def find_docnos(text: str, limit: int | None = None) -> list[DocNo]:
     """Every 文号 in text, in order of appearance, without repeats (two forms of one number are one).
-    Full-width digits, letters and brackets count as their ASCII forms."""
+    Full-width digits, letters and brackets count as their ASCII forms, traditional script as simplified
+    (國函〔2016〕204號 is 国函〔2016〕204号)."""
+    text = simplified(text)
     hits = _bracket_hits(text) + _announcement_hits(text) + _dashed_hits(text) + _order_hits(text)
     hits.sort(key=lambda h: h[0])
     out: list[DocNo] = []

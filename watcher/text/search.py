@@ -17,12 +17,11 @@ Changing `fold` or `tokens` changes what the index holds: it needs a migration t
 from __future__ import annotations
 
 import functools
-import importlib.util
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from watcher.text.docno import find_docnos, normalise_docno
+from watcher.text.script import table as script_table
 
 # Han (with 〇) and kana: scripts written without spaces, indexed as character pairs.
 _HAN = "\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
@@ -40,33 +39,8 @@ def _fold_table() -> dict[int, str]:
         low = chr(c).lower()
         if low != chr(c) and len(low) == 1:
             table[c] = low
-    table.update(_traditional_to_simplified())
+    table.update(script_table())
     return table
-
-
-def _traditional_to_simplified() -> dict[int, str]:
-    """OpenCC's character table (opencc-python-reimplemented ships it as a text file): each traditional
-    character to its first simplified reading. A character, not a phrase, at a time keeps the fold one
-    character to one; the index and the query are folded alike, so an ambiguous reading (乾 → 干)
-    costs nothing."""
-    spec = importlib.util.find_spec("opencc")  # locates the data without importing the converter
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("opencc-python-reimplemented is not installed (pip install opencc-python-reimplemented)")
-    path = Path(next(iter(spec.submodule_search_locations))) / "dictionary" / "TSCharacters.txt"
-    first: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        trad, _, simp = line.partition("\t")
-        target = simp.split()[0] if simp.split() else ""
-        if len(trad) == 1 and len(target) == 1 and target != trad:
-            first[trad] = target
-    out = {}
-    for trad, simp in first.items():
-        seen = {trad}
-        while simp in first and simp not in seen:  # 偽 → 僞 → 伪: follow the table to its end
-            seen.add(simp)
-            simp = first[simp]
-        out[ord(trad)] = simp
-    return out
 
 
 def fold(text: str) -> str:

@@ -12,6 +12,7 @@ import re
 import unicodedata
 
 from watcher.text.docno import find_title_spans
+from watcher.text.script import simplified
 
 _MAX_KEY = 200
 _QUOTES = re.compile(r"[\s\u3000《》〈〉<>＜＞“”\"'‘’「」『』]")
@@ -78,9 +79,10 @@ def nfkc(text: str) -> str:
 
 
 def fold_title(title: str) -> str:
-    """The spelling-free form of a title: quotes, spaces, width, 中华人民共和国 and 的 folded, a
-    trailing version note dropped. Two titles of one instrument fold to the same string."""
-    t = nfkc(title).strip()
+    """The spelling-free form of a title: script, quotes, spaces, width, 中华人民共和国 and 的 folded, a
+    trailing version note dropped. Two titles of one instrument fold to the same string (a page in
+    traditional script included)."""
+    t = simplified(nfkc(title)).strip()
     for _ in range(2):  # 《X（2018年修正）》: the note may sit inside the quotes
         t = _VERSION_NOTE.sub("", _QUOTES.sub("", t))
     t = t.replace("中华人民共和国", "").replace("的", "")
