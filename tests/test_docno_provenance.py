@@ -100,3 +100,19 @@ def test_versions_stored_before_provenance_read_as_unknown(db_url):
         assert detail.provenance == {}
     finally:
         store.close()
+
+
+def test_every_position_the_extractors_write_is_shown_in_words():
+    """`docs show` names a position in the reader's language: every `position:…` origin written in
+    watcher/extract has words (出处：位置“标题下方”, not “under-headline”)."""
+    import re
+    from pathlib import Path
+
+    from watcher.cli.docs import _origin, _positions
+
+    root = Path(__file__).resolve().parents[1] / "watcher" / "extract"
+    written = {m for f in root.rglob("*.py") for m in re.findall(r'"position:([a-z0-9-]+)"', f.read_text("utf-8"))}
+    written |= {"h1", "h2"}  # f"position:{sel}" over the headline selectors
+    assert written and written <= set(_positions()), written - set(_positions())
+    assert "出处：位置“标题下方”" in _origin("position:under-headline")
+    assert "出处：位置“页面脚本数据”" in _origin("position:script")

@@ -129,12 +129,29 @@ def _origin_words() -> tuple[dict[str, str], dict[str, str]]:
     return kinds, words
 
 
+def _positions() -> dict[str, str]:
+    """The places on a page a field is read from when no label names it (watcher/extract), in words."""
+    return {
+        "h1": _("first heading"),
+        "h2": _("second heading"),
+        "headline": _("headline"),
+        "title": _("page title"),
+        "over-info-bar": _("above the information bar"),
+        "under-headline": _("under the headline"),
+        "top": _("top of the text"),
+        "signature": _("signature line"),
+        "script": _("the page's script data"),
+    }
+
+
 def _origin(where: str | None) -> str:
     """`  出处：标签“发布日期”` for a field with a known origin; '' for one stored before origins were."""
     if not where:
         return ""
     kinds, words = _origin_words()
     kind, _sep, what = where.partition(":")
+    if kind == "position":
+        what = _positions().get(what, what)
     said = f"{kinds.get(kind, kind)}“{what}”" if what else words.get(kind, kind)
     return "  [dim]" + esc(_("origin: {where}").format(where=said)) + "[/]"
 
