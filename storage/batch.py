@@ -20,6 +20,7 @@ from storage.core import T_EVENT, T_NOTICE, T_VERSION
 from storage.pages import save_attachment_texts, save_pages
 from storage.records import Counts, FileText, NoticeState, Outcome, Snapshot
 from storage.search import index_text
+from watcher.text.docno import docno_key
 from watcher.text.titles import title_key
 
 # last_checked of a notice to look at again on the next run, whatever its source's recheck_after.
@@ -135,6 +136,7 @@ def _plan_version(p: Plan, n: NoticeState, snap: Snapshot) -> None:
             _title=snap.title,
             _tkey=title_key(snap.title),
             _doc_no=snap.doc_no,
+            _dkey=docno_key(snap.doc_no),
             _issuer=snap.issuer,
             _written=snap.written,
             _published=snap.published or n.list_date,
@@ -202,6 +204,7 @@ def _update_notices(conn: Connection, p: Plan) -> None:
                 title=bindparam("_title"),
                 title_key=bindparam("_tkey"),
                 doc_no=bindparam("_doc_no"),
+                doc_key=bindparam("_dkey"),
                 issuer=bindparam("_issuer"),
                 written=bindparam("_written"),
                 published=bindparam("_published"),

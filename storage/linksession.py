@@ -18,9 +18,19 @@ from sqlalchemy.engine import Connection
 from storage.core import T_CIT, T_EVENT, T_LINK, T_NOTICE, T_SIG, table_of
 from storage.models import TitleAlias, utcnow
 from storage.records import CitationRow, LinkRow, Member, StoredSignature, Waiting
+from watcher.text.docno import docno_key
 
 T_ALIAS = table_of(TitleAlias)
 _CITATION_COLS = ("notice_id", "kind", "key", "raw", "in_purpose", "resolved_id", "basis")
+
+
+def _citation_values(r: CitationRow) -> dict:
+    values = {k: getattr(r, k) for k in _CITATION_COLS}
+    if r.kind == "docno":
+        values["key"] = docno_key(r.key) or r.key
+    return values
+
+
 _WHEN = func.coalesce(T_NOTICE.c.link_date, T_NOTICE.c.written, T_NOTICE.c.published)
 
 
@@ -61,7 +71,7 @@ _CHAIN = _MEMBERS.where(
         T_NOTICE.c.id.in_(select(T_ALIAS.c.notice_id).where(T_ALIAS.c.key.in_(_many("keys")))),
     )
 )
-_BY_DOCNO = _MEMBERS.where(T_NOTICE.c.doc_no == bindparam("doc_no"))
+_BY_DOCNO = _MEMBERS.where(T_NOTICE.c.doc_key == bindparam("doc_no"))
 _SIGNATURES_OF = (
     select(T_SIG.c.notice_id, T_SIG.c.version_id, T_SIG.c.params, T_SIG.c.size, T_SIG.c.hashvalues)
     .where(T_SIG.c.notice_id.in_(_many("ids")))
@@ -155,8 +165,10 @@ class LinkSession:
         self.conn.execute(_DELETE_CITATIONS, dict(nid=notice_id))
 
     def add_citations(self, rows: Sequence[CitationRow]) -> None:
+        """A 文号 is stored by its key (raw keeps it as printed): the document arriving under another form of
+        it (中华人民共和国国务院令第707号 for 国令第707号) finds the citation."""
         if rows:
-            self.conn.execute(_ADD_CITATIONS, [{k: getattr(r, k) for k in _CITATION_COLS} for r in rows])
+            self.conn.execute(_ADD_CITATIONS, [_citation_values(r) for r in rows])
 
     def waiting(self, title_keys: Sequence[str], doc_no: str | None, exclude: int) -> list[Waiting]:
         """Citations by other notices of these title keys (what they implement or cite as legal basis)
@@ -169,7 +181,7 @@ class LinkSession:
         if title_keys:
             params["keys"] = list(title_keys)
         if doc_no:
-            params["doc_no"] = doc_no
+            params["doc_no"] = docno_key(doc_no) or doc_no  # citations store the key: 国令 = 国务院令
         # repost_of is filtered here, not in SQL: `repost_of IS NULL` holds for nearly every notice, and
         # SQLite would scan its index instead of looking the keys up.
         return [
@@ -187,8 +199,9 @@ class LinkSession:
         return self._members(self.conn.execute(_CHAIN, {"keys": list(keys)}), exclude)
 
     def by_docno(self, doc_no: str, exclude: int | None = None) -> list[Member]:
-        """The stored notices carrying this 文号, one per repost cluster."""
-        return self._members(self.conn.execute(_BY_DOCNO, {"doc_no": doc_no}), exclude)
+        """The stored notices carrying this 文号 in any of its forms (国令第707号 finds 中华人民共和国国务院令第707号),
+        one per repost cluster."""
+        return self._members(self.conn.execute(_BY_DOCNO, {"doc_no": docno_key(doc_no) or doc_no}), exclude)
 
     @staticmethod
     def _members(rows, exclude: int | None) -> list[Member]:

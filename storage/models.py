@@ -39,6 +39,7 @@ class Notice(SQLModel, table=True):
     list_date: date | None = None
     title: str | None = Field(default=None, sa_column=Column(Text))
     doc_no: str | None = Field(default=None, index=True, max_length=64)
+    doc_key: str | None = Field(default=None, index=True, max_length=64)  # docno_key(doc_no): what links compare
     title_key: str | None = Field(default=None, index=True, max_length=200)  # folded instrument name
     issuer: str | None = None
     written: date | None = None

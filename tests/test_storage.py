@@ -19,7 +19,7 @@ from watcher.text.diff import changed_paragraphs, render_unified
 
 
 def test_migrations_are_recorded_and_idempotent(fresh_db):
-    assert applied_revisions(fresh_db.engine) == "0012_simplified_keys"
+    assert applied_revisions(fresh_db.engine) == "0013_docno_keys"
     assert migrate(fresh_db.engine) == []
     tables = set(inspect(fresh_db.engine).get_table_names())
     assert {"sources", "notices", "versions", "pages", "crawl_runs", "events", "robots", "alembic_version"} <= tables

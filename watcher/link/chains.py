@@ -22,6 +22,7 @@ from watcher.link.classify import Doc
 from watcher.link.context import Pass, chain_of, same_version
 from watcher.link.fingerprint import exact_scores
 from watcher.link.instruments import Version, is_standing, normalise_issuer
+from watcher.text.docno import docno_key
 
 
 # ---- what it implements or cites ------------------------------------------------------------------
@@ -34,7 +35,7 @@ def resolve(p: Pass, w: Want) -> list[Member]:
     else:
         found = p.tx.chain([w.key], exclude=p.doc.id)
         if w.docno:
-            found = [m for m in found if not m.doc_no or m.doc_no == w.docno]
+            found = [m for m in found if not m.doc_no or docno_key(m.doc_no) == docno_key(w.docno)]
         if not found and w.docno:
             found = p.tx.by_docno(w.docno, exclude=p.doc.id)
     return [m for m in found if m.id != p.doc.repost_of]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from storage.records import CitationRow, Citations
 from watcher.link.purpose import Reading, read
-from watcher.text.docno import find_title_spans
+from watcher.text.docno import docno_key, find_title_spans
 from watcher.text.titles import fold_title, is_distinctive
 
 if TYPE_CHECKING:
@@ -63,9 +63,15 @@ def wants(title: str | None, reading: Reading, cited: Citations, own_docno: str 
     out: list[Want] = []
     seen: set[tuple[str, str]] = set()
     by_key = {c.key: c for c in reading.implements}
+    own_key = docno_key(own_docno)  # its own number in another form (国令 for 国务院令) is not a citation
 
     def add(w: Want) -> None:
-        if (w.kind, w.key) not in seen and w.key not in reading.own and w.key != own_docno:
+        own = (
+            w.key in reading.own
+            or w.key == own_docno
+            or (own_key is not None and w.kind == "docno" and docno_key(w.key) == own_key)
+        )
+        if (w.kind, w.key) not in seen and not own:
             seen.add((w.kind, w.key))
             out.append(w)
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from storage.records import CitationRow
 from watcher.link.align import summary_line
 from watcher.link.citing import Cited, citations_of
+from watcher.text.docno import docno_key
 
 __all__ = ["Cited", "Doc", "Pair", "Relation", "Scores", "Thresholds", "citations_of", "classify", "explain"]
 
@@ -126,7 +127,7 @@ def classify(doc: Doc, other: Doc, pair: Pair, th: Thresholds) -> Relation | Non
     ev: dict[str, Any] = {"jaccard": round(j, 3)}
     if pair.same_name and (j >= th.revision_jaccard or max(c_doc, c_other) >= 0.3) and same_issuer(doc, other):
         parent, child = sorted((doc, other), key=Doc.order)
-        ev["same"] = "文号" if doc.doc_no and doc.doc_no == other.doc_no else "title"
+        ev["same"] = "文号" if doc.doc_no and docno_key(doc.doc_no) == docno_key(other.doc_no) else "title"
         return Relation("revision", child, parent, ev)
     if j >= th.repost_jaccard:
         parent, child = sorted((doc, other), key=Doc.order)
