@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
-from storage.records import Member
+from storage.records import Member, StoredSignature
 from watcher.link.instruments import Version, VersionChain
 
 if TYPE_CHECKING:
@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 class Docs(Protocol):
     def doc(self, notice_id: int) -> Doc | None:
         """A stored notice as the linker compares it (its newest text), None when it has no version."""
+        ...
+
+    def signatures_of(self, tx: LinkSession, notice_ids: list[int]) -> dict[int, StoredSignature]:
+        """The newest stored signature of each of these notices (kept in memory, else read in tx)."""
         ...
 
 

@@ -40,7 +40,7 @@ def neighbours(p: Pass, index: Index, sig: Signature) -> list[Verified]:
     if p.doc.size < p.th.min_indexed:
         return []  # nothing left but boilerplate: every such text would look alike
     ranked = [int(k) for k, _ in index.ranked(sig, p.th.ranked)]
-    stored = p.tx.signatures_of([k for k in ranked if k != p.doc.id])
+    stored = p.docs.signatures_of(p.tx, [k for k in ranked if k != p.doc.id])
     js = _jaccards(sig, list(stored.values()))
     siblings = bool(p.doc.purpose_keys)
     estimates = sorted(
