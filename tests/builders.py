@@ -24,3 +24,15 @@ def make_snapshot(url: str, body: str, title: str = "关于X的通知") -> Snaps
         issuer="测试局",
         published=date(2024, 1, 2),
     )
+
+
+def insert_notices(conn, rows: list[dict]) -> None:
+    """Notices written as an older schema holds them (a migration's input): each row's columns (title,
+    title_key, doc_no …) besides the ones every notice needs, url http://x/<i> unless given."""
+    from sqlalchemy import text
+
+    for i, row in enumerate(rows):
+        values = {"source_id": "s", "url": f"http://x/{i}", "status": "ok", "attempts": 0, "version_count": 1, **row}
+        cols = ", ".join([*values, "first_seen", "last_seen"])
+        params = ", ".join([*(f":{c}" for c in values), "CURRENT_TIMESTAMP", "CURRENT_TIMESTAMP"])
+        conn.execute(text(f"INSERT INTO notices ({cols}) VALUES ({params})"), values)

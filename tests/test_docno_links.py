@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import text
 
 from storage.repo import Store
+from tests.builders import insert_notices
 from watcher.evaluation.links import LoadedDoc, ingest
 from watcher.link.linker import Linker
 
@@ -68,14 +69,7 @@ def test_migration_keys_stored_numbers_and_citations(db_url):
     engine = make_engine(db_url)
     command.upgrade(alembic_config(engine), "0012_simplified_keys")
     with engine.begin() as conn:
-        for i, doc_no in enumerate(["中华人民共和国国务院令第707号", "苏政发〔2020〕28号", None]):
-            conn.execute(
-                text(
-                    "INSERT INTO notices (source_id, url, doc_no, status, attempts, version_count, first_seen, "
-                    "last_seen) VALUES ('s', :url, :doc_no, 'ok', 0, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-                ),
-                dict(url=f"http://x/{i}", doc_no=doc_no),
-            )
+        insert_notices(conn, [{"doc_no": d} for d in ["中华人民共和国国务院令第707号", "苏政发〔2020〕28号", None]])
         conn.execute(
             text(
                 "INSERT INTO citations (notice_id, kind, key, raw, in_purpose, basis) VALUES "

@@ -5,48 +5,21 @@ never from the linker's output; extra links are judged in adjudicated.csv."""
 
 from __future__ import annotations
 
-import csv
-import json
-
 import pytest
-from click.testing import CliRunner
 
 from tests.builders import FIXTURES
-from watcher.cli import main
+from tests.linkeval import check_manifest, eval_report
 
 FOLDER = FIXTURES / "linking_outside"
 
 
 @pytest.fixture(scope="module")
 def report() -> dict:
-    r = CliRunner().invoke(
-        main,
-        [
-            "eval",
-            "links",
-            str(FOLDER),
-            "--labels",
-            str(FOLDER / "links.csv"),
-            "--adjudicated",
-            str(FOLDER / "adjudicated.csv"),
-            "--json",
-        ],
-    )
-    assert r.exit_code == 0, r.output
-    return json.loads(r.stdout)
+    return eval_report(FOLDER)
 
 
 def test_every_labelled_document_is_in_the_folder_and_the_manifest_names_each_source():
-    with (FOLDER / "docs" / "manifest.csv").open(encoding="utf-8") as fh:
-        manifest = {row["file"]: row for row in csv.DictReader(fh)}
-    on_disk = {p.name for p in (FOLDER / "docs").iterdir() if p.suffix in (".md", ".txt")}
-    assert set(manifest) == on_disk and len(on_disk) >= 40
-    assert all(row["source"] for row in manifest.values())
-    with (FOLDER / "links.csv").open(encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            for ref in (row["child"], row["parent"]):
-                if ref.startswith("docs/"):
-                    assert ref.removeprefix("docs/") in on_disk, ref
+    check_manifest(FOLDER, at_least=40)
 
 
 @pytest.mark.parametrize("relation", ["derived", "revision"])

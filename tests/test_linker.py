@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from notifiers.items import load_items
 from storage.repo import Store
-from tests.builders import FIXTURES
+from tests.builders import FIXTURES, insert_notices
 from watcher.evaluation.links import LoadedDoc, evaluate, ingest, load_document
 from watcher.i18n import use_locale
 from watcher.link.linker import Linker
@@ -246,20 +246,11 @@ def test_the_migration_recomputes_title_keys(db_url):
     engine = make_engine(db_url)
     command.upgrade(alembic_config(engine), "0007_attachments")
     with engine.begin() as conn:
-        for i, (title, old_key) in enumerate(
-            [
-                ("中华人民共和国水法", None),
-                ("关于印发《某市绿色发展实施方案》的通知", "关于印发某市绿色发展实施方案的通知"),
-            ]
-        ):
-            conn.execute(
-                text(
-                    "INSERT INTO notices (source_id, url, title, title_key, status, attempts, version_count, "
-                    "first_seen, last_seen) VALUES ('s', :url, :title, :key, 'ok', 0, 1, "
-                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-                ),
-                dict(url=f"http://x/{i}", title=title, key=old_key),
-            )
+        rows = [
+            ("中华人民共和国水法", None),
+            ("关于印发《某市绿色发展实施方案》的通知", "关于印发某市绿色发展实施方案的通知"),
+        ]
+        insert_notices(conn, [{"title": t, "title_key": k} for t, k in rows])
     engine.dispose()
     store = Store.open(db_url)
     with store.engine.connect() as conn:

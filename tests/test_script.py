@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from storage.repo import Store
+from tests.builders import insert_notices
 from watcher.text.docno import find_docnos, normalise_docno
 from watcher.text.script import simplified
 from watcher.text.search import fold
@@ -47,15 +48,7 @@ def test_migration_keys_stored_traditional_titles_again(db_url):
         ("中华人民共和国水法", "水法"),
     ]
     with engine.begin() as conn:
-        for i, (title, old_key) in enumerate(rows):
-            conn.execute(
-                text(
-                    "INSERT INTO notices (source_id, url, title, title_key, status, attempts, version_count, "
-                    "first_seen, last_seen) VALUES ('s', :url, :title, :key, 'ok', 0, 1, "
-                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-                ),
-                dict(url=f"http://x/{i}", title=title, key=old_key),
-            )
+        insert_notices(conn, [{"title": t, "title_key": k} for t, k in rows])
     engine.dispose()
     store = Store.open(db_url)
     try:
