@@ -32,3 +32,20 @@ def check_manifest(folder: Path, at_least: int) -> None:
             for ref in (row["child"], row["parent"]):
                 if ref.startswith("docs/"):
                     assert ref.removeprefix("docs/") in on_disk, ref
+
+
+def check_relation(report: dict, relation: str) -> None:
+    """The issue's targets for one relation: precision >= 0.95, recall >= 0.9."""
+    r = report["relations"][relation]
+    assert r["gold"] > 0
+    assert r["precision"] >= 0.95, r["wrong"]
+    assert r["recall"] >= 0.9, r["missed"]
+
+
+def check_all_links(report: dict) -> None:
+    """No sibling reported as derived; every reported link judged, precision >= 0.9; no stale adjudication."""
+    assert report["siblings_reported_as_derived"] == []
+    a = report["all_links"]
+    assert a["unjudged"] == 0, report["unjudged"]
+    assert a["precision_judged"] >= 0.9, report["false_links"]
+    assert report["stale_adjudications"] == []
