@@ -18,6 +18,7 @@ def test_one_character_for_one():
     page = "國務院關於促進中部地區崛起“十三五”規劃的批復 國函〔2016〕204號"
     assert len(simplified(page)) == len(page)
     assert simplified(page) == "国务院关于促进中部地区崛起“十三五”规划的批复 国函〔2016〕204号"
+    assert simplified("𠁞") != "𠁞"  # a traditional character outside the BMP is found too
     plain = "苏政发〔2020〕28号"
     assert simplified(plain) is plain  # nothing to change: the same object, no copy
 
