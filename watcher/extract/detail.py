@@ -14,7 +14,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from watcher.config.settings import DetailSelectors
 from watcher.extract.cleantext import plain
-from watcher.extract.generic import body_fallback, prune, remove_related_lists, strip_chrome
+from watcher.extract.generic import body_fallback, prune, remove_related_lists, strip_chrome, text_chars
 from watcher.extract.headline import date_under_title, headline_text, title_fallback
 from watcher.extract.htmltext import block_text, first_css, segments
 from watcher.extract.links import base_url, find_attachments
@@ -176,20 +176,16 @@ def parse_detail(
 _WEAK_TITLE = ("position:title", "position:h1", "position:h2", "none", "list")
 
 
-def _chars(text: str) -> int:
-    return len("".join(text.split()))
-
-
 def _script_body(
     record: ScriptRecord | None, body: str, node: LexborNode | None
 ) -> tuple[str, LexborNode | None, bool]:
     """The text a script carries, when the page's body element is empty or holds less than half of it
     (an empty container the script fills, a summary): (body, the element read, read from the script)."""
-    if record is None or _chars(body) * 2 >= record.text_chars():
+    if record is None or text_chars(body) * 2 >= record.text_chars():
         return body, node, False
     script_node = record_body(record).body
     text = strip_chrome(block_text(script_node))
-    if _chars(body) * 2 >= _chars(text):
+    if text_chars(body) * 2 >= text_chars(text):
         return body, node, False
     return text, script_node, True
 

@@ -101,9 +101,9 @@ def _boilerplate_blocks(tree: LexborHTMLParser) -> list[LexborNode]:
         if not _BOILERPLATE_HEADING.match(heading):
             continue
         node = text.parent
-        while node is not None and node.tag != "body" and _chars(node.text() or "") <= len(heading) + 20:
+        while node is not None and node.tag != "body" and text_chars(node.text() or "") <= len(heading) + 20:
             node = node.parent
-        if node is not None and node.tag != "body" and _chars(node.text() or "") <= 2000:
+        if node is not None and node.tag != "body" and text_chars(node.text() or "") <= 2000:
             found.append(node)
     return found
 
@@ -134,13 +134,13 @@ _NOT_CONTAINERS = ("-text", "a", "p", "br", "span", "font", "strong", "b", "li",
 
 def _text_score(node: LexborNode) -> int:
     """Characters of text, less twice those in links (navigation and related lists are mostly links)."""
-    links = sum(_chars(a.text() or "") for a in node.css("a")) if node.tag != "-text" else 0
-    return max(0, _chars(node.text(deep=True) or "") - 2 * links)
+    links = sum(text_chars(a.text() or "") for a in node.css("a")) if node.tag != "-text" else 0
+    return max(0, text_chars(node.text(deep=True) or "") - 2 * links)
 
 
-def _chars(text: str) -> int:
+def text_chars(text: str) -> int:
     """Characters that are not white space (indentation of the markup is not text)."""
-    return len(text) - sum(map(len, re.findall(r"\s+", text)))
+    return len("".join(text.split()))
 
 
 def _blocky(root: LexborNode) -> set[int]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser
 
+from watcher.extract.generic import text_chars
 from watcher.text.docno import normalise_docno, parse_date
 
 # Only scripts that hold escaped or plain HTML tags are searched (most scripts do not).
@@ -45,11 +46,7 @@ class ScriptRecord:
     fields: dict[str, str] = field(default_factory=dict)
 
     def text_chars(self) -> int:
-        return _chars(_TAG.sub("", self.content_html))
-
-
-def _chars(text: str) -> int:
-    return len("".join(text.split()))
+        return text_chars(_TAG.sub("", self.content_html))
 
 
 def _norm(key: str) -> str:
@@ -85,7 +82,7 @@ def _record(obj: dict) -> ScriptRecord | None:
             continue
         name = _norm(key)
         if _CONTENT_KEY.search(name) and _HTML_MARK.search(value):
-            if _chars(_TAG.sub("", value)) >= _MIN_TEXT and (content is None or len(value) > len(content)):
+            if text_chars(_TAG.sub("", value)) >= _MIN_TEXT and (content is None or len(value) > len(content)):
                 content = value
         elif _TITLE_KEY.search(name) and title is None:
             plain = " ".join(value.split())
@@ -165,7 +162,7 @@ def _page_titles(tree: LexborHTMLParser) -> list[str]:
     for sel in _TITLE_PLACES:
         for node in tree.css(sel)[:3]:
             text = node.attributes.get("content") or "" if node.tag == "meta" else node.text() or ""
-            if _chars(text) >= 4:
+            if text_chars(text) >= 4:
                 out.append("".join(text.split()))
     return out
 
