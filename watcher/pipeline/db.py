@@ -38,13 +38,16 @@ class DB:
 
 
 class StoredRobots:
-    """robots.txt cache for the Fetcher: loaded in one query, new answers written through the DB."""
+    """robots.txt cache for the Fetcher, new answers written through the DB. `rows`: every host's, loaded in one
+    query (a poll of every source); None: read per host (a worker's job needs a few hosts, not all)."""
 
-    def __init__(self, db: DB, rows: dict[str, tuple[int | None, str, datetime]]):
+    def __init__(self, db: DB, rows: dict[str, tuple[int | None, str, datetime]] | None = None):
         self.db = db
         self.rows = rows
 
     async def get(self, host: str) -> tuple[int | None, str, datetime] | None:
+        if self.rows is None:
+            return await self.db(self.db.store.robots_get, host)
         return self.rows.get(host)
 
     async def put(self, host: str, status: int | None, body: str) -> None:

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -59,6 +59,10 @@ class RunResult:
     errors: list[PollError] = field(default_factory=list)
     duration: float = 0.0
     failing: int = 0  # notices never stored whose detail page keeps failing (retried with a growing wait)
+
+    def finished(self, run_id: int) -> FinishedRun:
+        """The crawl run's record of this result."""
+        return FinishedRun(run_id, self.status, self.counts, self.pages, self.not_modified, self.errors, self.duration)
 
     def as_dict(self) -> dict:
         return dict(
@@ -328,21 +332,7 @@ async def poll_sources(
         run_ids = await db(store.start_runs, [s.id for s in sources])
         async with beating(db, list(run_ids.values()), BEAT):
             results = await _poll_all(sources, db, client, concurrency, progress)
-        await db(
-            store.finish_runs,
-            [
-                FinishedRun(
-                    run_id=run_ids[r.source_id],
-                    status=r.status,
-                    counts=r.counts,
-                    pages=r.pages,
-                    not_modified=r.not_modified,
-                    errors=r.errors,
-                    duration=r.duration,
-                )
-                for r in results
-            ],
-        )
+        await db(store.finish_runs, [r.finished(run_ids[r.source_id]) for r in results])
         failing = await db(store.failing, [s.id for s in sources])
         for r in results:
             r.failing = failing.get(r.source_id, 0)
@@ -353,6 +343,16 @@ async def poll_sources(
         db.close()
 
 
+def recheck_rules(sources: Iterable[Source], now: datetime) -> dict[str, tuple[datetime, int]]:
+    """Per source, what `Store.candidates` reads: known pages checked before this moment, at most this many."""
+    return {s.id: (now - timedelta(seconds=s.recheck_after), s.recheck_limit) for s in sources}
+
+
+def due_again(candidates: list[NoticeState], now: datetime) -> list[NoticeState]:
+    """The candidates fetched again this poll: stored ones to recheck, and failed ones whose wait is over."""
+    return [st for st in candidates if st.version_count or retry_due(st, now)]
+
+
 async def _poll_all(
     sources: list[Source], db: DB, client: httpx.AsyncClient | None, concurrency: int, progress: Progress | None
 ) -> list[RunResult]:
@@ -360,13 +360,12 @@ async def _poll_all(
     store = db.store
     pages = await db(store.pages, [u for s in sources for u in s.urls])
     now = utcnow()
-    rules = {s.id: (now - timedelta(seconds=s.recheck_after), s.recheck_limit) for s in sources}
-    candidates = await db(store.candidates, rules)
+    candidates = await db(store.candidates, recheck_rules(sources, now))
     robots = StoredRobots(db, await db(store.robots_all))
     async with Fetcher(client, concurrency=concurrency, robots_cache=robots) as fetcher:
 
         async def one(src: Source) -> RunResult:
-            due = [st for st in candidates[src.id] if st.version_count or retry_due(st, now)]
+            due = due_again(candidates[src.id], now)
             try:
                 with error_context(source_id=src.id):
                     return await SourcePoll(src, db, fetcher, pages, due, progress).run()

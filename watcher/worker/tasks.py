@@ -25,7 +25,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from procrastinate import App, Blueprint, JobContext, RetryStrategy
@@ -33,14 +33,13 @@ from procrastinate.exceptions import AlreadyEnqueued
 
 from notifiers.dispatch import Dispatcher, send_alerts
 from storage.models import utcnow
-from storage.records import FinishedRun, NoticeState
+from storage.records import NoticeState
 from watcher.crawl.fetch import Fetcher
 from watcher.errors import ConfigError
 from watcher.extract.model import ListItem
-from watcher.pipeline.db import DB
+from watcher.pipeline.db import DB, StoredRobots
 from watcher.pipeline.durable import beating, link_pending
-from watcher.pipeline.poll import BEAT, RUN_LEASE, RunResult, SourcePoll
-from watcher.pipeline.retry import retry_due
+from watcher.pipeline.poll import BEAT, RUN_LEASE, SourcePoll, due_again, recheck_rules
 from watcher.text.redact import redact
 
 if TYPE_CHECKING:
@@ -97,27 +96,10 @@ def poll_locks(source_id: str) -> dict[str, str]:
 @contextlib.asynccontextmanager
 async def fetching(rt: Runtime, db: DB, run_id: int) -> AsyncIterator[Fetcher]:
     """A job's fetcher (the cluster pacer, robots.txt read through the store per host) while its run beats."""
-    robots = _Robots(db)
+    robots = StoredRobots(db)  # read per host
     async with Fetcher(concurrency=rt.config.defaults.concurrency, robots_cache=robots, pacer=rt.pacer) as fetcher:
         async with beating(db, [run_id], BEAT):
             yield fetcher
-
-
-class _Robots:
-    """robots.txt cached in the database, read per host (a job needs a few hosts, not all of them)."""
-
-    def __init__(self, db: DB):
-        self.db = db
-
-    async def get(self, host: str) -> Any:
-        return await self.db(self.db.store.robots_get, host)
-
-    async def put(self, host: str, status: int | None, body: str) -> None:
-        await self.db(self.db.store.robots_put, host, status, body)
-
-
-def _finished(run_id: int, r: RunResult) -> FinishedRun:
-    return FinishedRun(run_id, r.status, r.counts, r.pages, r.not_modified, r.errors, r.duration)
 
 
 def _item_args(st: NoticeState, item: ListItem | None) -> dict:
@@ -164,13 +146,12 @@ async def poll_list(rt: Runtime, source_id: str) -> dict:
     run_id = (await db(store.start_runs, [source_id]))[source_id]
     started, now = time.monotonic(), utcnow()
     pages = await db(store.pages, list(source.urls))
-    rules = {source_id: (now - timedelta(seconds=source.recheck_after), source.recheck_limit)}
-    due_before = [st for st in (await db(store.candidates, rules))[source_id] if st.version_count or retry_due(st, now)]
+    due_before = due_again((await db(store.candidates, recheck_rules([source], now)))[source_id], now)
     async with fetching(rt, db, run_id) as fetcher:
         sp = SourcePoll(source, db, fetcher, pages, due_before)
         due, failures = await sp.walk()
     result = sp.finish(started, failures)
-    await db(store.finish_runs, [_finished(run_id, result)])
+    await db(store.finish_runs, [result.finished(run_id)])
     items = [_item_args(st, item) for st, item in due.values()]
     for i in range(0, len(items), DETAIL_BATCH):
         await defer(rt.app, "details", source_id=source_id, items=items[i : i + DETAIL_BATCH])
@@ -200,7 +181,7 @@ async def detail_batch(rt: Runtime, source_id: str, items: list[dict]) -> dict:
         sp = SourcePoll(source, db, fetcher, {}, [])
         await sp.details(due)
     result = sp.finish(started, 0)
-    await db(store.finish_runs, [_finished(run_id, result)])
+    await db(store.finish_runs, [result.finished(run_id)])
     if result.counts.new or result.counts.changed:
         await defer(rt.app, "link", lock="link", queueing_lock="link")
     return dict(source_id=source_id, status=result.status, new=result.counts.new, changed=result.counts.changed)
