@@ -132,7 +132,7 @@ class QueueRepo:
             ).scalar()
             if slot is None:
                 return None
-            wait = conn.execute(
+            reserved = conn.execute(
                 text(
                     "INSERT INTO watcher_host_pacing AS p (host, next_at) "
                     "VALUES (:h, clock_timestamp() + make_interval(secs => :d)) "
@@ -142,14 +142,15 @@ class QueueRepo:
                 ),
                 {"h": host, "d": min_delay},
             ).scalar()
+            wait = max(0.0, float(reserved or 0))
             conn.execute(
                 text(
                     "UPDATE watcher_host_slots SET token = :t, "
                     "held_until = clock_timestamp() + make_interval(secs => :w + :l) WHERE host = :h AND slot = :s"
                 ),
-                {"t": token, "w": max(0.0, float(wait or 0)), "l": lease, "h": host, "s": slot},
+                {"t": token, "w": wait, "l": lease, "h": host, "s": slot},
             )
-        return int(slot), max(0.0, float(wait or 0))
+        return int(slot), wait
 
     def renew_host_slot(self, host: str, slot: int, token: str, lease: float) -> None:
         """The request still runs: its slot is held `lease` seconds more (a dead worker stops renewing)."""
@@ -196,7 +197,10 @@ class QueueRepo:
         """The queue: counts per queue and status, failed jobs with their last error, stalled jobs (running
         on a worker whose heartbeat is older than `stall_after` seconds, or on none), the workers seen."""
         out = QueueStatus()
-        cols = "j.id, j.task_name, j.queue_name, j.status::text, j.attempts, j.args::text, e.error"
+        jobs = (
+            "SELECT j.id, j.task_name, j.queue_name, j.status::text, j.attempts, j.args::text, e.error "
+            "FROM procrastinate_jobs j LEFT JOIN watcher_job_errors e ON e.job_id = j.id "
+        )
         with self.engine.connect() as conn:
             for queue, status, n in conn.execute(
                 text("SELECT queue_name, status::text, count(*) FROM procrastinate_jobs GROUP BY 1, 2 ORDER BY 1, 2")
@@ -205,10 +209,7 @@ class QueueRepo:
             out.failed = [
                 JobRow(*r)
                 for r in conn.execute(
-                    text(
-                        f"SELECT {cols} FROM procrastinate_jobs j LEFT JOIN watcher_job_errors e ON e.job_id = j.id "
-                        "WHERE j.status = 'failed' ORDER BY j.id DESC LIMIT :n"
-                    ),
+                    text(jobs + "WHERE j.status = 'failed' ORDER BY j.id DESC LIMIT :n"),
                     {"n": limit},
                 )
             ]
@@ -216,8 +217,7 @@ class QueueRepo:
                 JobRow(*r)
                 for r in conn.execute(
                     text(
-                        f"SELECT {cols} FROM procrastinate_jobs j LEFT JOIN watcher_job_errors e ON e.job_id = j.id "
-                        "LEFT JOIN procrastinate_workers w ON w.id = j.worker_id WHERE j.status = 'doing' AND "
+                        jobs + "LEFT JOIN procrastinate_workers w ON w.id = j.worker_id WHERE j.status = 'doing' AND "
                         "(w.id IS NULL OR w.last_heartbeat < now() - make_interval(secs => :s)) ORDER BY j.id"
                     ),
                     {"s": stall_after},

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import text
 
+from storage.queue import QueueRepo
 from watcher.worker.app import install, make_app
 from watcher.worker.schedule import Deferrer
 from watcher.worker.tasks import NS, defer
@@ -43,6 +44,9 @@ async def test_stalled_job_is_retried(pg_url, pg_store):
         await defer(app, "details", source_id="s", items=[])
         taken = await _take(app)
         _stop_beating(pg_store)
+        shown = QueueRepo(pg_store.engine).status(stall_after=5.0)  # what `watcher status` lists
+        assert [(j.id, j.status) for j in shown.stalled] == [(taken, "doing")]
+        assert [w.stalled for w in shown.workers] == [True]
         rt = SimpleNamespace(app=app, stall_timeout=5.0)
         assert await Deferrer(rt).recover_stalled() == 1  # type: ignore[arg-type]
     assert _jobs(pg_store) == [(taken, f"{NS}:details", "todo")]
