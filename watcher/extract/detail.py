@@ -23,10 +23,11 @@ from watcher.extract.model import AttachmentRef, Detail
 from watcher.extract.scriptdata import ScriptRecord, record_body, record_fields, script_record
 from watcher.text.docno import docno_key, find_docnos, find_titles, normalise_docno, parse_date
 
-_SIGNER = re.compile(r"(?:人民政府|办公厅|办公室|委员会|人民代表大会常务委员会|[厅局部署委会院府])$")
+# How the name of an organ ends (人民代表大会常务委员会 ends in 委员会): a signer, and the issuer a title names.
+_ORGAN_END = r"(?:人民政府|办公厅|办公室|委员会|[厅局部署委会院府])"
+_SIGNER = re.compile(_ORGAN_END + "$")
 # A 公文 title names its issuer before 关于: 国务院办公厅关于…的通知, 全国人民代表大会常务委员会关于…的决议.
 # One organ only (joint titles separate theirs with spaces, and do not match).
-_ORGAN_END = r"(?:人民政府|办公厅|办公室|委员会|[厅局部署委会院府])"
 _TITLE_ISSUER = re.compile(rf"^(?P<organ>[\u4e00-\u9fff]{{2,30}}?{_ORGAN_END})关于.")
 # A source label's value sometimes runs into the unlabelled date after it: 来源：广西日报 2024-10-17 08:03.
 _DATE_KEYS = ("written", "published")
