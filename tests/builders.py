@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy import text
+
 from storage.records import Snapshot
 from watcher.text.normalise import content_hash, normalise
 
@@ -29,8 +31,6 @@ def make_snapshot(url: str, body: str, title: str = "关于X的通知") -> Snaps
 def insert_notices(conn, rows: list[dict]) -> None:
     """Notices written as an older schema holds them (a migration's input): each row's columns (title,
     title_key, doc_no …) besides the ones every notice needs, url http://x/<i> unless given."""
-    from sqlalchemy import text
-
     for i, row in enumerate(rows):
         values = {"source_id": "s", "url": f"http://x/{i}", "status": "ok", "attempts": 0, "version_count": 1, **row}
         cols = ", ".join([*values, "first_seen", "last_seen"])
