@@ -75,6 +75,12 @@ def make_engine(url: str | None = None, **kw) -> Engine:
     return engine
 
 
+def in_memory(engine: Engine) -> bool:
+    """Whether the database lives in this process's memory (SQLite's :memory:): no other process can open it."""
+    database = engine.url.database
+    return engine.dialect.name == "sqlite" and (not database or database == ":memory:")
+
+
 def alembic_config(engine: Engine) -> AlembicConfig:
     from alembic.config import Config as AlembicConfig
 

@@ -92,25 +92,39 @@ def load_folder(folder: Path) -> list[LoadedDoc]:
     return [load_document(p, folder) for p in document_paths(folder)]
 
 
+def _store_one(store: Store, d: LoadedDoc) -> int:
+    """Store one document as a notice (url file:<path>); its notice id."""
+    url = f"file:{d.path}"
+    states = store.record_list("eval", dict(url=f"eval:{d.path}"), [ListItem(url, d.title or d.path, d.when)])
+    detail = Detail(
+        url=url,
+        title=d.title or "",
+        body=d.body,
+        doc_no=d.doc_no,
+        written=d.when,
+        cited_docnos=[str(x) for x in find_docnos(d.body) if str(x) != d.doc_no],
+        cited_titles=find_titles(d.body),
+    )
+    store.apply("eval", [Outcome(states[url], snapshot(detail))])
+    return states[url].id
+
+
+def _in_date_order(docs: list[LoadedDoc]) -> list[LoadedDoc]:
+    return sorted(docs, key=lambda d: (d.when or date.max, d.path))
+
+
+def store_documents(store: Store, docs: list[LoadedDoc]) -> dict[str, int]:
+    """Store the documents in date order without linking them; the notice ids by path."""
+    return {d.path: _store_one(store, d) for d in _in_date_order(docs)}
+
+
 def ingest_timed(store: Store, docs: list[LoadedDoc], linker: Linker) -> tuple[dict[str, int], list[float]]:
     """Store each document as a notice (url file:<path>) in date order, running the link stage after
     each; returns the notice ids by path and the link stage's seconds per document."""
     ids: dict[str, int] = {}
     seconds: list[float] = []
-    for d in sorted(docs, key=lambda d: (d.when or date.max, d.path)):
-        url = f"file:{d.path}"
-        states = store.record_list("eval", dict(url=f"eval:{d.path}"), [ListItem(url, d.title or d.path, d.when)])
-        detail = Detail(
-            url=url,
-            title=d.title or "",
-            body=d.body,
-            doc_no=d.doc_no,
-            written=d.when,
-            cited_docnos=[str(x) for x in find_docnos(d.body) if str(x) != d.doc_no],
-            cited_titles=find_titles(d.body),
-        )
-        store.apply("eval", [Outcome(states[url], snapshot(detail))])
-        ids[d.path] = states[url].id
+    for d in _in_date_order(docs):
+        ids[d.path] = _store_one(store, d)
         t = time.perf_counter()
         linker.run()
         seconds.append(time.perf_counter() - t)

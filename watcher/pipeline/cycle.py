@@ -8,6 +8,7 @@ told in docs/architecture.md.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -18,7 +19,10 @@ from storage.repo import Store
 from watcher.config.settings import Config, Source
 from watcher.link.stage import LinkStage
 from watcher.pipeline.durable import LinkOutcome, link_pending
+from watcher.pipeline.linkproc import LinkProcess
 from watcher.pipeline.poll import Progress, RunResult, poll_sources
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -58,7 +62,10 @@ async def run_cycle(
     """Poll `sources` (default: every enabled one), link what is stored and not linked yet (when a `linker`
     is given: after every poll, so what a kill or a Redis outage left unlinked is caught up), then send each
     webhook channel the events it is owed, those that failed last time included. Never raises for one
-    source's, the linking's or one channel's failure: each is in the report."""
+    source's, the linking's or one channel's failure: each is in the report. A LinkProcess links beside the poll,
+    each stored batch while the next is fetched; the cycle then waits for the last batches' links only."""
+    if isinstance(linker, LinkProcess):
+        await _begin(linker)
     results = await poll_sources(
         config.enabled if sources is None else sources,
         store,
@@ -73,3 +80,12 @@ async def run_cycle(
         # The senders are synchronous (httpx.Client, smtplib): a thread keeps the event loop free.
         report.alerts = await asyncio.to_thread(send_alerts, store, config)
     return report
+
+
+async def _begin(linker: LinkProcess) -> None:
+    """Tell the link process a cycle starts (starting it first if need be, in a thread: seconds). A failure is the
+    drain's to report: the poll goes on."""
+    try:
+        await asyncio.to_thread(linker.begin)
+    except Exception as exc:  # noqa: BLE001 - the drain after the poll reports the link process's state
+        log.warning("the link process could not start: %s", exc)

@@ -11,6 +11,7 @@ from typing import ParamSpec, TypeVar
 
 from storage.conflicts import retry_busy
 from storage.repo import Store
+from storage.turnstile import Turnstile, turnstile
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -21,20 +22,30 @@ class DB:
     concurrent writers would only queue on the file lock and sleep in its busy handler.
 
     Each Store method is one transaction, so a call the database turned away as busy (another process
-    holding SQLite's lock past busy_timeout, a PostgreSQL deadlock) is run again, within a lock wait more."""
+    holding SQLite's lock past busy_timeout, a PostgreSQL deadlock) is run again, within a lock wait more.
+    On a SQLite file each call holds the turnstile (storage/turnstile.py): a link process beside the poll
+    starts no transaction until the call returns."""
 
     def __init__(self, store: Store):
         self.store = store
         workers = 1 if store.engine.dialect.name == "sqlite" else 4
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix="watcher-db")
+        self.turn = turnstile(store.engine)
 
     async def __call__(self, fn: Callable[P, T], /, *args: P.args, **kw: P.kwargs) -> T:
         """fn(*args, **kw) on the storage executor; typed like fn itself, so storage calls stay checked."""
         call = functools.partial(retry_busy, functools.partial(fn, *args, **kw))
+        if self.turn is not None:
+            call = functools.partial(_first, self.turn, call)
         return await asyncio.get_running_loop().run_in_executor(self.pool, call)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
+
+
+def _first(turn: Turnstile, call: Callable[[], T]) -> T:
+    with turn.first():
+        return call()
 
 
 class StoredRobots:

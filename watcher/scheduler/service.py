@@ -24,8 +24,9 @@ from storage.repo import Store
 from watcher.config.loader import file_digest, load_config
 from watcher.config.settings import Config, Source
 from watcher.errors import ConfigError
-from watcher.link.stage import LinkStage, make_linker
+from watcher.link.stage import LinkStage
 from watcher.pipeline.cycle import prepare, run_cycle
+from watcher.pipeline.linkproc import LinkProcess, link_stage
 from watcher.pipeline.poll import RUN_LEASE, RunResult
 
 log = logging.getLogger("watcher.scheduler.service")
@@ -90,7 +91,8 @@ class Service:
 
     def _apply(self, config: Config) -> None:
         if self.config is None or self.config.defaults.index != config.defaults.index:
-            self.linker = make_linker(config, self.store)
+            self._close_linker()
+            self.linker = link_stage(config, self.store)  # beside the polls, in a process of its own
         self.store.sync_sources(config.sources)
         prepare(config, self.store)
         self.config = config
@@ -193,6 +195,10 @@ class Service:
     def stop(self) -> None:
         self._stop.set()
 
+    def _close_linker(self) -> None:
+        if isinstance(self.linker, LinkProcess):
+            self.linker.close()
+
     async def run(self, install_signals: bool = True) -> None:
         # Runs a killed process left open; those of another process polling this database beat, and stay.
         self.store.mark_interrupted(RUN_LEASE)
@@ -217,6 +223,7 @@ class Service:
                 await asyncio.wait(set(self._running), timeout=60)
             self.scheduler.shutdown(wait=False)
             watcher.cancel()
+            await asyncio.to_thread(self._close_linker)
             if install_signals:
                 for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
                     loop.remove_signal_handler(sig)

@@ -1,0 +1,132 @@
+"""The linking stage in a process of its own beside the poll (watcher/pipeline/linkproc.py), and the turnstile that
+lets the poll's writes go first on a SQLite file (storage/turnstile.py). Real child processes, real SQLite files."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+import time
+
+from sqlalchemy import select
+
+from storage.core import table_of
+from storage.models import Link
+from storage.repo import Store
+from storage.turnstile import turnstile
+from tests.portal_site import source_for
+from tests.test_linking import _docs
+from watcher.config.settings import Config, Defaults
+from watcher.demo.portal import detail_page, list_page, seed_documents
+from watcher.evaluation.links import store_documents
+from watcher.link.stage import LazyLinker
+from watcher.pipeline.cycle import run_cycle
+from watcher.pipeline.durable import link_pending
+from watcher.pipeline.linkproc import LinkProcess, link_stage
+
+CONFIG = Config(path=None, defaults=Defaults(), sources=[])
+
+
+def _links(store: Store) -> list:
+    links = table_of(Link)
+    with store.engine.connect() as conn:
+        return conn.execute(select(links).order_by(links.c.id)).all()
+
+
+def _family(store: Store) -> dict[str, int]:
+    """A measure and the law it implements, stored (not linked); their notice ids by path."""
+    child, parent = _docs("family_guiqiao__上海市*.md", "family_guiqiao__归侨侨眷权益保护法(2009-08-27).md")
+    return store_documents(store, [parent, child])
+
+
+def _until(cond, deadline: float = 90.0) -> bool:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_child_links_what_the_parent_stored(sqlite_store):
+    ids = _family(sqlite_store)
+    with LinkProcess(CONFIG, sqlite_store) as lp:
+        made = lp.run()
+        assert lp._proc is not None and lp._proc.pid != os.getpid()
+    derived = [(ln.child_id, ln.parent_id) for ln in _links(sqlite_store) if ln.relation == "derived"]
+    assert made >= 1 and len(_links(sqlite_store)) == made
+    parent, child = ids.values()  # stored in date order: the law first
+    assert (child, parent) in derived
+    assert not sqlite_store.unsigned_exist()
+
+
+def test_a_begun_cycle_is_linked_before_its_drain(sqlite_store):
+    with LinkProcess(CONFIG, sqlite_store) as lp:
+        lp.begin()
+        _family(sqlite_store)  # stored while the child is active: it finds them without being told
+        assert _until(lambda: not sqlite_store.unsigned_exist())
+        assert _links(sqlite_store)
+        assert lp.run() == len(_links(sqlite_store))  # the drain counts the links made meanwhile
+
+
+def test_a_killed_child_is_replaced_and_nothing_is_lost(sqlite_store):
+    with LinkProcess(CONFIG, sqlite_store) as lp:
+        lp.begin()
+        assert lp._proc is not None
+        first = lp._proc.pid
+        os.kill(first, signal.SIGKILL)
+        lp._proc.join()
+        _family(sqlite_store)
+        outcome = link_pending(lp)  # the next drain starts a new child, which links what waits
+        assert outcome.error is None and outcome.links >= 1
+        assert lp._proc is not None and lp._proc.pid != first
+    assert not sqlite_store.unsigned_exist()
+
+
+def test_a_memory_database_is_linked_in_process():
+    store = Store.open("sqlite://")
+    try:
+        assert isinstance(link_stage(CONFIG, store), LazyLinker)
+    finally:
+        store.close()
+
+
+def test_the_linker_waits_while_the_poll_is_in_the_store(sqlite_store):
+    turn = turnstile(sqlite_store.engine)
+    assert turn is not None
+    passed = threading.Event()
+
+    def linker() -> None:
+        turn.after()
+        passed.set()
+
+    with turn.first():
+        t = threading.Thread(target=linker)
+        t.start()
+        t.join(0.5)
+        assert t.is_alive() and not passed.is_set()  # held at the turnstile while the poll's call runs
+    t.join(10)
+    assert passed.is_set()
+
+
+def test_a_cycle_links_beside_the_poll(portal, sqlite_store):
+    """A whole cycle against a loopback portal: two portals' copies of one document, linked by the child."""
+    _, docs = seed_documents()
+    meta, text = docs[0]
+    items = []
+    for i in (1, 2):
+        path = f"/col/art/{i}.html"
+        page = dict(meta, title=f"{meta['title']}（转载{i}）", published=f"2024-03-0{i}", index_no=f"T-{i}")
+        portal.add(path, detail_page(page, text.splitlines()))
+        items.append((path, page["title"], page["published"]))
+    portal.add("/col/index.html", list_page("政府文件", items))
+    src = source_for(portal, pages=1)
+    config = Config(path=None, defaults=Defaults(), sources=[src])
+    with LinkProcess(config, sqlite_store) as lp:
+        report = asyncio.run(run_cycle(config, sqlite_store, linker=lp, alert=False))
+    assert report.ok and report.link.error is None
+    assert sum(r.counts.new for r in report.results) == 2
+    links = _links(sqlite_store)
+    assert report.link.links == len(links) >= 1
+    assert [ln.relation for ln in links if ln.parent_id is not None] == ["repost"]
