@@ -21,7 +21,7 @@ starts, start-up included. The warm `watcher poll` command, start-up included, i
     quick: python bench/poll.py --portals 50 --link-portals 10 --skip-urlwatch
     linking only, 3 rounds: python bench/poll.py --link-only --rounds 3
 
---link-only measures only the linking ON / off pair (--rounds times, alternating, each on empty
+--link-only measures only the linking off / ON runs (--rounds times, alternating, each on empty
 databases), for comparing two trees on a machine shared with other work: run each tree's
 bench/poll.py in turn and compare the best round of each.
 """
@@ -166,9 +166,12 @@ def write_config(path: Path, sources: list[dict], args: argparse.Namespace) -> P
     return path
 
 
-def run_cycle(cfg: Path, db: str, link: bool = False, timeout: float | None = None) -> dict | None:
+def run_cycle(
+    cfg: Path, db: str, link: bool = False, timeout: float | None = None, in_process: bool = False
+) -> dict | None:
     """One cycle in a fresh process (bench/cycle.py); None when it did not finish within `timeout`."""
     cmd = [sys.executable, str(Path(__file__).with_name("cycle.py")), str(cfg), db] + (["--link"] if link else [])
+    cmd += ["--in-process"] if in_process else []
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -186,29 +189,34 @@ def check_cold(out: dict, docs: int) -> None:
 
 
 def linking_on(work: Path, sources: list[dict], args: argparse.Namespace) -> dict:
-    """Cold ingest of the first --link-portals portals, linking off then on, each on an empty database."""
+    """Cold ingest of the first --link-portals portals, each on an empty database: linking off, linking ON as
+    `watcher run` links (a process beside the poll), and (unless --no-in-process) linking ON in the poll's
+    process after the poll, as before the link process."""
     k = min(args.link_portals, len(sources))
     docs = k * args.items
     cfg = write_config(work / "sources-link.yaml", sources[:k], args)
     off = run_cycle(cfg, f"sqlite:///{work / 'link-off.db'}")
     assert off is not None
     check_cold(off, docs)
-    on = run_cycle(cfg, f"sqlite:///{work / 'link-on.db'}", link=True, timeout=args.link_timeout)
     fig: dict = {"docs": docs, "off_wall": off["wall"], "off_cpu": off["cpu"], "off_docs_per_s": docs / off["wall"]}
-    if on is None:
-        fig.update(finished=False, timeout_s=args.link_timeout)
-        return fig
-    check_cold(on, docs)
-    fig.update(
-        finished=True,
-        on_wall=on["wall"],
-        on_cpu=on["cpu"],
-        on_docs_per_s=docs / on["wall"],
-        link_wall=on["link_wall"],
-        link_cpu=on["link_cpu"],
-        link_docs_per_s=docs / on["link_wall"] if on["link_wall"] else None,
-        links=on["links"],
-    )
+    modes = [("", False)] + ([] if args.no_in_process else [("inproc_", True)])
+    for prefix, in_process in modes:
+        db = f"sqlite:///{work / f'link-on-{prefix}.db'}"
+        on = run_cycle(cfg, db, link=True, timeout=args.link_timeout, in_process=in_process)
+        if on is None:
+            fig.update({f"{prefix}finished": False, "timeout_s": args.link_timeout})
+            continue
+        check_cold(on, docs)
+        fig.update(
+            {
+                f"{prefix}finished": True,
+                f"{prefix}on_wall": on["wall"],
+                f"{prefix}on_cpu": on["cpu"],  # beside: the poll's process and the link process together
+                f"{prefix}on_docs_per_s": docs / on["wall"],
+                f"{prefix}link_cpu": on["link_cpu"],
+                f"{prefix}links": on["links"],
+            }
+        )
     return fig
 
 
@@ -236,6 +244,7 @@ def main() -> None:
     ap.add_argument("--link-timeout", type=float, default=420, help="stop the linking-ON run after this (s)")
     ap.add_argument("--link-only", action="store_true", help="only the linking ON / off cold ingests")
     ap.add_argument("--rounds", type=int, default=1, help="with --link-only: rounds of the pair")
+    ap.add_argument("--no-in-process", action="store_true", help="skip the linking-ON run in the poll's process")
     args = ap.parse_args()
     if args.link_only:
         args.portals = min(args.portals, args.link_portals)
@@ -295,36 +304,34 @@ def main() -> None:
     report(fig, args)
 
 
+def _on(fig: dict, prefix: str) -> str:
+    if not fig.get(f"{prefix}finished"):
+        return "unfinished" if f"{prefix}finished" in fig else "not run"
+    return (
+        f"{fig[f'{prefix}on_docs_per_s']:.1f} docs/s, CPU {fig[f'{prefix}on_cpu']:.2f} s "
+        f"(link stage CPU {fig[f'{prefix}link_cpu']:.2f} s), {fig[f'{prefix}links']} links"
+    )
+
+
 def link_only(work: Path, sources: list[dict], args: argparse.Namespace) -> None:
-    """The linking ON / off pair, --rounds times; each round's figures, then the best of each."""
+    """The linking off / ON pair (and ON in the poll's process), --rounds times; each round, then the best."""
     rounds = []
     for i in range(args.rounds):
         for f in work.glob("link-*.db*"):
             f.unlink()
         fig = linking_on(work, sources, args)
         rounds.append(fig)
-        on = "unfinished"
-        if fig["finished"]:
-            on = (
-                f"{fig['on_docs_per_s']:.1f} docs/s, CPU {fig['on_cpu']:.2f} s (link stage "
-                f"{fig['link_docs_per_s']:.1f} docs/s, CPU {fig['link_cpu']:.2f} s)"
-            )
         print(
             f"round {i + 1}: linking off {fig['off_docs_per_s']:.1f} docs/s, CPU {fig['off_cpu']:.2f} s; "
-            f"linking ON {on}",
+            f"linking ON beside the poll {_on(fig, '')}; ON in the poll's process {_on(fig, 'inproc_')}",
             flush=True,
         )
-    done = [r for r in rounds if r["finished"]]
-    best = {
-        "docs": rounds[0]["docs"],
-        "off_docs_per_s": max(r["off_docs_per_s"] for r in rounds),
-        "on_docs_per_s": max((r["on_docs_per_s"] for r in done), default=None),
-        "link_docs_per_s": max((r["link_docs_per_s"] for r in done if r["link_docs_per_s"]), default=None),
-        "off_cpu": min(r["off_cpu"] for r in rounds),
-        "on_cpu": min((r["on_cpu"] for r in done), default=None),
-        "link_cpu": min((r["link_cpu"] for r in done), default=None),
-        "links": done[-1]["links"] if done else None,
-    }
+    best: dict = {"docs": rounds[0]["docs"], "off_docs_per_s": max(r["off_docs_per_s"] for r in rounds)}
+    for prefix in ("", "inproc_"):
+        done = [r for r in rounds if r.get(f"{prefix}finished")]
+        best[f"{prefix}on_docs_per_s"] = max((r[f"{prefix}on_docs_per_s"] for r in done), default=None)
+        best[f"{prefix}on_cpu"] = min((r[f"{prefix}on_cpu"] for r in done), default=None)
+        best[f"{prefix}link_cpu"] = min((r[f"{prefix}link_cpu"] for r in done), default=None)
     print(json.dumps({"rounds": rounds, "best": best}))
 
 
@@ -344,11 +351,13 @@ def report(fig: dict, args: argparse.Namespace) -> None:
     if uw:
         row("urlwatch warm cycle (command)", None, uw["wall"], uw["cpu"], None)
     row("cold ingest, linking off", lk["docs"], lk["off_wall"], lk["off_cpu"], lk["off_docs_per_s"])
-    if lk["finished"]:
-        row("cold ingest, linking ON", lk["docs"], lk["on_wall"], lk["on_cpu"], lk["on_docs_per_s"])
-        row("  of which the link stage", lk["docs"], lk["link_wall"], None, lk["link_docs_per_s"])
-    else:
-        print(f"{'cold ingest, linking ON':44}{lk['docs']:7}  did not finish in {lk['timeout_s']:.0f} s")
+    modes = (("", "cold ingest, linking ON (beside the poll)"), ("inproc_", "  linking ON in the poll's process"))
+    for prefix, label in modes:
+        if lk.get(f"{prefix}finished"):
+            on = [lk[f"{prefix}on_wall"], lk[f"{prefix}on_cpu"], lk[f"{prefix}on_docs_per_s"]]
+            row(label, lk["docs"], *on)
+        elif f"{prefix}finished" in lk:
+            print(f"{label:44}{lk['docs']:7}  did not finish in {lk['timeout_s']:.0f} s")
     if uw:
         print(
             f"\nwarm cycle, watcher service / urlwatch: wall {warm['wall'] / uw['wall']:.2f}x (target <= 0.5), "
@@ -362,7 +371,7 @@ def report(fig: dict, args: argparse.Namespace) -> None:
         f"cold ingest: {cold['docs_per_s']:.0f} docs/s (target >= 300); per-host min_delay {args.min_delay}s, "
         f"concurrency {args.concurrency}"
     )
-    if lk["finished"]:
+    if lk.get("finished"):
         print(
             f"cold ingest with linking ON: {lk['on_docs_per_s']:.1f} docs/s (target >= 300), "
             f"{lk['on_docs_per_s'] / lk['off_docs_per_s']:.3f}x the same portals with linking off; {lk['links']} links"
