@@ -1,7 +1,8 @@
-"""The fetcher against a real HTTP server on loopback (pytest-httpx only for a chunked body)."""
+"""The fetcher against a real HTTP server on loopback."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
@@ -109,21 +110,24 @@ async def test_oversized_body_is_refused(portal):
             await f.get(portal.url("/huge.html"), FAST.model_copy(update={"max_body_bytes": 100_000}))
 
 
-async def test_oversized_chunked_body_without_length(httpx_mock):
-    def chunks():
+async def test_oversized_chunked_body_without_length():
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n")
         for _ in range(50):
-            yield b"y" * 10_000
+            writer.write(b"%x\r\n%s\r\n" % (10_000, b"y" * 10_000))
+            await writer.drain()
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+        writer.close()
 
-    httpx_mock.add_response(
-        url="http://portal.test/stream",
-        stream=httpx.ByteStream(b"".join(chunks())),
-        headers={"Transfer-Encoding": "chunked"},
-    )
-    async with Fetcher() as f:
-        with pytest.raises(TooLarge):
-            await f.get(
-                "http://portal.test/stream", FAST.model_copy(update={"max_body_bytes": 100_000, "robots": False})
-            )
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/stream"
+    async with server, Fetcher() as f:
+        with pytest.raises(TooLarge, match="body exceeds the limit"):
+            await f.get(url, FAST.model_copy(update={"max_body_bytes": 100_000, "robots": False}))
+        small = await f.get(url, FAST.model_copy(update={"robots": False}))
+    assert small.content == b"y" * 500_000
 
 
 async def test_robots_txt_is_honoured_unless_opted_out(portal):
@@ -140,8 +144,6 @@ async def test_user_agent_and_per_host_delay(portal):
         portal.add(f"/p{i}.html", f"<p>{i}</p>")
     settings = FAST.model_copy(update={"min_delay": 0.2, "user_agent": "TestWatcher/1"})
     async with Fetcher() as f:
-        import asyncio
-
         await asyncio.gather(*(f.get(portal.url(f"/p{i}.html"), settings) for i in range(3)))
     pages = [r for r in portal.requests if r[0].startswith("/p")]
     assert all(r[1]["User-Agent"] == "TestWatcher/1" for r in pages)
