@@ -227,3 +227,25 @@ async def test_error_context_in_async_with():
         async with client, Fetcher(client) as f, error_context(source_id="s1"):
             await f.get("http://portal.test/none.html", NO_ROBOTS)
     assert (ei.value.source_id, ei.value.url) == ("s1", "http://portal.test/none.html")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "User-agent: *\nAllow: /\n",
+        "User-agent: *\nDisallow:\n",
+        "User-agent: *\nDisallow: /private/\n",
+        "User-agent: TestWatcher\nDisallow: /\n\nUser-agent: *\nAllow: /\n",
+        "User-agent: other\nDisallow: /\n",
+        "",
+    ],
+)
+def test_a_host_whose_robots_txt_allows_every_path_needs_no_check_per_url(body):
+    from watcher.crawl.robots import open_to, parse
+
+    parser = parse("http://portal.test/robots.txt", 200, body)
+    assert parser is not None
+    urls = ["http://portal.test/", "http://portal.test/private/a.html", "http://portal.test/art/1.html?x=1"]
+    for agent in ("TestWatcher/1", "PolicyWatcher"):
+        verdicts = [parser.can_fetch(agent, u) for u in urls]
+        assert open_to(parser, agent) == all(verdicts), (agent, verdicts)
