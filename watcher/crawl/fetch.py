@@ -40,7 +40,7 @@ from watcher.crawl.response import Response
 from watcher.crawl.retry import RETRYABLE_STATUS, retry_after
 from watcher.crawl.robots import HostRobots, RobotsCache
 from watcher.crawl.robots import parse as parse_robots
-from watcher.crawl.transport import PRIVATE_OK, PerHostTransport
+from watcher.crawl.transport import PRIVATE_OK, FetchClient, PerHostTransport
 from watcher.errors import (
     FetchError,
     FetchTimeout,
@@ -97,7 +97,7 @@ class Fetcher:
         self.robots_cache = robots_cache
         self.robots_ttl = robots_ttl
         self._own_client = client is None
-        self.client = client or httpx.AsyncClient(follow_redirects=False, transport=PerHostTransport())
+        self.client = client or FetchClient(follow_redirects=False, transport=PerHostTransport())
         self._insecure: httpx.AsyncClient | None = None
         self.global_sem = asyncio.Semaphore(concurrency)
         self.hosts: dict[str, _Host] = {}
@@ -134,7 +134,7 @@ class Fetcher:
         if settings.verify_tls:
             return self.client
         if self._insecure is None:
-            self._insecure = httpx.AsyncClient(follow_redirects=False, transport=PerHostTransport(verify=False))
+            self._insecure = FetchClient(follow_redirects=False, transport=PerHostTransport(verify=False))
         return self._insecure
 
     def _slot(self, url: str, host: _Host, settings: FetchSettings) -> contextlib.AbstractAsyncContextManager:
