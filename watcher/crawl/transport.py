@@ -77,10 +77,18 @@ class PerHostTransport(httpx.AsyncBaseTransport):
     def __init__(self, *, per_host: int = 4, verify: bool = True, keepalive_expiry: float = 5.0):
         self.per_host = per_host
         self.keepalive_expiry = keepalive_expiry
-        # One SSL context for all hosts: building one per pool would reload the CA bundle each time.
-        self.ssl_context: ssl.SSLContext = httpx.create_ssl_context(verify=verify)
-        self.ssl_context.set_alpn_protocols(["http/1.1"])
+        self.verify = verify
+        self._ssl_context: ssl.SSLContext | None = None
         self.pools: dict[tuple, HostPool] = {}
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext:
+        """One SSL context for all hosts (one per pool would reload the CA bundle each time), made on the first
+        https request: loading the CA bundle was 3% of a run's CPU in bench/fetch.py, which is all http."""
+        if self._ssl_context is None:
+            self._ssl_context = httpx.create_ssl_context(verify=self.verify)
+            self._ssl_context.set_alpn_protocols(["http/1.1"])
+        return self._ssl_context
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
