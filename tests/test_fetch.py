@@ -249,3 +249,22 @@ def test_a_host_whose_robots_txt_allows_every_path_needs_no_check_per_url(body):
     for agent in ("TestWatcher/1", "PolicyWatcher"):
         verdicts = [parser.can_fetch(agent, u) for u in urls]
         assert open_to(parser, agent) == all(verdicts), (agent, verdicts)
+
+
+async def test_https_with_and_without_certificate_checks(tmp_path):
+    from tests.receivers import self_signed
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.readuntil(b"\r\n\r\n"):
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 10\r\n\r\n<p>tls</p>")
+            await writer.drain()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=self_signed(tmp_path))
+    url = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/a.html"
+    settings = FAST.model_copy(update={"robots": False, "retries": 0})
+    async with server, Fetcher() as f:
+        with pytest.raises(FetchError, match="connection failed: .*CERTIFICATE_VERIFY_FAILED"):
+            await f.get(url, settings)
+        insecure = settings.model_copy(update={"verify_tls": False})
+        first, second = [await f.get(url, insecure) for _ in range(2)]
+    assert first.content == second.content == b"<p>tls</p>"
