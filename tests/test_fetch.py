@@ -1,7 +1,8 @@
-"""The fetcher against a real HTTP server on loopback (pytest-httpx only for a chunked body)."""
+"""The fetcher against a real HTTP server on loopback."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
@@ -109,21 +110,24 @@ async def test_oversized_body_is_refused(portal):
             await f.get(portal.url("/huge.html"), FAST.model_copy(update={"max_body_bytes": 100_000}))
 
 
-async def test_oversized_chunked_body_without_length(httpx_mock):
-    def chunks():
+async def test_oversized_chunked_body_without_length():
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n")
         for _ in range(50):
-            yield b"y" * 10_000
+            writer.write(b"%x\r\n%s\r\n" % (10_000, b"y" * 10_000))
+            await writer.drain()
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+        writer.close()
 
-    httpx_mock.add_response(
-        url="http://portal.test/stream",
-        stream=httpx.ByteStream(b"".join(chunks())),
-        headers={"Transfer-Encoding": "chunked"},
-    )
-    async with Fetcher() as f:
-        with pytest.raises(TooLarge):
-            await f.get(
-                "http://portal.test/stream", FAST.model_copy(update={"max_body_bytes": 100_000, "robots": False})
-            )
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/stream"
+    async with server, Fetcher() as f:
+        with pytest.raises(TooLarge, match="body exceeds the limit"):
+            await f.get(url, FAST.model_copy(update={"max_body_bytes": 100_000, "robots": False}))
+        small = await f.get(url, FAST.model_copy(update={"robots": False}))
+    assert small.content == b"y" * 500_000
 
 
 async def test_robots_txt_is_honoured_unless_opted_out(portal):
@@ -140,8 +144,6 @@ async def test_user_agent_and_per_host_delay(portal):
         portal.add(f"/p{i}.html", f"<p>{i}</p>")
     settings = FAST.model_copy(update={"min_delay": 0.2, "user_agent": "TestWatcher/1"})
     async with Fetcher() as f:
-        import asyncio
-
         await asyncio.gather(*(f.get(portal.url(f"/p{i}.html"), settings) for i in range(3)))
     pages = [r for r in portal.requests if r[0].startswith("/p")]
     assert all(r[1]["User-Agent"] == "TestWatcher/1" for r in pages)
@@ -225,3 +227,44 @@ async def test_error_context_in_async_with():
         async with client, Fetcher(client) as f, error_context(source_id="s1"):
             await f.get("http://portal.test/none.html", NO_ROBOTS)
     assert (ei.value.source_id, ei.value.url) == ("s1", "http://portal.test/none.html")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "User-agent: *\nAllow: /\n",
+        "User-agent: *\nDisallow:\n",
+        "User-agent: *\nDisallow: /private/\n",
+        "User-agent: TestWatcher\nDisallow: /\n\nUser-agent: *\nAllow: /\n",
+        "User-agent: other\nDisallow: /\n",
+        "",
+    ],
+)
+def test_a_host_whose_robots_txt_allows_every_path_needs_no_check_per_url(body):
+    from watcher.crawl.robots import open_to, parse
+
+    parser = parse("http://portal.test/robots.txt", 200, body)
+    assert parser is not None
+    urls = ["http://portal.test/", "http://portal.test/private/a.html", "http://portal.test/art/1.html?x=1"]
+    for agent in ("TestWatcher/1", "PolicyWatcher"):
+        verdicts = [parser.can_fetch(agent, u) for u in urls]
+        assert open_to(parser, agent) == all(verdicts), (agent, verdicts)
+
+
+async def test_https_with_and_without_certificate_checks(tmp_path):
+    from tests.receivers import self_signed
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.readuntil(b"\r\n\r\n"):
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 10\r\n\r\n<p>tls</p>")
+            await writer.drain()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=self_signed(tmp_path))
+    url = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/a.html"
+    settings = FAST.model_copy(update={"robots": False, "retries": 0})
+    async with server, Fetcher() as f:
+        with pytest.raises(FetchError, match="connection failed: .*CERTIFICATE_VERIFY_FAILED"):
+            await f.get(url, settings)
+        insecure = settings.model_copy(update={"verify_tls": False})
+        first, second = [await f.get(url, insecure) for _ in range(2)]
+    assert first.content == second.content == b"<p>tls</p>"

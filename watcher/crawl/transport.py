@@ -1,33 +1,33 @@
 """The connections under httpx: per-host pools, an address check at connect time, a total deadline.
 
-- `PerHostTransport`: one small pool per host (and address rule) for the fetcher, connecting through
-  `GuardedBackend`, which resolves the name itself and refuses the addresses `hosts.address_refusal`
-  names — the check sees the address really connected to, so a name that resolves (or re-resolves)
-  to 169.254.169.254 is caught as surely as the literal.
+- `PerHostTransport`: one small pool of HTTP/1.1 connections per host (and address rule) for the
+  fetcher (`http11.py`); `allowed_addresses` resolves the name itself and refuses the addresses
+  `hosts.address_refusal` names — the check sees the address really connected to, so a name that
+  resolves (or re-resolves) to 169.254.169.254 is caught as surely as the literal.
 - `deadline(seconds)` and `deadline_client()`: a total time for one synchronous request (connect, send,
   headers and body), for the webhook posts. httpx's own timeouts are per operation: a server that sends
   a byte every few seconds never trips them. The async fetcher uses `asyncio.timeout` instead.
-
-Both plug into httpcore as a network backend; httpx does not take one, so the transports build their
-httpcore pool themselves (`_with_pool`).
+  It plugs into httpcore as a network backend; httpx does not take one, so the transport builds its
+  httpcore pool itself (`_with_pool`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import ssl
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextvars import ContextVar
 from ipaddress import ip_address
 from typing import Any
 
-import anyio
 import httpcore
 import httpx
 
 from watcher.crawl.hosts import address_refusal
+from watcher.crawl.http11 import Connection, HostPool, open_connection
 from watcher.errors import HostRefused
 
 # Whether the request being made may connect to private and loopback addresses (its source is on one).
@@ -43,51 +43,30 @@ def _with_pool(transport: Any, pool: Any) -> Any:
     return transport
 
 
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Connects only to addresses the current request may reach (link-local and metadata never)."""
-
-    def __init__(self) -> None:
-        self._inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
+async def allowed_addresses(host: str, port: int, timeout: float | None) -> list[str]:
+    """The addresses `host` resolves to that the current request may connect to (link-local and metadata
+    never); HostRefused when there is none."""
+    try:
+        infos: list[Any] = [(0, 0, 0, "", (str(ip_address(host)), port))]  # a literal: nothing to resolve
+    except ValueError:
         try:
-            with anyio.fail_after(timeout):
-                infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            async with asyncio.timeout(timeout):
+                infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except TimeoutError:
-            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from None
+            raise httpx.ConnectTimeout(f"resolving {host} timed out") from None
         except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from None
-        private_ok = PRIVATE_OK.get()
-        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-        reasons = [address_refusal(ip_address(a.split("%")[0]), private_ok) for a in addresses]
-        allowed = [a for a, why in zip(addresses, reasons, strict=True) if why is None]
-        if not allowed:
-            raise HostRefused(f"not connected: {host} resolves to {reasons[0]}")
-        error: Exception | None = None
-        for address in allowed:
-            try:
-                return await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
-            except httpcore.ConnectError as exc:
-                error = exc
-        assert error is not None
-        raise error
-
-    async def connect_unix_socket(self, *args: Any, **kw: Any) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("unix sockets are not fetched")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+            raise httpx.ConnectError(f"cannot resolve {host}: {exc}") from None
+    private_ok = PRIVATE_OK.get()
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    reasons = [address_refusal(ip_address(a.split("%")[0]), private_ok) for a in addresses]
+    allowed = [a for a, why in zip(addresses, reasons, strict=True) if why is None]
+    if not allowed:
+        raise HostRefused(f"not connected: {host} resolves to {reasons[0]}")
+    return allowed
 
 
 class PerHostTransport(httpx.AsyncBaseTransport):
-    """One small connection pool per host behind a single client.
+    """One small pool of HTTP/1.1 connections per host behind a single client (`http11.py`).
 
     httpcore scans every connection of its pool for each request; with hundreds of portals in one
     pool that scan dominated a poll's CPU time. Small per-host pools keep it constant. The address
@@ -95,32 +74,78 @@ class PerHostTransport(httpx.AsyncBaseTransport):
     for a public source's request to the same name.
     """
 
-    def __init__(self, *, per_host: int = 4, verify: bool = True):
+    def __init__(self, *, per_host: int = 4, verify: bool = True, keepalive_expiry: float = 5.0):
         self.per_host = per_host
-        # One SSL context for all hosts: building one per pool would reload the CA bundle each time.
-        self.ssl_context: ssl.SSLContext = httpx.create_ssl_context(verify=verify)
-        self.pools: dict[tuple, httpx.AsyncHTTPTransport] = {}
-        self.backend = GuardedBackend()
+        self.keepalive_expiry = keepalive_expiry
+        self.verify = verify
+        self._ssl_context: ssl.SSLContext | None = None
+        self.pools: dict[tuple, HostPool] = {}
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext:
+        """One SSL context for all hosts (one per pool would reload the CA bundle each time), made on the first
+        https request: loading the CA bundle was 3% of a run's CPU in bench/fetch.py, which is all http."""
+        if self._ssl_context is None:
+            self._ssl_context = httpx.create_ssl_context(verify=self.verify)
+            self._ssl_context.set_alpn_protocols(["http/1.1"])
+        return self._ssl_context
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        key = (request.url.scheme, request.url.host, request.url.port, PRIVATE_OK.get())
+        url = request.url
+        key = (url.scheme, url.host, url.port, PRIVATE_OK.get())
         pool = self.pools.get(key)
         if pool is None:
-            pool = self.pools[key] = _with_pool(
-                httpx.AsyncHTTPTransport(verify=self.ssl_context),
-                httpcore.AsyncConnectionPool(
-                    ssl_context=self.ssl_context,
-                    max_connections=self.per_host,
-                    max_keepalive_connections=self.per_host,
-                    keepalive_expiry=5.0,
-                    network_backend=self.backend,
-                ),
-            )
-        return await pool.handle_async_request(request)
+            if url.scheme not in ("http", "https"):
+                raise httpx.UnsupportedProtocol(f"Request URL has an unsupported protocol '{url.scheme}://'.")
+            tls = self.ssl_context if url.scheme == "https" else None
+            port = url.port or (443 if tls else 80)
+            connect = self._connector(url.host, port, tls)
+            pool = self.pools[key] = HostPool(self.per_host, self.keepalive_expiry, connect)
+        return await pool.request(request)
+
+    @staticmethod
+    def _connector(host: str, port: int, tls: ssl.SSLContext | None) -> Callable[[float | None], Awaitable[Connection]]:
+        async def connect(timeout: float | None) -> Connection:
+            error: Exception | None = None
+            for address in await allowed_addresses(host, port, timeout):
+                try:
+                    return await open_connection(address, port, timeout, tls, host)
+                except httpx.ConnectError as exc:  # the next address; a timeout ends the attempt
+                    error = exc
+            assert error is not None
+            raise error
+
+        return connect
 
     async def aclose(self) -> None:
         for pool in self.pools.values():
-            await pool.aclose()
+            pool.close()
+
+
+class _Cookies(httpx.Cookies):
+    """httpx's cookie jar, skipping the extraction from an answer that sets none: httpx builds urllib
+    stand-ins of the request and answer for the jar each time, 9% of a request's CPU (bench/fetch.py),
+    and the jar reads nothing but these two headers."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers or "set-cookie2" in response.headers:
+            super().extract_cookies(response)
+
+
+class FetchClient(httpx.AsyncClient):
+    """The fetcher's client: an httpx.AsyncClient whose cookie jar is `_Cookies`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._jar = _Cookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._jar
+
+    @cookies.setter
+    def cookies(self, cookies: httpx._types.CookieTypes) -> None:
+        self._jar = _Cookies(cookies)
 
 
 # ---- a total deadline for synchronous requests ------------------------------------------------------
