@@ -28,7 +28,7 @@ import numpy as np
 
 from storage.records import FilterState, LinkingText, PendingVersion, StoredSignature
 from storage.repo import Store
-from watcher.link.boilerplate import BoilerplateFilter, clause_keys, clauses
+from watcher.link.boilerplate import BoilerplateFilter, clause_table
 from watcher.link.chains import link_revisions, link_waiting, link_wants
 from watcher.link.citing import citation_rows, wants
 from watcher.link.classify import Doc, Thresholds
@@ -166,8 +166,8 @@ class Linker:
         """A new text's shingles without boilerplate, and its clause keys for the filter to count."""
         if self.filter is None:
             return Prepared(shingle_hashes(text, self.params.k), _NO_KEYS)
-        cs = clauses(text)
-        return Prepared(shingle_hashes(self.filter.strip(text, cs), self.params.k), clause_keys(cs))
+        cs = clause_table(text)
+        return Prepared(shingle_hashes(self.filter.strip(text, cs), self.params.k), cs.keys)
 
     def doc(self, notice_id: int) -> Doc | None:
         """A stored notice as the linker compares it (its newest text), cached."""
