@@ -10,7 +10,7 @@ JSON columns are decoded here; the linker sees records.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 
 from sqlalchemy import bindparam, delete, func, insert, select
@@ -164,10 +164,10 @@ class LinkRepo(Repo):
         return [(r.id, r.norm_text) for r in reversed(rows) if r.repost_of is None]
 
     @contextmanager
-    def link_session(self) -> Iterator[LinkSession]:
+    def link_session(self, notices: Collection[int] = ()) -> Iterator[LinkSession]:
         """One transaction for linking (one version, or a run of them): committed on exit, rolled back on an
-        exception."""
+        exception. notices: those it links (see LinkSession._stored)."""
         with self.engine.begin() as conn:
-            tx = LinkSession(conn)
+            tx = LinkSession(conn, notices)
             yield tx
             tx.flush()

@@ -249,7 +249,7 @@ class Linker:
         shared = self._sigs is None
         done: list[tuple[PendingVersion, StoredSignature, Pass | None, Prepared]] = []
         try:
-            with self.store.link_session() as tx:
+            with self.store.link_session([v.notice_id for v, _, _ in work]) as tx:
                 self._tx = tx
                 for (version_id, notice_id), found, prep in work:
                     self._docs.pop(notice_id, None)
