@@ -60,10 +60,13 @@ FULL_SCAN = 600.0  # seconds between two looks at every version for one not link
 RESCAN_WINDOW = 1000  # version ids below the highest linked one looked at again on every run
 # Documents linked in one transaction with the memory index (the linker's own): a begin, a commit and two
 # pooled connections cost ~0.4 ms a document when each has its own (1,000 bench notices: 1,000 commits,
-# 2,009 checkouts). A crash rolls back the run of them, which the next run links again; memory, which
-# already holds them, is rebuilt from what is committed. A shared (Redis) index must hold only what is
-# committed: one document a transaction there.
+# 2,009 checkouts; 1 document a transaction cost ~1.5 s more CPU than 50, 10 about as little as 50).
+# A transaction ends after TRANSACTION_SECONDS too: a poll writing the same SQLite file beside it
+# (storage/turnstile.py) waits for it at most about that long. A crash rolls back the run of documents,
+# which the next run links again; memory, which already holds them, is rebuilt from what is committed.
+# A shared (Redis) index must hold only what is committed: one document a transaction there.
 TRANSACTION_DOCS = 50
+TRANSACTION_SECONDS = 0.05
 
 
 @dataclass
@@ -218,7 +221,7 @@ class Linker:
     def run(self, batch: int = 200) -> int:
         """Link every version not linked yet, in arrival order; returns how many links were made.
         Per batch, the versions are read in one query and their signatures computed in bulk (one numpy
-        pass per permutation for the batch); TRANSACTION_DOCS of them are linked per transaction."""
+        pass per permutation for the batch); up to TRANSACTION_DOCS of them are linked per transaction."""
         made = 0
         pending = self.pending_versions()
         per_tx = TRANSACTION_DOCS if self._sigs is not None else 1
@@ -230,8 +233,10 @@ class Linker:
             for prep, sig in zip(prepared, sigs, strict=True):
                 prep.signature = sig
             work = [(v, found[v.version_id], prep) for v, prep in zip(chunk, prepared, strict=True)]
-            for j in range(0, len(work), per_tx):
-                made += self._link_all(work[j : j + per_tx])
+            j = 0
+            while j < len(work):
+                linked, links = self._link_all(work[j : j + per_tx])
+                j, made = j + linked, made + links
         if self._unsaved >= SAVE_EVERY:
             self.save_state()
         return made
@@ -241,12 +246,14 @@ class Linker:
         if found is None:
             raise KeyError(f"version {version_id} is not stored")
         prep = prepared or self.prepare(found.version.norm_text)
-        return self._link_all([(PendingVersion(version_id, notice_id), found, prep)])
+        return self._link_all([(PendingVersion(version_id, notice_id), found, prep)])[1]
 
-    def _link_all(self, work: list[tuple[PendingVersion, LinkingText, Prepared]]) -> int:
-        """Link these versions in one transaction. With the memory index, each is indexed as soon as it is
-        linked (the next may be its copy); a shared index is told once the transaction is committed."""
+    def _link_all(self, work: list[tuple[PendingVersion, LinkingText, Prepared]]) -> tuple[int, int]:
+        """Link the first of these versions in one transaction, as many as TRANSACTION_SECONDS allow (one at
+        least); returns how many were linked and the links made. With the memory index, each is indexed as
+        soon as it is linked (the next may be its copy); a shared index is told once it is committed."""
         shared = self._sigs is None
+        deadline = time.monotonic() + TRANSACTION_SECONDS
         done: list[tuple[PendingVersion, StoredSignature, Pass | None, Prepared]] = []
         try:
             with self.store.link_session([v.notice_id for v, _, _ in work]) as tx:
@@ -262,6 +269,8 @@ class Linker:
                     done.append((PendingVersion(version_id, notice_id), stored, p, prep))
                     if not shared:
                         self._linked(*done[-1])
+                    if time.monotonic() >= deadline:
+                        break
         except BaseException:
             if not shared and done:  # memory holds documents that were rolled back
                 self._reset()
@@ -271,7 +280,7 @@ class Linker:
         if shared:
             for d in done:
                 self._linked(*d)
-        return sum(len(p.writer.made) for _, _, p, _ in done if p is not None)
+        return len(done), sum(len(p.writer.made) for _, _, p, _ in done if p is not None)
 
     def _linked(self, v: PendingVersion, stored: StoredSignature, p: Pass | None, prep: Prepared) -> None:
         version_id, notice_id = v
