@@ -10,13 +10,13 @@ JSON columns are decoded here; the linker sees records.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 
 from sqlalchemy import bindparam, delete, func, insert, select
 
-from storage.core import T_CIT, T_LINK, T_NOTICE, T_SIG, T_VERSION, Repo, chunks, table_of
-from storage.linksession import LinkSession, link_row
+from storage.core import T_LINK, T_NOTICE, T_SIG, T_VERSION, Repo, chunks, table_of
+from storage.linksession import NOTICE_COLS, LinkSession, link_row, notice_of
 from storage.models import LinkState, utcnow
 from storage.records import (
     Citations,
@@ -32,36 +32,18 @@ from storage.records import (
 
 T_STATE = table_of(LinkState)
 T_V2 = T_VERSION.alias("newer")
-_NOTICE_COLS = (
-    T_NOTICE.c.id,
-    T_NOTICE.c.title,
-    T_NOTICE.c.title_key,
-    T_NOTICE.c.doc_no,
-    T_NOTICE.c.issuer,
-    T_NOTICE.c.written,
-    T_NOTICE.c.published,
-    T_NOTICE.c.link_date,
-    T_NOTICE.c.repost_of,
-    T_NOTICE.c.source_id,
-)
 
 
-# A version to link with its notice, and the notice's newest version number (built once: see linksession).
-_LINKING_TEXT = (
-    select(*_NOTICE_COLS, T_VERSION.c.norm_text, T_VERSION.c.citations_json, T_VERSION.c.seq)
+# Versions to link with their notices, and each notice's newest version number (built once: see linksession).
+_LINKING_TEXTS = (
+    select(T_VERSION.c.id.label("vid"), *NOTICE_COLS)
+    .add_columns(T_VERSION.c.norm_text, T_VERSION.c.citations_json, T_VERSION.c.seq)
     .add_columns(
         select(func.max(T_V2.c.seq)).where(T_V2.c.notice_id == T_VERSION.c.notice_id).scalar_subquery().label("newest")
     )
     .join(T_NOTICE, T_NOTICE.c.id == T_VERSION.c.notice_id)
-    .where(T_VERSION.c.id == bindparam("vid"))
+    .where(T_VERSION.c.id.in_(bindparam("vids", expanding=True)))
 )
-
-
-def _notice(r, version_id: int) -> NoticeText:
-    return NoticeText(
-        r.id, r.title, r.title_key, r.doc_no, r.issuer, r.written, r.published, r.norm_text, version_id,
-        r.link_date, r.repost_of,
-    )  # fmt: skip
 
 
 def _citations(raw: str | None) -> Citations:
@@ -115,34 +97,28 @@ class LinkRepo(Repo):
     def linking_text(self, version_id: int) -> LinkingText | None:
         """A version to link, in one read: its text and citations, and its notice (None when a newer
         version of the notice is stored: an older one is signed, not linked)."""
+        return self.linking_texts([version_id]).get(version_id)
+
+    def linking_texts(self, version_ids: Sequence[int]) -> dict[int, LinkingText]:
+        """linking_text of many versions, one read per 500. Linking writes none of what is read here (the
+        notice's link date and repost cluster are read, not used): read before a run of them is linked."""
+        out: dict[int, LinkingText] = {}
         with self.engine.connect() as conn:
-            r = conn.execute(_LINKING_TEXT, {"vid": version_id}).first()
-        if r is None:
-            return None
-        version = VersionText(r.norm_text, _citations(r.citations_json))
-        return LinkingText(version, _notice(r, version_id) if r.seq == r.newest else None, r.source_id)
+            for ids in chunks(list(version_ids)):
+                for r in conn.execute(_LINKING_TEXTS, {"vids": list(ids)}):
+                    version = VersionText(r.norm_text, _citations(r.citations_json))
+                    out[r.vid] = LinkingText(version, notice_of(r, r.vid) if r.seq == r.newest else None, r.source_id)
+        return out
 
     def notice_text(self, notice_id: int) -> NoticeText | None:
         """A notice with the text of its newest version; None before its first version."""
         with self.engine.connect() as conn:
-            r = conn.execute(
-                select(*_NOTICE_COLS, T_VERSION.c.norm_text, T_VERSION.c.id.label("vid"))
-                .join(T_VERSION, T_VERSION.c.notice_id == T_NOTICE.c.id)
-                .where(T_NOTICE.c.id == notice_id)
-                .order_by(T_VERSION.c.seq.desc())
-                .limit(1)
-            ).first()
-        return _notice(r, r.vid) if r is not None else None
+            return LinkSession(conn).notice_text(notice_id)
 
     def grounds(self, notice_id: int) -> Grounds:
         """The keys a notice implements and those it cites as its legal basis."""
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(T_CIT.c.key, T_CIT.c.in_purpose, T_CIT.c.basis).where(
-                    T_CIT.c.notice_id == notice_id, T_CIT.c.in_purpose.is_(True) | T_CIT.c.basis.is_(True)
-                )
-            ).all()
-        return Grounds(frozenset(r.key for r in rows if r.in_purpose), frozenset(r.key for r in rows if r.basis))
+            return LinkSession(conn).grounds(notice_id)
 
     def purpose_keys(self, notice_id: int) -> set[str]:
         """The keys a notice cites as what it implements (its purpose sentence or its title)."""
@@ -188,7 +164,10 @@ class LinkRepo(Repo):
         return [(r.id, r.norm_text) for r in reversed(rows) if r.repost_of is None]
 
     @contextmanager
-    def link_session(self) -> Iterator[LinkSession]:
-        """One transaction for linking one version: committed on exit, rolled back on an exception."""
+    def link_session(self, notices: Collection[int] = ()) -> Iterator[LinkSession]:
+        """One transaction for linking (one version, or a run of them): committed on exit, rolled back on an
+        exception. notices: those it links (see LinkSession._stored)."""
         with self.engine.begin() as conn:
-            yield LinkSession(conn)
+            tx = LinkSession(conn, notices)
+            yield tx
+            tx.flush()

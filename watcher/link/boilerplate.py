@@ -28,13 +28,21 @@ import math
 import re
 import zlib
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 from watcher.text.script import simplified
 
-_MARKS = re.compile(r"[\n\r。！？!?；;：:，,、（）()【】\[\]“”\"「」『』<>《》〈〉|｜\t]+")
-_LETTERS = re.compile(r"[^\u4e00-\u9fffA-Za-z]")
+_MARKS = '\n\r。！？!?；;：:，,、（）()【】[]“”"「」『』<>《》〈〉|｜\t'  # what ends a clause
+# Each character of the BMP as a clause sees it: 2 a mark, 1 a letter (what a clause's key is made of:
+# CJK ideographs and A-Z, a-z), 0 anything else (digits, dates and punctuation vary freely).
+_CLASS = np.zeros(0x10000, dtype=np.uint8)
+_CLASS[0x4E00:0xA000] = 1
+_CLASS[ord("A") : ord("Z") + 1] = 1
+_CLASS[ord("a") : ord("z") + 1] = 1
+_CLASS[[ord(c) for c in _MARKS]] = 2
+_NO_KEYS = np.zeros(0, dtype=np.uint32)
 _MIN_CLAUSE = 4  # shorter clauses (一、 附件 第三条) carry no template and no reuse either
 _U16_MAX = np.iinfo(np.uint16).max
 # What a page does to a text without changing what it says, undone before it is read: traditional
@@ -46,11 +54,18 @@ _TONE = re.compile(r"[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ]")
 _PINYIN_CLAUSE = re.compile(r"[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ][a-zü]*")  # what is left of 發(fā) as a clause
 
 
-@dataclass(frozen=True)
-class Clause:
+class Clause(NamedTuple):
     start: int
     end: int
     key: int  # crc32 of its letters
+
+
+class ClauseTable(NamedTuple):
+    """The clauses of a text as columns (what the linker uses: no object per clause)."""
+
+    starts: list[int]
+    ends: list[int]
+    keys: np.ndarray  # uint32: crc32 of each clause's letters
 
 
 def plain(text: str) -> str:
@@ -63,20 +78,37 @@ def plain(text: str) -> str:
     return simplified(text)
 
 
+def clause_table(text: str) -> ClauseTable:
+    """The clauses of text (runs of characters between marks) with at least _MIN_CLAUSE letters: their
+    offsets and keys. Every character is classed in one numpy pass, and only the keys are computed one
+    clause at a time (a regex substitution and a Clause per clause cost 0.6 ms per bench document)."""
+    if not text:
+        return ClauseTable([], [], _NO_KEYS)
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    cls = _CLASS.take(np.minimum(cps, 0xFFFF))  # nothing past the BMP is a mark or a letter
+    inside = np.zeros(len(cps) + 2, dtype=bool)
+    inside[1:-1] = cls != 2
+    edges = np.flatnonzero(inside[1:] != inside[:-1])  # where each run of non-marks starts, and ends
+    letter = cls == 1
+    before = np.zeros(len(cps) + 1, dtype=np.intp)  # letters before each offset
+    np.cumsum(letter, out=before[1:])
+    first, last = before[edges[0::2]], before[edges[1::2]]
+    keep = last - first >= _MIN_CLAUSE
+    letters = cps[letter].tobytes().decode("utf-32-le")
+    spans = zip(first[keep].tolist(), last[keep].tolist(), strict=True)
+    keys = np.fromiter((zlib.crc32(letters[a:b].encode("utf-8")) for a, b in spans), dtype=np.uint32)
+    return ClauseTable(edges[0::2][keep].tolist(), edges[1::2][keep].tolist(), keys)
+
+
 def clauses(text: str) -> list[Clause]:
     """The clauses of text with their offsets; clauses too short to mean anything are left out."""
-    out: list[Clause] = []
-    pos = 0
-    for m in _MARKS.finditer(text + "\n"):
-        if m.start() > pos:
-            letters = _LETTERS.sub("", text[pos : m.start()])
-            if len(letters) >= _MIN_CLAUSE:
-                out.append(Clause(pos, m.start(), zlib.crc32(letters.encode("utf-8"))))
-        pos = m.end()
-    return out
+    t = clause_table(text)
+    return [Clause(*c) for c in zip(t.starts, t.ends, t.keys.tolist(), strict=True)]
 
 
-def clause_keys(cs: list[Clause]) -> np.ndarray:
+def clause_keys(cs: list[Clause] | ClauseTable) -> np.ndarray:
+    if isinstance(cs, ClauseTable):
+        return cs.keys
     return np.fromiter((c.key for c in cs), dtype=np.uint32, count=len(cs))
 
 
@@ -169,18 +201,21 @@ class BoilerplateFilter:
         limit = self.threshold
         return [c for c, n in zip(cs, est, strict=True) if n >= limit]
 
-    def strip(self, text: str, cs: list[Clause] | None = None) -> str:
+    def strip(self, text: str, cs: list[Clause] | ClauseTable | None = None) -> str:
         """The clauses of text that are not boilerplate, one per line. Marks and clauses too short to
         count go too, so two texts made only of boilerplate strip to nothing alike; compare stripped
         texts with stripped texts. cs: the clauses of text, when they are at hand. What is kept is plain():
         a copy in traditional script, or with a mis-encoding's pinyin, is compared as the text it copies."""
-        cs = clauses(text) if cs is None else cs
-        if not cs:
+        t = clause_table(text) if cs is None else cs
+        if not isinstance(t, ClauseTable):
+            t = ClauseTable([c.start for c in t], [c.end for c in t], clause_keys(t))
+        if not len(t.keys):
             return ""
-        est = self.sketch.estimate(np.fromiter((c.key for c in cs), dtype=np.uint32, count=len(cs)))
-        limit = self.threshold
-        kept = (text[c.start : c.end] for c, n in zip(cs, est, strict=True) if n < limit)
-        return plain("\n".join(k for k in kept if not _PINYIN_CLAUSE.fullmatch(k)))
+        common = (self.sketch.estimate(t.keys) >= self.threshold).tolist()
+        kept = [text[a:b] for a, b, out in zip(t.starts, t.ends, common, strict=True) if not out]
+        if _TONE.search(text):  # what is left of 發(fā) goes: only where a tone mark is
+            kept = [k for k in kept if not _PINYIN_CLAUSE.fullmatch(k)]
+        return plain("\n".join(kept))
 
     def share_of(self, text: str) -> float:
         """Share of text's clause characters that are boilerplate (for evidence and tests)."""

@@ -118,12 +118,11 @@ class Index:
         """The same over the numpy tables, reading at most BUCKET_CAP entries of any bucket."""
         assert self.compact is not None
         keys = query_bucket_keys(sig.hashvalues, self.lsh.r, self.lsh.b)
-        found = [t.slots(np.uint64(k), BUCKET_CAP) for k, t in zip(keys, self.compact.bands, strict=True)]
-        slots = np.concatenate(found) if found else np.zeros(0, dtype=np.int32)
+        slots = self.compact.gather(keys, BUCKET_CAP)
         slots = slots[~self.compact.dead[slots]]
         if not len(slots):
             return []
         uniq, counts = np.unique(slots, return_counts=True)
         order = np.lexsort((uniq, -counts))[:limit]  # most bands first, then the earliest indexed
         key_of = self.compact.key_of
-        return [(key_of[uniq[i]], int(counts[i])) for i in order]
+        return [(key_of[u], c) for u, c in zip(uniq[order].tolist(), counts[order].tolist(), strict=True)]

@@ -97,6 +97,28 @@ class CompactTables:
         for k, table in zip(bucket_keys, self.bands, strict=True):
             table.buffer(k, slot)
 
+    def gather(self, keys: list[int], cap: int, bands: list[BandTable] | None = None) -> np.ndarray:
+        """The slots in bucket keys[b] of each band b, at most `cap` a band, the earliest inserted first
+        (dead ones included: the caller drops them), all bands in one array. One loop over the bands and
+        one array in the end: a method call and an array per band cost ~8 us, 64 per query."""
+        merged: list[np.ndarray] = []
+        buffered: list[int] = []
+        for k, t in zip(keys, self.bands if bands is None else bands, strict=True):
+            n = 0
+            h = t.h
+            if len(h):  # most bands of most queries: one search and a comparison
+                ku = np.uint64(k)  # a Python int would make numpy promote (copy) the whole array
+                lo = h.searchsorted(ku)
+                if lo < len(h) and h[lo] == ku:
+                    merged.append(t.s[lo : min(h.searchsorted(ku, "right"), lo + cap)])
+                    n = len(merged[-1])
+            more = t.buf_map.get(k)
+            if more and n < cap:
+                buffered += more[: cap - n]
+        if not merged:
+            return np.array(buffered, dtype=np.int32)
+        return np.concatenate([*merged, np.array(buffered, dtype=np.int32)])
+
     def bulk(self, keys: list, bucket_matrix: np.ndarray) -> None:
         """Add many keys at once: bucket_matrix[i, b] is key i's bucket key in band b."""
         slots = np.array([self.new_slot(k) for k in keys], dtype=np.int32)
@@ -169,18 +191,6 @@ class BandTable:
             out = [key_of[x] for x in self.s[lo : h.searchsorted(k, "right")].tolist() if not dead[x]]
         out += [key_of[x] for x in self.buf_map.get(int(k), ()) if not dead[x]]
         return out
-
-    def slots(self, k: np.uint64, cap: int) -> np.ndarray:
-        """Slots in bucket k, the earliest inserted first, at most `cap` of them (dead ones included:
-        the caller drops them). A bucket shared by thousands of near-duplicates costs `cap`."""
-        lo = self.h.searchsorted(k)
-        found = _NONE  # most bands of most queries: one search, one dict look-up, no allocation
-        if lo < len(self.h) and self.h[lo] == k:
-            found = self.s[lo : min(self.h.searchsorted(k, "right"), lo + cap)]
-        more = self.buf_map.get(int(k)) if self.buf_map else None
-        if more and len(found) < cap:
-            found = np.concatenate([found, np.array(more[: cap - len(found)], dtype=np.int32)])
-        return found
 
     def size(self) -> int:
         return len(self.shared.slot_of)

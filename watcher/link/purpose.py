@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from watcher.link.amendments import History, parse_history
 from watcher.link.boilerplate import plain
@@ -240,15 +241,17 @@ def _after_attachment_heading(text: str, pos: int) -> bool:
     return False
 
 
-def _carried_in_text(text: str) -> list[tuple[str, str]]:
-    """(key, verb) of every title the text hands on: 现将《X》印发给你们 → (X, 印发)."""
+@lru_cache(maxsize=4)
+def _carried_in_text(text: str) -> tuple[tuple[str, str], ...]:
+    """(key, verb) of every title the text hands on: 现将《X》印发给你们 → (X, 印发). Kept for the texts read
+    last: read() and own_keys() both ask (scanning the text's quoted titles twice cost ~40 us a document)."""
     head = text[:_SCAN]
     out = []
     for span in find_title_spans(head):
         m = _CARRY_AFTER.match(head[span.end : span.end + 80])
         if m:
             out.append((fold_title(span.raw), m.group("verb")))
-    return out
+    return tuple(out)
 
 
 def _aliases(sentence: str) -> list[tuple[int, int]]:
