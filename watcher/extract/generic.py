@@ -87,6 +87,7 @@ _HIDDEN = (
     ".ng-hide",
 )
 
+_PRUNED = ", ".join((*_CHROME_TAGS, *_HIDDEN))
 
 # A site's copyright and disclaimer block, under its heading: boilerplate on every page, never the text.
 _BOILERPLATE_HEADING = re.compile(r"^(?:版权与免责声明|免责声明|版权声明|版权与免责)[:：]?$")
@@ -94,8 +95,13 @@ _BOILERPLATE_HEADING = re.compile(r"^(?:版权与免责声明|免责声明|版�
 
 def _boilerplate_blocks(tree: LexborHTMLParser) -> list[LexborNode]:
     """The smallest element holding a boilerplate heading and the statement under it."""
-    found = []
+    found: list[LexborNode] = []
     root = tree.body
+    # Every heading holds 免责 or 声明: one scan of the page's text in C spares most pages the walk of
+    # their text nodes in Python (0.3 ms of a generated 2 ms page).
+    text = root.text() if root is not None else ""
+    if "免责" not in text and "声明" not in text:
+        return found
     for text in root.traverse(include_text=True) if root is not None else []:
         heading = (text.text_content or "").strip() if text.tag == "-text" else ""
         if not _BOILERPLATE_HEADING.match(heading):
@@ -111,9 +117,12 @@ def _boilerplate_blocks(tree: LexborHTMLParser) -> list[LexborNode]:
 def prune(tree: LexborHTMLParser) -> None:
     """Remove what a reader does not see (scripts, styles, hidden elements) and what is not the page's
     own (navigation chrome, the copyright and disclaimer boilerplate)."""
-    for selector in (*_CHROME_TAGS, *_HIDDEN):
-        for node in tree.css(selector):
-            node.decompose()
+    # One query for all of them: each query parses its selector and walks the page (15 walks cost 0.2 ms
+    # of a 2 ms page). The selectors test each node alone, so one walk of the page as it was removes what
+    # fifteen walks, each after the removals before it, removed; a node inside one already removed is a
+    # detached node, and removing it again changes nothing.
+    for node in tree.css(_PRUNED):
+        node.decompose()
     for node in _boilerplate_blocks(tree):
         node.decompose()
 
