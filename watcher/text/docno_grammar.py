@@ -293,6 +293,8 @@ def find_docnos(text: str, limit: int | None = None) -> list[DocNo]:
     Full-width digits, letters and brackets count as their ASCII forms, traditional script as simplified
     (國函〔2016〕204號 is 国函〔2016〕204号)."""
     text = simplified(text)
+    if "号" not in text:
+        return []  # every form ends in 号: a line, a name or a title without one is answered at once
     hits = _bracket_hits(text) + _announcement_hits(text) + _dashed_hits(text) + _order_hits(text)
     hits.sort(key=lambda h: h[0])
     out: list[DocNo] = []

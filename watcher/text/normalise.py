@@ -43,6 +43,12 @@ _UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
 
 def storable(text: str) -> str:
     """The text with what no database can store replaced: a lone surrogate by U+FFFD, NUL dropped."""
+    if "\x00" not in text:
+        try:  # UTF-8 refuses exactly the surrogates, and encodes a page in 3 us where the search takes 12
+            text.encode("utf-8")
+            return text
+        except UnicodeEncodeError:
+            pass
     if not _UNSTORABLE.search(text):
         return text
     return _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", text)
