@@ -16,7 +16,7 @@ from watcher.config.settings import DetailSelectors
 from watcher.extract.cleantext import plain
 from watcher.extract.generic import body_fallback, prune, remove_related_lists, strip_chrome, text_chars
 from watcher.extract.headline import date_under_title, headline_text, title_fallback
-from watcher.extract.htmltext import block_text, first_css, segments
+from watcher.extract.htmltext import PageTexts, block_text, first_css
 from watcher.extract.links import base_url, find_attachments
 from watcher.extract.metadata import DOCUMENT_TABLE, META_FIELDS, PAGE_TABLE, gov_meta
 from watcher.extract.model import AttachmentRef, Detail
@@ -73,12 +73,14 @@ class _Fields:
             self.origin[key] = origin
 
 
-def _read_fields(tree: LexborHTMLParser, meta_segments: list[str] | None, tags: dict[str, str]) -> _Fields:
+def _read_fields(
+    tree: LexborHTMLParser, texts: PageTexts, meta_segments: list[str] | None, tags: dict[str, str]
+) -> _Fields:
     """Labels of the configured metadata block, then labels anywhere on the (pruned) page, then the
     government-website <meta> tags for what no label gives."""
     fields = _Fields()
     tables = [(DOCUMENT_TABLE, meta_segments)] if meta_segments else []
-    for table, segs in [*tables, (PAGE_TABLE, segments(tree.body))]:
+    for table, segs in [*tables, (PAGE_TABLE, texts.page(tree.body))]:
         for key, f in table.read(segs or []).items():
             value = _TRAILING_DATE.sub("", f.value) if key == "source" else f.value
             if key in _DATE_KEYS and parse_date(value) is None:
@@ -146,20 +148,21 @@ def parse_detail(
             node.decompose()
     record = script_record(tree)  # before the scripts are pruned
     tags = gov_meta(tree)
+    texts = PageTexts()  # the metadata block and the body, read again with the page
     meta_node = first_css(tree, sel.meta) if sel.meta else None
-    meta_segments = segments(meta_node) if meta_node is not None else None
+    meta_segments = texts.segments(meta_node) if meta_node is not None else None
     selected_title = headline_text(first_css(tree, sel.title)) if sel.title else ""
     body_node = first_css(tree, sel.body) if sel.body else None
-    body = block_text(body_node) if body_node is not None else ""
+    body = "\n".join(texts.segments(body_node)) if body_node is not None else ""
     if body_node is None:
-        body_node = body_fallback(tree)
-        body = strip_chrome(block_text(body_node))
+        body_node = body_fallback(tree, texts)
+        body = strip_chrome("\n".join(texts.segments(body_node)))
     body, body_node, from_script = _script_body(record, body, body_node)
     attachments = find_attachments(body_node, base_url(tree, page_url), tree)
     # What the reader does not see, and the lists of other items, give no field of this page.
-    prune(tree)
-    remove_related_lists(tree)
-    fields = _read_fields(tree, meta_segments, tags)
+    prune(tree, texts)
+    remove_related_lists(tree, texts)
+    fields = _read_fields(tree, texts, meta_segments, tags)
     for key, value in record_fields(record).items() if from_script and record is not None else ():
         fields.put(key, value, "position:script")  # what no label or tag on the page gives
     title, title_origin = _title(tree, selected_title, fields, tags, list_title)

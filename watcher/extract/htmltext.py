@@ -33,8 +33,12 @@ def _joined(buf: list[str]) -> str:
     return text
 
 
-def segments(node: LexborNode | None) -> list[str]:
-    """Text of node split at block boundaries; whitespace collapsed, empty segments dropped."""
+def segments(
+    node: LexborNode | None, known: dict[int, list[str]] | None = None, visited: set[int] | None = None
+) -> list[str]:
+    """Text of node split at block boundaries; whitespace collapsed, empty segments dropped. `known`: the
+    segments of blocks read before and unchanged since, by mem_id, taken as they are; `visited` collects the
+    mem_ids of the elements read (see PageTexts)."""
     if node is None:
         return []
     out: list[str] = []
@@ -58,13 +62,19 @@ def segments(node: LexborNode | None) -> list[str]:
             buf.append(cur.text_content or "")
             continue
         if tag in _PASSED:
-            continue
+            continue  # nothing in it is read, so removing it changes no segment: not visited
+        if visited is not None:
+            visited.add(cur.mem_id)
         if tag in BLOCK_TAGS:
             if buf:
                 text = _joined(buf)
                 if text:
                     out.append(text)
                 buf.clear()
+            # A block's segments are those of a walk of it alone: it starts and ends with an empty buffer.
+            if known and (seen := known.get(cur.mem_id)) is not None:
+                out += seen
+                continue
             push(None)
         child = cur.last_child
         while child is not None:
@@ -73,6 +83,44 @@ def segments(node: LexborNode | None) -> list[str]:
     if buf and (text := _joined(buf)):
         out.append(text)
     return out
+
+
+class PageTexts:
+    """The segments of one page's blocks as read (the metadata block, the body), for the walk of the whole
+    page after its pruning to take as they are rather than walk them again (a third of that walk on a
+    generated page). A removal forgets each block it changes: one it removes an element of (a node of the
+    block's walk), the block itself, one it detaches (an element around it)."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, list[str]] = {}
+        self._inside: dict[int, set[int]] = {}  # block -> the elements its walk read
+        self._around: dict[int, set[int]] = {}  # block -> its ancestors
+
+    def segments(self, node: LexborNode | None) -> list[str]:
+        if node is None or node.tag not in BLOCK_TAGS:
+            return segments(node)
+        inside: set[int] = set()
+        found = segments(node, visited=inside)
+        around: set[int] = set()
+        up = node.parent
+        while up is not None:
+            around.add(up.mem_id)
+            up = up.parent
+        key = node.mem_id
+        self._known[key], self._inside[key], self._around[key] = found, inside, around
+        return list(found)
+
+    def page(self, node: LexborNode | None) -> list[str]:
+        """segments(node), the blocks read before taken as they are."""
+        return segments(node, self._known)
+
+    def forget(self, removed: LexborNode) -> None:
+        """Before `removed` is decomposed."""
+        if not self._known:
+            return
+        key = removed.mem_id
+        for block in [b for b in self._known if b == key or key in self._inside[b] or key in self._around[b]]:
+            del self._known[block], self._inside[block], self._around[block]
 
 
 def block_text(node: LexborNode | None) -> str:
