@@ -26,6 +26,8 @@ from watcher.text.docno import docno_key, find_docnos, find_titles, normalise_do
 # How the name of an organ ends (人民代表大会常务委员会 ends in 委员会): a signer, and the issuer a title names.
 _ORGAN_END = r"(?:人民政府|办公厅|办公室|委员会|[厅局部署委会院府])"
 _SIGNER = re.compile(_ORGAN_END + "$")
+_BRACKETED = re.compile(r"[（(].*?[)）]")
+_PUNCTUATION = re.compile(r"[，。,；;:：]")  # a sentence, not a name
 # A 公文 title names its issuer before 关于: 国务院办公厅关于…的通知, 全国人民代表大会常务委员会关于…的决议.
 # One organ only (joint titles separate theirs with spaces, and do not match).
 _TITLE_ISSUER = re.compile(rf"^(?P<organ>[\u4e00-\u9fff]{{2,30}}?{_ORGAN_END})关于.")
@@ -42,8 +44,8 @@ def signature(lines: list[str]) -> tuple[str | None, date | None]:
         if when:
             signer = None
             for j in range(i - 1, max(i - 4, -1), -1):
-                cand = re.sub(r"[（(].*?[)）]", "", tail[j]).strip()
-                if 2 <= len(cand) <= 30 and _SIGNER.search(cand) and not re.search(r"[，。,；;:：]", cand):
+                cand = _BRACKETED.sub("", tail[j]).strip()
+                if 2 <= len(cand) <= 30 and _SIGNER.search(cand) and not _PUNCTUATION.search(cand):
                     signer = cand
                     break
             return signer, when

@@ -18,7 +18,10 @@ _ITEM_START = re.compile(
     r"^(?:[一二三四五六七八九十百]+、|[（(][一二三四五六七八九十百]+[）)]|\d{1,3}[.、．)]|[（(]\d{1,3}[）)]|"
     r"第[一二三四五六七八九十百零〇\d]+[章节条款]|附件|附表)"
 )
-_CJK_GAP = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])\s+(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])")
+# A space between two CJK characters, in a line whose spaces clean_line made single: the space is searched
+# (a literal: the search skips to it) and the character before it looked behind at, where a pattern that
+# starts with the lookbehind is tried at every character.
+_CJK_GAP = re.compile(r" (?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef] )(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])")
 _SKELETON_DROP = re.compile(r"[^\u4e00-\u9fffA-Za-z]")
 _MIN_DUP = 12  # shorter paragraphs (headings, dates, signatures) may legitimately repeat
 _MIN_FRAGMENT = 20  # a fragment this long found inside earlier text is a re-paste, not new text
