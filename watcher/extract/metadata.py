@@ -120,21 +120,25 @@ class LabelTable:
     def occurrences(self, segs: list[str]) -> list[Labelled]:
         """Every labelled field in document order, empty values ('无', '-') left out."""
         out: list[Labelled] = []
+        label_only = self.label_only.match
         i = 0
         while i < len(segs):
-            only = self.label_only.match(segs[i])
+            seg = segs[i]
+            i += 1
+            only = label_only(seg)
             if only:
                 key, label = self._key(only.group("label"))
                 value = ""
-                nxt = segs[i + 1] if i + 1 < len(segs) else None
-                if nxt is not None and not self.label_only.match(nxt) and not self.label_re.match(nxt):
+                nxt = segs[i] if i < len(segs) else None
+                if nxt is not None and not label_only(nxt) and not self.label_re.match(nxt):
                     value = nxt
                     i += 1
                 found = [Labelled(key, label, value.strip())]
+            elif ":" in seg or "：" in seg:  # every field in a segment has its colon
+                found = self._in_segment(seg)
             else:
-                found = self._in_segment(segs[i])
-            out.extend(f for f in found if f.value not in _EMPTY_VALUES and f.key != "-")
-            i += 1
+                continue
+            out += [f for f in found if f.value not in _EMPTY_VALUES and f.key != "-"]
         return out
 
     def read(self, segs: list[str]) -> dict[str, Labelled]:
