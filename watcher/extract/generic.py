@@ -19,13 +19,21 @@ _ROW_TAGS = ("li", "tr", "dd", "p", "div")
 def _dated_rows(tree: LexborHTMLParser | LexborNode) -> list[list[LexborNode]]:
     """Groups of same-shaped containers (tag, class, parent) that each hold a link and a date."""
     groups: dict[tuple, list[LexborNode]] = {}
+    # Whether a container's text holds a date, by mem_id: the links of one list share their containers,
+    # whose text would be read again for each (a tenth of reading a gov.cn page).
+    dated: dict[int, bool] = {}
     for a in tree.css("a[href]"):
         node: LexborNode | None = a
         for _ in range(3):
             node = node.parent if node is not None else None
             if node is None:
                 break
-            if node.tag in _ROW_TAGS and DATE_IN_TEXT.search(node.text() or ""):
+            if node.tag not in _ROW_TAGS:
+                continue
+            nid = node.mem_id
+            if nid not in dated:
+                dated[nid] = DATE_IN_TEXT.search(node.text() or "") is not None
+            if dated[nid]:
                 parent = node.parent
                 key = (node.tag, node.attributes.get("class"), parent.mem_id if parent else 0)
                 bucket = groups.setdefault(key, [])
