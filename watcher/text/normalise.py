@@ -12,6 +12,7 @@ import unicodedata
 
 _TERMINAL = tuple("。！？：!?:…")
 _CLOSERS = tuple("”」』)）】\"'")
+_CLOSER_CHARS = "".join(_CLOSERS)
 _ENDS_WITH_DATE = re.compile(r"(?:19|20)\d{2}年\d{1,2}月\d{1,2}日$")
 # Numbered headings and list items start a new paragraph: 一、 （一） 1. 第三条 附件
 _ITEM_START = re.compile(
@@ -80,7 +81,7 @@ def _is_heading(line: str) -> bool:
 
 
 def _ends_paragraph(line: str) -> bool:
-    stripped = line.rstrip("".join(_CLOSERS))
+    stripped = line.rstrip(_CLOSER_CHARS)
     return stripped.endswith(_TERMINAL) or (len(line) <= 40 and bool(_ENDS_WITH_DATE.search(line)))
 
 
