@@ -16,7 +16,7 @@ from watcher.config.settings import DetailSelectors
 from watcher.extract.cleantext import plain
 from watcher.extract.generic import body_fallback, prune, remove_related_lists, strip_chrome, text_chars
 from watcher.extract.headline import date_under_title, headline_text, title_fallback
-from watcher.extract.htmltext import block_text, first_css, segments
+from watcher.extract.htmltext import PageTexts, block_text, first_css
 from watcher.extract.links import base_url, find_attachments
 from watcher.extract.metadata import DOCUMENT_TABLE, META_FIELDS, PAGE_TABLE, gov_meta
 from watcher.extract.model import AttachmentRef, Detail
@@ -26,6 +26,8 @@ from watcher.text.docno import docno_key, find_docnos, find_titles, normalise_do
 # How the name of an organ ends (人民代表大会常务委员会 ends in 委员会): a signer, and the issuer a title names.
 _ORGAN_END = r"(?:人民政府|办公厅|办公室|委员会|[厅局部署委会院府])"
 _SIGNER = re.compile(_ORGAN_END + "$")
+_BRACKETED = re.compile(r"[（(].*?[)）]")
+_PUNCTUATION = re.compile(r"[，。,；;:：]")  # a sentence, not a name
 # A 公文 title names its issuer before 关于: 国务院办公厅关于…的通知, 全国人民代表大会常务委员会关于…的决议.
 # One organ only (joint titles separate theirs with spaces, and do not match).
 _TITLE_ISSUER = re.compile(rf"^(?P<organ>[\u4e00-\u9fff]{{2,30}}?{_ORGAN_END})关于.")
@@ -42,8 +44,8 @@ def signature(lines: list[str]) -> tuple[str | None, date | None]:
         if when:
             signer = None
             for j in range(i - 1, max(i - 4, -1), -1):
-                cand = re.sub(r"[（(].*?[)）]", "", tail[j]).strip()
-                if 2 <= len(cand) <= 30 and _SIGNER.search(cand) and not re.search(r"[，。,；;:：]", cand):
+                cand = _BRACKETED.sub("", tail[j]).strip()
+                if 2 <= len(cand) <= 30 and _SIGNER.search(cand) and not _PUNCTUATION.search(cand):
                     signer = cand
                     break
             return signer, when
@@ -73,12 +75,14 @@ class _Fields:
             self.origin[key] = origin
 
 
-def _read_fields(tree: LexborHTMLParser, meta_segments: list[str] | None, tags: dict[str, str]) -> _Fields:
+def _read_fields(
+    tree: LexborHTMLParser, texts: PageTexts, meta_segments: list[str] | None, tags: dict[str, str]
+) -> _Fields:
     """Labels of the configured metadata block, then labels anywhere on the (pruned) page, then the
     government-website <meta> tags for what no label gives."""
     fields = _Fields()
     tables = [(DOCUMENT_TABLE, meta_segments)] if meta_segments else []
-    for table, segs in [*tables, (PAGE_TABLE, segments(tree.body))]:
+    for table, segs in [*tables, (PAGE_TABLE, texts.page(tree.body))]:
         for key, f in table.read(segs or []).items():
             value = _TRAILING_DATE.sub("", f.value) if key == "source" else f.value
             if key in _DATE_KEYS and parse_date(value) is None:
@@ -146,20 +150,21 @@ def parse_detail(
             node.decompose()
     record = script_record(tree)  # before the scripts are pruned
     tags = gov_meta(tree)
+    texts = PageTexts()  # the metadata block and the body, read again with the page
     meta_node = first_css(tree, sel.meta) if sel.meta else None
-    meta_segments = segments(meta_node) if meta_node is not None else None
+    meta_segments = texts.segments(meta_node) if meta_node is not None else None
     selected_title = headline_text(first_css(tree, sel.title)) if sel.title else ""
     body_node = first_css(tree, sel.body) if sel.body else None
-    body = block_text(body_node) if body_node is not None else ""
+    body = "\n".join(texts.segments(body_node)) if body_node is not None else ""
     if body_node is None:
-        body_node = body_fallback(tree)
-        body = strip_chrome(block_text(body_node))
+        body_node = body_fallback(tree, texts)
+        body = strip_chrome("\n".join(texts.segments(body_node)))
     body, body_node, from_script = _script_body(record, body, body_node)
     attachments = find_attachments(body_node, base_url(tree, page_url), tree)
     # What the reader does not see, and the lists of other items, give no field of this page.
-    prune(tree)
-    remove_related_lists(tree)
-    fields = _read_fields(tree, meta_segments, tags)
+    prune(tree, texts)
+    remove_related_lists(tree, texts)
+    fields = _read_fields(tree, texts, meta_segments, tags)
     for key, value in record_fields(record).items() if from_script and record is not None else ():
         fields.put(key, value, "position:script")  # what no label or tag on the page gives
     title, title_origin = _title(tree, selected_title, fields, tags, list_title)

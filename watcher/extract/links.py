@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from urllib.parse import urldefrag, urljoin
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -22,6 +23,18 @@ def absolute(base: str, href: str | None) -> str | None:
     href = href.strip()
     if href.startswith(("javascript:", "mailto:", "tel:", "#")):
         return None
+    if href.startswith("/") and not href.startswith("//"):
+        # A path from the root resolves against the base's scheme and host alone (urljoin reads nothing
+        # else of the base then): the pages of one site share their menus' links in the cache.
+        parts = urlsplit(base)
+        if parts.scheme in ("http", "https"):
+            base = f"{parts.scheme}://{parts.netloc}/"
+    return _resolved(base, href)
+
+
+# urljoin parses both URLs and joins them again: 10 us a link, and a page's menus repeat on every page.
+@functools.lru_cache(maxsize=4096)
+def _resolved(base: str, href: str) -> str | None:
     url = urldefrag(urljoin(base, href))[0]
     return url if url.startswith(("http://", "https://")) else None
 
@@ -56,9 +69,9 @@ def find_attachments(node: LexborNode | None, base: str, page: LexborHTMLParser 
     for scope, in_body in scopes:
         for a in scope.css("a[href]"):
             url = absolute(base, a.attributes.get("href"))
-            name = node_text(a) or (a.attributes.get("title") or "").strip()
             if not url or url in seen:
-                continue
+                continue  # before its text is read: scripts, anchors, a file already taken
+            name = node_text(a) or (a.attributes.get("title") or "").strip()
             label = name + " " + (a.parent.text() if a.parent is not None and not in_body else "")[:40]
             if _is_attachment(url, name if in_body else label):
                 seen.add(url)

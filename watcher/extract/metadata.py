@@ -37,8 +37,13 @@ _EMPTY_VALUES = {"", "无", "-", "--", "/", "暂无", "空"}
 _GAP = " |丨　"
 # A number's value is one token: any `词：` after a gap ends it (文号：X 文件登记号：Y gives X).
 _NUMBER_KEYS = {"doc_no", "index_no"}
-# Any short word and a colon after a gap starts a field, known or not (文件登记号：, 浏览量：).
-_ANY_LABEL = re.compile(r"(?<=[ |丨　])[\u4e00-\u9fff]{2,6}\s*[:：]")
+# Any short word and a colon after a gap starts a field, known or not (文件登记号：, 浏览量：). The gap is
+# matched, not looked behind at (a pattern that starts with a lookbehind is tried at every character):
+# the field starts where group `word` does.
+_ANY_LABEL = re.compile(r"[ |丨　](?P<word>[\u4e00-\u9fff]{2,6}\s*[:：])")
+_COLON = re.compile("[:：]")
+# Segments up to this long are searched whole; in longer ones only around their colons (see _label_matches).
+_SEARCH_WHOLE = 40
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,9 @@ class LabelTable:
         self.label_re = re.compile(r"(?P<label>" + _alternation(ordered) + r")\s*[:：]")
         self.label_only = re.compile(r"^(?P<label>" + _alternation(ordered) + r")\s*[:：]?$")
         self.any_label_ends_value = any_label_ends_value
+        # How far before its colon a label match may start, in text whose spaces are single: the label's
+        # characters with a space between each, a space, the colon.
+        self.reach = 2 * max(map(len, self.key_of)) + 2
 
     def _key(self, raw: str) -> tuple[str, str]:
         label = "".join(raw.split())
@@ -71,14 +79,37 @@ class LabelTable:
 
     def _value_end(self, seg: str, start: int, end: int, key: str) -> int:
         if self.any_label_ends_value or key in _NUMBER_KEYS:
-            other = _ANY_LABEL.search(seg, start, end)
+            # The gap may stand just before `start` (a lookbehind would see it there).
+            other = _ANY_LABEL.search(seg, max(start - 1, 0), end)
             if other is not None:
-                return other.start()
+                return other.start("word")
         return end
+
+    def _label_matches(self, seg: str) -> list[re.Match[str]]:
+        """label_re.finditer(seg), searched only near the colons of a long segment: the label pattern tries
+        each character that starts a label (时, 日, 分, 名 are common in running text: 120 ns a character of
+        text, most of reading a page's fields). A match ends at a colon and starts at most `reach` before
+        it (spaces single), so the matches in the windows before the colons, windows that overlap
+        searched as one, are the matches in the whole segment."""
+        if ":" not in seg and "：" not in seg:
+            return []
+        if len(seg) <= _SEARCH_WHOLE or " ".join(seg.split()) != seg:
+            return list(self.label_re.finditer(seg))
+        found: list[re.Match[str]] = []
+        lo = hi = -1
+        for colon in _COLON.finditer(seg):
+            start = max(colon.start() - self.reach, 0)
+            if hi < start:
+                if hi >= 0:
+                    found += self.label_re.finditer(seg, lo, hi)
+                lo = start
+            hi = colon.end()
+        found += self.label_re.finditer(seg, lo, hi)
+        return found
 
     def _in_segment(self, seg: str) -> list[Labelled]:
         # Mid-segment labels count only where they start the segment or follow a gap.
-        matches = [m for m in self.label_re.finditer(seg) if m.start() == 0 or seg[m.start() - 1] in _GAP]
+        matches = [m for m in self._label_matches(seg) if m.start() == 0 or seg[m.start() - 1] in _GAP]
         found = []
         for j, m in enumerate(matches):
             key, label = self._key(m.group("label"))
@@ -89,21 +120,25 @@ class LabelTable:
     def occurrences(self, segs: list[str]) -> list[Labelled]:
         """Every labelled field in document order, empty values ('无', '-') left out."""
         out: list[Labelled] = []
+        label_only = self.label_only.match
         i = 0
         while i < len(segs):
-            only = self.label_only.match(segs[i])
+            seg = segs[i]
+            i += 1
+            only = label_only(seg)
             if only:
                 key, label = self._key(only.group("label"))
                 value = ""
-                nxt = segs[i + 1] if i + 1 < len(segs) else None
-                if nxt is not None and not self.label_only.match(nxt) and not self.label_re.match(nxt):
+                nxt = segs[i] if i < len(segs) else None
+                if nxt is not None and not label_only(nxt) and not self.label_re.match(nxt):
                     value = nxt
                     i += 1
                 found = [Labelled(key, label, value.strip())]
+            elif ":" in seg or "：" in seg:  # every field in a segment has its colon
+                found = self._in_segment(seg)
             else:
-                found = self._in_segment(segs[i])
-            out.extend(f for f in found if f.value not in _EMPTY_VALUES and f.key != "-")
-            i += 1
+                continue
+            out += [f for f in found if f.value not in _EMPTY_VALUES and f.key != "-"]
         return out
 
     def read(self, segs: list[str]) -> dict[str, Labelled]:

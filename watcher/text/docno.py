@@ -8,6 +8,7 @@ The grammar is in watcher.text.docno_grammar.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -34,8 +35,10 @@ def _nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_docno(text: str | None) -> DocNo | None:
-    """The first 文号 in text, normalised; None when there is none."""
+    """The first 文号 in text, normalised; None when there is none. Kept for the texts asked again (a page's
+    文号 is read as labelled, then as normalised, to compare with the ones its text cites: 35 us each)."""
     found = find_docnos(text or "", limit=1)
     return found[0] if found else None
 
@@ -108,6 +111,15 @@ def parse_date(text: str | None) -> date | None:
     """The first date in text: 2021-07-08, 2021年7月8日, 2021/7/8, 2021.07.08, 二〇二〇年三月二十七日."""
     if not text:
         return None
+    # A short text (a date cell, a label's value, a signature line) is kept: a page reads its dates two or
+    # three times over (as labelled, as settled) and a site's pages share them.
+    return _short_date(text) if len(text) <= _SHORT else _date_in(text)
+
+
+_SHORT = 64
+
+
+def _date_in(text: str) -> date | None:
     text = _nfkc(text)
     m = _DATE.search(text)
     if m:
@@ -123,6 +135,8 @@ def parse_date(text: str | None) -> date | None:
             return None
     return None
 
+
+_short_date = functools.lru_cache(maxsize=4096)(_date_in)
 
 _EFFECTIVE = re.compile(r"自\s*((?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)\s*起\s*(?:施行|实施|执行|生效)")
 

@@ -12,13 +12,17 @@ import unicodedata
 
 _TERMINAL = tuple("。！？：!?:…")
 _CLOSERS = tuple("”」』)）】\"'")
+_CLOSER_CHARS = "".join(_CLOSERS)
 _ENDS_WITH_DATE = re.compile(r"(?:19|20)\d{2}年\d{1,2}月\d{1,2}日$")
 # Numbered headings and list items start a new paragraph: 一、 （一） 1. 第三条 附件
 _ITEM_START = re.compile(
     r"^(?:[一二三四五六七八九十百]+、|[（(][一二三四五六七八九十百]+[）)]|\d{1,3}[.、．)]|[（(]\d{1,3}[）)]|"
     r"第[一二三四五六七八九十百零〇\d]+[章节条款]|附件|附表)"
 )
-_CJK_GAP = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])\s+(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])")
+# A space between two CJK characters, in a line whose spaces clean_line made single: the space is searched
+# (a literal: the search skips to it) and the character before it looked behind at, where a pattern that
+# starts with the lookbehind is tried at every character.
+_CJK_GAP = re.compile(r" (?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef] )(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])")
 _SKELETON_DROP = re.compile(r"[^\u4e00-\u9fffA-Za-z]")
 _MIN_DUP = 12  # shorter paragraphs (headings, dates, signatures) may legitimately repeat
 _MIN_FRAGMENT = 20  # a fragment this long found inside earlier text is a re-paste, not new text
@@ -28,8 +32,16 @@ _FULLWIDTH = re.compile("[\uff01-\uff5e\u3000]")
 _FW_MAP = {chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)} | {"\u3000": " "}
 
 
-def _halfwidth(m: re.Match) -> str:
-    return _FW_MAP[m.group()]
+def _halfwidth_all(text: str) -> str:
+    """Each kind of full-width character that occurs replaced at once by str.replace, not each occurrence by
+    a callback of re.sub: a page holds a few kinds of them (，：（）) but dozens of each (25 us a page, against
+    110 us). A replacement keeps the text's length, so the search goes on where it found the last kind."""
+    m = _FULLWIDTH.search(text)
+    while m is not None:
+        ch = m.group()
+        text = text.replace(ch, _FW_MAP[ch])
+        m = _FULLWIDTH.search(text, m.end())
+    return text
 
 
 # What no database column can hold: lone surrogates (a broken PDF font map yields them; UTF-8 cannot encode them)
@@ -39,6 +51,12 @@ _UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
 
 def storable(text: str) -> str:
     """The text with what no database can store replaced: a lone surrogate by U+FFFD, NUL dropped."""
+    if "\x00" not in text:
+        try:  # UTF-8 refuses exactly the surrogates, and encodes a page in 3 us where the search takes 12
+            text.encode("utf-8")
+            return text
+        except UnicodeEncodeError:
+            pass
     if not _UNSTORABLE.search(text):
         return text
     return _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", text)
@@ -48,9 +66,9 @@ def nfkc(text: str) -> str:
     """NFKC: （ becomes ( and ， becomes , — both spellings occur for the same document.
 
     Full-width ASCII is nearly all NFKC changes in Chinese text, so it is mapped first and the full
-    normalisation (five times slower) runs only when something else is left."""
-    text = _FULLWIDTH.sub(_halfwidth, text)
-    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
+    normalisation (five times slower) runs only when something else is left: normalize() itself returns
+    a text its quick check passes as it is (is_normalized() before it read a text twice when not)."""
+    return unicodedata.normalize("NFKC", _halfwidth_all(text))
 
 
 def clean_line(line: str) -> str:
@@ -63,7 +81,7 @@ def _is_heading(line: str) -> bool:
 
 
 def _ends_paragraph(line: str) -> bool:
-    stripped = line.rstrip("".join(_CLOSERS))
+    stripped = line.rstrip(_CLOSER_CHARS)
     return stripped.endswith(_TERMINAL) or (len(line) <= 40 and bool(_ENDS_WITH_DATE.search(line)))
 
 
@@ -91,15 +109,16 @@ def paragraphs(text: str) -> list[str]:
     """Normalised paragraphs of text, PDF-broken lines rejoined, repeated paragraphs dropped."""
     lines = [clean_line(l) for l in nfkc(text).splitlines()]
     seen: set[str] = set()
-    so_far: list[str] = []
+    so_far = ""  # the keys kept so far, one a line: grown, not joined again for each paragraph
     out: list[str] = []
     for para in rejoin_lines(lines):
-        key = skeleton(para)
+        # A skeleton is no longer than its paragraph: a short one (a date, a signature) needs none.
+        key = skeleton(para) if len(para) >= _MIN_DUP else ""
         if len(key) >= _MIN_DUP:
-            if key in seen or (len(key) >= _MIN_FRAGMENT and key in "\n".join(so_far)):
+            if key in seen or (len(key) >= _MIN_FRAGMENT and key in so_far):
                 continue
             seen.add(key)
-            so_far.append(key)
+            so_far = so_far + "\n" + key if so_far else key
         out.append(para)
     return out
 
