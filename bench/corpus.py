@@ -17,12 +17,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from storage.records import Outcome  # noqa: E402
 from storage.repo import Store  # noqa: E402
 from watcher.demo.portal import seed_documents  # noqa: E402
-from watcher.extract.model import Detail, ListItem  # noqa: E402
-from watcher.pipeline.snapshot import snapshot  # noqa: E402
-from watcher.text.docno import find_docnos, find_titles  # noqa: E402
+from watcher.evaluation.links import store_text  # noqa: E402
+from watcher.extract.model import Detail  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
 
@@ -97,21 +95,16 @@ def other_document(i: int, pool: list[str], rng: random.Random) -> Doc:
 
 def store_document(store: Store, n: int, doc: Doc) -> int:
     """Store one document as a new notice (what a poll does with a detail page); its notice id."""
-    url = f"http://bench/{n}"
-    states = store.record_list("bench", {"url": f"http://bench/list/{n}"}, [ListItem(url, doc.title, doc.written)])
     detail = Detail(
-        url=url,
+        url=f"http://bench/{n}",
         title=doc.title,
         body=doc.body,
         doc_no=doc.doc_no,
         issuer=doc.issuer,
         written=doc.written,
         published=doc.written,
-        cited_docnos=[str(x) for x in find_docnos(doc.body) if str(x) != doc.doc_no],
-        cited_titles=find_titles(doc.body),
     )
-    store.apply("bench", [Outcome(states[url], snapshot(detail))])
-    return states[url].id
+    return store_text(store, "bench", f"http://bench/list/{n}", detail)
 
 
 def timed_run(linker) -> tuple[float, int]:

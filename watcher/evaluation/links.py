@@ -92,21 +92,21 @@ def load_folder(folder: Path) -> list[LoadedDoc]:
     return [load_document(p, folder) for p in document_paths(folder)]
 
 
+def store_text(store: Store, source_id: str, list_url: str, detail: Detail, list_title: str | None = None) -> int:
+    """Store a text as a new notice, as a poll stores a detail page (what it cites read from its body, by
+    `detail.url`, listed on `list_url` as `list_title`, default its title); its notice id. Nothing is linked."""
+    item = ListItem(detail.url, list_title or detail.title, detail.written)
+    states = store.record_list(source_id, dict(url=list_url), [item])
+    detail.cited_docnos = [str(x) for x in find_docnos(detail.body) if str(x) != detail.doc_no]
+    detail.cited_titles = find_titles(detail.body)
+    store.apply(source_id, [Outcome(states[detail.url], snapshot(detail))])
+    return states[detail.url].id
+
+
 def _store_one(store: Store, d: LoadedDoc) -> int:
     """Store one document as a notice (url file:<path>); its notice id."""
-    url = f"file:{d.path}"
-    states = store.record_list("eval", dict(url=f"eval:{d.path}"), [ListItem(url, d.title or d.path, d.when)])
-    detail = Detail(
-        url=url,
-        title=d.title or "",
-        body=d.body,
-        doc_no=d.doc_no,
-        written=d.when,
-        cited_docnos=[str(x) for x in find_docnos(d.body) if str(x) != d.doc_no],
-        cited_titles=find_titles(d.body),
-    )
-    store.apply("eval", [Outcome(states[url], snapshot(detail))])
-    return states[url].id
+    detail = Detail(url=f"file:{d.path}", title=d.title or "", body=d.body, doc_no=d.doc_no, written=d.when)
+    return store_text(store, "eval", f"eval:{d.path}", detail, d.title or d.path)
 
 
 def _in_date_order(docs: list[LoadedDoc]) -> list[LoadedDoc]:
