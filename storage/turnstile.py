@@ -1,17 +1,27 @@
 """Who writes first when two processes write one SQLite file: the poll, before the linking stage.
 
 SQLite lets one writer in at a time, and a writer turned away sleeps in the busy handler (1, 2, 5 … 100 ms) and
-tries again. The link process (watcher/pipeline/linkproc.py) writes in one transaction per document, each held
-while the document is compared (~8 ms), one after another: a poll's batch then found the file locked nearly every
-time it looked, slept, and the whole cold ingest took 2x longer beside the linker than after it (64 s against 30 s
-for 1,000 bench notices). So writes take turns through a lock file beside the database:
+tries again. The link process (watcher/pipeline/linkproc.py) writes one transaction after another: a poll's batch
+then found the file locked nearly every time it looked, slept, and a cold ingest of 1,000 bench notices took 64 s
+beside the linker against 30 s after it. A first turnstile that held the linker back for as long as the poll was
+in the store starved the linker instead: while the poll stored 900 notices it signed 44 (the poll's calls follow
+each other closely). So two lock files beside the database:
 
-  the poll        holds the turnstile shared while it calls the store (any number of pollers at once);
-  the linker      passes through it exclusively, and releases it at once, before each transaction.
+  `.write`  held exclusively by whoever is in a transaction (the poll: for each storage call); a waiter is woken
+            by the kernel the moment it is released, with no sleeping in the busy handler;
+  `.want`   held shared by a poll while it waits for `.write`: the linker starts no transaction while it is held;
+            held exclusively by the linker while it waits for `.write`: the poll's next call queues behind it.
 
-A linker arriving while a poll holds it waits for that call to end; a poll arriving while the linker is in a
-transaction waits in SQLite's busy handler for that one document only, and no new one starts meanwhile. A process
-that dies drops its lock with its file descriptor (flock). PostgreSQL needs none of this: its writers lock rows.
+Both take `.want` before `.write` and let it go before anything else (no deadlock). A poll therefore waits for at
+most the linker's current transaction (the linker closes one after 50 ms), and the linker for the poll's current
+call, never for a queue of them: the two alternate. (With the linker waiting for `.write` alone, the poll, whose
+calls follow each other closely and whose thread was running when the kernel woke both, won nearly every race.)
+The linker takes its turn at a transaction's first write, not for its reads. A process that dies drops its locks
+with its file descriptors (flock). PostgreSQL needs none of this: its writers lock rows.
+
+What it does not remove: SQLite has one writer, and the linker computes inside its transactions (from a document's
+first write to its commit), so while the poll stores, the two alternate on the file rather than run side by side;
+the linker catches up once the poll is fetching or done (bench/poll.py: docs/linking.md has the figures).
 """
 
 from __future__ import annotations
@@ -27,29 +37,61 @@ from sqlalchemy.engine import Engine
 from storage.db import in_memory
 
 
+def _open(path: str) -> int:
+    return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+
+
 class Turnstile:
-    """The lock file of one SQLite database (`{database}.write-turn`); None-safe helpers below."""
+    """The lock files of one SQLite database (`{database}.write`, `{database}.want`)."""
 
     def __init__(self, database: str):
-        self.path = f"{database}.write-turn"
+        self.write = f"{database}.write"
+        self.want = f"{database}.want"
+        self._fd: int | None = None  # the linker's `.write`, held through its transaction
+        self._depth = 0  # the linker's writing transactions open at once
+        self.holding: set[int] = set()  # the linker's connections in a transaction that holds the turn
 
     @contextlib.contextmanager
     def first(self) -> Iterator[None]:
-        """A call of the poll: the linker starts no transaction until it returns."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        """A call of the poll: it says it wants the file, waits for the linker's transaction, then runs."""
+        want, write = _open(self.want), _open(self.write)
         try:
-            fcntl.flock(fd, fcntl.LOCK_SH)
+            fcntl.flock(want, fcntl.LOCK_SH)
+            fcntl.flock(write, fcntl.LOCK_EX)
+            os.close(want)  # the linker may queue behind this call now, not behind the next
+            want = -1
             yield
         finally:
-            os.close(fd)  # releases the lock
+            if want >= 0:
+                os.close(want)
+            os.close(write)  # releases `.write`
 
-    def after(self) -> None:
-        """Before a transaction of the linker: wait while a poll is in the store."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+    def enter(self) -> None:
+        """A transaction of the linker begins: after any poll that waits, then holding `.write`."""
+        self._depth += 1
+        if self._depth > 1:
+            return  # the process already holds it: flock on another descriptor would wait for itself
+        want = _open(self.want)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            fcntl.flock(want, fcntl.LOCK_EX)  # granted once no poll waits; kept while waiting for `.write`,
+            self._fd = _open(self.write)  # so that the poll's next call queues behind this transaction
+            fcntl.flock(self._fd, fcntl.LOCK_EX)  # instead of winning every race for `.write` (it did)
         finally:
-            os.close(fd)
+            os.close(want)
+
+    def leave(self) -> None:
+        """A transaction of the linker ended (committed or rolled back)."""
+        self._depth = max(0, self._depth - 1)
+        if self._depth == 0:
+            self.reset()
+
+    def reset(self) -> None:
+        """Hold nothing: after each pass of the linker, whatever a connection lost in an error left counted."""
+        self._depth = 0
+        self.holding.clear()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def turnstile(engine: Engine) -> Turnstile | None:
@@ -59,8 +101,29 @@ def turnstile(engine: Engine) -> Turnstile | None:
     return Turnstile(str(engine.url.database))
 
 
-def give_way(engine: Engine) -> None:
-    """Make every transaction begun on `engine` wait its turn after the poll's calls (the link process's engine)."""
+_READS = ("SELECT", "PRAGMA", "WITH")  # statements that take no write lock (pysqlite opens no transaction for them)
+
+
+def give_way(engine: Engine) -> Turnstile | None:
+    """Make every transaction on `engine` (the link process's) that writes take its turn after a waiting poll; the
+    turnstile (None when the database needs none). The turn is taken at a transaction's first write, which is when
+    the driver begins the transaction and SQLite takes its write lock: a read never waits for a poll (the linker's
+    reads between its writes, each waiting for a poll's call, had made it link 6 notices while the poll stored 200)."""
     turn = turnstile(engine)
-    if turn is not None:
-        event.listen(engine, "begin", lambda _conn: turn.after())
+    if turn is None:
+        return None
+
+    def before(conn, _cursor, statement: str, *_args) -> None:
+        if id(conn) not in turn.holding and not statement.lstrip()[:6].upper().startswith(_READS):
+            turn.enter()
+            turn.holding.add(id(conn))
+
+    def ended(conn) -> None:
+        if id(conn) in turn.holding:
+            turn.holding.discard(id(conn))
+            turn.leave()
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "commit", ended)
+    event.listen(engine, "rollback", ended)
+    return turn

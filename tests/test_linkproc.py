@@ -92,22 +92,51 @@ def test_a_memory_database_is_linked_in_process():
         store.close()
 
 
-def test_the_linker_waits_while_the_poll_is_in_the_store(sqlite_store):
-    turn = turnstile(sqlite_store.engine)
-    assert turn is not None
-    passed = threading.Event()
+def _in_thread(fn) -> tuple[threading.Thread, threading.Event]:
+    done = threading.Event()
+    t = threading.Thread(target=lambda: (fn(), done.set()))
+    t.start()
+    return t, done
 
-    def linker() -> None:
-        turn.after()
-        passed.set()
 
-    with turn.first():
-        t = threading.Thread(target=linker)
-        t.start()
-        t.join(0.5)
-        assert t.is_alive() and not passed.is_set()  # held at the turnstile while the poll's call runs
+def test_a_poll_waits_for_the_linkers_transaction_and_then_goes_first(sqlite_store):
+    linker = turnstile(sqlite_store.engine)
+    poll = turnstile(sqlite_store.engine)  # another process's: its own descriptors
+    assert linker is not None and poll is not None
+    linker.enter()  # the linker is in a transaction
+    in_store, release = threading.Event(), threading.Event()
+
+    def poll_call() -> None:
+        with poll.first():
+            in_store.set()
+            release.wait(10)  # the poll's call runs: the linker's next transaction must wait for it
+
+    p, _ = _in_thread(poll_call)
+    p.join(0.3)
+    assert p.is_alive() and not in_store.is_set()  # held until the linker's transaction ends
+    linker.leave()
+    assert in_store.wait(10)
+    nxt, entered = _in_thread(linker.enter)  # the linker's next transaction waits for the poll's call
+    assert not entered.wait(0.3)
+    release.set()
+    p.join(10)
+    assert entered.wait(10)
+    linker.leave()
+    nxt.join(10)
+
+
+def test_a_linker_is_not_held_by_a_poll_that_does_not_wait(sqlite_store):
+    """A poll holds the file only during its own call: between calls the linker goes in (it was starved when
+    the poll held it back for as long as it was storing)."""
+    poll = turnstile(sqlite_store.engine)
+    linker = turnstile(sqlite_store.engine)
+    assert poll is not None and linker is not None
+    with poll.first():
+        pass
+    t, entered = _in_thread(linker.enter)
+    assert entered.wait(10)
+    linker.reset()
     t.join(10)
-    assert passed.is_set()
 
 
 def test_a_cycle_links_beside_the_poll(portal, sqlite_store):

@@ -64,7 +64,7 @@ def _child(url: str, defaults: Defaults, conn: Connection) -> None:
     from storage.turnstile import give_way
 
     store = Store.open(url, run_migrations=False)  # the parent migrated before starting it
-    give_way(store.engine)  # on a SQLite file, the poll's writes go first (storage/turnstile.py)
+    turn = give_way(store.engine)  # on a SQLite file, a waiting poll writes first (storage/turnstile.py)
     stage = make_linker(Config(path=None, defaults=defaults, sources=[]), store)
     active, made = 0, 0
     conn.send(Drained(0))  # ready: the parent's start() waits for this
@@ -73,6 +73,8 @@ def _child(url: str, defaults: Defaults, conn: Connection) -> None:
             if not conn.poll(POLL_EVERY if active else None):
                 outcome = link_pending(stage)  # active, and nothing said: look for stored versions
                 made += outcome.links
+                if turn is not None:
+                    turn.reset()
                 continue
             msg = conn.recv()
             if msg == STOP:
@@ -81,6 +83,8 @@ def _child(url: str, defaults: Defaults, conn: Connection) -> None:
                 active += 1
             elif msg == DRAIN:
                 outcome = link_pending(stage)
+                if turn is not None:
+                    turn.reset()
                 conn.send(Drained(made + outcome.links, outcome.error, time.process_time()))
                 made, active = 0, max(0, active - 1)
     except (EOFError, BrokenPipeError, KeyboardInterrupt):
