@@ -33,6 +33,14 @@ def _joined(buf: list[str]) -> str:
     return text
 
 
+def _flush(buf: list[str], out: list[str]) -> None:
+    """The text gathered since the last block boundary, as one segment (none when it is only white space)."""
+    text = _joined(buf)
+    if text:
+        out.append(text)
+    buf.clear()
+
+
 def segments(
     node: LexborNode | None, known: dict[int, list[str]] | None = None, visited: set[int] | None = None
 ) -> list[str]:
@@ -52,10 +60,7 @@ def segments(
         cur = pop()
         if cur is None:
             if buf:
-                text = _joined(buf)
-                if text:
-                    out.append(text)
-                buf.clear()
+                _flush(buf, out)
             continue
         tag = cur.tag
         if tag == "-text":
@@ -67,10 +72,7 @@ def segments(
             visited.add(cur.mem_id)
         if tag in BLOCK_TAGS:
             if buf:
-                text = _joined(buf)
-                if text:
-                    out.append(text)
-                buf.clear()
+                _flush(buf, out)
             # A block's segments are those of a walk of it alone: it starts and ends with an empty buffer.
             if known and (seen := known.get(cur.mem_id)) is not None:
                 out += seen
@@ -80,8 +82,8 @@ def segments(
         while child is not None:
             push(child)
             child = child.prev
-    if buf and (text := _joined(buf)):
-        out.append(text)
+    if buf:
+        _flush(buf, out)
     return out
 
 
