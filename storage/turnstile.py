@@ -47,9 +47,8 @@ class Turnstile:
     def __init__(self, database: str):
         self.write = f"{database}.write"
         self.want = f"{database}.want"
-        self._fd: int | None = None  # the linker's `.write`, held through its transaction
-        self._depth = 0  # the linker's writing transactions open at once
-        self.holding: set[int] = set()  # the linker's connections in a transaction that holds the turn
+        self._fd: int | None = None  # the linker's `.write`, held while any of its transactions writes
+        self._holding: set[int] = set()  # the linker's connections in a transaction that holds the turn
 
     @contextlib.contextmanager
     def first(self) -> Iterator[None]:
@@ -66,29 +65,30 @@ class Turnstile:
                 os.close(want)
             os.close(write)  # releases `.write`
 
-    def enter(self) -> None:
-        """A transaction of the linker begins: after any poll that waits, then holding `.write`."""
-        self._depth += 1
-        if self._depth > 1:
-            return  # the process already holds it: flock on another descriptor would wait for itself
-        want = _open(self.want)
-        try:
-            fcntl.flock(want, fcntl.LOCK_EX)  # granted once no poll waits; kept while waiting for `.write`,
-            self._fd = _open(self.write)  # so that the poll's next call queues behind this transaction
-            fcntl.flock(self._fd, fcntl.LOCK_EX)  # instead of winning every race for `.write` (it did)
-        finally:
-            os.close(want)
+    def enter(self, key: int = 0) -> None:
+        """Transaction `key` of the linker writes: after any poll that waits, it holds `.write` (once for all the
+        process's writing transactions: flock on another descriptor would wait for the process itself)."""
+        if key in self._holding:
+            return
+        if not self._holding:
+            want = _open(self.want)
+            try:
+                fcntl.flock(want, fcntl.LOCK_EX)  # granted once no poll waits; kept while waiting for `.write`,
+                self._fd = _open(self.write)  # so that the poll's next call queues behind this transaction
+                fcntl.flock(self._fd, fcntl.LOCK_EX)  # instead of winning every race for `.write` (it did)
+            finally:
+                os.close(want)
+        self._holding.add(key)
 
-    def leave(self) -> None:
-        """A transaction of the linker ended (committed or rolled back)."""
-        self._depth = max(0, self._depth - 1)
-        if self._depth == 0:
+    def leave(self, key: int = 0) -> None:
+        """Transaction `key` of the linker ended (committed or rolled back); nothing once none writes."""
+        self._holding.discard(key)
+        if not self._holding:
             self.reset()
 
     def reset(self) -> None:
-        """Hold nothing: after each pass of the linker, whatever a connection lost in an error left counted."""
-        self._depth = 0
-        self.holding.clear()
+        """Hold nothing: after each pass of the linker, whatever a connection lost in an error left held."""
+        self._holding.clear()
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -114,14 +114,11 @@ def give_way(engine: Engine) -> Turnstile | None:
         return None
 
     def before(conn, _cursor, statement: str, *_args) -> None:
-        if id(conn) not in turn.holding and not statement.lstrip()[:6].upper().startswith(_READS):
-            turn.enter()
-            turn.holding.add(id(conn))
+        if not statement.lstrip()[:6].upper().startswith(_READS):
+            turn.enter(id(conn))
 
     def ended(conn) -> None:
-        if id(conn) in turn.holding:
-            turn.holding.discard(id(conn))
-            turn.leave()
+        turn.leave(id(conn))
 
     event.listen(engine, "before_cursor_execute", before)
     event.listen(engine, "commit", ended)

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 from storage.db import in_memory
 from watcher.config.settings import Config, Defaults
 from watcher.link.stage import LinkStage, make_linker
-from watcher.pipeline.durable import link_pending
+from watcher.pipeline.durable import LinkOutcome, link_pending
 
 if TYPE_CHECKING:
     from multiprocessing.context import SpawnProcess
@@ -66,15 +66,19 @@ def _child(url: str, defaults: Defaults, conn: Connection) -> None:
     store = Store.open(url, run_migrations=False)  # the parent migrated before starting it
     turn = give_way(store.engine)  # on a SQLite file, a waiting poll writes first (storage/turnstile.py)
     stage = make_linker(Config(path=None, defaults=defaults, sources=[]), store)
+
+    def one_pass() -> LinkOutcome:
+        outcome = link_pending(stage)
+        if turn is not None:
+            turn.reset()
+        return outcome
+
     active, made = 0, 0
-    conn.send(Drained(0))  # ready: the parent's start() waits for this
+    conn.send(Drained(0))  # ready: the parent's _ensure() waits for this
     try:
         while True:
             if not conn.poll(POLL_EVERY if active else None):
-                outcome = link_pending(stage)  # active, and nothing said: look for stored versions
-                made += outcome.links
-                if turn is not None:
-                    turn.reset()
+                made += one_pass().links  # active, and nothing said: look for stored versions
                 continue
             msg = conn.recv()
             if msg == STOP:
@@ -82,9 +86,7 @@ def _child(url: str, defaults: Defaults, conn: Connection) -> None:
             if msg == BEGIN:
                 active += 1
             elif msg == DRAIN:
-                outcome = link_pending(stage)
-                if turn is not None:
-                    turn.reset()
+                outcome = one_pass()
                 conn.send(Drained(made + outcome.links, outcome.error, time.process_time()))
                 made, active = 0, max(0, active - 1)
     except (EOFError, BrokenPipeError, KeyboardInterrupt):
