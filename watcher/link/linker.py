@@ -91,32 +91,28 @@ class Linker:
     ):
         self.store = store
         self._storage = storage
+        self._index_at = (redis_url, redis_basename)
+        self._boilerplate = boilerplate
         self.params = params
         self.th = thresholds
-        self.index = Index(params, thresholds, storage, redis_url, redis_basename)
-        self.filter = BoilerplateFilter() if boilerplate else None
+        self._linked_through = 0  # the highest version id linked by this process
+        self._tx: LinkSession | None = None  # the transaction linking now: stored notices are read in it
+        self._start()
+
+    def _start(self) -> None:
+        """What memory holds, built from what is committed: at start, and after a transaction of several
+        documents rolled back (what memory held of them goes: index, signatures, filter counts, documents)."""
+        self.index = Index(self.params, self.th, self._storage, *self._index_at)
+        self.filter = BoilerplateFilter() if self._boilerplate else None
         self._through = 0  # the last version the filter has seen
         self._unsaved = 0
         self._docs: OrderedDict[int, Doc] = OrderedDict()
-        self._full_scan_at: float | None = None
-        self._linked_through = 0  # the highest version id linked by this process
+        self._full_scan_at: float | None = None  # None: the next run looks at every version (a rolled-back one
+        # is unsigned again, below the highest linked id)
         # With the memory index (this process's own), the newest signature of every notice it holds, so that
         # ranking a new text's neighbours reads no signature: 0.5 kB a notice. A Redis index is shared with
         # other processes, whose signatures are read from the database.
-        self._sigs: dict[int, StoredSignature] | None = {} if storage == "memory" else None
-        self._tx: LinkSession | None = None  # the transaction linking now: stored notices are read in it
-        self._load_index(storage)
-        self._load_filter()
-
-    def _reset(self) -> None:
-        """A transaction of several documents rolled back: what memory holds of them (index, signatures,
-        filter counts, cached documents) goes, rebuilt from what is committed as on a restart."""
-        self.index = Index(self.params, self.th, self._storage)
-        self.filter = BoilerplateFilter() if self.filter is not None else None
-        self._through = self._unsaved = 0
-        self._docs.clear()
-        self._full_scan_at = None  # what was rolled back is unsigned again, below the highest linked id
-        self._sigs = {}
+        self._sigs: dict[int, StoredSignature] | None = {} if self._storage == "memory" else None
         self._load_index(self._storage)
         self._load_filter()
 
@@ -273,7 +269,7 @@ class Linker:
                         break
         except BaseException:
             if not shared and done:  # memory holds documents that were rolled back
-                self._reset()
+                self._start()
             raise
         finally:
             self._tx = None
