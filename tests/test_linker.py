@@ -337,3 +337,38 @@ def test_text_reuse_gives_one_parent_the_one_holding_most_of_it(sqlite_store):
     mixed = LoadedDoc("c.txt", "丙市关于绿色发展的若干措施", None, date(2023, 1, 5), a.body[:6000] + b.body[:5000])
     ingest(sqlite_store, [first, second, mixed], Linker(sqlite_store))
     assert [(c, p) for c, p, r in _rows(sqlite_store) if r == "derived" and c == "c.txt"] == [("c.txt", "a.txt")]
+
+
+def test_a_transaction_of_several_documents_that_fails_leaves_memory_as_committed(tmp_path, monkeypatch):
+    """Several documents are linked in one transaction with the memory index, each indexed as soon as it is
+    linked. When the transaction fails part way, nothing of it is committed and memory forgets what it held
+    of those documents (rebuilt from the database): the next run links them as a linker that never failed."""
+    from watcher.evaluation.links import load_folder, store_documents
+
+    docs = load_folder(CORPUS)[:12]
+    clean = Store.open(f"sqlite:///{tmp_path / 'clean.db'}")
+    store_documents(clean, docs)
+    Linker(clean).run()
+
+    store = Store.open(f"sqlite:///{tmp_path / 'failed.db'}")
+    store_documents(store, docs)
+    linker = Linker(store)
+    real, calls = Linker._pass, []
+
+    def failing(self, tx, found, hashes, sig):
+        calls.append(found.notice.id if found.notice else None)
+        if len(calls) == 5:  # the fifth document of the first transaction
+            raise RuntimeError("the database went away")
+        return real(self, tx, found, hashes, sig)
+
+    monkeypatch.setattr(Linker, "_pass", failing)
+    monkeypatch.setattr("watcher.link.linker.TRANSACTION_SECONDS", 60.0)  # the first five in one transaction
+    with pytest.raises(RuntimeError):
+        linker.run()
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM signatures")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM links")).scalar() == 0
+    assert linker._sigs == {} and not linker._docs  # the four linked in memory are forgotten
+    monkeypatch.setattr(Linker, "_pass", real)
+    linker.run()
+    assert _rows(store) == _rows(clean) and _rows(clean)
