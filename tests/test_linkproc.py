@@ -92,6 +92,18 @@ def test_a_memory_database_is_linked_in_process():
         store.close()
 
 
+def test_a_stage_loaded_ahead_links_with_what_it_loaded(sqlite_store):
+    """The link process loads its linker when it starts (LazyLinker.load), not in the first pass."""
+    stage = LazyLinker(CONFIG, sqlite_store)
+    assert stage.linker is None
+    stage.load()
+    loaded = stage.linker
+    assert loaded is not None
+    _family(sqlite_store)
+    assert stage.run() >= 1
+    assert stage.linker is loaded
+
+
 def _in_thread(fn) -> tuple[threading.Thread, threading.Event]:
     done = threading.Event()
     t = threading.Thread(target=lambda: (fn(), done.set()))

@@ -64,6 +64,11 @@ class LazyLinker:
                     left = now_left
                     log.info("a version was linked by another process meanwhile: linking the rest")
 
+    def load(self) -> None:
+        """Build the linker now (imports and the index: ~1 s and more with a large store), for a process that
+        exists to link: its first pass then costs what linking costs."""
+        self._linker()
+
     def _linker(self) -> Linker:
         if self.linker is None:
             from watcher.link.linker import Linker  # numpy and datasketch: only when something is linked

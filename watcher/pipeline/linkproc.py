@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 from storage.db import in_memory
 from watcher.config.settings import Config, Defaults
-from watcher.link.stage import LinkStage, make_linker
+from watcher.link.stage import LazyLinker, LinkStage, make_linker
 from watcher.pipeline.durable import LinkOutcome, link_pending
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def _child(url: str, defaults: Defaults, conn: Connection) -> None:
 
     store = Store.open(url, run_migrations=False)  # the parent migrated before starting it
     turn = give_way(store.engine)  # on a SQLite file, a waiting poll writes first (storage/turnstile.py)
-    stage = make_linker(Config(path=None, defaults=defaults, sources=[]), store)
+    stage = LazyLinker(Config(path=None, defaults=defaults, sources=[]), store)
 
     def one_pass() -> LinkOutcome:
         outcome = link_pending(stage)
@@ -76,6 +76,13 @@ def _child(url: str, defaults: Defaults, conn: Connection) -> None:
     active, made = 0, 0
     conn.send(Drained(0))  # ready: the parent's _ensure() waits for this
     try:
+        # Loaded now, while the parent polls its first pages, not in the first pass: the imports alone (numpy,
+        # datasketch, scipy) were ~1 s of a 7 s cold ingest of 1,000 notices. A failure (Redis away) is the
+        # first pass's to report: it loads again.
+        try:
+            stage.load()
+        except Exception as exc:  # noqa: BLE001 - reported by the pass that needs it
+            log.warning("the link index was not loaded at start, the first pass loads it: %s", exc)
         while True:
             if not conn.poll(POLL_EVERY if active else None):
                 made += one_pass().links  # active, and nothing said: look for stored versions
