@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from sqlalchemy import bindparam, delete, func, insert, select
 
 from storage.core import T_LINK, T_NOTICE, T_SIG, T_VERSION, Repo, chunks, table_of
-from storage.linksession import NOTICE_COLS, LinkSession, link_row, notice_of
+from storage.linkoverlay import link_row, notice_of
+from storage.linksession import NOTICE_COLS, LinkSession
 from storage.models import LinkState, utcnow
 from storage.records import (
     Citations,
