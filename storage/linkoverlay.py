@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
 from storage.models import utcnow
 from storage.records import CitationRow, LinkRow, NoticeText, StoredSignature
@@ -30,9 +31,9 @@ def citation_values(r: CitationRow) -> dict:
     return values
 
 
-def citation_row(values) -> CitationRow:
+def citation_row(values: Any) -> CitationRow:
     """A CitationRow from a row or a dict with the citation's columns."""
-    get = values.get if isinstance(values, dict) else lambda k: getattr(values, k)
+    get: Any = values.get if isinstance(values, dict) else lambda k: getattr(values, k)
     return CitationRow(*(get(k) for k in _CITATION_COLS))
 
 

@@ -166,8 +166,9 @@ class LinkRepo(Repo):
 
     @contextmanager
     def link_session(self, notices: Collection[int] = ()) -> Iterator[LinkSession]:
-        """One transaction for linking (one version, or a run of them): committed on exit, rolled back on an
-        exception. notices: those it links (see LinkSession._stored)."""
+        """One transaction for linking (one version, or a run of them): what it kept is written (flush) and
+        committed on exit, rolled back on an exception. Until the flush it only reads, so a SQLite file's write
+        lock is taken at the flush (see LinkSession). notices: those it links (see LinkSession._stored)."""
         with self.engine.begin() as conn:
             tx = LinkSession(conn, notices)
             yield tx

@@ -265,10 +265,10 @@ class LinkSession:
         """Former titles of the notice's instrument (its amendment history)."""
         if self._stored("a", notice_id):
             self._keep(_DEL_ALIAS, dict(nid=notice_id))
-        rows = [dict(notice_id=notice_id, key=k[:200]) for k in sorted(set(keys))]
-        self._kept.set_aliases(notice_id, (r["key"] for r in rows))
-        for row in rows:
-            self._keep(_ALIAS, row)
+        kept = sorted({k[:200] for k in keys})
+        self._kept.set_aliases(notice_id, kept)
+        for key in kept:
+            self._keep(_ALIAS, dict(notice_id=notice_id, key=key))
 
     # ---- citations --------------------------------------------------------------------------------
     def clear_citations(self, notice_id: int) -> None:
