@@ -92,7 +92,7 @@ def link_values(link: LinkRow) -> dict:
 
 
 def coalesce(*values):
-    """The first value that is not None (SQL's coalesce: a date is never false, but is kept explicit)."""
+    """The first value that is not None, as SQL's coalesce gives it."""
     return next((v for v in values if v is not None), None)
 
 
