@@ -161,8 +161,8 @@ class LinkSession:
     before are each their own snapshot (autocommit; on PostgreSQL, READ COMMITTED statements), and another
     process may commit between two of them:
       - a poll adds notices and versions: a later read may find a notice an earlier one did not, as a
-        document linked a moment later would; the poll writes none of the rows linking writes or reads
-        back (signatures, citations, aliases, links, link facts), so no kept write is based on a stale one;
+        document linked a moment later would; the poll writes none of the rows linking writes (signatures,
+        citations, aliases, links, link facts), so a kept write never replaces one the poll made meanwhile;
       - another linker links the same version: both keep its signature, and the second flush meets the
         duplicate key and rolls back (watcher/link/stage.py LazyLinker runs again from what is unsigned);
         a link both made is a duplicate key too (links are unique by child, parent key and relation);
