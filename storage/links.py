@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from sqlalchemy import bindparam, delete, func, insert, select
 
 from storage.core import T_LINK, T_NOTICE, T_SIG, T_VERSION, Repo, chunks, table_of
-from storage.linksession import NOTICE_COLS, LinkSession, link_row, notice_of
+from storage.linkoverlay import link_row, notice_of
+from storage.linksession import NOTICE_COLS, LinkSession
 from storage.models import LinkState, utcnow
 from storage.records import (
     Citations,
@@ -165,8 +166,9 @@ class LinkRepo(Repo):
 
     @contextmanager
     def link_session(self, notices: Collection[int] = ()) -> Iterator[LinkSession]:
-        """One transaction for linking (one version, or a run of them): committed on exit, rolled back on an
-        exception. notices: those it links (see LinkSession._stored)."""
+        """One transaction for linking (one version, or a run of them): what it kept is written (flush) and
+        committed on exit, rolled back on an exception. Until the flush it only reads, so a SQLite file's write
+        lock is taken at the flush (see LinkSession). notices: those it links (see LinkSession._stored)."""
         with self.engine.begin() as conn:
             tx = LinkSession(conn, notices)
             yield tx

@@ -61,8 +61,10 @@ RESCAN_WINDOW = 1000  # version ids below the highest linked one looked at again
 # Documents linked in one transaction with the memory index (the linker's own): a begin, a commit and two
 # pooled connections cost ~0.4 ms a document when each has its own (1,000 bench notices: 1,000 commits,
 # 2,009 checkouts; 1 document a transaction cost ~1.5 s more CPU than 50, 10 about as little as 50).
-# A transaction ends after TRANSACTION_SECONDS too: a poll writing the same SQLite file beside it
-# (storage/turnstile.py) waits for it at most about that long. A crash rolls back the run of documents,
+# A transaction ends after TRANSACTION_SECONDS too. It writes only at its end (storage/linksession.py keeps
+# every write until the flush), so a poll writing the same SQLite file beside it (storage/turnstile.py) waits
+# for the flush and commit, not for the computing: the length bounds what a rollback loses and how stale the
+# transaction's reads may be (each is its own snapshot until the flush). A crash rolls back the run of documents,
 # which the next run links again; memory, which already holds them, is rebuilt from what is committed.
 # A shared (Redis) index must hold only what is committed: one document a transaction there.
 TRANSACTION_DOCS = 50
@@ -174,7 +176,7 @@ class Linker:
         if doc is not None:
             self._docs.move_to_end(notice_id)
             return doc
-        reader = self._tx or self.store  # in the transaction: it sees what the documents before wrote
+        reader = self._tx or self.store  # in the transaction: it sees what the documents before kept
         row = reader.notice_text(notice_id)
         if row is None:
             return None
@@ -247,7 +249,8 @@ class Linker:
     def _link_all(self, work: list[tuple[PendingVersion, LinkingText, Prepared]]) -> tuple[int, int]:
         """Link the first of these versions in one transaction, as many as TRANSACTION_SECONDS allow (one at
         least); returns how many were linked and the links made. With the memory index, each is indexed as
-        soon as it is linked (the next may be its copy); a shared index is told once it is committed."""
+        soon as it is linked (the next may be its copy); a shared index is told once it is committed. The
+        session writes at its exit only (its flush, then the commit): until then it holds no write lock."""
         shared = self._sigs is None
         deadline = time.monotonic() + TRANSACTION_SECONDS
         done: list[tuple[PendingVersion, StoredSignature, Pass | None, Prepared]] = []
