@@ -6,8 +6,9 @@ stores thousands of documents a minute and one statement per row would dominate 
 
 What a new version needs from its snapshot alone (the JSON columns, the title and 文号 keys, the search
 index's folded texts and tokens) is `prepare`d before the transaction: the plan, made against the rows as
-locked, uses it for the texts it finds new. Made inside, it was a third of the time a poll held SQLite's
-write lock (and the turnstile a link process waits at): 1,000 bench notices, py-spy.
+locked, uses it for the texts it finds new. Made inside, it was a third of the CPU a poll spent holding
+SQLite's write lock and the turnstile a link process waits at (1,000 bench notices: 2.2 s, 1.4 s since;
+what is left is SQLite's: the FTS5 insert, the version rows, the commit).
 """
 
 from __future__ import annotations

@@ -40,10 +40,10 @@ class DB:
         self.pool.shutdown(wait=True)
 
     def _run(self, fn: Callable[..., T], args: tuple[Any, ...], kw: dict[str, Any]) -> T:
-        if getattr(fn, "__func__", None) is Store.apply:
+        if getattr(fn, "__func__", None) is Store.apply and "prepared" not in kw:
             # A batch's rows and search entries are made from the outcomes alone: here, on this thread, before
-            # the turnstile. Inside it they were a third of the time the poll held SQLite's write lock (1,000 bench
-            # notices: 3.0 s of a 7.2 s cycle) while a link process waited.
+            # the turnstile a link process waits at. Made inside, they were a third of what the poll's thread
+            # computed while it held it (1,000 bench notices: 2.2 s of CPU inside, 1.4 s since).
             kw = dict(kw, prepared=self.store.prepare_batch(*args, **kw))
         call = functools.partial(fn, *args, **kw)
         if self.turn is None:
