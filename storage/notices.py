@@ -152,16 +152,18 @@ class NoticeRepo(Repo):
                 )
             }
 
-    def apply(self, source_id: str, outcomes: Sequence[Outcome]) -> Counts:
+    def apply(self, source_id: str, outcomes: Sequence[Outcome], prepared: batch.Prepared | None = None) -> Counts:
         """Store a batch of outcomes: versions, notice updates and outbox events in one transaction.
 
         One record never blocks the others: when the batch is refused, each outcome is stored on its
         own, and one still refused is recorded as a failed attempt of its notice, with the database's
         error (counted in `failed` and listed in `errors`). A busy database is not a refusal: that
-        error goes up, for the caller to run the batch again."""
-        batch.plan(source_id, outcomes, utcnow())  # an outcome that says nothing raises before any write
+        error goes up, for the caller to run the batch again. `prepared`: `prepare_batch` of the same
+        outcomes, made by a caller before the lock it holds for its storage calls (pipeline/db.py)."""
+        if prepared is None or prepared.outcomes is not outcomes or prepared.source_id != source_id:
+            prepared = self.prepare_batch(source_id, outcomes)  # an outcome that says nothing raises here
         try:
-            return self._apply_locked(source_id, outcomes)
+            return self._apply_locked(source_id, outcomes, prepared)
         except Exception as exc:  # noqa: BLE001 - the driver's refusals are not all DBAPIErrors (a lone surrogate)
             if is_busy(exc):
                 raise
@@ -171,21 +173,30 @@ class NoticeRepo(Repo):
         counts = Counts()
         for oc in outcomes:
             try:
-                counts.add(self._apply_locked(source_id, [oc]))
+                counts.add(self._apply_locked(source_id, [oc], prepared))
             except Exception as exc:  # noqa: BLE001 - as above
                 if is_busy(exc):
                     raise
                 counts.add(self._refused(source_id, oc, exc))
         return counts
 
-    def _apply_locked(self, source_id: str, outcomes: Sequence[Outcome]) -> Counts:
+    def prepare_batch(self, source_id: str, outcomes: Sequence[Outcome]) -> batch.Prepared:
+        """What `apply` computes from the outcomes alone, with no database (its rows' JSON columns and keys, the
+        search entries); raises ValueError for an outcome that says nothing."""
+        return batch.prepare(source_id, outcomes)
+
+    def _apply_locked(
+        self, source_id: str, outcomes: Sequence[Outcome], prepared: batch.Prepared | None = None
+    ) -> Counts:
         """Plan against the notices as stored now, their rows locked, and write, in one transaction.
         Another process may have stored the same page since this one read it (two polls at once):
-        planned against what it stored, the same text is unchanged, not a second version 1."""
+        planned against what it stored, the same text is unchanged, not a second version 1 (and what was
+        prepared for it is not used)."""
+        ready = prepared.of if prepared is not None else batch.Ready.of
         with self.engine.begin() as conn:
             fresh = _locked_states(conn, [oc.notice.id for oc in outcomes])
             current = [replace(oc, notice=fresh.get(oc.notice.id, oc.notice)) for oc in outcomes]
-            plan = batch.plan(source_id, current, utcnow())
+            plan = batch.plan(source_id, current, utcnow(), ready)
             batch.write(conn, plan)
         return plan.counts
 

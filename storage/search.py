@@ -20,7 +20,7 @@ text of the newest version, with the matches marked.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -40,8 +40,8 @@ from watcher.text.search import (
     marks,
     parse_query,
     snippet,
+    token_text,
 )
-from watcher.text.search import tokens as text_tokens
 
 _TITLE_WEIGHT = 10.0  # bm25 weight of the title column against the body's 1
 _LEAD_TOKENS = 60  # of the text, ranked with the title on PostgreSQL: where a notice says what it is about
@@ -50,12 +50,19 @@ _MAX_LEXEMES = 90_000  # a tsvector holds at most 1 MB; a text this varied is hu
 
 @dataclass(frozen=True)
 class Indexed:
-    """What the index holds for a notice: folded text and the 文号 tokens found at indexing time."""
+    """What the index holds for a notice: folded text and the 文号 tokens found at indexing time, and the token
+    strings FTS5 is given (made with the entry: one made before the write lock brings them along)."""
 
     title: str
     body: str
     title_docnos: str  # space-separated 文号 tokens: the notice's own 文号
     body_docnos: str  # those its text cites
+    title_terms: str = field(init=False, repr=False, compare=False)  # every token of the title, space-separated
+    body_terms: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "title_terms", _joined(token_text(self.title), self.title_docnos))
+        object.__setattr__(self, "body_terms", _joined(token_text(self.body), self.body_docnos))
 
     @classmethod
     def of(cls, title: str, doc_no: str | None, body: str) -> Indexed:
@@ -64,14 +71,21 @@ class Indexed:
         return cls(folded_title, folded_body, docno_token(own) if own else "", " ".join(docno_tokens(folded_body)))
 
     def title_tokens(self) -> list[str]:
-        return text_tokens(self.title) + self.title_docnos.split()
+        return self.title_terms.split()
 
-    def body_tokens(self) -> list[str]:
-        return text_tokens(self.body) + self.body_docnos.split()
+    def body_tokens(self, limit: int = -1) -> list[str]:
+        """The text's tokens, the first `limit` of them when given."""
+        return self.body_terms.split(maxsplit=limit)[:limit] if limit >= 0 else self.body_terms.split()
 
     def canon(self) -> str:
         """Title and text as PostgreSQL's phrase check reads them (a line break between: no phrase spans)."""
         return canon(self.title) + "\n" + canon(self.body)
+
+
+def _joined(words: str, docnos: str) -> str:
+    """The text's tokens and then its 文号 tokens, one space between each."""
+    docnos = " ".join(docnos.split())
+    return f"{words} {docnos}" if words and docnos else words or docnos
 
 
 def terms_literal(doc: Indexed) -> str:
@@ -86,7 +100,7 @@ def lead_literal(doc: Indexed) -> str:
     enough to stay in the row, so ranking thousands of matches reads no TOAST."""
     pos: dict[str, list[str]] = {}
     for p, (tok, weight) in enumerate(
-        [(t, "A") for t in doc.title_tokens()] + [(t, "B") for t in doc.body_tokens()[:_LEAD_TOKENS]], start=1
+        [(t, "A") for t in doc.title_tokens()] + [(t, "B") for t in doc.body_tokens(_LEAD_TOKENS)], start=1
     ):
         pos.setdefault(tok, []).append(f"{p}{weight}")
     return " ".join(f"'{tok}':{','.join(ps)}" for tok, ps in pos.items())
@@ -108,10 +122,7 @@ def _index_sqlite(conn: Connection, docs: dict[int, Indexed]) -> None:
             gone = [Indexed(r.title, r.body, r.title_docnos, r.body_docnos) for r in old]
             conn.execute(
                 text("INSERT INTO search_terms (search_terms, rowid, title, body) VALUES ('delete', :id, :t, :b)"),
-                [
-                    dict(id=r.notice_id, t=" ".join(d.title_tokens()), b=" ".join(d.body_tokens()))
-                    for r, d in zip(old, gone, strict=True)
-                ],
+                [dict(id=r.notice_id, t=d.title_terms, b=d.body_terms) for r, d in zip(old, gone, strict=True)],
             )
             conn.execute(text(f"DELETE FROM search_docs WHERE notice_id IN ({_in(part)})"))
     conn.execute(
@@ -123,7 +134,7 @@ def _index_sqlite(conn: Connection, docs: dict[int, Indexed]) -> None:
     )
     conn.execute(
         text("INSERT INTO search_terms (rowid, title, body) VALUES (:id, :t, :b)"),
-        [dict(id=i, t=" ".join(d.title_tokens()), b=" ".join(d.body_tokens())) for i, d in docs.items()],
+        [dict(id=i, t=d.title_terms, b=d.body_terms) for i, d in docs.items()],
     )
 
 
@@ -139,21 +150,10 @@ def _index_postgres(conn: Connection, docs: dict[int, Indexed]) -> None:
 
 
 def index_docs(conn: Connection, docs: dict[int, Indexed]) -> None:
-    """Index `docs` (notice id → what to index) in the caller's transaction, replacing older entries."""
+    """Index `docs` (notice id → what to index) in the caller's transaction, replacing older entries. A notice's
+    own 文号 is the one its row holds (`Indexed.of` is given the one the same transaction writes there)."""
     if docs:
         (_index_sqlite if conn.dialect.name == "sqlite" else _index_postgres)(conn, docs)
-
-
-def index_text(conn: Connection, rows: list[tuple[int, str, str]]) -> None:
-    """Keep the search index at each notice's newest text: rows of (notice id, title, text). The notices'
-    own 文号 are read from their rows, written earlier in the same transaction."""
-    if not rows:
-        return
-    doc_nos: dict[int, str | None] = {}
-    for part in chunks([r[0] for r in rows]):
-        found = conn.execute(text(f"SELECT id, doc_no FROM notices WHERE id IN ({_in(part)})"))
-        doc_nos.update({r.id: r.doc_no for r in found})
-    index_docs(conn, {i: Indexed.of(title, doc_nos.get(i), body) for i, title, body in rows})
 
 
 @dataclass(frozen=True)

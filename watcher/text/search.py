@@ -20,6 +20,7 @@ import functools
 import operator
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from watcher.text.docno import find_docnos, normalise_docno
 from watcher.text.script import table as script_table
@@ -30,6 +31,9 @@ _RUNS = re.compile(f"([{_HAN}]+)|([^\\W_{_HAN}]+)")
 _CHUNK = re.compile(r"[^\W_]+")
 _GAP = r"[\W_]*"  # between the chunks of a term: 苏政发[2020]28号 highlights 苏政发〔2020〕28号
 _DOCNO_MARK = "文号"  # a 文号 token mixes Han and digits, which no word token does: it cannot collide
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_SHORT = 64  # characters: below this numpy's cost per call is more than the loop's
+_SPACE = ord(" ")
 
 
 @functools.cache
@@ -44,9 +48,28 @@ def _fold_table() -> dict[int, str]:
     return table
 
 
+@functools.cache
+def _fold_finder() -> tuple[re.Pattern[str], dict[str, str]]:
+    """The characters `fold` changes in the Basic Multilingual Plane as one class (a bitmap, which re scans fast;
+    an astral member would rule it out), and what each becomes."""
+    table = _fold_table()
+    bmp = [chr(c) for c in sorted(table) if c < 0x10000]
+    return re.compile("([" + "".join(map(re.escape, bmp)) + "])"), {c: table[ord(c)] for c in bmp}
+
+
 def fold(text: str) -> str:
-    """The text as the index compares it: simplified, half width, lower case; as long as `text`."""
-    return text.translate(_fold_table())
+    """The text as the index compares it: simplified, half width, lower case; as long as `text`.
+
+    Only the characters that change are looked up: str.translate looks every one up in the table, 4.5 times the
+    time (1,000 bench notices: 0.18 s against 0.04 s; most changes are full-width punctuation, ，（）：)."""
+    if _ASTRAL.search(text) is not None:
+        return text.translate(_fold_table())
+    finder, to = _fold_finder()
+    parts = finder.split(text)  # the text between the characters to change, and each of them
+    if len(parts) == 1:
+        return text
+    parts[1::2] = map(to.__getitem__, parts[1::2])
+    return "".join(parts)
 
 
 def tokens(folded: str) -> list[str]:
@@ -61,6 +84,53 @@ def tokens(folded: str) -> list[str]:
         else:
             append(m.group(2))
     return out
+
+
+@functools.cache
+def _classes() -> Any:
+    """Per character of the Basic Multilingual Plane how `_RUNS` reads it: 0 between tokens, 1 a word character,
+    2 Han (tabulated for numpy from the regex itself, once: 20 ms)."""
+    import numpy as np
+
+    out = np.zeros(0x10000, dtype=np.uint8)
+    for c in range(0x10000):
+        m = _RUNS.match(chr(c))
+        if m is not None:
+            out[c] = 2 if m.group(1) else 1
+    return out
+
+
+def token_text(folded: str) -> str:
+    """`" ".join(tokens(folded))`, what FTS5 is given, made by numpy on a long text: per character its own code,
+    then the next one where the two are a Han pair, and a space where a token ends, each kept where it applies.
+    1,000 bench notices: 0.44 s in the loop, 0.07 s this way. A short text, or one with a character outside the
+    BMP, takes the loop."""
+    if len(folded) < _SHORT or _ASTRAL.search(folded) is not None:
+        return " ".join(tokens(folded))
+    import numpy as np
+
+    code = np.frombuffer(folded.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    n = len(code)
+    kind = _classes()[code]
+    same = np.zeros(n, dtype=bool)  # the next character is of the same kind: the run goes on
+    np.equal(kind[:-1], kind[1:], out=same[:-1])
+    in_token = kind != 0
+    pair = same & (kind == 2)
+    ends = in_token & ~same  # a run's last character: a token ends after it
+    last = n - 1 - int(np.argmax(in_token[::-1]))
+    if not in_token[last]:
+        return ""
+    ends[last] = False  # no space after the text's last token
+    out = np.empty((n, 3), dtype=np.uint32)
+    out[:, 0] = code
+    out[:-1, 1] = np.where(pair[:-1], code[1:], _SPACE)
+    out[-1, 1] = _SPACE
+    out[:, 2] = _SPACE
+    keep = np.empty((n, 3), dtype=bool)
+    keep[:, 0] = in_token
+    keep[:, 1] = pair | ends
+    keep[:, 2] = pair
+    return out[keep].tobytes().decode("utf-32-le", "surrogatepass")
 
 
 def canon(folded: str) -> str:
