@@ -327,7 +327,12 @@ class Fetcher:
         client = self._client_for(settings)
         method = "POST" if form is not None else "GET"
         data, content = (form, None) if not isinstance(form, bytes) else (None, form)
-        async with client.stream(method, url, headers=headers, timeout=timeout, data=data, content=content) as r:
+        if isinstance(client, FetchClient):
+            r = await client.open(method, url, headers, timeout, data, content)
+        else:  # what `client.stream(...)` opens
+            request = client.build_request(method, url, headers=headers, timeout=timeout, data=data, content=content)
+            r = await client.send(request, stream=True)
+        try:
             length = r.headers.get("content-length")
             if length and length.isdigit() and int(length) > settings.max_body_bytes:
                 raise TooLarge(f"body of {int(length)} bytes exceeds the limit of {settings.max_body_bytes}", url=url)
@@ -339,6 +344,8 @@ class Fetcher:
                     raise TooLarge(f"body exceeds the limit of {settings.max_body_bytes} bytes", url=url)
                 chunks.append(chunk)
             return Response(url=str(r.url), status=r.status_code, headers=r.headers, content=b"".join(chunks))
+        finally:
+            await r.aclose()
 
     async def _check_robots(self, url: str, settings: FetchSettings) -> None:
         robots = self._host(url, settings).robots

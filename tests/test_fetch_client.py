@@ -1,0 +1,101 @@
+"""FetchClient.open against httpx's own `stream` on a real server: the same request sent, the same answer,
+the same redirect request made (and refused), cookies and credentials in the URL sent alike."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from watcher.crawl.transport import PRIVATE_OK, FetchClient, PerHostTransport
+
+TIMEOUT = httpx.Timeout(5, connect=2)
+HEADERS = {"User-Agent": "PolicyWatcher-test", "Accept": "text/html"}
+
+
+def _client() -> FetchClient:
+    return FetchClient(follow_redirects=False, transport=PerHostTransport())
+
+
+async def _by_stream(client: FetchClient, url: str, headers: dict[str, str]) -> tuple:
+    async with client.stream("GET", url, headers=headers, timeout=TIMEOUT) as r:
+        body = b"".join([c async for c in r.aiter_bytes()])
+        nxt = r.next_request
+        return r.status_code, r.headers.raw, body, str(r.url), nxt and (nxt.method, str(nxt.url), nxt.headers.raw)
+
+
+async def _by_open(client: FetchClient, url: str, headers: dict[str, str]) -> tuple:
+    r = await client.open("GET", url, headers, TIMEOUT)
+    try:
+        body = b"".join([c async for c in r.aiter_bytes()])
+        nxt = r.next_request
+        return r.status_code, r.headers.raw, body, str(r.url), nxt and (nxt.method, str(nxt.url), nxt.headers.raw)
+    finally:
+        await r.aclose()
+
+
+def _without_date(raw: list) -> list:
+    return [(k, v) for k, v in raw if k.lower() != b"date"]
+
+
+@pytest.fixture(autouse=True)
+def _loopback_allowed():
+    token = PRIVATE_OK.set(True)
+    yield
+    PRIVATE_OK.reset(token)
+
+
+@pytest.mark.parametrize(
+    "path,extra",
+    [("/page.html", {}), ("/moved", {}), ("/page.html", {"If-None-Match": '"x"', "accept": "*/*"})],
+)
+async def test_open_sends_and_answers_as_stream(portal, path, extra):
+    portal.add("/page.html", "<p>页面</p>")
+    portal.add("/moved", redirect="/page.html?a=1")
+    headers = {**HEADERS, **extra}
+    async with _client() as a, _client() as b:
+        streamed = await _by_stream(a, portal.url(path), headers)
+        opened = await _by_open(b, portal.url(path), headers)
+    (sent_a, sent_b) = (portal.requests[-2][1], portal.requests[-1][1])
+    assert sent_a == sent_b and sent_a["User-Agent"] == "PolicyWatcher-test"
+    assert streamed[0] == opened[0] and streamed[2:] == opened[2:]
+    assert _without_date(streamed[1]) == _without_date(opened[1])
+    assert (opened[4] is not None) == (path == "/moved")
+
+
+async def test_an_invalid_location_is_refused_alike(portal):
+    portal.add("/bad", redirect="http://[::1")
+    errors = []
+    for call in (_by_stream, _by_open):
+        async with _client() as c:
+            with pytest.raises(httpx.RemoteProtocolError) as info:
+                await call(c, portal.url("/bad"), HEADERS)
+            errors.append(str(info.value))
+    assert errors[0] == errors[1] and "location" in errors[0].lower()
+
+
+async def test_cookies_set_by_an_answer_are_sent_alike(portal):
+    portal.add("/set", "<p>set</p>", headers={"Set-Cookie": "sid=abc123; Path=/"})
+    portal.add("/next", "<p>next</p>")
+    for call in (_by_stream, _by_open):
+        async with _client() as c:
+            await call(c, portal.url("/set"), HEADERS)
+            await call(c, portal.url("/next"), HEADERS)
+        assert portal.requests[-1][1].get("Cookie") == "sid=abc123"
+
+
+async def test_credentials_in_the_url_are_sent_alike(portal):
+    portal.add("/private.html", "<p>x</p>")
+    url = portal.url("/private.html").replace("http://", "http://user:pw@")
+    for call in (_by_stream, _by_open):
+        async with _client() as c:
+            await call(c, url, HEADERS)
+        assert portal.requests[-1][1].get("Authorization") == "Basic dXNlcjpwdw=="
+
+
+async def test_a_closed_client_refuses_alike(portal):
+    portal.add("/page.html", "<p>x</p>")
+    for call in (_by_stream, _by_open):
+        c = _client()
+        await c.aclose()
+        with pytest.raises(RuntimeError, match="closed"):
+            await call(c, portal.url("/page.html"), HEADERS)
