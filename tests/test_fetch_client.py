@@ -99,3 +99,12 @@ async def test_a_closed_client_refuses_alike(portal):
         await c.aclose()
         with pytest.raises(RuntimeError, match="closed"):
             await call(c, portal.url("/page.html"), HEADERS)
+
+
+@pytest.mark.parametrize("tag", ["<script>", "<SCRIPT>", "<ScRiPt type='text/javascript'>"])
+def test_a_script_check_is_found_whatever_the_case_of_its_tag(tag):
+    from watcher.crawl.challenge import is_script_check
+
+    body = f"<html><body>{tag}document.cookie='a=1';location.reload()</script></body></html>".encode()
+    assert is_script_check(412, body, "text/html")
+    assert not is_script_check(412, body.replace(tag.encode(), b"<scrip>"), "text/html")
