@@ -108,3 +108,27 @@ def test_a_script_check_is_found_whatever_the_case_of_its_tag(tag):
     body = f"<html><body>{tag}document.cookie='a=1';location.reload()</script></body></html>".encode()
     assert is_script_check(412, body, "text/html")
     assert not is_script_check(412, body.replace(tag.encode(), b"<scrip>"), "text/html")
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [(b"Host", b"a"), (b"X-Bad", b"line\nbreak")],
+        [(b"Host", b"a"), (b"Content-Length", b"5"), (b"Content-Length", b"6"), (b"Bad Name", b"x")],
+        [(b"Host", b"a"), (b"Transfer-Encoding", b"gzip")],
+        [(b"Host", b"a"), (b"Accept", b"text/html"), (b"Accept", b"text/html")],
+    ],
+)
+def test_request_head_lines_are_checked_as_h11_checks_them(lines):
+    import h11
+
+    from watcher.crawl.http11 import _checked
+
+    def head(headers):
+        try:
+            return ("ok", list(h11.Request(method="GET", target="/", headers=headers).headers.raw_items()))
+        except h11.LocalProtocolError as exc:
+            return ("refused", str(exc))
+
+    for _ in range(2):  # the second time with the valid lines known
+        assert head(_checked(lines)) == head(lines)
