@@ -132,3 +132,25 @@ def test_request_head_lines_are_checked_as_h11_checks_them(lines):
 
     for _ in range(2):  # the second time with the valid lines known
         assert head(_checked(lines)) == head(lines)
+
+
+@pytest.mark.parametrize(
+    "client_headers,own",
+    [
+        ({}, {"User-Agent": "a", "accept": "x"}),
+        ({"X-Team": "t", "accept": "y"}, {"ACCEPT": "z", "If-None-Match": '"e"'}),
+        ({"accept": "v"}, {b"\xc3\x9c": b"x", b"ACCEPT": b"y"}),  # a name httpx decodes to compare: its way
+        ({}, {"X-Value": "é"}),  # refused alike
+    ],
+)
+def test_request_headers_merge_as_httpx_merges_them(client_headers, own):
+    client = FetchClient(headers=client_headers)
+    client.headers["Connection"] = "close"  # changed in place after the client was made
+
+    def merged(merge):
+        try:
+            return list(merge(own).raw)
+        except UnicodeError as exc:
+            return repr(exc)
+
+    assert merged(client._merge_headers) == merged(lambda h: httpx.AsyncClient._merge_headers(client, h))
