@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import socket
 import ssl
 import time
@@ -59,11 +60,18 @@ async def allowed_addresses(host: str, port: int, timeout: float | None) -> list
             raise httpx.ConnectError(f"cannot resolve {host}: {exc}") from None
     private_ok = PRIVATE_OK.get()
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-    reasons = [address_refusal(ip_address(a.split("%")[0]), private_ok) for a in addresses]
+    reasons = [_verdict(a, private_ok) for a in addresses]
     allowed = [a for a, why in zip(addresses, reasons, strict=True) if why is None]
     if not allowed:
         raise HostRefused(f"not connected: {host} resolves to {reasons[0]}")
     return allowed
+
+
+@functools.lru_cache(maxsize=1024)
+def _verdict(address: str, private_ok: bool) -> str | None:
+    """`address_refusal` of an address as the resolver spells it: each connection asks it of the few addresses
+    of its host (an IPv4Address built and its ranges looked through each time)."""
+    return address_refusal(ip_address(address.split("%")[0]), private_ok)
 
 
 class PerHostTransport(httpx.AsyncBaseTransport):
