@@ -173,10 +173,11 @@ class FetchClient(httpx.AsyncClient):
         content: Any = None,
     ) -> httpx.Response:
         """`stream(method, url, ...)`'s response, open (its body unread; the caller closes it). A request without
-        a body, auth, event hooks or cookies to send takes the steps httpx's layers take for it (the request
-        as `build_request` makes it, `_send_single_request`, a redirect's next request made as with
-        follow_redirects off) without the layers themselves: the auth flow, the redirect loop and `stream`'s
-        context manager were 30 us of a request's 620 (bench/fetch.py). Any other request goes through them."""
+        a body, auth (the client's or the URL's) or event hooks takes the steps httpx's layers take for it (the
+        request as `build_request` makes it, cookies and all; `_send_single_request`; a redirect's next request
+        made as with follow_redirects off) without the layers themselves: the auth flow, the redirect loop and
+        `stream`'s context manager were 30 us of a request's 620 (bench/fetch.py). Any other request goes
+        through them."""
         request = self.build_request(method, url, headers=headers, timeout=timeout, data=data, content=content)
         if (
             data is not None
@@ -186,6 +187,7 @@ class FetchClient(httpx.AsyncClient):
             or request.url.userinfo
             or self._event_hooks["request"]
             or self._event_hooks["response"]
+            or self.max_redirects < 0  # httpx raises TooManyRedirects before any request then
         ):
             return await self.send(request, stream=True)
         self._state = ClientState.OPENED
