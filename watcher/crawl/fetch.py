@@ -123,8 +123,8 @@ class Fetcher:
         if self._insecure is not None:
             await self._insecure.aclose()
 
-    def _host(self, url: str, settings: FetchSettings) -> _Host:
-        key = urlsplit(url).netloc.lower()
+    def _host(self, url: str, settings: FetchSettings, netloc: str | None = None) -> _Host:
+        key = (urlsplit(url).netloc if netloc is None else netloc).lower()
         host = self.hosts.get(key)
         if host is None:
             host = self.hosts[key] = _Host(settings.per_host_concurrency)
@@ -207,12 +207,14 @@ class Fetcher:
     ) -> Response:
         """One request, no redirect followed: its host checked, robots.txt honoured, paced, retried.
         `after`: the URL redirected from; `extra`: headers a browser's request carries (cookies, referer)."""
-        if (why := self._plan(settings).scope.refusal(url)) is not None:
+        parts = urlsplit(url)  # once for the host check, the robots check and the request's host (3 us each)
+        if (why := self._plan(settings).scope.refusal_of(parts)) is not None:
             hop = f" (redirected from {after[-1]})" if after else ""
             raise HostRefused(f"not fetched: {why}{hop}", url=url)
+        host = self._host(url, settings, parts.netloc)
         if settings.robots:
-            await self._check_robots(url, settings)
-        return await self._get_once(url, settings, etag, last_modified, form, extra)
+            await self._check_robots(url, settings, host)
+        return await self._get_once(url, settings, etag, last_modified, form, extra, host)
 
     async def _get_once(
         self,
@@ -222,6 +224,7 @@ class Fetcher:
         last_modified: str | None,
         form: dict | bytes | None = None,
         extra: dict[str, str] | None = None,
+        host: _Host | None = None,
     ) -> Response:
         plan = self._plan(settings)
         headers = {**plan.headers, **extra} if extra else dict(plan.headers)
@@ -230,7 +233,7 @@ class Fetcher:
         if last_modified and form is None:
             headers["If-Modified-Since"] = last_modified
         timeout = plan.timeout
-        host = self._host(url, settings)
+        host = self._host(url, settings) if host is None else host
         private_ok = await self._private_ok(plan.home)
         attempt = 0
         while True:
@@ -327,7 +330,12 @@ class Fetcher:
         client = self._client_for(settings)
         method = "POST" if form is not None else "GET"
         data, content = (form, None) if not isinstance(form, bytes) else (None, form)
-        async with client.stream(method, url, headers=headers, timeout=timeout, data=data, content=content) as r:
+        if isinstance(client, FetchClient):
+            r = await client.open(method, url, headers, timeout, data, content)
+        else:  # what `client.stream(...)` opens
+            request = client.build_request(method, url, headers=headers, timeout=timeout, data=data, content=content)
+            r = await client.send(request, stream=True)
+        try:
             length = r.headers.get("content-length")
             if length and length.isdigit() and int(length) > settings.max_body_bytes:
                 raise TooLarge(f"body of {int(length)} bytes exceeds the limit of {settings.max_body_bytes}", url=url)
@@ -339,9 +347,11 @@ class Fetcher:
                     raise TooLarge(f"body exceeds the limit of {settings.max_body_bytes} bytes", url=url)
                 chunks.append(chunk)
             return Response(url=str(r.url), status=r.status_code, headers=r.headers, content=b"".join(chunks))
+        finally:
+            await r.aclose()
 
-    async def _check_robots(self, url: str, settings: FetchSettings) -> None:
-        robots = self._host(url, settings).robots
+    async def _check_robots(self, url: str, settings: FetchSettings, host: _Host | None = None) -> None:
+        robots = (self._host(url, settings) if host is None else host).robots
         if not await robots.allows(url, settings.user_agent, lambda: self._load_robots(url, settings)):
             raise RobotsDisallowed("robots.txt disallows this URL", url=url)
 

@@ -23,7 +23,7 @@ import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -104,7 +104,10 @@ class HostScope:
 
     def refusal(self, url: str) -> str | None:
         """Why `url` may not be fetched for this source (by its scheme and host), or None."""
-        parts = urlsplit(url)
+        return self.refusal_of(urlsplit(url))
+
+    def refusal_of(self, parts: SplitResult) -> str | None:
+        """`refusal` of a URL the caller has split already."""
         return _refusal(self, parts.scheme, parts.hostname or "")
 
 

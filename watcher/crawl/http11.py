@@ -21,6 +21,7 @@ from typing import Any
 
 import h11
 import httpx
+from h11._headers import normalize_and_validate
 
 _HIGH_WATER = 256 * 1024  # bytes buffered before the socket stops being read (a body read slower than it comes)
 _MAX_HEAD = 100 * 1024  # the largest response head, as httpcore allows
@@ -106,6 +107,26 @@ class _Protocol(asyncio.Protocol):
         return b""
 
 
+# Header lines h11 found valid: a request's lines are nearly all those of the requests before it (the agent,
+# Accept, Host), and h11 checks each against its patterns again (20 of the 30 us of making a request head).
+_VALID_LINES: set[tuple[bytes, bytes]] = set()
+
+
+def _checked(raw: list[tuple[bytes, bytes]]) -> Any:
+    """A request's header lines as h11 makes them, each line checked by h11 once per process; a list h11
+    refuses is handed back as it is, for h11 to raise the error it finds first (h11.Request checks it)."""
+    try:
+        for line in raw:
+            if line not in _VALID_LINES:
+                normalize_and_validate([line])
+                if len(_VALID_LINES) >= 4096:
+                    _VALID_LINES.clear()
+                _VALID_LINES.add(line)
+        return normalize_and_validate(raw, _parsed=True)  # lower-cased names, Content-Length and Transfer-Encoding
+    except h11.LocalProtocolError:
+        return raw
+
+
 class Connection:
     """One keep-alive HTTP/1.1 connection: one request at a time, h11 keeping its state."""
 
@@ -127,7 +148,9 @@ class Connection:
     async def send(self, request: httpx.Request, read_timeout: float | None) -> h11.Response:
         """Write the request, then read up to its answer's head (1xx answers skipped)."""
         try:
-            head = h11.Request(method=request.method, target=request.url.raw_path, headers=request.headers.raw)
+            head = h11.Request(
+                method=request.method, target=request.url.raw_path, headers=_checked(request.headers.raw)
+            )
             out = [self.h11.send(head)]
             async for chunk in request.stream:  # type: ignore[union-attr]
                 if chunk:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import socket
 import ssl
 import time
@@ -25,6 +26,7 @@ from typing import Any
 
 import httpcore
 import httpx
+from httpx._client import ClientState
 
 from watcher.crawl.hosts import address_refusal
 from watcher.crawl.http11 import Connection, HostPool, open_connection
@@ -58,11 +60,18 @@ async def allowed_addresses(host: str, port: int, timeout: float | None) -> list
             raise httpx.ConnectError(f"cannot resolve {host}: {exc}") from None
     private_ok = PRIVATE_OK.get()
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-    reasons = [address_refusal(ip_address(a.split("%")[0]), private_ok) for a in addresses]
+    reasons = [_verdict(a, private_ok) for a in addresses]
     allowed = [a for a, why in zip(addresses, reasons, strict=True) if why is None]
     if not allowed:
         raise HostRefused(f"not connected: {host} resolves to {reasons[0]}")
     return allowed
+
+
+@functools.lru_cache(maxsize=1024)
+def _verdict(address: str, private_ok: bool) -> str | None:
+    """`address_refusal` of an address as the resolver spells it: each connection asks it of the few addresses
+    of its host (an IPv4Address built and its ranges looked through each time)."""
+    return address_refusal(ip_address(address.split("%")[0]), private_ok)
 
 
 class PerHostTransport(httpx.AsyncBaseTransport):
@@ -133,11 +142,64 @@ class _Cookies(httpx.Cookies):
 
 
 class FetchClient(httpx.AsyncClient):
-    """The fetcher's client: an httpx.AsyncClient whose cookie jar is `_Cookies`."""
+    """The fetcher's client: an httpx.AsyncClient whose cookie jar is `_Cookies`, and `open` for its requests."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._jar = _Cookies()
+
+    def _merge_headers(self, headers: Any = None) -> Any:
+        """httpx's merge of a request's headers into the client's (each name the request gives replacing the
+        client's lines of that name, the request's lines after the client's), on the lists: httpx copies,
+        decodes and looks up each name again (12 of 80 us of building a request, bench/fetch.py). Names that
+        are not ASCII (httpx would encode them to compare) take httpx's way."""
+        if not isinstance(headers, dict):
+            return super()._merge_headers(headers)
+        own = httpx.Headers(headers)
+        names = {name for _, name, _ in own._list}
+        if not all(name.isascii() for name in names) or not all(name.isascii() for _, name, _ in self.headers._list):
+            return super()._merge_headers(headers)
+        merged = httpx.Headers()
+        merged._list = [line for line in self.headers._list if line[1] not in names] + own._list
+        return merged
+
+    async def open(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        timeout: httpx.Timeout,
+        data: Any = None,
+        content: Any = None,
+    ) -> httpx.Response:
+        """`stream(method, url, ...)`'s response, open (its body unread; the caller closes it). A request without
+        a body, auth (the client's or the URL's) or event hooks takes the steps httpx's layers take for it (the
+        request as `build_request` makes it, cookies and all; `_send_single_request`; a redirect's next request
+        made as with follow_redirects off) without the layers themselves: the auth flow, the redirect loop and
+        `stream`'s context manager were 30 us of a request's 620 (bench/fetch.py). Any other request goes
+        through them."""
+        request = self.build_request(method, url, headers=headers, timeout=timeout, data=data, content=content)
+        if (
+            data is not None
+            or content is not None
+            or self._state is ClientState.CLOSED
+            or self._auth is not None
+            or request.url.userinfo
+            or self._event_hooks["request"]
+            or self._event_hooks["response"]
+            or self.max_redirects < 0  # httpx raises TooManyRedirects before any request then
+        ):
+            return await self.send(request, stream=True)
+        self._state = ClientState.OPENED
+        response = await self._send_single_request(request)
+        try:
+            response.history = []
+            if response.has_redirect_location:  # httpx makes it, and refuses an invalid Location, even unfollowed
+                response.next_request = self._build_redirect_request(request, response)
+        except BaseException:
+            await response.aclose()
+            raise
+        return response
 
     @property
     def cookies(self) -> httpx.Cookies:
