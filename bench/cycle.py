@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from storage.repo import Store  # noqa: E402
 from watcher.config.loader import load_config  # noqa: E402
 from watcher.link.stage import LinkStage  # noqa: E402
+from watcher.pipeline.collector import settle  # noqa: E402
 from watcher.pipeline.cycle import run_cycle  # noqa: E402
 from watcher.pipeline.linkproc import LinkProcess, link_stage  # noqa: E402
 
@@ -52,6 +53,7 @@ def main() -> None:
     if stage is not None:
         stage.run()  # a running service's stage: started (its index loaded), nothing to link yet
     linker = TimedStage(stage) if stage is not None and not isinstance(stage, LinkProcess) else stage
+    settle()  # as `watcher run` does once started
     cpu0 = stage.cpu if isinstance(stage, LinkProcess) else 0.0
     wall, cpu = time.perf_counter(), time.process_time()
     report = asyncio.run(run_cycle(config, store, linker=linker))

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 from storage.db import in_memory
 from watcher.config.settings import Config, Defaults
 from watcher.link.stage import LazyLinker, LinkStage, make_linker
+from watcher.pipeline.collector import settle
 from watcher.pipeline.durable import LinkOutcome, link_pending
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ def _child(url: str, defaults: Defaults, conn: Connection) -> None:
             stage.load()
         except Exception as exc:  # noqa: BLE001 - reported by the pass that needs it
             log.warning("the link index was not loaded at start, the first pass loads it: %s", exc)
+        settle()
         while True:
             if not conn.poll(POLL_EVERY if active else None):
                 made += one_pass().links  # active, and nothing said: look for stored versions

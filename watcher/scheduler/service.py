@@ -25,6 +25,7 @@ from watcher.config.loader import file_digest, load_config
 from watcher.config.settings import Config, Source
 from watcher.errors import ConfigError
 from watcher.link.stage import LinkStage
+from watcher.pipeline.collector import settle
 from watcher.pipeline.cycle import prepare, run_cycle
 from watcher.pipeline.linkproc import LinkProcess, link_stage
 from watcher.pipeline.poll import RUN_LEASE, RunResult
@@ -207,6 +208,7 @@ class Service:
         if not self.reload() and self.config is None:
             self.scheduler.shutdown(wait=False)
             raise ConfigError("cannot start without a readable sources.yaml", path=str(self.config_path))
+        settle()  # what the service loaded (modules, configuration) is never scanned by the collector again
         loop = asyncio.get_running_loop()
         if install_signals:
             loop.add_signal_handler(signal.SIGHUP, self.reload)
