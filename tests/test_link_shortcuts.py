@@ -1,12 +1,15 @@
 """The linking stage's shortcuts give what the plain computations give: shingles of many articles in one pass,
-article similarities against a parent sorted once, and the diffs kept for the pairs diffed last."""
+article similarities against a parent sorted once, the diffs kept for the pairs diffed last, the count-min
+sketch over its flattened table, and a pass's exact scores from the intersections it already counted."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from watcher.link.align import _similarity, align, articles_of, char_diff, similarities, split_articles
-from watcher.link.fingerprint import shingle_hashes
+from watcher.link.boilerplate import CountMinSketch
+from watcher.link.fingerprint import exact_scores, intersection_size, shingle_hashes
+from watcher.link.writer import LinkWriter
 
 LAW = "\n".join(
     [
@@ -56,3 +59,37 @@ def test_align_and_diffs_repeat_alike() -> None:
     assert isinstance(diff, list) and ("replace", "办法", "细则") in diff
     diff.clear()
     assert char_diff("本办法适用于本省", "本细则适用于本市")
+
+
+def _reference_add(table: np.ndarray, cells: np.ndarray) -> None:
+    """CountMinSketch.add as it was written first: (row, column) pairs, one row at a time."""
+    rows = np.arange(table.shape[0])[:, None]
+    new = np.minimum(table[rows, cells].min(axis=0).astype(np.int64) + 1, 65535).astype(np.uint16)
+    for r in range(table.shape[0]):
+        np.maximum.at(table[r], cells[r], new)
+
+
+def test_sketch_counts_as_row_by_row() -> None:
+    sk = CountMinSketch(width_bits=6)  # 64 cells a row: keys collide, as they do in the full table
+    rng = np.random.default_rng(3)
+    ref = sk.table.copy()
+    for _ in range(40):
+        keys = np.unique(rng.integers(0, 2**32, size=int(rng.integers(1, 120)), dtype=np.uint64).astype(np.uint32))
+        cells = sk._cells(keys) - (np.arange(sk.depth) << sk.width_bits)[:, None]  # back to columns
+        assert cells.min() >= 0 and cells.max() < 64
+        _reference_add(ref, cells)
+        sk.add(keys)
+        assert np.array_equal(sk.table, ref)
+        assert np.array_equal(sk.estimate(keys), ref[np.arange(sk.depth)[:, None], cells].min(axis=0))
+    assert ref.min() > 5  # collisions piled up: the case where the order of updates could matter
+
+
+def test_writer_scores_from_known_intersections() -> None:
+    a, b, c = (shingle_hashes(t) for t in (LAW, CHILD, LAW[: len(LAW) // 2]))
+    w = LinkWriter(None)  # type: ignore[arg-type]  # scores read no database
+    w.know(a, b, intersection_size(a, b))
+    assert w.scores(a, b) == exact_scores(a, b)
+    assert w.scores(b, a) == exact_scores(b, a)
+    w.know(a, c, 0)  # a wrong count is used only for these very arrays
+    assert w.scores(c, a) == (0.0, 0.0, 0.0)
+    assert w.scores(a, c.copy()) == exact_scores(a, c) != (0.0, 0.0, 0.0)

