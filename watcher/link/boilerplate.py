@@ -148,15 +148,16 @@ class CountMinSketch:
     def add(self, keys: np.ndarray) -> None:
         """Count each key once. Conservative update: only the cells at the key's current minimum rise,
         which keeps collisions from inflating the other cells."""
-        keys = np.unique(keys)
         if not len(keys):
             return
+        keys = np.sort(keys)
+        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]  # np.unique without its Python layers
         cells = self._cells(keys)
         flat = self._flat()
         est = flat[cells].min(axis=0).astype(np.int64)
         new = np.minimum(est + 1, _U16_MAX).astype(np.uint16)
-        # every row at once: rows are disjoint ranges of flat, and the maximum of colliding keys is order-free
-        np.maximum.at(flat, cells.reshape(-1), np.tile(new, self.depth))
+        for r in range(self.depth):  # one call per row: one call for all rows takes numpy's slow path (~20x)
+            np.maximum.at(flat, cells[r], new)
 
     def halve(self) -> None:
         self.table >>= 1

@@ -317,8 +317,10 @@ def _bare(sentence: str, offset: int, lo: int, hi: int, covered: list[tuple[int,
 
 def _governing(sentence: str, lo: int = 0, hi: int | None = None) -> list[re.Match[str]]:
     """Governing verbs of sentence[lo:hi], none inside a quoted title (《全面推进依法行政实施纲要》)."""
-    spans = [(s.start, s.end) for s in find_title_spans(sentence)]
     end = len(sentence) if hi is None else hi
+    if _GOVERN.search(sentence, lo, end) is None:
+        return []  # most sentences: no verb, and no need to find their titles
+    spans = [(s.start, s.end) for s in find_title_spans(sentence)]
     return [m for m in _GOVERN.finditer(sentence, lo, end) if not any(a <= m.start() < b for a, b in spans)]
 
 
