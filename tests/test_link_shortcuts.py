@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from watcher.link.align import _similarity, align, articles_of, char_diff, similarities, split_articles
-from watcher.link.boilerplate import CountMinSketch
+from watcher.link.boilerplate import _PINYIN_CLAUSE, _TONE, BoilerplateFilter, CountMinSketch, clause_table, plain
 from watcher.link.fingerprint import exact_scores, intersection_size, shingle_hashes
 from watcher.link.writer import LinkWriter
 
@@ -93,3 +93,27 @@ def test_writer_scores_from_known_intersections() -> None:
     w.know(a, c, 0)  # a wrong count is used only for these very arrays
     assert w.scores(c, a) == (0.0, 0.0, 0.0)
     assert w.scores(a, c.copy()) == exact_scores(a, c) != (0.0, 0.0, 0.0)
+
+
+def test_strip_reads_kept_clauses_as_plain_does() -> None:
+    """strip skips plain() on the kept clauses when the whole text needs none: the same text either way."""
+    bf = BoilerplateFilter(min_docs=2)
+    for _ in range(3):
+        bf.observe("此件公开发布。各市人民政府，省各委办厅局：")
+    texts = [
+        CHILD,
+        "根據《中華人民共和國水法》，制定本條例。此件公开发布。",  # traditional script
+        "关于发(fā)展绿色产业的意见，国函〔2009130号印发。",  # pinyin and a lost bracket
+        "国函〔2009〕130号 已印发，请各市人民政府认真贯彻执行。",  # a bracket, nothing lost
+    ]
+    for text in texts:
+        t = clause_table(text)
+        keep = (bf.sketch.estimate(t.keys) < bf.threshold).tolist()
+        kept = [text[a:b] for a, b, k in zip(t.starts, t.ends, keep, strict=True) if k]
+        if _TONE.search(text):
+            kept = [k for k in kept if not _PINYIN_CLAUSE.fullmatch(k)]
+        want = plain("\n".join(kept))
+        assert bf.strip(text) == want
+        assert bf.strip(text) == want  # plain_text(text) kept now
+    assert "制定本条例" in bf.strip(texts[1]) and "〔2009〕130号" in bf.strip(texts[2])
+    assert "公开发布" not in bf.strip(texts[1])  # boilerplate went

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from watcher.link.amendments import History, parse_history
-from watcher.link.boilerplate import plain
+from watcher.link.boilerplate import plain, plain_text
 from watcher.link.instruments import (
     carried_title,
     fold_title,
@@ -363,7 +363,7 @@ def read(title: str | None, text: str, doc_no: str | None = None) -> Reading:
     """Everything a document says about its parents (see the module docstring). doc_no is the
     document's own 文号: a text that quotes its own number does not cite itself. Title and text are
     read in simplified script, as plain() gives them."""
-    title, text = (plain(title) if title else title), plain(text)
+    title, text = (plain(title) if title else title), plain_text(text)
     history = parse_history(text)
     own = own_keys(title, text, history)
     if doc_no:
