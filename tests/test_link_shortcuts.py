@@ -1,14 +1,18 @@
 """The linking stage's shortcuts give what the plain computations give: shingles of many articles in one pass,
 article similarities against a parent sorted once, the diffs kept for the pairs diffed last, the count-min
-sketch over its flattened table, and a pass's exact scores from the intersections it already counted."""
+sketch over its flattened table, a pass's exact scores from the intersections it already counted, strip's plain()
+and the attachment lines found from line starts."""
 
 from __future__ import annotations
+
+import random
 
 import numpy as np
 
 from watcher.link.align import _similarity, align, articles_of, char_diff, similarities, split_articles
 from watcher.link.boilerplate import _PINYIN_CLAUSE, _TONE, BoilerplateFilter, CountMinSketch, clause_table, plain
 from watcher.link.fingerprint import exact_scores, intersection_size, shingle_hashes
+from watcher.link.purpose import _ATTACHMENT, _attachments
 from watcher.link.writer import LinkWriter
 
 LAW = "\n".join(
@@ -117,3 +121,18 @@ def test_strip_reads_kept_clauses_as_plain_does() -> None:
         assert bf.strip(text) == want  # plain_text(text) kept now
     assert "制定本条例" in bf.strip(texts[1]) and "〔2009〕130号" in bf.strip(texts[2])
     assert "公开发布" not in bf.strip(texts[1])  # boilerplate went
+
+
+def test_attachments_found_as_the_pattern_finds_them() -> None:
+    """_attachments tries _ATTACHMENT only where a line opens with 附 or a digit: the matches finditer gives,
+    a match running over several lines included (附件：\\n1.X)."""
+    rng = random.Random(5)
+    pieces = ["附件", "附 件 2：", "1.", "12、", "１．", "\n", "\n\n", " ", "\u3000", "\t", "关于印发绿色产业发展意见的通知"]
+    pieces += ["请认真贯彻执行", "。", "附", "2", "长" * 90, "：", "\r\n"]
+    found = 0
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 14)))
+        want = [(m.start(), m.end(), m.group("title")) for m in _ATTACHMENT.finditer(text)]
+        assert [(m.start(), m.end(), m.group("title")) for m in _attachments(text)] == want, text
+        found += len(want)
+    assert found > 500
