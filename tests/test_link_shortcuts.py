@@ -1,7 +1,7 @@
 """The linking stage's shortcuts give what the plain computations give: shingles of many articles in one pass,
 article similarities against a parent sorted once, the diffs kept for the pairs diffed last, the count-min
-sketch over its flattened table, a pass's exact scores from the intersections it already counted, strip's plain()
-and the attachment lines found from line starts."""
+sketch over its flattened table, a pass's exact scores from the intersections it already counted, strip's plain(),
+the attachment lines found from line starts and a signature's band keys in numpy."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import numpy as np
 from watcher.link.align import _similarity, align, articles_of, char_diff, similarities, split_articles
 from watcher.link.boilerplate import _PINYIN_CLAUSE, _TONE, BoilerplateFilter, CountMinSketch, clause_table, plain
 from watcher.link.fingerprint import exact_scores, intersection_size, shingle_hashes
+from watcher.link.lshstore import bucket_key, bucket_keys, query_bucket_keys
 from watcher.link.purpose import _ATTACHMENT, _attachments
 from watcher.link.writer import LinkWriter
 
@@ -136,3 +137,17 @@ def test_attachments_found_as_the_pattern_finds_them() -> None:
         assert [(m.start(), m.end(), m.group("title")) for m in _attachments(text)] == want, text
         found += len(want)
     assert found > 500
+
+
+def test_band_keys_of_one_signature_as_of_its_bytes() -> None:
+    """query_bucket_keys' numpy path (bands of two 32-bit words) gives bucket_key of each band's big-endian
+    bytes, as MinHashLSH hands them to the tables, and what bucket_keys gives a matrix of signatures."""
+    rng = np.random.default_rng(2)
+    for dtype in (np.dtype("<u4"), np.dtype(">u4")):
+        for _ in range(50):
+            hv = rng.integers(0, 2**32, 128, dtype=np.uint64).astype(dtype)
+            hv[:4] = [0, 2**32 - 1, 2**32 - 1, 2**32 - 1]  # the extremes of a band
+            want = [bucket_key(hv[2 * b : 2 * b + 2].astype(">u4").tobytes()) for b in range(64)]
+            assert query_bucket_keys(hv, 2, 64) == want
+            assert bucket_keys(hv[None, :].astype(np.uint32), 2, 64)[0].tolist() == want
+    assert query_bucket_keys(hv, 4, 32) == [bucket_key(hv[4 * b : 4 * b + 4].astype(">u4").tobytes()) for b in range(32)]

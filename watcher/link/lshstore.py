@@ -43,6 +43,10 @@ def query_bucket_keys(hashvalues: np.ndarray, rows: int, bands: int) -> list[int
     """bucket_key of every band of one signature: Python integers over its big-endian bytes, which
     for one signature is several times faster than the vectorised bucket_keys."""
     hv = np.asarray(hashvalues)
+    if hv.dtype.itemsize == 4 and rows == 2 and len(hv) >= 2 * bands:
+        # A band of two 32-bit words is one 64-bit number, high word first: ~5 us in numpy, ~40 us in Python.
+        pairs = hv[: 2 * bands].astype(np.uint64).reshape(bands, 2)
+        return ((pairs[:, 0] << np.uint64(32) | pairs[:, 1]) % np.uint64(M61)).tolist()
     width = hv.dtype.itemsize * rows
     raw = hv.byteswap().tobytes() if hv.dtype.byteorder in ("=", "<") else hv.tobytes()
     return [int.from_bytes(raw[b * width : (b + 1) * width], "big") % M61 for b in range(bands)]
