@@ -128,8 +128,8 @@ def test_attachments_found_as_the_pattern_finds_them() -> None:
     """_attachments tries _ATTACHMENT only where a line opens with 附 or a digit: the matches finditer gives,
     a match running over several lines included (附件：\\n1.X)."""
     rng = random.Random(5)
-    pieces = ["附件", "附 件 2：", "1.", "12、", "１．", "\n", "\n\n", " ", "\u3000", "\t", "关于印发绿色产业发展意见的通知"]
-    pieces += ["请认真贯彻执行", "。", "附", "2", "长" * 90, "：", "\r\n"]
+    pieces = ["附件", "附 件 2：", "1.", "12、", "１．", "\n", "\n\n", " ", "\u3000", "\t", "：", "\r\n"]
+    pieces += ["关于印发绿色产业发展意见的通知", "请认真贯彻执行", "。", "附", "2", "长" * 90]
     found = 0
     for _ in range(3000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 14)))
@@ -150,4 +150,6 @@ def test_band_keys_of_one_signature_as_of_its_bytes() -> None:
             want = [bucket_key(hv[2 * b : 2 * b + 2].astype(">u4").tobytes()) for b in range(64)]
             assert query_bucket_keys(hv, 2, 64) == want
             assert bucket_keys(hv[None, :].astype(np.uint32), 2, 64)[0].tolist() == want
-    assert query_bucket_keys(hv, 4, 32) == [bucket_key(hv[4 * b : 4 * b + 4].astype(">u4").tobytes()) for b in range(32)]
+    assert query_bucket_keys(hv, 4, 32) == [
+        bucket_key(hv[4 * b : 4 * b + 4].astype(">u4").tobytes()) for b in range(32)
+    ]
