@@ -168,9 +168,8 @@ def _flat(hs: list[np.ndarray]) -> np.ndarray:
 def _similarities(child: Articles, parent: Articles) -> np.ndarray:
     len_c, len_p = child.lengths, parent.lengths
     nc, npa = len(len_c), len(len_p)
-    out = np.zeros((nc, npa))
     if not nc or not npa or not len_c.sum() or not len_p.sum():
-        return out
+        return np.zeros((nc, npa))
     distinct, first, owners = parent.by_shingle
     c_all = child.flat
     at = np.searchsorted(distinct, c_all)
@@ -182,10 +181,8 @@ def _similarities(child: Articles, parent: Articles) -> np.ndarray:
     # every (child article, parent article) sharing a shingle, once per shingle: |A ∩ B| by counting
     starts = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
     inter = np.bincount(np.repeat(child.ids, n) * npa + owners[starts], minlength=nc * npa)
-    denom = np.maximum.outer(len_c, len_p)
-    ok = (len_c[:, None] > 0) & (len_p[None, :] > 0)
-    out[ok] = inter.reshape(nc, npa)[ok] / denom[ok]
-    return out
+    # an article without shingles shares none: 0 over the larger length (or over 1, both empty) is 0
+    return inter.reshape(nc, npa) / np.maximum(np.maximum.outer(len_c, len_p), 1)
 
 
 def char_diff(old: str, new: str) -> list[tuple[str, str, str]]:
