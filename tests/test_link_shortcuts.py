@@ -11,7 +11,9 @@ import numpy as np
 
 from watcher.link.align import _similarity, align, articles_of, char_diff, similarities, split_articles
 from watcher.link.boilerplate import _PINYIN_CLAUSE, _TONE, BoilerplateFilter, CountMinSketch, clause_table, plain
-from watcher.link.fingerprint import exact_scores, intersection_size, shingle_hashes
+from watcher.link.classify import Thresholds
+from watcher.link.fingerprint import Params, exact_scores, intersection_size, shingle_hashes, signature
+from watcher.link.index import Index
 from watcher.link.lshstore import bucket_key, bucket_keys, query_bucket_keys
 from watcher.link.purpose import _ATTACHMENT, _attachments
 from watcher.link.writer import LinkWriter
@@ -153,3 +155,31 @@ def test_band_keys_of_one_signature_as_of_its_bytes() -> None:
     assert query_bucket_keys(hv, 4, 32) == [
         bucket_key(hv[4 * b : 4 * b + 4].astype(">u4").tobytes()) for b in range(32)
     ]
+
+
+def test_ranked_neighbours_as_datasketch_counts_them() -> None:
+    """The compact index's shared-band counts, from merged tables and the insert buffer both, are the counts
+    datasketch's own storage gives."""
+    texts = [
+        LAW,
+        CHILD,
+        LAW.replace("本省", "本市"),
+        CHILD.replace("细则", "办法"),
+        "一、总则\n二、适用范围和对象\n三、附则",
+    ]
+    texts += [t + f"第{i}号补充规定，自公布之日起施行。" for i, t in enumerate([LAW, CHILD] * 3)]
+    sigs = [signature(t) for t in texts]
+    compact, plain_lsh = Index(Params(), Thresholds()), Index(Params(), Thresholds(), storage="dict")
+    half = len(sigs) // 2
+    for ix in (compact, plain_lsh):
+        ix.load([(str(i), s) for i, s in enumerate(sigs[:half])])  # the compact tables merge these
+        for i, s in enumerate(sigs[half:], start=half):
+            ix.put(str(i), s)  # these stay in the buffer
+    assert compact.compact is not None and len(compact.compact.bands[0].h) == half
+    shared = 0
+    for i, s in enumerate(sigs):
+        got = compact.ranked(s, 100)
+        assert sorted(got) == sorted(plain_lsh.ranked(s, 100))
+        assert got[0] == (str(i), 64)  # itself, in every band
+        shared += len(got) - 1
+    assert shared >= len(sigs)  # neighbours found, from the merged tables and the buffer
