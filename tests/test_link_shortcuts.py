@@ -94,10 +94,10 @@ def test_sketch_counts_as_row_by_row() -> None:
 def test_writer_scores_from_known_intersections() -> None:
     a, b, c = (shingle_hashes(t) for t in (LAW, CHILD, LAW[: len(LAW) // 2]))
     w = LinkWriter(None)  # type: ignore[arg-type]  # scores read no database
-    w.know(a, b, intersection_size(a, b))
+    w.know(a, [b], [intersection_size(a, b)])
     assert w.scores(a, b) == exact_scores(a, b)
     assert w.scores(b, a) == exact_scores(b, a)
-    w.know(a, c, 0)  # a wrong count is used only for these very arrays
+    w.know(a, [c], [0])  # a wrong count is used only for these very arrays
     assert w.scores(c, a) == (0.0, 0.0, 0.0)
     assert w.scores(a, c.copy()) == exact_scores(a, c) != (0.0, 0.0, 0.0)
 

@@ -31,10 +31,11 @@ class LinkWriter:
         # |A ∩ B| of shingle arrays the pass has intersected, by the arrays' identity (held, so no id is reused)
         self._inter: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, int]] = {}
 
-    def know(self, a: np.ndarray, b: np.ndarray, inter: int) -> None:
-        """|a ∩ b| is inter: the neighbours verified are the texts the pass links, and exact_scores would
-        intersect them again (~20 us a link)."""
-        self._inter[(id(a), id(b))] = (a, b, inter)
+    def know(self, a: np.ndarray, others: list[np.ndarray], inters: list[int]) -> None:
+        """|a ∩ others[i]| is inters[i]: the neighbours verified are the texts the pass links, and
+        exact_scores would intersect them again (~20 us a link)."""
+        ida = id(a)
+        self._inter.update({(ida, id(b)): (a, b, n) for b, n in zip(others, inters, strict=True)})
 
     def scores(self, a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
         """exact_scores(a, b), from |a ∩ b| when the pass has it."""
