@@ -183,3 +183,16 @@ def test_ranked_neighbours_as_datasketch_counts_them() -> None:
         assert got[0] == (str(i), 64)  # itself, in every band
         shared += len(got) - 1
     assert shared >= len(sigs)  # neighbours found, from the merged tables and the buffer
+
+
+def test_clause_table_finds_tone_marks_as_the_pattern() -> None:
+    for text in [
+        "发(fā)展绿色产业",
+        "绿色产业发展",
+        "",
+        "ABC abc：x",
+        "國函〔2009〕130號",
+        *[f"关于{c}的通知" for c in "āǜüaé"],
+    ]:
+        assert clause_table(text).tone is (_TONE.search(text) is not None)
+    assert clause_table("关于ǚ的通知").tone and not clause_table("关于ü的通知").tone
