@@ -12,7 +12,15 @@ import numpy as np
 from watcher.link.align import _similarity, align, articles_of, char_diff, similarities, split_articles
 from watcher.link.boilerplate import _PINYIN_CLAUSE, _TONE, BoilerplateFilter, CountMinSketch, clause_table, plain
 from watcher.link.classify import Thresholds
-from watcher.link.fingerprint import Params, exact_scores, intersection_size, shingle_hashes, signature
+from watcher.link.fingerprint import (
+    Params,
+    exact_scores,
+    intersection_size,
+    shingle_hashes,
+    signature,
+    signature_of_hashes,
+    signatures_bulk,
+)
 from watcher.link.index import Index
 from watcher.link.lshstore import bucket_key, bucket_keys, query_bucket_keys
 from watcher.link.purpose import _ATTACHMENT, _attachments
@@ -196,3 +204,13 @@ def test_clause_table_finds_tone_marks_as_the_pattern() -> None:
     ]:
         assert clause_table(text).tone is (_TONE.search(text) is not None)
     assert clause_table("关于ǚ的通知").tone and not clause_table("关于ü的通知").tone
+
+
+def test_bulk_signatures_as_one_by_one() -> None:
+    empty = np.zeros(0, dtype=np.uint32)
+    hs = [shingle_hashes(LAW), empty, shingle_hashes(CHILD), empty, shingle_hashes("一、总则")]
+    for batch in (hs, [hs[0], hs[2]], [empty]):
+        got = signatures_bulk(batch)
+        want = [signature_of_hashes(h) for h in batch]
+        assert [(g.hashvalues.tolist(), g.size) for g in got] == [(w.hashvalues.tolist(), w.size) for w in want]
+    assert signatures_bulk([empty])[0].hashvalues.min() == 2**32 - 1
