@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 from cydifflib import SequenceMatcher
 
-from watcher.link.fingerprint import intersection_size, shingle_hashes
+from watcher.link.fingerprint import _BASE, intersection_size, shingle_hashes, shingle_text
 from watcher.text.normalise import paragraphs
 
 _MARKERS = {
@@ -78,17 +78,73 @@ def split_articles(text: str) -> list[Article]:
 
 @dataclass(frozen=True)
 class Articles:
-    """A text's articles with their character 3-shingles, as align compares them."""
+    """A text's articles with their character 3-shingles, as align compares them: each article's sorted
+    unique shingles, all in one array (`flat`, article after article, `lengths` each)."""
 
     items: tuple[Article, ...]
-    hashes: tuple[np.ndarray, ...]
+    flat: np.ndarray  # uint32
+    lengths: np.ndarray  # int64, one per article
+
+    @property
+    def hashes(self) -> tuple[np.ndarray, ...]:
+        return tuple(np.split(self.flat, np.cumsum(self.lengths)[:-1])) if len(self.items) else ()
+
+    @cached_property
+    def ids(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self.items)), self.lengths)
+
+    @cached_property
+    def by_shingle(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """As a parent: its distinct shingles (sorted), where each one's run starts in `owners` and the
+        articles holding each shingle (`owners`, grouped by shingle). A parent aligned with many children
+        (a law and its implementing measures) is sorted once, not once per child."""
+        order = np.argsort(self.flat, kind="stable")
+        ordered = self.flat[order]
+        first = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1]))) if len(ordered) else _NO_INT
+        return ordered[first], first, self.ids[order]
+
+
+_NO_INT = np.zeros(0, dtype=np.int64)
+
+
+def _article_shingles(texts: list[str], k: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """shingle_hashes(text, k) of every text, article after article in one array, and their lengths: the
+    k-character windows of all texts hashed in one pass, and sorted and made unique in one sort keyed by
+    (article, hash). A text shorter than k (a bare `1.`) is left to shingle_hashes. ~3x faster than one
+    call per article (a law has a hundred)."""
+    parts = [shingle_text(t) for t in texts]
+    lengths = np.array([len(x) for x in parts], dtype=np.int64)
+    if not len(parts) or lengths.min() < k:
+        one = [shingle_hashes(t, k) for t in texts]
+        return (np.concatenate(one) if one else np.zeros(0, dtype=np.uint32)), np.array(
+            [len(h) for h in one], dtype=np.int64
+        )
+    cps = np.frombuffer("".join(parts).encode("utf-32-le"), dtype=np.uint32)
+    n = len(cps) - k + 1
+    h = cps[:n].copy()
+    with np.errstate(over="ignore"):
+        for j in range(1, k):
+            h *= _BASE
+            h += cps[j : j + n]
+    ends = np.cumsum(lengths)
+    owner = np.repeat(np.arange(len(parts), dtype=np.uint64), lengths)[:n]
+    valid = np.ones(n, dtype=bool)  # a window reaching into the next text is none of either's
+    for j in range(1, k):
+        cut = ends - j
+        valid[cut[cut < n]] = False
+    key = (owner[valid] << np.uint64(32)) | h[valid].astype(np.uint64)
+    key.sort()
+    key = key[np.concatenate(([True], key[1:] != key[:-1]))]
+    counts = np.bincount((key >> np.uint64(32)).astype(np.intp), minlength=len(parts))
+    return key.astype(np.uint32), counts.astype(np.int64)
 
 
 @lru_cache(maxsize=256)
 def articles_of(text: str) -> Articles:
     """split_articles with the shingles of each article, for the texts aligned last (treat as read-only)."""
     items = tuple(split_articles(text))
-    return Articles(items, tuple(shingle_hashes(a.text, 3) for a in items))
+    flat, lengths = _article_shingles([a.text for a in items])
+    return Articles(items, flat, lengths)
 
 
 def _similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -100,29 +156,45 @@ def _similarity(a: np.ndarray, b: np.ndarray) -> float:
 def similarities(ch: list[np.ndarray], ph: list[np.ndarray]) -> np.ndarray:
     """_similarity of every child article with every parent article, [child, parent], in one pass over
     the shingles (a law has a hundred articles: ten thousand pairs compared one by one cost ~100 ms)."""
-    out = np.zeros((len(ch), len(ph)))
-    len_c = np.array([len(h) for h in ch], dtype=np.int64)
-    len_p = np.array([len(h) for h in ph], dtype=np.int64)
-    if not len(ch) or not len(ph) or not len_c.sum() or not len_p.sum():
-        return out
-    c_all, c_id = np.concatenate(ch), np.repeat(np.arange(len(ch)), len_c)
-    p_all, p_id = np.concatenate(ph), np.repeat(np.arange(len(ph)), len_p)
-    order = np.argsort(p_all, kind="stable")
-    p_all, p_id = p_all[order], p_id[order]
-    lo = np.searchsorted(p_all, c_all, "left")
-    n = np.searchsorted(p_all, c_all, "right") - lo  # parent articles holding each child shingle
+    child = Articles(tuple(Article("", "") for _ in ch), _flat(ch), np.array([len(h) for h in ch], dtype=np.int64))
+    parent = Articles(tuple(Article("", "") for _ in ph), _flat(ph), np.array([len(h) for h in ph], dtype=np.int64))
+    return _similarities(child, parent)
+
+
+def _flat(hs: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(hs).astype(np.uint32) if hs else np.zeros(0, dtype=np.uint32)
+
+
+def _similarities(child: Articles, parent: Articles) -> np.ndarray:
+    len_c, len_p = child.lengths, parent.lengths
+    nc, npa = len(len_c), len(len_p)
+    if not nc or not npa or not len_c.sum() or not len_p.sum():
+        return np.zeros((nc, npa))
+    distinct, first, owners = parent.by_shingle
+    c_all = child.flat
+    at = np.searchsorted(distinct, c_all)
+    at[at == len(distinct)] = 0
+    hit = distinct[at] == c_all
+    ends = np.append(first[1:], len(owners))
+    lo = first[at]
+    n = np.where(hit, ends[at] - lo, 0)  # parent articles holding each child shingle
     # every (child article, parent article) sharing a shingle, once per shingle: |A ∩ B| by counting
     starts = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
-    inter = np.bincount(np.repeat(c_id, n) * len(ph) + p_id[starts], minlength=len(ch) * len(ph))
-    denom = np.maximum.outer(len_c, len_p)
-    ok = (len_c[:, None] > 0) & (len_p[None, :] > 0)
-    out[ok] = inter.reshape(len(ch), len(ph))[ok] / denom[ok]
-    return out
+    inter = np.bincount(np.repeat(child.ids, n) * npa + owners[starts], minlength=nc * npa)
+    # an article without shingles shares none: 0 over the larger length (or over 1, both empty) is 0
+    return inter.reshape(nc, npa) / np.maximum(np.maximum.outer(len_c, len_p), 1)
 
 
 def char_diff(old: str, new: str) -> list[tuple[str, str, str]]:
+    return list(_char_diff(old, new))
+
+
+@lru_cache(maxsize=1024)
+def _char_diff(old: str, new: str) -> tuple[tuple[str, str, str], ...]:
+    """Kept for the pairs diffed last: children made from one model modify a parent's article alike (bench
+    notices: 568 diffs of 382 distinct pairs, a diff ~0.2 ms)."""
     sm = SequenceMatcher(a=old, b=new, autojunk=False)
-    return [(tag, old[i1:i2], new[j1:j2]) for tag, i1, i2, j1, j2 in sm.get_opcodes()]
+    return tuple((tag, old[i1:i2], new[j1:j2]) for tag, i1, i2, j1, j2 in sm.get_opcodes())
 
 
 def _greedy_order(sims: np.ndarray) -> list[tuple[int, int]]:
@@ -138,7 +210,7 @@ def align(parent_text: str, child_text: str) -> dict:
     """Pair the child's articles with the parent's; returns a JSON-able summary with the pairs."""
     parent, child = articles_of(parent_text), articles_of(child_text)
     pa, ca = parent.items, child.items
-    sims = similarities(list(child.hashes), list(parent.hashes))
+    sims = _similarities(child, parent)
     pairs: list[Pair] = []
     used: set[int] = set()
     match: dict[int, tuple[int, float]] = {}
@@ -167,7 +239,7 @@ def align(parent_text: str, child_text: str) -> dict:
                         art.label,
                         pa[j].label,
                         round(s, 3),
-                        [d for d in char_diff(pa[j].text, art.text) if d[0] != "equal"][:50],
+                        [d for d in _char_diff(pa[j].text, art.text) if d[0] != "equal"][:50],
                     )
                 )
         else:

@@ -20,7 +20,6 @@ from watcher.link.boilerplate import plain
 from watcher.link.citing import Want
 from watcher.link.classify import Doc
 from watcher.link.context import Pass, chain_of, same_version
-from watcher.link.fingerprint import exact_scores
 from watcher.link.instruments import Version, is_standing, normalise_issuer
 from watcher.text.docno import docno_key
 
@@ -89,7 +88,7 @@ def _carrier(p: Pass, w: Want, reused: list[Doc]) -> Doc | None:
         return None
     for other in reused:
         if not other.doc_no and docno in other.text[:2000]:
-            _, c_doc, _ = exact_scores(p.doc.hashes, other.hashes)
+            _, c_doc, _ = p.writer.scores(p.doc.hashes, other.hashes)
             if c_doc >= p.th.reuse_containment:
                 return other
     return None
@@ -179,5 +178,5 @@ def _versions(p: Pass, key: str | None, new: Doc, old: Doc) -> bool:
     history = p.reading.history if new is p.doc else parse_history(new.text)
     if (key and is_standing(key)) or history.lists(old.when):
         return True
-    j, c_new, c_old = exact_scores(new.hashes, old.hashes)
+    j, c_new, c_old = p.writer.scores(new.hashes, old.hashes)
     return j >= p.th.revision_jaccard or max(c_new, c_old) >= p.th.revision_containment

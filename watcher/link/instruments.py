@@ -14,6 +14,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from watcher.text.docno import find_title_spans
 from watcher.text.titles import (
@@ -94,9 +95,11 @@ class InstrumentKey:
         return self.title == other.title and (not self.issuer or not other.issuer or self.issuer == other.issuer)
 
 
+@lru_cache(maxsize=256)
 def instrument_key(title: str | None, issuer: str | None = None) -> InstrumentKey | None:
     """The instrument a document's own title names (a 印发 notice names what it carries); None when
-    the title names no particular instrument."""
+    the title names no particular instrument. Kept for the titles asked again (reading a document asks
+    twice, ~20 us each)."""
     if not title:
         return None
     key = title_key(title)

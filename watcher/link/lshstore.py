@@ -43,6 +43,10 @@ def query_bucket_keys(hashvalues: np.ndarray, rows: int, bands: int) -> list[int
     """bucket_key of every band of one signature: Python integers over its big-endian bytes, which
     for one signature is several times faster than the vectorised bucket_keys."""
     hv = np.asarray(hashvalues)
+    if hv.dtype.itemsize == 4 and rows == 2 and len(hv) >= 2 * bands:
+        # A band of two 32-bit words is one 64-bit number, high word first: ~5 us in numpy, ~40 us in Python.
+        pairs = hv[: 2 * bands].astype(np.uint64).reshape(bands, 2)
+        return ((pairs[:, 0] << np.uint64(32) | pairs[:, 1]) % np.uint64(M61)).tolist()
     width = hv.dtype.itemsize * rows
     raw = hv.byteswap().tobytes() if hv.dtype.byteorder in ("=", "<") else hv.tobytes()
     return [int.from_bytes(raw[b * width : (b + 1) * width], "big") % M61 for b in range(bands)]
@@ -103,14 +107,20 @@ class CompactTables:
         one array in the end: a method call and an array per band cost ~8 us, 64 per query."""
         merged: list[np.ndarray] = []
         buffered: list[int] = []
-        for k, t in zip(keys, self.bands if bands is None else bands, strict=True):
+        bounds: np.ndarray | None = None
+        for b, (k, t) in enumerate(zip(keys, self.bands if bands is None else bands, strict=True)):
             n = 0
             h = t.h
-            if len(h):  # most bands of most queries: one search and a comparison
-                ku = np.uint64(k)  # a Python int would make numpy promote (copy) the whole array
-                lo = h.searchsorted(ku)
-                if lo < len(h) and h[lo] == ku:
-                    merged.append(t.s[lo : min(h.searchsorted(ku, "right"), lo + cap)])
+            if len(h):
+                if bounds is None:
+                    # A bucket's bounds in one search: [k, k + 1) (a bucket key is below 2^61), made for every
+                    # band at once as uint64 (a Python int would make numpy promote (copy) the whole array).
+                    # Two searches and a comparison of numpy scalars a band cost ~35 % more.
+                    bounds = np.array(keys, dtype=np.uint64)
+                    bounds = np.stack((bounds, bounds + np.uint64(1)), axis=1)
+                lo, hi = h.searchsorted(bounds[b]).tolist()
+                if hi > lo:
+                    merged.append(t.s[lo : min(hi, lo + cap)])
                     n = len(merged[-1])
             more = t.buf_map.get(k)
             if more and n < cap:

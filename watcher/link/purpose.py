@@ -18,11 +18,13 @@ Never a parent: the document itself (its own title cited in its text), what it c
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
 
 from watcher.link.amendments import History, parse_history
-from watcher.link.boilerplate import plain
+from watcher.link.boilerplate import plain, plain_text
 from watcher.link.instruments import (
     carried_title,
     fold_title,
@@ -88,6 +90,9 @@ _ATTACHMENT = re.compile(
     r"(?m)^[ \t\u3000]*(?:附\s*件\s*\d*\s*[:：]?|\d{1,2}\s*[.、．])\s*(?:\d{1,2}\s*[.、．]\s*)?"
     r"(?P<title>[^\n]{4,80})$"
 )
+# Where a line may open an _ATTACHMENT: 附 or a digit first. re finds a literal line break fast, where the
+# pattern's (?m)^ is tried at every character (~60 us a bench notice).
+_ATTACHMENT_LEAD = re.compile(r"\n[ \t\u3000]*[附\d]")
 _PAIRED = re.compile(r"\s*[(（]\s*([^()（）]{4,30}?号)\s*(?:[,，;；][^()（）]{0,30})?[)）]")
 # Bare law names in a governed span: 根据宪法、立法法和地方各级人民代表大会和地方各级人民政府组织法.
 _BARE_END = re.compile(r"(?:法|条例)(?=$|[、，,和及与以等的》）)\s])")
@@ -220,12 +225,22 @@ def own_keys(title: str | None, text: str, history: History) -> set[str]:
     # not excluded: the purpose sentence is read after the history, where those names do not occur.)
     own |= history.own_titles() | history.decision_keys()
     own |= {k for k, verb in _carried_in_text(text) if verb != "转发"}
-    for m in _ATTACHMENT.finditer(text):
+    for m in _attachments(text):
         line = m.group(0).strip()
         # a numbered line counts only right under 附件 (a list of attachments), not in the body
         if line.startswith("附") or _after_attachment_heading(text, m.start()):
             own.add(fold_title(m.group("title").strip("：: 《》")))
     return {k for k in own if k}
+
+
+def _attachments(text: str) -> Iterator[re.Match[str]]:
+    """_ATTACHMENT.finditer(text): tried only at the line starts where it can match (a match opens a line with
+    附 or a digit), each after the end of the match before it (a match may run over several lines)."""
+    end = 0
+    for pos in chain((0,), (m.start() + 1 for m in _ATTACHMENT_LEAD.finditer(text))):
+        if pos >= end and (m := _ATTACHMENT.match(text, pos)) is not None:
+            end = m.end()
+            yield m
 
 
 def _after_attachment_heading(text: str, pos: int) -> bool:
@@ -317,8 +332,10 @@ def _bare(sentence: str, offset: int, lo: int, hi: int, covered: list[tuple[int,
 
 def _governing(sentence: str, lo: int = 0, hi: int | None = None) -> list[re.Match[str]]:
     """Governing verbs of sentence[lo:hi], none inside a quoted title (《全面推进依法行政实施纲要》)."""
-    spans = [(s.start, s.end) for s in find_title_spans(sentence)]
     end = len(sentence) if hi is None else hi
+    if _GOVERN.search(sentence, lo, end) is None:
+        return []  # most sentences: no verb, and no need to find their titles
+    spans = [(s.start, s.end) for s in find_title_spans(sentence)]
     return [m for m in _GOVERN.finditer(sentence, lo, end) if not any(a <= m.start() < b for a, b in spans)]
 
 
@@ -361,7 +378,7 @@ def read(title: str | None, text: str, doc_no: str | None = None) -> Reading:
     """Everything a document says about its parents (see the module docstring). doc_no is the
     document's own 文号: a text that quotes its own number does not cite itself. Title and text are
     read in simplified script, as plain() gives them."""
-    title, text = (plain(title) if title else title), plain(text)
+    title, text = (plain(title) if title else title), plain_text(text)
     history = parse_history(text)
     own = own_keys(title, text, history)
     if doc_no:

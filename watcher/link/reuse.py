@@ -63,7 +63,9 @@ def neighbours(p: Pass, index: Index, sig: Signature) -> list[Verified]:
         found.append((other, est))
         if len(found) >= p.th.candidates:
             break
-    inters = intersection_sizes(p.doc.hashes, [other.hashes for other, _ in found])
+    hashes = [other.hashes for other, _ in found]
+    inters = intersection_sizes(p.doc.hashes, hashes)
+    p.writer.know(p.doc.hashes, hashes, inters)
     return [Verified(other, _scores(p, other, n), est) for (other, est), n in zip(found, inters, strict=True)]
 
 
