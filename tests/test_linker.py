@@ -372,3 +372,37 @@ def test_a_transaction_of_several_documents_that_fails_leaves_memory_as_committe
     monkeypatch.setattr(Linker, "_pass", real)
     linker.run()
     assert _rows(store) == _rows(clean) and _rows(clean)
+
+
+def _batched_store(path, batch: int) -> tuple[list, list]:
+    """Twelve notices sharing one paragraph (boilerplate after three, with this filter) and each its own text,
+    linked in batches of `batch`: the signatures and links stored."""
+    from watcher.evaluation.links import store_text
+    from watcher.extract.model import Detail
+    from watcher.link.boilerplate import BoilerplateFilter
+
+    store = Store.open(f"sqlite:///{path}")
+    try:
+        shared = "各县区人民政府，市各委办局，市各直属单位：经研究同意，现将有关事项通知如下，请认真贯彻执行。"
+        for i in range(12):
+            own = "".join(f"第{i}项第{j}条工作要求由第{i * 7 + j}小组负责落实并按月报送进展情况。" for j in range(6))
+            d = Detail(url=f"http://a.test/{i}.html", title=f"关于第{i}项工作的通知", body=shared + "\n" + own)
+            store_text(store, "s", "http://a.test/list.html", d)
+        linker = Linker(store)
+        linker.filter = BoilerplateFilter(min_docs=3)
+        linker.run(batch=batch)
+        sigs = sorted((s.version_id, s.hashvalues) for s in store.signatures())
+        with store.engine.connect() as conn:
+            links = conn.execute(text("SELECT child_id, parent_id, relation FROM links ORDER BY 1, 2, 3")).all()
+        return sigs, [tuple(r) for r in links]
+    finally:
+        store.close()
+
+
+def test_links_do_not_depend_on_how_the_pending_versions_are_batched(tmp_path):
+    """A batch is prepared before its documents are counted by the boilerplate filter: a text whose clauses
+    crossed the threshold meanwhile is prepared again (Linker._current), so batches of 1 and of 12 agree."""
+    one = _batched_store(tmp_path / "one.db", batch=1)
+    twelve = _batched_store(tmp_path / "twelve.db", batch=12)
+    assert one[0] == twelve[0]
+    assert one[1] == twelve[1]

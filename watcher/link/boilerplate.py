@@ -224,19 +224,26 @@ class BoilerplateFilter:
         limit = self.threshold
         return [c for c, n in zip(cs, est, strict=True) if n >= limit]
 
-    def strip(self, text: str, cs: list[Clause] | ClauseTable | None = None) -> str:
+    def kept(self, t: ClauseTable) -> np.ndarray:
+        """Which of a text's clauses are not boilerplate now (bool per clause): what strip keeps."""
+        if not len(t.keys):
+            return np.zeros(0, dtype=bool)
+        return self.sketch.estimate(t.keys) < self.threshold
+
+    def strip(self, text: str, cs: list[Clause] | ClauseTable | None = None, keep: np.ndarray | None = None) -> str:
         """The clauses of text that are not boilerplate, one per line. Marks and clauses too short to
         count go too, so two texts made only of boilerplate strip to nothing alike; compare stripped
-        texts with stripped texts. cs: the clauses of text, when they are at hand. What is kept is plain():
-        a copy in traditional script, or with a mis-encoding's pinyin, is compared as the text it copies."""
+        texts with stripped texts. cs: the clauses of text, when they are at hand; keep: kept(cs), when known.
+        What is kept is plain(): a copy in traditional script, or with a mis-encoding's pinyin, is compared as
+        the text it copies."""
         t = clause_table(text) if cs is None else cs
         if not isinstance(t, ClauseTable):
             t = ClauseTable([c.start for c in t], [c.end for c in t], clause_keys(t))
         if not len(t.keys):
             return ""
-        keep = (self.sketch.estimate(t.keys) < self.threshold).tolist()
+        mask = (self.kept(t) if keep is None else keep).tolist()
         # map and compress iterate in C: a comprehension over a document's ~190 clauses cost ~25 us more
-        kept = list(map(text.__getitem__, map(slice, compress(t.starts, keep), compress(t.ends, keep))))
+        kept = list(map(text.__getitem__, map(slice, compress(t.starts, mask), compress(t.ends, mask))))
         tone = t.tone if t.tone is not None else _TONE.search(text) is not None
         if tone:  # what is left of 發(fā) goes: only where a tone mark is
             kept = [k for k in kept if not _PINYIN_CLAUSE.fullmatch(k)]
