@@ -137,6 +137,20 @@ def test_a_poll_waits_for_the_linkers_transaction_and_then_goes_first(sqlite_sto
     nxt.join(10)
 
 
+def test_a_database_only_polled_gets_no_lock_files(sqlite_store):
+    """The turnstile's files appear with the first link process that writes the database, not before."""
+    poll = turnstile(sqlite_store.engine)
+    assert poll is not None
+    with poll.first():
+        pass
+    assert not os.path.exists(poll.write) and not os.path.exists(poll.want)
+    linker = turnstile(sqlite_store.engine)
+    assert linker is not None
+    linker.enter()
+    linker.leave()
+    assert os.path.exists(poll.write)
+
+
 def test_a_linker_is_not_held_by_a_poll_that_does_not_wait(sqlite_store):
     """A poll holds the file only during its own call: between calls the linker goes in (it was starved when
     the poll held it back for as long as it was storing)."""
