@@ -18,7 +18,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 from cydifflib import SequenceMatcher
 
-from watcher.link.fingerprint import _BASE, intersection_size, shingle_hashes, shingle_text
+from watcher.link.fingerprint import intersection_size, shingle_hashes, shingle_text, window_hashes
 from watcher.text.normalise import paragraphs
 
 _MARKERS = {
@@ -120,12 +120,8 @@ def _article_shingles(texts: list[str], k: int = 3) -> tuple[np.ndarray, np.ndar
             [len(h) for h in one], dtype=np.int64
         )
     cps = np.frombuffer("".join(parts).encode("utf-32-le"), dtype=np.uint32)
-    n = len(cps) - k + 1
-    h = cps[:n].copy()
-    with np.errstate(over="ignore"):
-        for j in range(1, k):
-            h *= _BASE
-            h += cps[j : j + n]
+    h = window_hashes(cps, k)
+    n = len(h)
     ends = np.cumsum(lengths)
     owner = np.repeat(np.arange(len(parts), dtype=np.uint64), lengths)[:n]
     valid = np.ones(n, dtype=bool)  # a window reaching into the next text is none of either's

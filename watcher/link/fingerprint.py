@@ -73,6 +73,18 @@ def shingle_text(text: str) -> str:
     return _SKIP.sub("", out) if not out.isprintable() else out
 
 
+def window_hashes(cps: np.ndarray, k: int) -> np.ndarray:
+    """The 32-bit hash of every k-character window of code points `cps` (len(cps) >= k), in order: the one
+    definition of a shingle's hash (hash_shingle computes the same for one window)."""
+    n = len(cps) - k + 1
+    h = cps[:n].copy()
+    with np.errstate(over="ignore"):
+        for j in range(1, k):
+            h *= _BASE
+            h += cps[j : j + n]
+    return h
+
+
 def shingle_hashes(text: str, k: int = 5) -> np.ndarray:
     """Sorted unique 32-bit hashes of the k-shingles of text (whitespace removed first)."""
     s = shingle_text(text)
@@ -81,12 +93,7 @@ def shingle_hashes(text: str, k: int = 5) -> np.ndarray:
     cps = np.frombuffer(s.encode("utf-32-le"), dtype=np.uint32)
     if len(cps) < k:
         k = len(cps)
-    n = len(cps) - k + 1
-    h = cps[:n].copy()
-    with np.errstate(over="ignore"):
-        for j in range(1, k):
-            h *= _BASE
-            h += cps[j : j + n]
+    h = window_hashes(cps, k)
     h.sort()
     # sort + neighbour compare: np.unique is five times slower on these sizes
     return h[np.concatenate(([True], h[1:] != h[:-1]))]
