@@ -95,14 +95,10 @@ class LinkRepo(Repo):
             ).first()
         return VersionText(r.norm_text, _citations(r.citations_json)) if r else None
 
-    def linking_text(self, version_id: int) -> LinkingText | None:
-        """A version to link, in one read: its text and citations, and its notice (None when a newer
-        version of the notice is stored: an older one is signed, not linked)."""
-        return self.linking_texts([version_id]).get(version_id)
-
     def linking_texts(self, version_ids: Sequence[int]) -> dict[int, LinkingText]:
-        """linking_text of many versions, one read per 500. Linking writes none of what is read here (the
-        notice's link date and repost cluster are read, not used): read before a run of them is linked."""
+        """Versions to link, one read per 500: each one's text and citations, and its notice (None when a newer
+        version of the notice is stored: an older one is signed, not linked). Linking writes none of what is read
+        here (the notice's link date and repost cluster are read, not used): read before a run of them is linked."""
         out: dict[int, LinkingText] = {}
         with self.engine.connect() as conn:
             for ids in chunks(list(version_ids)):

@@ -85,8 +85,8 @@ def plain(text: str) -> str:
 
 @lru_cache(maxsize=256)
 def plain_text(text: str) -> str:
-    """plain(text) of a whole text, kept for the texts read last: the linker strips a batch of 200 texts
-    (strip asks), then reads each (purpose.read asks again); a look for traditional script and pinyin is
+    """plain(text) of a whole text, kept for the texts read last: the linker strips the texts it prepares
+    together (strip asks), then reads each (purpose.read asks again); a look for traditional script and pinyin is
     ~0.1 ms a bench notice."""
     return plain(text)
 

@@ -1,7 +1,7 @@
 """Link each new notice to what is stored: revisions, reposts, derived documents, citations, siblings.
 
-For every version without a signature (so a crash only delays linking, never skips it), in one
-transaction:
+For every version without a signature (so a crash only delays linking, never skips it), in arrival order,
+in transactions of up to TRANSACTION_DOCS versions with the memory index (one with a shared one):
   1. read what it says (watcher/link/purpose.py: its purpose sentence, its title, its amendment
      history) and date it (written, published, the history's version date, the date it takes effect);
   2. fingerprint its text without boilerplate (watcher/link/boilerplate.py) and store the signature;
@@ -123,11 +123,11 @@ class Linker:
         # ranking a new text's neighbours reads no signature: 0.5 kB a notice. A Redis index is shared with
         # other processes, whose signatures are read from the database.
         self._sigs: dict[int, StoredSignature] | None = {} if self._storage == "memory" else None
-        self._load_index(self._storage)
+        self._load_index()
         self._load_filter()
 
     # ---- state --------------------------------------------------------------------------------
-    def _load_index(self, storage: str) -> None:
+    def _load_index(self) -> None:
         """Memory storage is rebuilt from the stored signatures (latest per notice, one per repost
         cluster) in one session."""
         latest: dict[int, Signature] = {}
@@ -143,7 +143,7 @@ class Linker:
                 )
             if r.size >= self.th.min_indexed:
                 latest[r.notice_id] = Signature.from_bytes(p, r.hashvalues, r.size)
-        if storage == "memory" or latest:
+        if self._storage == "memory" or latest:
             self.index.load([(str(k), v) for k, v in latest.items()])
 
     def _load_filter(self) -> None:
@@ -171,28 +171,29 @@ class Linker:
     def _hashes(self, text: str) -> np.ndarray:
         return shingle_hashes(self.filter.strip(text) if self.filter else text, self.params.k)
 
-    def prepare(self, text: str, cs: ClauseTable | None = None) -> Prepared:
+    def prepare(self, text: str, cs: ClauseTable | None = None, keep: np.ndarray | None = None) -> Prepared:
         """A new text's shingles without boilerplate, and its clause keys for the filter to count (cs: its
-        clauses, when they are at hand)."""
+        clauses, keep: which of them the filter keeps, when they are at hand)."""
         if self.filter is None:
             return Prepared(shingle_hashes(text, self.params.k), _NO_KEYS)
         cs = clause_table(text) if cs is None else cs
-        keep = self.filter.kept(cs)
+        keep = self.filter.kept(cs) if keep is None else keep
         return Prepared(shingle_hashes(self.filter.strip(text, cs, keep), self.params.k), cs.keys, None, cs, keep)
 
     def _current(self, prep: Prepared, text: str) -> Prepared:
-        """The text prepared as the filter strips it now. A batch is prepared in bulk before its documents are
+        """The text prepared as the filter strips it now. PREPARE_EVERY texts are prepared in bulk before they are
         linked, and each linked document is counted by the filter: a text whose clauses those counts changed
-        (one crossing the threshold, rarely) is prepared again, so that links never depend on how the pending
-        versions were batched (linking 1,000 bench notices in batches of 1, 37 and 200 gave 1,255, 1,266 and 1,269
-        links before, now 1,255 each). The check is one estimate a document (~25 us); preparing again costs ~0.7 ms
-        (its signature alone, 0.12 ms in bulk): 446 of the 1,000 bench notices, whose few hundred shared
-        paragraphs cross the threshold one after another, ~0.4 s; few once the common clauses are known."""
+        (one crossing the threshold) is prepared again, so that links never depend on how the pending versions
+        were batched (linking 1,000 bench notices in batches of 1, 37 and 200 gave 1,255, 1,266 and 1,269 links
+        before, now 1,255 each). The check is one estimate a document (~25 us); preparing again costs ~0.7 ms (its
+        signature alone, 0.12 ms in bulk): 56 of the 1,000 bench notices, whose few hundred shared paragraphs
+        cross the threshold one after another; few once the common clauses are known."""
         if self.filter is None or prep.clauses is None or prep.keep is None:
             return prep
-        if np.array_equal(self.filter.kept(prep.clauses), prep.keep):
+        keep = self.filter.kept(prep.clauses)
+        if np.array_equal(keep, prep.keep):
             return prep
-        return self.prepare(text, prep.clauses)
+        return self.prepare(text, prep.clauses, keep)
 
     def doc(self, notice_id: int) -> Doc | None:
         """A stored notice as the linker compares it (its newest text), cached."""
@@ -264,13 +265,6 @@ class Linker:
         if self._unsaved >= SAVE_EVERY:
             self.save_state()
         return made
-
-    def link_version(self, version_id: int, notice_id: int, prepared: Prepared | None = None) -> int:
-        found = self.store.linking_text(version_id)
-        if found is None:
-            raise KeyError(f"version {version_id} is not stored")
-        prep = prepared or self.prepare(found.version.norm_text)
-        return self._link_all([(PendingVersion(version_id, notice_id), found, prep)])[1]
 
     def _link_all(self, work: list[tuple[PendingVersion, LinkingText, Prepared]]) -> tuple[int, int]:
         """Link the first of these versions in one transaction, as many as TRANSACTION_SECONDS allow (one at

@@ -22,7 +22,6 @@ from collections.abc import Iterable
 import numpy as np
 
 M61 = (1 << 61) - 1
-_NONE = np.zeros(0, dtype=np.int32)
 MERGE_AT = 4096  # buffered entries per band before they are merged into the sorted arrays
 
 
