@@ -350,9 +350,8 @@ class Fetcher:
         finally:
             await r.aclose()
 
-    async def _check_robots(self, url: str, settings: FetchSettings, host: _Host | None = None) -> None:
-        robots = (self._host(url, settings) if host is None else host).robots
-        if not await robots.allows(url, settings.user_agent, lambda: self._load_robots(url, settings)):
+    async def _check_robots(self, url: str, settings: FetchSettings, host: _Host) -> None:
+        if not await host.robots.allows(url, settings.user_agent, lambda: self._load_robots(url, settings)):
             raise RobotsDisallowed("robots.txt disallows this URL", url=url)
 
     async def _load_robots(self, url: str, settings: FetchSettings) -> RobotFileParser | None:

@@ -1,6 +1,6 @@
 """robots.txt for the fetcher: where it is kept between runs, and one host's rules read once.
 
-A host's robots.txt is read once per run (`HostRobots.load`, under a lock); its verdict for a user
+A host's robots.txt is read once per run (`HostRobots.allows` calls its loader, under a lock); its verdict for a user
 agent that no rule restricts is kept, so that most hosts' URLs need no check each (`can_fetch` parses
 and quotes every URL: 2% of a request's CPU in bench/fetch.py).
 """

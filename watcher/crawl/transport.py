@@ -77,11 +77,10 @@ def _verdict(address: str, private_ok: bool) -> str | None:
 class PerHostTransport(httpx.AsyncBaseTransport):
     """One small pool of HTTP/1.1 connections per host behind a single client (`http11.py`).
 
-    httpcore scans every connection of its pool for each request; with hundreds of portals in one
-    pool that scan dominated a poll's CPU time. Small per-host pools keep it constant. The address
-    rule is part of the key: a connection opened for a source on a private network is never reused
-    for a public source's request to the same name.
-    """
+    Each host has its own limit of connections, and a request looks only at its host's few: with hundreds of portals
+    behind one client, one shared pool's scan of every connection (httpcore's) had dominated a poll's CPU time. The
+    address rule is part of the key: a connection opened for a source on a private network is never reused for a
+    public source's request to the same name."""
 
     def __init__(self, *, per_host: int = 4, verify: bool = True, keepalive_expiry: float = 5.0):
         self.per_host = per_host
