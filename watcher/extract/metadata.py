@@ -90,9 +90,7 @@ class LabelTable:
         each character that starts a label (时, 日, 分, 名 are common in running text: 120 ns a character of
         text, most of reading a page's fields). A match ends at a colon and starts at most `reach` before
         it (spaces single), so the matches in the windows before the colons, windows that overlap
-        searched as one, are the matches in the whole segment."""
-        if ":" not in seg and "：" not in seg:
-            return []
+        searched as one, are the matches in the whole segment. `occurrences` passes only segments with a colon."""
         if len(seg) <= _SEARCH_WHOLE or " ".join(seg.split()) != seg:
             return list(self.label_re.finditer(seg))
         found: list[re.Match[str]] = []
