@@ -155,10 +155,32 @@ def link_reuse(p: Pass, found: list[Verified]) -> None:
             continue
         if rel.relation == "derived" and rel.child is p.doc:
             parents.append((v.scores.contain_doc, v.scores.jaccard, rel))
+        elif rel.relation == "derived" and "cites" not in rel.evidence:
+            _adopt(p, rel, (v.scores.contain_other, v.scores.jaccard))
         else:
             _save(p, rel, other)
     if parents:
         _save(p, max(parents, key=lambda x: x[:2])[2], None)
+
+
+def _adopt(p: Pass, rel: Relation, held: tuple[float, float]) -> None:
+    """The new text is older than a stored text that reuses it: it becomes that text's parent only if it holds
+    more of it (containment, then Jaccard) than the parent by reuse the stored text has, which it replaces. A text
+    so has one parent by reuse whichever of the two arrived first: before, a parent arriving after its child was
+    linked beside the child's parent, and interleaved arrival (sources storing a batch each in turn) gave 1,020
+    derived links to 362 children where arrival source by source gave 379 to 329 (50 bench portals)."""
+    child = rel.child
+    current = [ln for ln in p.writer.links_of(child.id, ("derived",)) if _by_reuse(ln.evidence) and ln.parent_id]
+    if any((ln.contain_child or 0.0, ln.jaccard or 0.0) >= held for ln in current):
+        return
+    for ln in current:
+        p.writer.drop(ln)
+    _save(p, rel, None)
+
+
+def _by_reuse(evidence: dict) -> bool:
+    """A derived link made by text reuse alone (no citation, no chain of versions)."""
+    return "reuse" in evidence and not evidence.get("cites") and not evidence.get("version")
 
 
 def _save(p: Pass, rel: Relation, other: Doc | None) -> None:
