@@ -163,7 +163,7 @@ class NoticeRepo(Repo):
         if prepared is None or prepared.outcomes is not outcomes or prepared.source_id != source_id:
             prepared = self.prepare_batch(source_id, outcomes)  # an outcome that says nothing raises here
         try:
-            return self._apply_locked(source_id, outcomes, prepared)
+            return self._apply_locked([prepared])[0]
         except Exception as exc:  # noqa: BLE001 - the driver's refusals are not all DBAPIErrors (a lone surrogate)
             if is_busy(exc):
                 raise
@@ -173,38 +173,56 @@ class NoticeRepo(Repo):
         counts = Counts()
         for oc in outcomes:
             try:
-                counts.add(self._apply_locked(source_id, [oc], prepared))
+                counts.add(self._apply_locked([batch.Prepared(source_id, [oc], prepared.ready)])[0])
             except Exception as exc:  # noqa: BLE001 - as above
                 if is_busy(exc):
                     raise
                 counts.add(self._refused(source_id, oc, exc))
         return counts
 
+    def apply_many(self, prepared: Sequence[batch.Prepared]) -> list[Counts]:
+        """Several sources' batches (`prepare_batch` of each) in one transaction: what a cycle's sources fetched
+        meanwhile, stored with one commit (watcher/pipeline/storer.py). Refused as a whole, each batch is stored
+        on its own (`apply`: one by one if need be); a busy database goes up, as in `apply`."""
+        try:
+            return self._apply_locked(prepared)
+        except Exception as exc:  # noqa: BLE001 - the driver's refusals are not all DBAPIErrors (a lone surrogate)
+            if is_busy(exc):
+                raise
+            log.warning("%d batches were refused together (%s): storing each on its own", len(prepared), message(exc))
+        return [self.apply(p.source_id, p.outcomes, p) for p in prepared]
+
     def prepare_batch(self, source_id: str, outcomes: Sequence[Outcome]) -> batch.Prepared:
         """What `apply` computes from the outcomes alone, with no database (its rows' JSON columns and keys, the
         search entries); raises ValueError for an outcome that says nothing."""
         return batch.prepare(source_id, outcomes)
 
-    def _apply_locked(
-        self, source_id: str, outcomes: Sequence[Outcome], prepared: batch.Prepared | None = None
-    ) -> Counts:
-        """Plan against the notices as stored now, their rows locked, and write, in one transaction.
+    def _apply_locked(self, prepared: Sequence[batch.Prepared]) -> list[Counts]:
+        """Plan each batch against the notices as stored now, their rows locked, and write, in one transaction.
         Another process may have stored the same page since this one read it (two polls at once):
         planned against what it stored, the same text is unchanged, not a second version 1 (and what was
         prepared for it is not used)."""
-        ready = prepared.of if prepared is not None else batch.Ready.of
         with self.engine.begin() as conn:
-            fresh = _locked_states(conn, [oc.notice.id for oc in outcomes])
-            current = [replace(oc, notice=fresh.get(oc.notice.id, oc.notice)) for oc in outcomes]
-            plan = batch.plan(source_id, current, utcnow(), ready)
-            batch.write(conn, plan)
-        return plan.counts
+            fresh = _locked_states(conn, [oc.notice.id for p in prepared for oc in p.outcomes])
+            now = utcnow()
+            plans = [
+                batch.plan(
+                    p.source_id,
+                    [replace(oc, notice=fresh.get(oc.notice.id, oc.notice)) for oc in p.outcomes],
+                    now,
+                    p.of,
+                )
+                for p in prepared
+            ]
+            for plan in plans:
+                batch.write(conn, plan)
+        return [plan.counts for plan in plans]
 
     def _refused(self, source_id: str, oc: Outcome, exc: Exception) -> Counts:
         """A record the database refuses on its own: a failed attempt of its notice, with the reason."""
         why = f"could not be stored: {message(exc)}"
         log.warning("%s: %s %s", source_id, oc.notice.url, why)
-        counts = self._apply_locked(source_id, [Outcome(oc.notice, error=why)])
+        counts = self._apply_locked([batch.prepare(source_id, [Outcome(oc.notice, error=why)])])[0]
         counts.errors.append(PollError(error="StoreError", message=why, source_id=source_id, url=oc.notice.url))
         return counts
 

@@ -135,16 +135,17 @@ def test_one_broken_source_does_not_stop_the_others(portal, fresh_db):
 def test_crash_while_storing_loses_nothing_and_duplicates_nothing(portal, fresh_db, monkeypatch):
     build_site(portal, pages=1, per_page=3)
     src = source_for(portal, pages=1)
-    real_apply = fresh_db.apply
+    real_apply = fresh_db.apply_many
 
     def crash(*a, **k):
         raise RuntimeError("simulated crash while writing")
 
-    monkeypatch.setattr(fresh_db, "apply", crash)
+    monkeypatch.setattr(fresh_db, "apply_many", crash)
     [r] = run(fresh_db, src)
     assert r.status == "failed" and fresh_db.events() == []
+    assert "simulated crash" in r.errors[-1].message
     assert {n.status for n in fresh_db.notices()} == {"pending"}  # discovered, not lost
-    monkeypatch.setattr(fresh_db, "apply", real_apply)
+    monkeypatch.setattr(fresh_db, "apply_many", real_apply)
     [r2] = run(fresh_db, src)
     assert r2.counts.new == 3
     [r3] = run(fresh_db, src)

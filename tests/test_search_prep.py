@@ -144,12 +144,12 @@ def test_a_polls_storage_call_prepares_before_the_turnstile(sqlite_store):
         db = DB(sqlite_store)
         try:
             with pytest.raises(ValueError, match="neither snapshot"):
-                await asyncio.wait_for(db(sqlite_store.apply, "s", [Outcome(states[url])]), 5)
-            call = asyncio.ensure_future(db(sqlite_store.apply, "s", [Outcome(states[url], _snap(url, title, body))]))
+                await asyncio.wait_for(db.write([("s", [Outcome(states[url])])]), 5)
+            call = asyncio.ensure_future(db.write([("s", [Outcome(states[url], _snap(url, title, body))])]))
             await asyncio.sleep(0.3)
             assert not call.done()  # the transaction waits for the linker's
             threading.Timer(0, lambda: (linker.leave(), stored.set())).start()
-            assert (await asyncio.wait_for(call, 10)).new == 1
+            assert (await asyncio.wait_for(call, 10))[0].new == 1
         finally:
             linker.reset()
             db.close()

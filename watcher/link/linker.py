@@ -21,7 +21,9 @@ import logging
 import time
 import zlib
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -244,40 +246,49 @@ class Linker:
     def run(self, batch: int = 200) -> int:
         """Link every version not linked yet, in arrival order; returns how many links were made.
         Per batch, the versions are read in one query; PREPARE_EVERY of them at a time have their signatures
-        computed in bulk (one numpy pass per permutation) and are linked, up to TRANSACTION_DOCS a transaction."""
+        computed in bulk (one numpy pass per permutation) just before they are linked, up to TRANSACTION_DOCS a
+        transaction (a transaction may span several such segments)."""
         made = 0
         pending = self.pending_versions()
         per_tx = TRANSACTION_DOCS if self._sigs is not None else 1
         for i in range(0, len(pending), batch):
             chunk = pending[i : i + batch]
-            found = self.store.linking_texts([v for v, _ in chunk])
-            for k in range(0, len(chunk), PREPARE_EVERY):
-                segment = chunk[k : k + PREPARE_EVERY]
-                prepared = [self.prepare(found[v].version.norm_text) for v, _ in segment]
-                sigs = signatures_bulk([p.hashes for p in prepared], self.params)
-                for prep, sig in zip(prepared, sigs, strict=True):
-                    prep.signature = sig
-                work = [(v, found[v.version_id], prep) for v, prep in zip(segment, prepared, strict=True)]
-                j = 0
-                while j < len(work):
-                    linked, links = self._link_all(work[j : j + per_tx])
-                    j, made = j + linked, made + links
+            work = self._prepared(chunk, self.store.linking_texts([v for v, _ in chunk]))
+            j = 0
+            while j < len(chunk):
+                linked, links = self._link_all(work, [v.notice_id for v in chunk[j : j + per_tx]])
+                j, made = j + linked, made + links
         if self._unsaved >= SAVE_EVERY:
             self.save_state()
         return made
 
-    def _link_all(self, work: list[tuple[PendingVersion, LinkingText, Prepared]]) -> tuple[int, int]:
-        """Link the first of these versions in one transaction, as many as TRANSACTION_SECONDS allow (one at
-        least); returns how many were linked and the links made. With the memory index, each is indexed as
-        soon as it is linked (the next may be its copy); a shared index is told once it is committed. The
-        session writes at its exit only (its flush, then the commit): until then it holds no write lock."""
+    def _prepared(
+        self, chunk: list[PendingVersion], found: dict[int, LinkingText]
+    ) -> Iterator[tuple[PendingVersion, LinkingText, Prepared]]:
+        """The chunk's versions with their texts prepared, PREPARE_EVERY at a time as they are taken."""
+        for k in range(0, len(chunk), PREPARE_EVERY):
+            segment = chunk[k : k + PREPARE_EVERY]
+            prepared = [self.prepare(found[v.version_id].version.norm_text) for v in segment]
+            sigs = signatures_bulk([p.hashes for p in prepared], self.params)
+            for v, prep, sig in zip(segment, prepared, sigs, strict=True):
+                prep.signature = sig
+                yield v, found[v.version_id], prep
+
+    def _link_all(
+        self, work: Iterator[tuple[PendingVersion, LinkingText, Prepared]], notices: list[int]
+    ) -> tuple[int, int]:
+        """Link the next of these versions in one transaction, at most those of `notices` (the next ones), as many
+        as TRANSACTION_SECONDS allow (one at least); returns how many were linked and the links made. With the
+        memory index, each is indexed as soon as it is linked (the next may be its copy); a shared index is told
+        once it is committed. The session writes at its exit only (its flush, then the commit): until then it
+        holds no write lock."""
         shared = self._sigs is None
         deadline = time.monotonic() + TRANSACTION_SECONDS
         done: list[tuple[PendingVersion, StoredSignature, Pass | None, Prepared]] = []
         try:
-            with self.store.link_session([v.notice_id for v, _, _ in work]) as tx:
+            with self.store.link_session(notices) as tx:
                 self._tx = tx
-                for (version_id, notice_id), found, prepared in work:
+                for (version_id, notice_id), found, prepared in islice(work, len(notices)):
                     prep = self._current(prepared, found.version.norm_text)
                     self._docs.pop(notice_id, None)
                     sig = prep.signature or signature_of_hashes(prep.hashes, self.params)

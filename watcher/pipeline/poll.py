@@ -305,7 +305,7 @@ class SourcePoll:
         if not self.pending:
             return
         batch, self.pending = self.pending, []
-        counts = await self.db(self.store.apply, self.source.id, batch)
+        (counts,) = await self.db.write([(self.source.id, batch)])
         self.result.errors += counts.errors  # records the database refused, each with its reason
         self.result.counts.add(counts)
 
