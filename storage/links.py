@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, delete, func, insert, select
 from storage.core import T_LINK, T_NOTICE, T_SIG, T_VERSION, Repo, chunks, table_of
 from storage.linkoverlay import link_row, notice_of
 from storage.linksession import NOTICE_COLS, LinkSession
+from storage.turnstile import may_write_now
 from storage.models import LinkState, utcnow
 from storage.records import (
     Citations,
@@ -159,6 +160,11 @@ class LinkRepo(Repo):
                 .limit(limit)
             ).all()
         return [(r.id, r.norm_text) for r in reversed(rows) if r.repost_of is None]
+
+    def may_write_now(self) -> bool:
+        """Whether a link transaction ending now would write without waiting for a poll (storage/turnstile.py);
+        when True, the turn is held for it."""
+        return may_write_now(self.engine)
 
     @contextmanager
     def link_session(self, notices: Collection[int] = ()) -> Iterator[LinkSession]:

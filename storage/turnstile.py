@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import weakref
 from collections.abc import Iterator
 
 from sqlalchemy import event
@@ -78,7 +79,7 @@ class Turnstile:
         process's writing transactions: flock on another descriptor would wait for the process itself)."""
         if key in self._holding:
             return
-        if not self._holding:
+        if not self._holding and self._fd is None:  # (held already when `try_enter` took it)
             want = _open(self.want)
             try:
                 fcntl.flock(want, fcntl.LOCK_EX)  # granted once no poll waits; kept while waiting for `.write`,
@@ -87,6 +88,30 @@ class Turnstile:
             finally:
                 os.close(want)
         self._holding.add(key)
+
+    def try_enter(self) -> bool:
+        """Take the linker's turn now if no poll is in a call or waits for one, and say whether it is held: then
+        the transaction under way writes without waiting (`enter` finds it held; its end lets it go). When a poll
+        is writing, a linker that computes on instead of waiting for it loses nothing: a transaction keeps its
+        writes until its flush (storage/linksession.py). Waiting, the link process spent 0.2-0.5 s of a cold
+        ingest of 1,000 bench notices blocked here, ~15 % of its time while the poll stored."""
+        if self._holding or self._fd is not None:
+            return True
+        want = _open(self.want)
+        try:
+            fcntl.flock(want, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fd = _open(self.write)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return False
+            self._fd = fd
+            return True
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(want)
 
     def leave(self, key: int = 0) -> None:
         """Transaction `key` of the linker ended (committed or rolled back); nothing once none writes."""
@@ -112,6 +137,16 @@ def turnstile(engine: Engine) -> Turnstile | None:
 _READS = ("SELECT", "PRAGMA", "WITH")  # statements that take no write lock (pysqlite opens no transaction for them)
 
 
+_GIVING_WAY: weakref.WeakKeyDictionary[Engine, Turnstile] = weakref.WeakKeyDictionary()
+
+
+def may_write_now(engine: Engine) -> bool:
+    """Whether a transaction on `engine` would write without waiting for a poll: always, unless `give_way` made
+    its writes take turns; then whether the turn was free (and is now held: see `Turnstile.try_enter`)."""
+    turn = _GIVING_WAY.get(engine)
+    return turn is None or turn.try_enter()
+
+
 def give_way(engine: Engine) -> Turnstile | None:
     """Make every transaction on `engine` (the link process's) that writes take its turn after a waiting poll; the
     turnstile (None when the database needs none). The turn is taken at a transaction's first write, which is when
@@ -128,6 +163,7 @@ def give_way(engine: Engine) -> Turnstile | None:
     def ended(conn) -> None:
         turn.leave(id(conn))
 
+    _GIVING_WAY[engine] = turn
     event.listen(engine, "before_cursor_execute", before)
     event.listen(engine, "commit", ended)
     event.listen(engine, "rollback", ended)

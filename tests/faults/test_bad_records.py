@@ -81,6 +81,26 @@ def test_a_record_the_database_refuses_fails_alone(fresh_db):
     )
 
 
+def test_batches_stored_together_are_stored_apart_when_one_is_refused(fresh_db):
+    """`Store.apply_many`: two sources' batches in one transaction, each with its own counts; when the database
+    refuses a record of one, the other source's batch is stored whole and the refused record fails alone."""
+    batches = []
+    for src, bad in (("a", False), ("b", True)):
+        urls = [f"http://{src}/{i}.html" for i in range(2)]
+        states = fresh_db.record_list(src, dict(url=f"http://{src}/list"), [ListItem(u, f"通知{u}") for u in urls])
+        snaps = [make_snapshot(u, f"{src}第{i}份正文。") for i, u in enumerate(urls)]
+        if bad:
+            snaps[1] = replace(snaps[1], body="正文\ud800不可存。")
+        batches.append(fresh_db.prepare_batch(src, [_outcome(states[u], s) for u, s in zip(urls, snaps, strict=True)]))
+    a, b = fresh_db.apply_many(batches)
+    assert (a.new, a.failed, a.errors) == (2, 0, [])
+    assert (b.new, b.failed) == (1, 1) and [e.url for e in b.errors] == ["http://b/1.html"]
+    stored = {
+        u: fresh_db.notice_by_url(u).version_count for u in ("http://a/0.html", "http://a/1.html", "http://b/0.html")
+    }
+    assert stored == dict.fromkeys(stored, 1)
+
+
 def _outcome(state, snap):
     from storage.records import Outcome
 

@@ -68,8 +68,10 @@ RESCAN_WINDOW = 1000  # version ids below the highest linked one looked at again
 # for the flush and commit, not for the computing: the length bounds what a rollback loses and how stale the
 # transaction's reads may be (each is its own snapshot until the flush). A crash rolls back the run of documents,
 # which the next run links again; memory, which already holds them, is rebuilt from what is committed.
+# Past TRANSACTION_SECONDS, a transaction goes on while a poll beside it writes (up to TRANSACTION_DOCS): what it
+# would wait for the turn it spends linking (storage/turnstile.py, `Turnstile.try_enter`).
 # A shared (Redis) index must hold only what is committed: one document a transaction there.
-TRANSACTION_DOCS = 50
+TRANSACTION_DOCS = 100
 TRANSACTION_SECONDS = 0.05
 # Texts prepared (stripped, shingled, signed in bulk) together, just before they are linked: the fewer documents
 # the filter counts between a text's preparing and its linking, the fewer are prepared again (Linker._current).
@@ -300,8 +302,8 @@ class Linker:
                     done.append((PendingVersion(version_id, notice_id), stored, p, prep))
                     if not shared:
                         self._linked(*done[-1])
-                    if time.monotonic() >= deadline:
-                        break
+                    if time.monotonic() >= deadline and self.store.may_write_now():
+                        break  # while a poll writes, the next document is linked rather than waited for
         except BaseException:
             if not shared and done:  # memory holds documents that were rolled back
                 self._start()
