@@ -34,6 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from watcher.link.fingerprint import unique_sorted
 from watcher.text.script import simplified
 
 _MARKS = '\n\r。！？!?；;：:，,、（）()【】[]“”"「」『』<>《》〈〉|｜\t'  # what ends a clause
@@ -163,8 +164,7 @@ class CountMinSketch:
         which keeps collisions from inflating the other cells."""
         if not len(keys):
             return
-        keys = np.sort(keys)
-        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]  # np.unique without its Python layers
+        keys = unique_sorted(np.sort(keys))
         cells = self._cells(keys)
         flat = self._flat()
         est = flat[cells].min(axis=0).astype(np.int64)
