@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import partial
 from typing import Any
 
 from storage.models import utcnow
@@ -45,22 +46,17 @@ def notice_of(r, version_id: int) -> NoticeText:
     )  # fmt: skip
 
 
-def link_row(r, aligned: bool = True) -> LinkRow:
-    """A stored link; with aligned=False, from a row without alignment_json (alignment None): what the
-    linker reads of the links it may replace (reading and decoding the alignments of a law's links was
-    ~4% of the stage's samples)."""
+def link_row(r: Any, aligned: bool = True) -> LinkRow:
+    """A stored link from a row, or from a dict of the link's columns (a kept link, as link_values inserts it: read
+    back as a row would be). With aligned=False, without alignment_json (alignment None): what the linker reads of
+    the links it may replace (reading and decoding the alignments of a law's links was ~4% of the stage's samples)."""
+    get: Any = r.get if isinstance(r, dict) else partial(getattr, r)
+    alignment = get("alignment_json") if aligned else None
     return LinkRow(
-        r.child_id,
-        r.parent_id,
-        r.parent_key,
-        r.relation,
-        r.jaccard,
-        r.contain_child,
-        r.contain_parent,
-        json.loads(r.evidence_json or "{}"),
-        json.loads(r.alignment_json) if aligned and r.alignment_json else None,
-        r.explanation,
-    )
+        get("child_id"), get("parent_id"), get("parent_key"), get("relation"), get("jaccard"), get("contain_child"),
+        get("contain_parent"), json.loads(get("evidence_json") or "{}"), json.loads(alignment) if alignment else None,
+        get("explanation"),
+    )  # fmt: skip
 
 
 def link_payload(link: LinkRow) -> dict:
@@ -112,15 +108,6 @@ class _Delete:
 class _Repoint:
     old: int
     new: int
-
-
-def kept_link(values: dict) -> LinkRow:
-    """A kept link as links_of reads it back: evidence decoded from its JSON, no alignment (see link_row)."""
-    return LinkRow(
-        values["child_id"], values["parent_id"], values["parent_key"], values["relation"], values["jaccard"],
-        values["contain_child"], values["contain_parent"], json.loads(values["evidence_json"] or "{}"), None,
-        values["explanation"],
-    )  # fmt: skip
 
 
 class Overlay:
@@ -205,7 +192,7 @@ class Overlay:
         for op in self._links:
             if isinstance(op, _Add):
                 if op.row["child_id"] == child_id:
-                    rows.append(kept_link(op.row))
+                    rows.append(link_row(op.row, aligned=False))
             elif isinstance(op, _Delete):
                 if op.child_id == child_id:
                     rows = [r for r in rows if (r.parent_key, r.relation) != (op.parent_key, op.relation)]

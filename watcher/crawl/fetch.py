@@ -22,7 +22,7 @@ import random
 import socket
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from ipaddress import ip_address
 from types import TracebackType
@@ -65,13 +65,21 @@ class _Host:
 class _Plan:
     """What every request made with one settings object needs of it, worked out once: reading a pydantic
     private attribute (home_hosts), building the scope key, a Timeout and the headers cost ~5% of a
-    request's CPU when done per request (bench/fetch.py)."""
+    request's CPU when done per request (bench/fetch.py). A request is planned once, and the plan handed
+    down (get, hop, _get_once). `retries` and `max_body` are the settings' own but for robots.txt, which
+    is asked once and cut short (`for_robots`), with no copy of the settings made per host."""
 
     settings: FetchSettings
     home: tuple[str, ...]
     scope: HostScope
     timeout: httpx.Timeout
     headers: dict[str, str]
+    retries: int
+    max_body: int
+
+    def for_robots(self) -> _Plan:
+        """How robots.txt is asked for: no retry, and a body of at most 512,000 bytes."""
+        return replace(self, retries=0, max_body=512_000)
 
 
 class HostPacer(Protocol):
@@ -169,15 +177,17 @@ class Fetcher:
     ) -> Response:
         """GET url (POST `form` when given, as some CMS list endpoints want), following redirects;
         raises a FetchError subclass carrying the url."""
-        if not self._plan(settings).home:  # settings made outside a source: the URL asked for is its home
+        plan = self._plan(settings)
+        if not plan.home:  # settings made outside a source: the URL asked for is its home
             settings = settings.for_urls([url])
+            plan = self._plan(settings)
         redirects: list[str] = []
         current = url
         while True:
             if settings.browser and form is None:  # Chromium follows the redirects, each one a hop
                 resp = await self.browser.render(current, settings)
             else:
-                resp = await self.hop(current, settings, etag, last_modified, form, after=redirects[-1:])
+                resp = await self._hop(current, plan, etag, last_modified, form, after=redirects[-1:])
             if resp.status in (301, 302, 303, 307, 308) and "location" in resp.headers:
                 if len(redirects) >= settings.max_redirects:
                     raise FetchError(f"more than {settings.max_redirects} redirects", url=url)
@@ -207,32 +217,45 @@ class Fetcher:
     ) -> Response:
         """One request, no redirect followed: its host checked, robots.txt honoured, paced, retried.
         `after`: the URL redirected from; `extra`: headers a browser's request carries (cookies, referer)."""
+        return await self._hop(url, self._plan(settings), etag, last_modified, form, after=after, extra=extra)
+
+    async def _hop(
+        self,
+        url: str,
+        plan: _Plan,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        form: dict | bytes | None = None,
+        *,
+        after: list[str] | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> Response:
+        """hop, with the request's plan."""
         parts = urlsplit(url)  # once for the host check, the robots check and the request's host (3 us each)
-        if (why := self._plan(settings).scope.refusal_of(parts)) is not None:
+        if (why := plan.scope.refusal_of(parts)) is not None:
             hop = f" (redirected from {after[-1]})" if after else ""
             raise HostRefused(f"not fetched: {why}{hop}", url=url)
-        host = self._host(url, settings, parts.netloc)
-        if settings.robots:
-            await self._check_robots(url, settings, host)
-        return await self._get_once(url, settings, etag, last_modified, form, extra, host)
+        host = self._host(url, plan.settings, parts.netloc)
+        if plan.settings.robots:
+            await self._check_robots(url, plan, host)
+        return await self._get_once(url, plan, etag, last_modified, form, extra, host)
 
     async def _get_once(
         self,
         url: str,
-        settings: FetchSettings,
+        plan: _Plan,
         etag: str | None,
         last_modified: str | None,
         form: dict | bytes | None = None,
         extra: dict[str, str] | None = None,
         host: _Host | None = None,
     ) -> Response:
-        plan = self._plan(settings)
+        settings = plan.settings
         headers = {**plan.headers, **extra} if extra else dict(plan.headers)
         if etag and form is None:  # validators are for GET; an unchanged POST answer is
             headers["If-None-Match"] = etag  # recognised by its body hash instead
         if last_modified and form is None:
             headers["If-Modified-Since"] = last_modified
-        timeout = plan.timeout
         host = self._host(url, settings) if host is None else host
         private_ok = await self._private_ok(plan.home)
         attempt = 0
@@ -244,7 +267,7 @@ class Fetcher:
                     started = time.monotonic()
                     self.requests += 1
                     try:
-                        resp = await self._stream_within(url, headers, timeout, settings, form, private_ok)
+                        resp = await self._stream_within(url, headers, plan, form, private_ok)
                         resp.elapsed = time.monotonic() - started
                     except httpx.TimeoutException as exc:
                         error = FetchTimeout(f"timed out ({type(exc).__name__})", url=url)
@@ -263,7 +286,7 @@ class Fetcher:
                     delay = retry_after(resp.headers.get("retry-after"))
                 else:
                     return resp
-            if attempt >= settings.retries:
+            if attempt >= plan.retries:
                 raise error
             attempt += 1
             backoff = settings.backoff * (2 ** (attempt - 1)) * (0.5 + random.random())
@@ -285,7 +308,9 @@ class Fetcher:
                 "Accept-Language": "zh-CN,zh;q=0.9",
             }
             timeout = httpx.Timeout(settings.timeout, connect=settings.connect_timeout)
-            plan = self._plans[id(settings)] = _Plan(settings, home, self._scopes[key], timeout, headers)
+            plan = self._plans[id(settings)] = _Plan(
+                settings, home, self._scopes[key], timeout, headers, settings.retries, settings.max_body_bytes
+            )
         return plan
 
     async def _private_ok(self, home: tuple[str, ...]) -> bool:
@@ -310,24 +335,21 @@ class Fetcher:
         self,
         url: str,
         headers: dict,
-        timeout: httpx.Timeout,
-        settings: FetchSettings,
+        plan: _Plan,
         form: dict | bytes | None,
         private_ok: bool,
     ) -> Response:
         """One request, whole (connect, headers, body) within the deadline, connecting only where allowed."""
         token = PRIVATE_OK.set(private_ok)
         try:
-            async with asyncio.timeout(settings.deadline):
+            async with asyncio.timeout(plan.settings.deadline):
                 with error_context(url=url):  # a refusal at connect time names the URL too
-                    return await self._stream(url, headers, timeout, settings, form)
+                    return await self._stream(url, headers, plan, form)
         finally:
             PRIVATE_OK.reset(token)
 
-    async def _stream(
-        self, url: str, headers: dict, timeout: httpx.Timeout, settings: FetchSettings, form: dict | bytes | None = None
-    ) -> Response:
-        client = self._client_for(settings)
+    async def _stream(self, url: str, headers: dict, plan: _Plan, form: dict | bytes | None = None) -> Response:
+        client, timeout, limit = self._client_for(plan.settings), plan.timeout, plan.max_body
         method = "POST" if form is not None else "GET"
         data, content = (form, None) if not isinstance(form, bytes) else (None, form)
         if isinstance(client, FetchClient):
@@ -337,24 +359,24 @@ class Fetcher:
             r = await client.send(request, stream=True)
         try:
             length = r.headers.get("content-length")
-            if length and length.isdigit() and int(length) > settings.max_body_bytes:
-                raise TooLarge(f"body of {int(length)} bytes exceeds the limit of {settings.max_body_bytes}", url=url)
+            if length and length.isdigit() and int(length) > limit:
+                raise TooLarge(f"body of {int(length)} bytes exceeds the limit of {limit}", url=url)
             chunks: list[bytes] = []
             size = 0
             async for chunk in r.aiter_bytes():
                 size += len(chunk)
-                if size > settings.max_body_bytes:
-                    raise TooLarge(f"body exceeds the limit of {settings.max_body_bytes} bytes", url=url)
+                if size > limit:
+                    raise TooLarge(f"body exceeds the limit of {limit} bytes", url=url)
                 chunks.append(chunk)
             return Response(url=str(r.url), status=r.status_code, headers=r.headers, content=b"".join(chunks))
         finally:
             await r.aclose()
 
-    async def _check_robots(self, url: str, settings: FetchSettings, host: _Host) -> None:
-        if not await host.robots.allows(url, settings.user_agent, lambda: self._load_robots(url, settings)):
+    async def _check_robots(self, url: str, plan: _Plan, host: _Host) -> None:
+        if not await host.robots.allows(url, plan.settings.user_agent, lambda: self._load_robots(url, plan)):
             raise RobotsDisallowed("robots.txt disallows this URL", url=url)
 
-    async def _load_robots(self, url: str, settings: FetchSettings) -> RobotFileParser | None:
+    async def _load_robots(self, url: str, plan: _Plan) -> RobotFileParser | None:
         # Unreachable or broken robots.txt means no rules: many portals answer 404 or 500 here.
         parts = urlsplit(url)
         robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
@@ -363,9 +385,8 @@ class Fetcher:
         if cached and (datetime.now(UTC) - cached[2]).total_seconds() < self.robots_ttl:
             status, body = cached[0], cached[1]
         else:
-            quick = settings.model_copy(update={"retries": 0, "max_body_bytes": 512_000})
             try:
-                resp = await self._get_once(robots_url, quick, None, None)
+                resp = await self._get_once(robots_url, plan.for_robots(), None, None)
                 status, body = resp.status, resp.text if resp.status == 200 else ""
             except FetchError:
                 pass

@@ -143,9 +143,9 @@ class _Cookies(httpx.Cookies):
 class FetchClient(httpx.AsyncClient):
     """The fetcher's client: an httpx.AsyncClient whose cookie jar is `_Cookies`, and `open` for its requests."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, cookies: httpx._types.CookieTypes | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._jar = _Cookies()
+        self._jar = _Cookies(cookies)  # the jar requests read (the `cookies` property): httpx's own goes unused
 
     def _merge_headers(self, headers: Any = None) -> Any:
         """httpx's merge of a request's headers into the client's (each name the request gives replacing the

@@ -18,7 +18,14 @@ from functools import cached_property, lru_cache
 import numpy as np
 from cydifflib import SequenceMatcher
 
-from watcher.link.fingerprint import intersection_size, shingle_hashes, shingle_text, window_hashes
+from watcher.link.fingerprint import (
+    intersection_size,
+    run_starts,
+    shingle_hashes,
+    shingle_text,
+    unique_sorted,
+    window_hashes,
+)
 from watcher.text.normalise import paragraphs
 
 _MARKERS = {
@@ -100,11 +107,8 @@ class Articles:
         (a law and its implementing measures) is sorted once, not once per child."""
         order = np.argsort(self.flat, kind="stable")
         ordered = self.flat[order]
-        first = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1]))) if len(ordered) else _NO_INT
+        first = np.flatnonzero(run_starts(ordered))
         return ordered[first], first, self.ids[order]
-
-
-_NO_INT = np.zeros(0, dtype=np.int64)
 
 
 def _article_shingles(texts: list[str], k: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -130,7 +134,7 @@ def _article_shingles(texts: list[str], k: int = 3) -> tuple[np.ndarray, np.ndar
         valid[cut[cut < n]] = False
     key = (owner[valid] << np.uint64(32)) | h[valid].astype(np.uint64)
     key.sort()
-    key = key[np.concatenate(([True], key[1:] != key[:-1]))]
+    key = unique_sorted(key)
     counts = np.bincount((key >> np.uint64(32)).astype(np.intp), minlength=len(parts))
     return key.astype(np.uint32), counts.astype(np.int64)
 

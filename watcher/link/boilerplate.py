@@ -34,6 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from watcher.link.fingerprint import unique_sorted
 from watcher.text.script import simplified
 
 _MARKS = '\n\r。！？!?；;：:，,、（）()【】[]“”"「」『』<>《》〈〉|｜\t'  # what ends a clause
@@ -163,8 +164,7 @@ class CountMinSketch:
         which keeps collisions from inflating the other cells."""
         if not len(keys):
             return
-        keys = np.sort(keys)
-        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]  # np.unique without its Python layers
+        keys = unique_sorted(np.sort(keys))
         cells = self._cells(keys)
         flat = self._flat()
         est = flat[cells].min(axis=0).astype(np.int64)
@@ -202,10 +202,10 @@ class BoilerplateFilter:
 
     def observe(self, text: str) -> None:
         """Count the distinct clauses of one document."""
-        self.observe_keys(clause_keys(clauses(text)))
+        self.observe_keys(clause_table(text).keys)
 
     def observe_keys(self, keys: np.ndarray) -> None:
-        """observe, from the clause keys of a document already split (clause_keys(clauses(text)))."""
+        """observe, from the clause keys of a document already split (clause_table(text).keys)."""
         self.sketch.add(keys)
         self.docs += 1
         if self.window and self.docs >= self.window:
@@ -216,13 +216,10 @@ class BoilerplateFilter:
         self.docs /= 2
 
     def common(self, text: str) -> list[Clause]:
-        """The clauses of text that are boilerplate."""
-        cs = clauses(text)
-        if not cs:
-            return []
-        est = self.sketch.estimate(np.fromiter((c.key for c in cs), dtype=np.uint32, count=len(cs)))
-        limit = self.threshold
-        return [c for c, n in zip(cs, est, strict=True) if n >= limit]
+        """The clauses of text that are boilerplate: those kept() does not keep."""
+        t = clause_table(text)
+        cs = zip(t.starts, t.ends, t.keys.tolist(), self.kept(t).tolist(), strict=True)
+        return [Clause(a, b, key) for a, b, key, keep in cs if not keep]
 
     def kept(self, t: ClauseTable) -> np.ndarray:
         """Which of a text's clauses are not boilerplate now (bool per clause): what strip keeps."""
@@ -254,6 +251,7 @@ class BoilerplateFilter:
 
     def share_of(self, text: str) -> float:
         """Share of text's clause characters that are boilerplate (for evidence and tests)."""
-        cs = clauses(text)
-        total = sum(c.end - c.start for c in cs)
-        return sum(c.end - c.start for c in self.common(text)) / total if total else 0.0
+        t = clause_table(text)
+        lengths = [b - a for a, b in zip(t.starts, t.ends, strict=True)]
+        total = sum(lengths)
+        return sum(compress(lengths, (~self.kept(t)).tolist())) / total if total else 0.0

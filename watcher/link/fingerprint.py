@@ -85,6 +85,20 @@ def window_hashes(cps: np.ndarray, k: int) -> np.ndarray:
     return h
 
 
+def run_starts(x: np.ndarray) -> np.ndarray:
+    """Where each run of equal values of a sorted array starts (bool per value): x[run_starts(x)] is
+    np.unique(x), without its Python layers (five times faster on a text's shingles)."""
+    starts = np.empty(len(x), dtype=bool)
+    starts[:1] = True
+    np.not_equal(x[1:], x[:-1], out=starts[1:])
+    return starts
+
+
+def unique_sorted(x: np.ndarray) -> np.ndarray:
+    """The distinct values of a sorted array, in order."""
+    return x[run_starts(x)]
+
+
 def shingle_hashes(text: str, k: int = 5) -> np.ndarray:
     """Sorted unique 32-bit hashes of the k-shingles of text (whitespace removed first)."""
     s = shingle_text(text)
@@ -95,8 +109,7 @@ def shingle_hashes(text: str, k: int = 5) -> np.ndarray:
         k = len(cps)
     h = window_hashes(cps, k)
     h.sort()
-    # sort + neighbour compare: np.unique is five times slower on these sizes
-    return h[np.concatenate(([True], h[1:] != h[:-1]))]
+    return unique_sorted(h)
 
 
 def hash_shingle(shingle: bytes) -> int:

@@ -10,7 +10,7 @@ import numpy as np
 from datasketch import MinHashLSH
 
 from watcher.link.classify import Thresholds
-from watcher.link.fingerprint import Params, ParamsMismatch, Signature
+from watcher.link.fingerprint import Params, ParamsMismatch, Signature, run_starts
 from watcher.link.lshstore import attach, bucket_keys, query_bucket_keys
 
 BUCKET_CAP = 256  # entries read per bucket by a ranked query: its cost stays flat as buckets grow
@@ -131,7 +131,7 @@ class Index:
             return []
         # np.unique(slots, return_counts=True), without its Python layers (~30 us a query): sort, cut at changes
         slots.sort()
-        first = np.flatnonzero(np.concatenate(([True], slots[1:] != slots[:-1])))
+        first = np.flatnonzero(run_starts(slots))
         uniq, counts = slots[first], np.concatenate((first[1:], [len(slots)])) - first
         order = np.lexsort((uniq, -counts))[:limit]  # most bands first, then the earliest indexed
         key_of = self.compact.key_of
