@@ -18,7 +18,6 @@ from sqlalchemy import bindparam, delete, func, insert, select
 from storage.core import T_LINK, T_NOTICE, T_SIG, T_VERSION, Repo, chunks, table_of
 from storage.linkoverlay import link_row, notice_of
 from storage.linksession import NOTICE_COLS, LinkSession
-from storage.turnstile import may_write_now
 from storage.models import LinkState, utcnow
 from storage.records import (
     Citations,
@@ -31,6 +30,7 @@ from storage.records import (
     StoredSignature,
     VersionText,
 )
+from storage.turnstile import may_write_now
 
 T_STATE = table_of(LinkState)
 T_V2 = T_VERSION.alias("newer")
