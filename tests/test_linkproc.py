@@ -102,6 +102,7 @@ def test_a_stage_loaded_ahead_links_with_what_it_loaded(sqlite_store):
     _family(sqlite_store)
     assert stage.run() >= 1
     assert stage.linker is loaded
+    assert stage.cpu > 0.0  # what the benchmark reads as the stage's CPU
 
 
 def _in_thread(fn) -> tuple[threading.Thread, threading.Event]:
@@ -185,3 +186,44 @@ def test_a_cycle_links_beside_the_poll(portal, sqlite_store):
     links = _links(sqlite_store)
     assert report.link.links == len(links) >= 1
     assert [ln.relation for ln in links if ln.parent_id is not None] == ["repost"]
+
+
+class _Flaky:
+    """A stage whose first `fails` passes fail."""
+
+    beside, cpu = False, 0.0
+
+    def __init__(self, fails: int):
+        self.fails = fails
+
+    def run(self) -> int:
+        if self.fails:
+            self.fails -= 1
+            raise ConnectionError("redis away")
+        return 2
+
+
+def test_a_cycle_begins_the_stage_before_its_poll_and_drains_it_after(sqlite_store):
+    """Any stage (run_cycle tested for a LinkProcess before beginning one)."""
+    calls = []
+
+    class Stage(_Flaky):
+        def begin(self) -> None:
+            calls.append("begin")
+
+        def run(self) -> int:
+            calls.append("run")
+            return super().run()
+
+    report = asyncio.run(run_cycle(CONFIG, sqlite_store, [], linker=Stage(fails=0), alert=False))
+    assert calls == ["begin", "run"] and report.link.links == 2
+
+
+def test_the_in_process_stage_begins_and_closes_as_a_no_op(sqlite_store):
+    stage = link_stage(CONFIG, sqlite_store, beside=False)
+    assert isinstance(stage, LazyLinker) and not stage.beside
+    stage.begin()
+    _family(sqlite_store)
+    assert stage.run() >= 1
+    stage.close()
+    assert stage.linker is not None  # nothing was torn down

@@ -109,6 +109,8 @@ class LinkProcess:
     poll jobs run concurrently, and each begins and drains. Call begin() off the event loop: the first one starts
     the child (an interpreter, imports and the index: seconds)."""
 
+    beside = True
+
     def __init__(self, config: Config, store: Store):
         self.url = store.engine.url.render_as_string(hide_password=False)
         self.defaults = config.defaults

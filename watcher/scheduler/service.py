@@ -27,7 +27,7 @@ from watcher.errors import ConfigError
 from watcher.link.stage import LinkStage
 from watcher.pipeline.collector import settle
 from watcher.pipeline.cycle import prepare, run_cycle
-from watcher.pipeline.linkproc import LinkProcess, link_stage
+from watcher.pipeline.linkproc import link_stage
 from watcher.pipeline.poll import RUN_LEASE, RunResult
 
 log = logging.getLogger("watcher.scheduler.service")
@@ -197,7 +197,7 @@ class Service:
         self._stop.set()
 
     def _close_linker(self) -> None:
-        if isinstance(self.linker, LinkProcess):
+        if self.linker is not None:
             self.linker.close()
 
     async def run(self, install_signals: bool = True) -> None:
