@@ -57,6 +57,10 @@ class LinkStage(Protocol):
         ...
 
 
+class LinkFailed(RuntimeError):
+    """A pass failed in another process: the message is its failure and where it happened, ready to be logged."""
+
+
 class LazyLinker:
     """The linking stage, built on first use: the index is loaded only when versions wait to be linked."""
 
