@@ -4,10 +4,12 @@ lets the poll's writes go first on a SQLite file (storage/turnstile.py). Real ch
 from __future__ import annotations
 
 import asyncio
+import multiprocessing as mp
 import os
 import signal
 import threading
 import time
+import types
 
 from sqlalchemy import select
 
@@ -23,7 +25,7 @@ from watcher.evaluation.links import store_documents
 from watcher.link.stage import LazyLinker
 from watcher.pipeline.cycle import run_cycle
 from watcher.pipeline.durable import link_pending
-from watcher.pipeline.linkproc import LinkProcess, link_stage
+from watcher.pipeline.linkproc import DRAIN, Drained, LinkProcess, _Passes, link_stage
 
 CONFIG = Config(path=None, defaults=Defaults(), sources=[])
 
@@ -102,6 +104,7 @@ def test_a_stage_loaded_ahead_links_with_what_it_loaded(sqlite_store):
     _family(sqlite_store)
     assert stage.run() >= 1
     assert stage.linker is loaded
+    assert stage.cpu > 0.0  # what the benchmark reads as the stage's CPU
 
 
 def _in_thread(fn) -> tuple[threading.Thread, threading.Event]:
@@ -185,3 +188,93 @@ def test_a_cycle_links_beside_the_poll(portal, sqlite_store):
     links = _links(sqlite_store)
     assert report.link.links == len(links) >= 1
     assert [ln.relation for ln in links if ln.parent_id is not None] == ["repost"]
+
+
+def _failing_index() -> Config:
+    """An index in a Redis that is not there: every pass that has something to link fails."""
+    return Config(
+        path=None, defaults=Defaults(index={"storage": "redis", "redis_url": "redis://127.0.0.1:1/0"}), sources=[]
+    )
+
+
+def test_a_failed_pass_is_logged_once_by_the_parent_with_where_it_failed(sqlite_store, caplog, capfd):
+    """The child logged a failed pass (to its stderr) and the parent logged it again, as a RuntimeError wrapping
+    it, without saying which database or pass."""
+    _family(sqlite_store)
+    with LinkProcess(_failing_index(), sqlite_store) as lp:
+        outcome = link_pending(lp)
+    assert outcome.error is not None and outcome.error.startswith("ConnectionError: ")
+    logged = [r for r in caplog.records if "linking failed" in r.getMessage() and r.levelname == "ERROR"]
+    assert len(logged) == 1
+    message = logged[0].getMessage()
+    assert f"the link process on {lp.where}" in message and "the drain's pass" in message
+    assert "RuntimeError" not in message and outcome.error in message
+    assert "linking failed" not in capfd.readouterr().err  # the child said nothing of it
+    assert sqlite_store.unsigned_exist()  # left to the next poll
+
+
+class _Flaky:
+    """A stage whose first `fails` passes fail."""
+
+    beside, cpu = False, 0.0
+
+    def __init__(self, fails: int):
+        self.fails = fails
+
+    def run(self) -> int:
+        if self.fails:
+            self.fails -= 1
+            raise ConnectionError("redis away")
+        return 2
+
+
+def test_the_passes_beside_the_poll_send_their_failures_with_the_drain():
+    passes = _Passes(_Flaky(fails=2), None)
+    passes.beside()
+    passes.beside()
+    passes.beside()  # links 2
+    answer = passes.drain()  # links 2 more
+    assert (answer.links, answer.error, answer.earlier_failed) == (4, None, 2)
+    assert answer.earlier_error == "ConnectionError: redis away"
+    assert passes.drain().earlier_failed == 0  # counted from one drain to the next
+
+
+def test_failures_before_a_drain_that_linked_are_logged_once_as_a_warning(sqlite_store, caplog):
+    """The parent's side of the answer above (a pipe of this process stands in for the child)."""
+    lp = LinkProcess(CONFIG, sqlite_store)
+    mine, childs = mp.Pipe()
+    lp._proc, lp._conn = types.SimpleNamespace(is_alive=lambda: True), mine
+    childs.send(Drained(4, earlier_failed=2, earlier_error="ConnectionError: redis away"))
+    assert lp.run() == 4
+    assert childs.recv() == DRAIN
+    [warned] = [r for r in caplog.records if r.name == "watcher.pipeline.linkproc"]
+    assert warned.levelname == "WARNING" and "2 passes" in warned.getMessage() and lp.where in warned.getMessage()
+    assert "ConnectionError: redis away" in warned.getMessage()
+    mine.close()
+    childs.close()
+
+
+def test_a_cycle_begins_the_stage_before_its_poll_and_drains_it_after(sqlite_store):
+    """Any stage (run_cycle tested for a LinkProcess before beginning one)."""
+    calls = []
+
+    class Stage(_Flaky):
+        def begin(self) -> None:
+            calls.append("begin")
+
+        def run(self) -> int:
+            calls.append("run")
+            return super().run()
+
+    report = asyncio.run(run_cycle(CONFIG, sqlite_store, [], linker=Stage(fails=0), alert=False))
+    assert calls == ["begin", "run"] and report.link.links == 2
+
+
+def test_the_in_process_stage_begins_and_closes_as_a_no_op(sqlite_store):
+    stage = link_stage(CONFIG, sqlite_store, beside=False)
+    assert isinstance(stage, LazyLinker) and not stage.beside
+    stage.begin()
+    _family(sqlite_store)
+    assert stage.run() >= 1
+    stage.close()
+    assert stage.linker is not None  # nothing was torn down

@@ -19,7 +19,6 @@ from storage.repo import Store
 from watcher.config.settings import Config, Source
 from watcher.link.stage import LinkStage
 from watcher.pipeline.durable import LinkOutcome, link_pending
-from watcher.pipeline.linkproc import LinkProcess
 from watcher.pipeline.poll import Progress, RunResult, poll_sources
 
 log = logging.getLogger(__name__)
@@ -62,9 +61,10 @@ async def run_cycle(
     """Poll `sources` (default: every enabled one), link what is stored and not linked yet (when a `linker`
     is given: after every poll, so what a kill or a Redis outage left unlinked is caught up), then send each
     webhook channel the events it is owed, those that failed last time included. Never raises for one
-    source's, the linking's or one channel's failure: each is in the report. A LinkProcess links beside the poll,
-    each stored batch while the next is fetched; the cycle then waits for the last batches' links only."""
-    if isinstance(linker, LinkProcess):
+    source's, the linking's or one channel's failure: each is in the report. The stage is begun before the poll:
+    a stage beside it (watcher/pipeline/linkproc.py) links each stored batch while the next is fetched, and the
+    cycle then waits for the last batches' links only."""
+    if linker is not None:
         await _begin(linker)
     results = await poll_sources(
         config.enabled if sources is None else sources,
@@ -82,10 +82,10 @@ async def run_cycle(
     return report
 
 
-async def _begin(linker: LinkProcess) -> None:
-    """Tell the link process a cycle starts (starting it first if need be, in a thread: seconds). A failure is the
+async def _begin(linker: LinkStage) -> None:
+    """Tell the stage a cycle starts (in a thread: the link process starts on the first, seconds). A failure is the
     drain's to report: the poll goes on."""
     try:
         await asyncio.to_thread(linker.begin)
-    except Exception as exc:  # noqa: BLE001 - the drain after the poll reports the link process's state
-        log.warning("the link process could not start: %s", exc)
+    except Exception as exc:  # noqa: BLE001 - the drain after the poll reports the stage's state
+        log.warning("the linking stage could not begin: %s", exc)

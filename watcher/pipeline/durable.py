@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from watcher.link.stage import LinkFailed
+
 if TYPE_CHECKING:
     from watcher.link.stage import LinkStage
     from watcher.pipeline.db import DB
@@ -69,10 +71,12 @@ class LinkOutcome:
 
 def link_pending(linker: LinkStage) -> LinkOutcome:
     """Link what is stored and not linked yet. A failure (Redis away, a bug) is logged and returned, never
-    raised: the poll's alerts go out regardless, and the next poll links what this one could not."""
+    raised: the poll's alerts go out regardless, and the next poll links what this one could not. A pass that
+    failed in the link process is logged here only (LinkFailed: the child sends its failure, and where)."""
     try:
         return LinkOutcome(links=linker.run())
     except Exception as exc:  # noqa: BLE001 - reported in the cycle's report and the log
-        log.error("linking failed, left to the next poll: %s: %s", type(exc).__name__, exc)
+        error = str(exc) if isinstance(exc, LinkFailed) else f"{type(exc).__name__}: {exc}"
+        log.error("linking failed, left to the next poll: %s", error)
         log.debug("linking failed", exc_info=True)
-        return LinkOutcome(error=f"{type(exc).__name__}: {exc}")
+        return LinkOutcome(error=error)

@@ -18,7 +18,9 @@ code. While at least one cycle is under way the child looks for new versions eve
     close()  ── "stop" ──────────────────▶   exits
 
 A child that died is started again by the next begin() or run(); its death is the drain's error, reported like
-any linking failure (the poll's alerts go out, the next cycle links the rest).
+any linking failure (the poll's alerts go out, the next cycle links the rest). The child logs no failed pass: it
+sends it with the drain's answer, and the parent logs it once, saying where it happened (a spawned child's log
+goes to stderr, not where the service's goes).
 """
 
 from __future__ import annotations
@@ -28,20 +30,21 @@ import logging
 import multiprocessing as mp
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING
 
 from storage.db import in_memory
 from watcher.config.settings import Config, Defaults
-from watcher.link.stage import LazyLinker, LinkStage, make_linker
+from watcher.link.stage import LazyLinker, LinkFailed, LinkStage, make_linker
 from watcher.pipeline.collector import settle
-from watcher.pipeline.durable import LinkOutcome, link_pending
 
 if TYPE_CHECKING:
     from multiprocessing.context import SpawnProcess
 
     from storage.repo import Store
+    from storage.turnstile import Turnstile
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,42 @@ class Drained:
     links: int
     error: str | None = None
     cpu: float = 0.0  # the child's CPU seconds since it started: what linking cost, for the benchmarks
+    trace: str | None = None  # the failure's traceback in the child, for the parent's debug log
+    earlier_failed: int = 0  # passes beside the poll, since the previous drain, that failed
+    earlier_error: str | None = None  # the last of their failures
+
+
+class _Passes:
+    """The child's passes between two drains: the links they made and their failures, all sent with the drain's
+    answer (the parent logs a failure; logged here as well, it was logged twice)."""
+
+    def __init__(self, stage: LinkStage, turn: Turnstile | None):
+        self.stage, self.turn = stage, turn
+        self.links, self.failed = 0, 0
+        self.error: str | None = None
+
+    def beside(self) -> None:
+        """A pass while a cycle runs: a failure is counted, and the drain's pass links what it left."""
+        links, error, _ = self._one()
+        self.links += links
+        if error is not None:
+            self.failed, self.error = self.failed + 1, error
+
+    def drain(self) -> Drained:
+        """The drain's pass, and what the passes since the previous drain did."""
+        links, error, trace = self._one()
+        answer = Drained(self.links + links, error, time.process_time(), trace, self.failed, self.error)
+        self.links, self.failed, self.error = 0, 0, None
+        return answer
+
+    def _one(self) -> tuple[int, str | None, str | None]:
+        try:
+            return self.stage.run(), None, None
+        except Exception as exc:  # noqa: BLE001 - sent to the parent, which logs it
+            return 0, f"{type(exc).__name__}: {exc}", traceback.format_exc()
+        finally:
+            if self.turn is not None:
+                self.turn.reset()
 
 
 def _child(url: str, defaults: Defaults, conn: Connection) -> None:
@@ -65,29 +104,21 @@ def _child(url: str, defaults: Defaults, conn: Connection) -> None:
     from storage.turnstile import give_way
 
     store = Store.open(url, run_migrations=False)  # the parent migrated before starting it
-    turn = give_way(store.engine)  # on a SQLite file, a waiting poll writes first (storage/turnstile.py)
     stage = LazyLinker(Config(path=None, defaults=defaults, sources=[]), store)
-
-    def one_pass() -> LinkOutcome:
-        outcome = link_pending(stage)
-        if turn is not None:
-            turn.reset()
-        return outcome
-
-    active, made = 0, 0
+    # On a SQLite file, a waiting poll writes first (storage/turnstile.py).
+    passes = _Passes(stage, give_way(store.engine))
+    active = 0
     conn.send(Drained(0))  # ready: the parent's _ensure() waits for this
     try:
         # Loaded now, while the parent polls its first pages, not in the first pass: the imports alone (numpy,
         # datasketch, scipy) were ~1 s of a 7 s cold ingest of 1,000 notices. A failure (Redis away) is the
-        # first pass's to report: it loads again.
-        try:
+        # first pass's to report, to the parent: that pass loads again.
+        with contextlib.suppress(Exception):
             stage.load()
-        except Exception as exc:  # noqa: BLE001 - reported by the pass that needs it
-            log.warning("the link index was not loaded at start, the first pass loads it: %s", exc)
         settle()
         while True:
             if not conn.poll(POLL_EVERY if active else None):
-                made += one_pass().links  # active, and nothing said: look for stored versions
+                passes.beside()  # active, and nothing said: look for stored versions
                 continue
             msg = conn.recv()
             if msg == STOP:
@@ -95,13 +126,19 @@ def _child(url: str, defaults: Defaults, conn: Connection) -> None:
             if msg == BEGIN:
                 active += 1
             elif msg == DRAIN:
-                outcome = one_pass()
-                conn.send(Drained(made + outcome.links, outcome.error, time.process_time()))
-                made, active = 0, max(0, active - 1)
+                conn.send(passes.drain())
+                active = max(0, active - 1)
     except (EOFError, BrokenPipeError, KeyboardInterrupt):
         return  # the parent is gone: what is not linked is linked by the next linker
     finally:
         store.close()
+
+
+class _ChildTrace(Exception):
+    """The child's traceback of a failed pass, as the cause of the parent's LinkFailed (the debug log shows it)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class LinkProcess:
@@ -109,8 +146,11 @@ class LinkProcess:
     poll jobs run concurrently, and each begins and drains. Call begin() off the event loop: the first one starts
     the child (an interpreter, imports and the index: seconds)."""
 
+    beside = True
+
     def __init__(self, config: Config, store: Store):
         self.url = store.engine.url.render_as_string(hide_password=False)
+        self.where = store.engine.url.render_as_string(hide_password=True)  # for the log
         self.defaults = config.defaults
         self._pipe = threading.Lock()  # the child, the pipe and every send
         self._drain = threading.Lock()  # one drain waits for its answer at a time: answers come in order
@@ -125,7 +165,7 @@ class LinkProcess:
 
     def run(self) -> int:
         """The cycle's drain: every version stored so far linked; the links made since the last drain. A child
-        that died or failed raises (link_pending reports it and the next cycle links what is left)."""
+        that died or failed raises LinkFailed (link_pending logs it, once, and the next cycle links what is left)."""
         with self._drain:
             with self._pipe:
                 conn = self._send(DRAIN)
@@ -134,10 +174,20 @@ class LinkProcess:
             except (EOFError, OSError) as exc:
                 with self._pipe:
                     self._forget(conn)
-                raise RuntimeError("the link process ended before it answered") from exc
+                raise LinkFailed(f"the link process on {self.where} ended before it answered") from exc
         self.cpu = answer.cpu
         if answer.error is not None:
-            raise RuntimeError(answer.error)
+            also = f"; {answer.earlier_failed} passes before it failed too" if answer.earlier_failed else ""
+            where = f" (the link process on {self.where}, the drain's pass{also})"
+            raise LinkFailed(answer.error + where) from _ChildTrace(answer.trace)
+        if answer.earlier_failed:
+            log.warning(
+                "linking: %d passes of the link process on %s failed while the poll ran, the last: %s; "
+                "the drain's pass linked what they left",
+                answer.earlier_failed,
+                self.where,
+                answer.earlier_error,
+            )
         return answer.links
 
     def close(self) -> None:
@@ -168,10 +218,21 @@ class LinkProcess:
         proc = ctx.Process(target=_child, args=(self.url, self.defaults, child), name="watcher-link", daemon=True)
         proc.start()
         child.close()
-        if not parent.poll(START_TIMEOUT):
-            proc.kill()
-            raise RuntimeError(f"the link process did not start within {START_TIMEOUT:.0f} s")
-        parent.recv()
+        ready = False
+        try:
+            ready = parent.poll(START_TIMEOUT) and isinstance(parent.recv(), Drained)
+        except EOFError:  # it died starting (an import failed): its stderr says why
+            pass
+        finally:
+            if not ready:  # not left running, nor unreaped, by a failed start
+                parent.close()
+                proc.kill()
+                proc.join()
+        if not ready:
+            raise LinkFailed(
+                f"the link process on {self.where} did not start (exit code {proc.exitcode}, "
+                f"{START_TIMEOUT:.0f} s allowed)"
+            )
         self._proc, self._conn = proc, parent
         return parent
 

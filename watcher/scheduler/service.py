@@ -27,7 +27,7 @@ from watcher.errors import ConfigError
 from watcher.link.stage import LinkStage
 from watcher.pipeline.collector import settle
 from watcher.pipeline.cycle import prepare, run_cycle
-from watcher.pipeline.linkproc import LinkProcess, link_stage
+from watcher.pipeline.linkproc import link_stage
 from watcher.pipeline.poll import RUN_LEASE, RunResult
 
 log = logging.getLogger("watcher.scheduler.service")
@@ -58,7 +58,8 @@ class Service:
         self._stop = asyncio.Event()
         self._running: set[asyncio.Task] = set()
         self.results: list[RunResult] = []
-        self.linker: LinkStage | None = None
+        self.linker: LinkStage | None = None  # the stage the next cycles use
+        self._cycles: dict[LinkStage, int] = {}  # cycles running, by the stage each began with
 
     def reload(self) -> bool:
         """Read sources.yaml again; a broken file is reported and the previous sources keep running.
@@ -92,8 +93,9 @@ class Service:
 
     def _apply(self, config: Config) -> None:
         if self.config is None or self.config.defaults.index != config.defaults.index:
-            self._close_linker()
-            self.linker = link_stage(config, self.store)  # beside the polls, in a process of its own
+            old = self._swap_linker(link_stage(config, self.store))  # beside the polls, in a process of its own
+            if old is not None:
+                old.close()
         self.store.sync_sources(config.sources)
         prepare(config, self.store)
         self.config = config
@@ -157,8 +159,11 @@ class Service:
         task = asyncio.current_task()
         if task is not None:
             self._running.add(task)
+        linker = self.linker  # the cycle begins, drains and gives back this one, whatever a reload does meanwhile
+        if linker is not None:
+            self._cycles[linker] = self._cycles.get(linker, 0) + 1
         try:
-            report = await run_cycle(self.config, self.store, [source], linker=self.linker)
+            report = await run_cycle(self.config, self.store, [source], linker=linker)
             for channel, error in report.alert_errors():
                 log.error("channel %s: %s", channel, error)
             for r in report.results:
@@ -175,6 +180,24 @@ class Service:
         finally:
             if task is not None:
                 self._running.discard(task)
+            await self._release(linker)
+
+    def _swap_linker(self, stage: LinkStage | None) -> LinkStage | None:
+        """Make `stage` the one the next cycles use. Returns the one before, for the caller to close, unless cycles
+        still run with it: the last of them closes it (closed under a running cycle, that cycle's drain started a
+        new link process, which nothing ever closed)."""
+        old, self.linker = self.linker, stage
+        return None if old is None or old in self._cycles else old
+
+    async def _release(self, linker: LinkStage | None) -> None:
+        """A cycle that ran with `linker` is over: the last one with a replaced stage closes it."""
+        if linker is None:
+            return
+        left = self._cycles.pop(linker) - 1
+        if left:
+            self._cycles[linker] = left
+        elif linker is not self.linker:
+            await asyncio.to_thread(linker.close)  # the link process's exit, off the event loop
 
     async def _digest_job(self, channel_id: str) -> None:
         from notifiers.dispatch import Dispatcher
@@ -195,10 +218,6 @@ class Service:
 
     def stop(self) -> None:
         self._stop.set()
-
-    def _close_linker(self) -> None:
-        if isinstance(self.linker, LinkProcess):
-            self.linker.close()
 
     async def run(self, install_signals: bool = True) -> None:
         # Runs a killed process left open; those of another process polling this database beat, and stay.
@@ -225,7 +244,9 @@ class Service:
                 await asyncio.wait(set(self._running), timeout=60)
             self.scheduler.shutdown(wait=False)
             watcher.cancel()
-            await asyncio.to_thread(self._close_linker)
+            old = self._swap_linker(None)  # a poll still running after the wait closes its stage as it ends
+            if old is not None:
+                await asyncio.to_thread(old.close)
             if install_signals:
                 for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
                     loop.remove_signal_handler(sig)
