@@ -23,6 +23,7 @@ from watcher.link.stage import LinkStage  # noqa: E402
 from watcher.pipeline.collector import settle  # noqa: E402
 from watcher.pipeline.cycle import run_cycle  # noqa: E402
 from watcher.pipeline.linkproc import link_stage  # noqa: E402
+from watcher.text.search import warm  # noqa: E402
 
 
 class TimedStage:
@@ -64,7 +65,8 @@ def main() -> None:
     if stage is not None:
         stage.run()  # a running service's stage: started (its index loaded), nothing to link yet
     linker = TimedStage(stage) if stage is not None else None
-    settle()  # as `watcher run` does once started
+    warm()  # as `watcher run` does once started
+    settle()
     cpu0 = linker.cpu if linker is not None else 0.0
     wall, cpu = time.perf_counter(), time.process_time()
     report = asyncio.run(run_cycle(config, store, linker=linker))

@@ -30,3 +30,21 @@ def test_settle_freezes_what_is_loaded_and_still_collects_new_cycles():
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_a_warmed_process_loads_nothing_at_its_first_search_entry():
+    """`watcher run` warms before it settles: a first cycle's storage call used to import numpy (~0.17 s)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from watcher.text.search import token_text, warm\n"
+        "assert 'numpy' not in sys.modules\n"
+        "warm()\n"
+        "before = set(sys.modules)\n"
+        "token_text('关于做好第一项重点工作的通知' * 40)\n"
+        "print(sorted(set(sys.modules) - before))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -74,12 +74,14 @@ class _Passes:
         self.links, self.failed = 0, 0
         self.error: str | None = None
 
-    def beside(self) -> None:
-        """A pass while a cycle runs: a failure is counted, and the drain's pass links what it left."""
+    def beside(self) -> bool:
+        """A pass while a cycle runs: a failure is counted, and the drain's pass links what it left. Whether it
+        made links: then the next pass looks at once (more was stored meanwhile), not POLL_EVERY later."""
         links, error, _ = self._one()
         self.links += links
         if error is not None:
             self.failed, self.error = self.failed + 1, error
+        return links > 0
 
     def drain(self) -> Drained:
         """The drain's pass, and what the passes since the previous drain did."""
@@ -107,7 +109,7 @@ def _child(url: str, defaults: Defaults, conn: Connection) -> None:
     stage = LazyLinker(Config(path=None, defaults=defaults, sources=[]), store)
     # On a SQLite file, a waiting poll writes first (storage/turnstile.py).
     passes = _Passes(stage, give_way(store.engine))
-    active = 0
+    active, busy = 0, False
     conn.send(Drained(0))  # ready: the parent's _ensure() waits for this
     try:
         # Loaded now, while the parent polls its first pages, not in the first pass: the imports alone (numpy,
@@ -117,9 +119,10 @@ def _child(url: str, defaults: Defaults, conn: Connection) -> None:
             stage.load()
         settle()
         while True:
-            if not conn.poll(POLL_EVERY if active else None):
-                passes.beside()  # active, and nothing said: look for stored versions
+            if not conn.poll((0 if busy else POLL_EVERY) if active else None):
+                busy = passes.beside()  # active, and nothing said: look for stored versions
                 continue
+            busy = False
             msg = conn.recv()
             if msg == STOP:
                 return

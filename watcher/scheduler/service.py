@@ -29,6 +29,7 @@ from watcher.pipeline.collector import settle
 from watcher.pipeline.cycle import prepare, run_cycle
 from watcher.pipeline.linkproc import link_stage
 from watcher.pipeline.poll import RUN_LEASE, RunResult
+from watcher.text.search import warm
 
 log = logging.getLogger("watcher.scheduler.service")
 
@@ -227,6 +228,7 @@ class Service:
         if not self.reload() and self.config is None:
             self.scheduler.shutdown(wait=False)
             raise ConfigError("cannot start without a readable sources.yaml", path=str(self.config_path))
+        warm()  # what a first cycle would load in its middle
         settle()  # what the service loaded (modules, configuration) is never scanned by the collector again
         loop = asyncio.get_running_loop()
         if install_signals:
