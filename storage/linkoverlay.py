@@ -122,6 +122,10 @@ class Overlay:
         self._citations: dict[int, list[CitationRow]] = {}  # notice -> citations added, in order
         self._signatures: dict[int, list[StoredSignature]] = {}  # notice -> signatures added
         self._links: list[_Add | _Delete | _Repoint] = []  # every write to links, in order
+        # where in _links each child's adds and deletes are, and every re-pointing (it may touch any child): a read
+        # replays these, not every write of a transaction of 100 documents
+        self._child_ops: dict[int, list[int]] = {}
+        self._repoint_ops: list[int] = []
 
     # ---- writes ---------------------------------------------------------------------------------------------
     def set_facts(self, notice_id: int, when: date | None, repost_of: int | None) -> None:
@@ -131,6 +135,7 @@ class Overlay:
     def repoint(self, old: int, new: int) -> None:
         self._seq += 1
         self._repoints.append((self._seq, old, new))
+        self._repoint_ops.append(len(self._links))
         self._links.append(_Repoint(old, new))
 
     def set_aliases(self, notice_id: int, keys: Iterable[str]) -> None:
@@ -147,9 +152,11 @@ class Overlay:
         self._signatures.setdefault(sig.notice_id, []).append(sig)
 
     def add_link(self, values: dict) -> None:
+        self._child_ops.setdefault(values["child_id"], []).append(len(self._links))
         self._links.append(_Add(values))
 
     def delete_link(self, child_id: int, parent_key: str, relation: str) -> None:
+        self._child_ops.setdefault(child_id, []).append(len(self._links))
         self._links.append(_Delete(child_id, parent_key, relation))
 
     # ---- reads ----------------------------------------------------------------------------------------------
@@ -189,7 +196,8 @@ class Overlay:
         """The child's links of these relations, oldest first: the stored ones (read with these relations)
         with every kept write to links replayed over them in order; an added one is newer than any stored."""
         rows = list(stored)
-        for op in self._links:
+        for at in sorted([*self._child_ops.get(child_id, ()), *self._repoint_ops]):
+            op = self._links[at]
             if isinstance(op, _Add):
                 if op.row["child_id"] == child_id:
                     rows.append(link_row(op.row, aligned=False))

@@ -20,7 +20,7 @@ from itertools import groupby
 from sqlalchemy import and_, bindparam, delete, insert, literal, or_, select, update
 from sqlalchemy.engine import Connection
 
-from storage.core import T_CIT, T_EVENT, T_LINK, T_NOTICE, T_SIG, T_VERSION, table_of
+from storage.core import T_CIT, T_EVENT, T_LINK, T_NOTICE, T_SIG, T_VERSION, chunks, table_of
 from storage.linkoverlay import (
     Overlay,
     citation_row,
@@ -104,6 +104,11 @@ _SIGNATURES_OF = (
 _LINKS_OF = (
     select(*(c for c in T_LINK.c if c.name != "alignment_json"))
     .where(T_LINK.c.child_id == bindparam("child"), T_LINK.c.relation.in_(_many("relations")))
+    .order_by(T_LINK.c.id)
+)
+_LINKS_OF_MANY = (
+    select(*(c for c in T_LINK.c if c.name != "alignment_json"))
+    .where(T_LINK.c.child_id.in_(_many("children")), T_LINK.c.relation.in_(_many("relations")))
     .order_by(T_LINK.c.id)
 )
 _ONE_LINK = and_(
@@ -364,6 +369,17 @@ class LinkSession:
             rows = self.conn.execute(_LINKS_OF, {"child": child_id, "relations": list(relations)})
             stored = [link_row(r, aligned=False) for r in rows]
         return self._kept.links(child_id, relations, stored)
+
+    def links_of_many(self, child_ids: Sequence[int], relations: Sequence[str]) -> dict[int, list[LinkRow]]:
+        """`links_of` of several children, read in one query (the stored texts a new one may become the parent
+        of: one query a pass, not one a child)."""
+        none = self._none("l")
+        stored: dict[int, list[LinkRow]] = {i: [] for i in child_ids}
+        wanted = sorted({i for i in child_ids if i not in none})
+        for part in chunks(wanted):
+            for r in self.conn.execute(_LINKS_OF_MANY, {"children": part, "relations": list(relations)}):
+                stored[r.child_id].append(link_row(r, aligned=False))
+        return {i: self._kept.links(i, relations, rows) for i, rows in stored.items()}
 
     def link_exists(self, child_id: int, parent_key: str, relation: str) -> bool:
         return any(ln.parent_key == parent_key for ln in self.links_of(child_id, (relation,)))

@@ -146,21 +146,31 @@ def link_reuse(p: Pass, found: list[Verified]) -> None:
     citation gives the new text one parent, the one holding most of it: the others it resembles hold
     the same borrowed text, and are its siblings or cousins, not its parents."""
     parents: list[tuple[float, float, Relation]] = []
+    found_rels: list[tuple[Verified, Relation]] = []
     for v in found:
         other = v.doc
         if other.id in p.linked or other.id == p.repost_displaced or _named_alike(p.doc, other):
             continue
         rel = classify(p.doc, other, Pair(v.scores), p.th)
-        if rel is None or rel.relation == "repost":
-            continue
+        if rel is not None and rel.relation != "repost":
+            found_rels.append((v, rel))
+    # The stored texts the new one may become the parent of: their links read in one query (one a child: 0.2 s
+    # of the 2.4 s that linking 1,000 bench notices stored source after source in turn took).
+    p.writer.read_links([rel.child.id for _, rel in found_rels if _adoptable(p, rel)])
+    for v, rel in found_rels:
         if rel.relation == "derived" and rel.child is p.doc:
             parents.append((v.scores.contain_doc, v.scores.jaccard, rel))
-        elif rel.relation == "derived" and "cites" not in rel.evidence:
+        elif _adoptable(p, rel):
             _adopt(p, rel, (v.scores.contain_other, v.scores.jaccard))
         else:
-            _save(p, rel, other)
+            _save(p, rel, v.doc)
     if parents:
         _save(p, max(parents, key=lambda x: x[:2])[2], None)
+
+
+def _adoptable(p: Pass, rel: Relation) -> bool:
+    """A relation where the new text is the parent of a stored text by reuse alone."""
+    return rel.relation == "derived" and rel.child is not p.doc and "cites" not in rel.evidence
 
 
 def _adopt(p: Pass, rel: Relation, held: tuple[float, float]) -> None:

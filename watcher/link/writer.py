@@ -52,6 +52,12 @@ class LinkWriter:
             stored = self._stored[child_id] = self.tx.links_of(child_id, _RELATIONS)
         return [ln for ln in stored if ln.relation in relations]
 
+    def read_links(self, child_ids: list[int]) -> None:
+        """Read the stored links of these children in one query, ahead of `links_of`."""
+        unread = [i for i in child_ids if i not in self._stored]
+        if unread:
+            self._stored.update(self.tx.links_of_many(unread, _RELATIONS))
+
     def exists(self, child_id: int, parent_key: str, relation: str) -> bool:
         return any(ln.parent_key == parent_key and ln.relation == relation for ln in self.links_of(child_id))
 
