@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import hashlib
 import json
-import multiprocessing as mp
 import statistics
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.poll import address, build_pages, free_port, serve, write_config  # noqa: E402
+from bench.poll import address, start_server, write_config  # noqa: E402
 from watcher.config.loader import load_config  # noqa: E402
 from watcher.crawl.fetch import Fetcher  # noqa: E402
 
@@ -57,12 +56,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
     if args.serve:
-        port = free_port()
-        ready = mp.get_context("fork").Event()
-        pages = build_pages(args.serve, args.items)
-        mp.get_context("fork").Process(target=serve, args=(pages, port, ready), daemon=True).start()
-        if not ready.wait(60):
-            sys.exit("server did not start")
+        port, _ = start_server(args.serve, args.items)
         sources = [
             {"id": f"p{i}", "name": f"p{i}", "urls": [f"http://{address(i)}:{port}/list.html"]}
             for i in range(args.serve)

@@ -135,6 +135,18 @@ def serve(pages: dict, port: int, ready) -> None:
     asyncio.run(main())
 
 
+def start_server(portals: int, items: int) -> tuple[int, mp.process.BaseProcess]:
+    """build_pages served by serve() in a forked process on a free port, once it listens: (port, process)."""
+    pages = build_pages(portals, items)
+    port = free_port()
+    ready = mp.get_context("fork").Event()
+    server = mp.get_context("fork").Process(target=serve, args=(pages, port, ready), daemon=True)
+    server.start()
+    if not ready.wait(60):
+        sys.exit("server did not start")
+    return port, server
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -251,13 +263,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="watcher-bench-"))
     print(f"generating {args.portals} portals x {args.items} items …", flush=True)
-    pages = build_pages(args.portals, args.items)
-    port = free_port()
-    ready = mp.get_context("fork").Event()
-    server = mp.get_context("fork").Process(target=serve, args=(pages, port, ready), daemon=True)
-    server.start()
-    if not ready.wait(60):
-        sys.exit("server did not start")
+    port, server = start_server(args.portals, args.items)
     urls = [f"http://{address(i)}:{port}/list.html" for i in range(args.portals)]
     sources = [
         {
