@@ -93,18 +93,23 @@ class Prepared:
         return got if got is not None and got.snapshot is snap else Ready.of(snap)
 
 
+def _sort(oc: Outcome) -> str:
+    """What an outcome is against its notice as read: "failed", "unchanged" (a 304, or the same text) or "text" (a
+    new one); raises ValueError for an outcome that says nothing. `prepare` and `plan` sort alike."""
+    if oc.error is not None:
+        return "failed"
+    snap = oc.snapshot
+    if oc.not_modified or (snap is not None and snap.content_hash == oc.notice.content_hash):
+        return "unchanged"
+    if snap is None:
+        raise ValueError(f"outcome for {oc.notice.url} has neither snapshot, error nor 304")
+    return "text"
+
+
 def prepare(source_id: str, outcomes: Sequence[Outcome]) -> Prepared:
     """What the plan will need, computed without the database; raises ValueError for an outcome that says
     nothing, as `plan` does, before any lock or write."""
-    ready: dict[int, Ready] = {}
-    for oc in outcomes:
-        snap = oc.snapshot
-        if oc.error is not None or oc.not_modified:
-            continue
-        if snap is None:
-            raise ValueError(f"outcome for {oc.notice.url} has neither snapshot, error nor 304")
-        if snap.content_hash != oc.notice.content_hash:
-            ready[id(snap)] = Ready.of(snap)
+    ready = {id(oc.snapshot): Ready.of(oc.snapshot) for oc in outcomes if _sort(oc) == "text" and oc.snapshot}
     return Prepared(source_id, outcomes, ready)
 
 
@@ -115,8 +120,9 @@ def plan(
     `ready` gives a new text's parts that depend on its snapshot alone (`Prepared.of`: made before the lock)."""
     p = Plan(source_id, now)
     for oc in outcomes:
-        n, snap = oc.notice, oc.snapshot
-        if oc.error is not None:
+        n, snap, kind = oc.notice, oc.snapshot, _sort(oc)
+        if kind == "failed":
+            assert oc.error is not None
             p.counts.failed += 1
             p.failed.append(
                 dict(
@@ -126,7 +132,7 @@ def plan(
                     _status="failed" if n.version_count == 0 else "ok",
                 )
             )
-        elif oc.not_modified or (snap is not None and snap.content_hash == n.content_hash):
+        elif kind == "unchanged":
             p.counts.unchanged += 1
             p.unchanged.append(
                 dict(
@@ -137,9 +143,8 @@ def plan(
                     _lm=snap.last_modified if snap else n.last_modified,
                 )
             )
-        elif snap is None:
-            raise ValueError(f"outcome for {n.url} has neither snapshot, error nor 304")
         else:
+            assert snap is not None
             _plan_version(p, n, ready(snap))
     p.texts = [r for oc in outcomes if oc.snapshot for r in oc.snapshot.attachment_texts]
     p.pages = [r for oc in outcomes if oc.snapshot for r in oc.snapshot.attachment_pages]
