@@ -195,7 +195,11 @@ class NoticeRepo(Repo):
     def prepare_batch(self, source_id: str, outcomes: Sequence[Outcome]) -> batch.Prepared:
         """What `apply` computes from the outcomes alone, with no database (its rows' JSON columns and keys, the
         search entries); raises ValueError for an outcome that says nothing."""
-        return batch.prepare(source_id, outcomes)
+        prepared = batch.prepare(source_id, outcomes)
+        if self.engine.dialect.name == "postgresql":
+            for r in prepared.ready.values():
+                _ = r.search.postgres_row  # made here, outside the transaction and its row locks
+        return prepared
 
     def _apply_locked(self, prepared: Sequence[batch.Prepared]) -> list[Counts]:
         """Plan each batch against the notices as stored now, their rows locked, and write, in one transaction.

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import bindparam, text
@@ -80,6 +81,12 @@ class Indexed:
     def canon(self) -> str:
         """Title and text as PostgreSQL's phrase check reads them (a line break between: no phrase spans)."""
         return canon(self.title) + "\n" + canon(self.body)
+
+    @cached_property
+    def postgres_row(self) -> tuple[str, str, str]:
+        """What PostgreSQL's index is given (terms, lead, canon), made once: a poll's batch makes it before its
+        transaction (`Store.prepare_batch`), so its notices' rows stay locked only for the writes."""
+        return terms_literal(self), lead_literal(self), self.canon()
 
 
 def _joined(words: str, docnos: str) -> str:
@@ -145,7 +152,7 @@ def _index_postgres(conn: Connection, docs: dict[int, Indexed]) -> None:
             "VALUES (:id, CAST(:terms AS tsvector), CAST(:lead AS tsvector), :canon) ON CONFLICT (notice_id) "
             "DO UPDATE SET terms = excluded.terms, lead = excluded.lead, canon = excluded.canon"
         ),
-        [dict(id=i, terms=terms_literal(d), lead=lead_literal(d), canon=d.canon()) for i, d in docs.items()],
+        [dict(zip(("id", "terms", "lead", "canon"), (i, *d.postgres_row), strict=True)) for i, d in docs.items()],
     )
 
 

@@ -157,3 +157,15 @@ def test_a_polls_storage_call_prepares_before_the_turnstile(sqlite_store):
     asyncio.run(poll())
     assert stored.is_set()
     assert [h.title for h in sqlite_store.search("绿色金融")] == [title]
+
+
+def test_postgres_index_rows_are_made_before_the_transaction(fresh_db):
+    """On PostgreSQL a batch's tsvector literals are made by `prepare_batch`, outside the transaction and its row
+    locks; SQLite never needs them."""
+    url, title, body, doc_no = _DOCS[0]
+    states = fresh_db.record_list("s", None, [ListItem(url, title)])
+    prepared = fresh_db.prepare_batch("s", [Outcome(states[url], _snap(url, title, body, doc_no))])
+    [ready] = prepared.ready.values()
+    assert ("postgres_row" in vars(ready.search)) == (fresh_db.engine.dialect.name == "postgresql")
+    assert fresh_db.apply("s", prepared.outcomes, prepared).new == 1
+    assert [h.title for h in fresh_db.search("绿色金融")] == [title]
