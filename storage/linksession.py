@@ -103,11 +103,6 @@ _SIGNATURES_OF = (
 # Every column but the clause alignment, the largest, which linking never reads back (see links_of).
 _LINKS_OF = (
     select(*(c for c in T_LINK.c if c.name != "alignment_json"))
-    .where(T_LINK.c.child_id == bindparam("child"), T_LINK.c.relation.in_(_many("relations")))
-    .order_by(T_LINK.c.id)
-)
-_LINKS_OF_MANY = (
-    select(*(c for c in T_LINK.c if c.name != "alignment_json"))
     .where(T_LINK.c.child_id.in_(_many("children")), T_LINK.c.relation.in_(_many("relations")))
     .order_by(T_LINK.c.id)
 )
@@ -364,11 +359,7 @@ class LinkSession:
     # ---- links ----------------------------------------------------------------------------------
     def links_of(self, child_id: int, relations: Sequence[str]) -> list[LinkRow]:
         """The child's stored links of these relations, oldest first, without their alignment (None)."""
-        stored: list[LinkRow] = []
-        if child_id not in self._none("l"):
-            rows = self.conn.execute(_LINKS_OF, {"child": child_id, "relations": list(relations)})
-            stored = [link_row(r, aligned=False) for r in rows]
-        return self._kept.links(child_id, relations, stored)
+        return self.links_of_many([child_id], relations)[child_id]
 
     def links_of_many(self, child_ids: Sequence[int], relations: Sequence[str]) -> dict[int, list[LinkRow]]:
         """`links_of` of several children, read in one query (the stored texts a new one may become the parent
@@ -377,7 +368,7 @@ class LinkSession:
         stored: dict[int, list[LinkRow]] = {i: [] for i in child_ids}
         wanted = sorted({i for i in child_ids if i not in none})
         for part in chunks(wanted):
-            for r in self.conn.execute(_LINKS_OF_MANY, {"children": part, "relations": list(relations)}):
+            for r in self.conn.execute(_LINKS_OF, {"children": part, "relations": list(relations)}):
                 stored[r.child_id].append(link_row(r, aligned=False))
         return {i: self._kept.links(i, relations, rows) for i, rows in stored.items()}
 
