@@ -11,6 +11,7 @@ import threading
 import time
 import types
 
+import pytest
 from sqlalchemy import select
 
 from storage.core import table_of
@@ -268,6 +269,27 @@ def test_a_cycle_begins_the_stage_before_its_poll_and_drains_it_after(sqlite_sto
 
     report = asyncio.run(run_cycle(CONFIG, sqlite_store, [], linker=Stage(fails=0), alert=False))
     assert calls == ["begin", "run"] and report.link.links == 2
+
+
+def test_a_cycle_whose_poll_fails_still_drains_the_stage_it_began(sqlite_store, monkeypatch):
+    """A begun link process left without a drain went on looking for versions every 0.2 s until the next cycle."""
+    calls = []
+
+    class Stage(_Flaky):
+        def begin(self) -> None:
+            calls.append("begin")
+
+        def run(self) -> int:
+            calls.append("run")
+            return super().run()
+
+    async def down(*a, **k):
+        raise ConnectionError("the database went away")
+
+    monkeypatch.setattr("watcher.pipeline.cycle.poll_sources", down)
+    with pytest.raises(ConnectionError):
+        asyncio.run(run_cycle(CONFIG, sqlite_store, [], linker=Stage(fails=0), alert=False))
+    assert calls == ["begin", "run"]
 
 
 def test_the_in_process_stage_begins_and_closes_as_a_no_op(sqlite_store):

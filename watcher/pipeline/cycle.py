@@ -66,13 +66,18 @@ async def run_cycle(
     cycle then waits for the last batches' links only."""
     if linker is not None:
         await _begin(linker)
-    results = await poll_sources(
-        config.enabled if sources is None else sources,
-        store,
-        concurrency=config.defaults.concurrency,
-        client=client,
-        progress=progress,
-    )
+    try:
+        results = await poll_sources(
+            config.enabled if sources is None else sources,
+            store,
+            concurrency=config.defaults.concurrency,
+            client=client,
+            progress=progress,
+        )
+    except Exception:
+        if linker is not None:  # the begun stage is drained all the same: it links what the poll stored
+            await asyncio.to_thread(link_pending, linker)  # (a link process left begun looked on every 0.2 s)
+        raise
     report = CycleReport(results)
     if linker is not None:
         report.link = await asyncio.to_thread(link_pending, linker)
