@@ -26,7 +26,7 @@ from watcher.evaluation.links import store_documents
 from watcher.link.stage import LazyLinker
 from watcher.pipeline.cycle import run_cycle
 from watcher.pipeline.durable import link_pending
-from watcher.pipeline.linkproc import DRAIN, Drained, LinkProcess, _Passes, link_stage
+from watcher.pipeline.linkproc import DRAIN, FAILED_WAIT, POLL_EVERY, Drained, LinkProcess, _Passes, link_stage
 
 CONFIG = Config(path=None, defaults=Defaults(), sources=[])
 
@@ -231,13 +231,18 @@ class _Flaky:
 
 def test_the_passes_beside_the_poll_send_their_failures_with_the_drain():
     passes = _Passes(_Flaky(fails=2), None)
-    passes.beside()
-    passes.beside()
-    passes.beside()  # links 2
+    assert [passes.beside(), passes.beside()] == [2 * POLL_EVERY, 4 * POLL_EVERY]  # failing: longer waits
+    assert passes.beside() == 0.0  # links 2: more may be stored, the next look is at once
     answer = passes.drain()  # links 2 more
     assert (answer.links, answer.error, answer.earlier_failed) == (4, None, 2)
     assert answer.earlier_error == "ConnectionError: redis away"
     assert passes.drain().earlier_failed == 0  # counted from one drain to the next
+
+
+def test_passes_that_keep_failing_wait_longer_up_to_a_bound():
+    passes = _Passes(_Flaky(fails=100), None)
+    waits = [passes.beside() for _ in range(8)]
+    assert waits == sorted(waits) and waits[-1] == FAILED_WAIT and passes.failed == 8
 
 
 def test_failures_before_a_drain_that_linked_are_logged_once_as_a_warning(sqlite_store, caplog):

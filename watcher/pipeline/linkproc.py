@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+FAILED_WAIT = 5.0  # seconds at most between two passes that fail while a cycle runs
 POLL_EVERY = 0.2  # seconds between two looks for stored versions while a cycle runs: a batch waits at most this
 START_TIMEOUT = 120.0  # seconds the child may take to import and load the index before its first answer
 BEGIN, DRAIN, STOP = "begin", "drain", "stop"
@@ -73,15 +74,20 @@ class _Passes:
         self.stage, self.turn = stage, turn
         self.links, self.failed = 0, 0
         self.error: str | None = None
+        self.in_a_row = 0  # passes beside the poll that failed one after the other
 
-    def beside(self) -> bool:
-        """A pass while a cycle runs: a failure is counted, and the drain's pass links what it left. Whether it
-        made links: then the next pass looks at once (more was stored meanwhile), not POLL_EVERY later."""
+    def beside(self) -> float:
+        """A pass while a cycle runs: a failure is counted, and the drain's pass links what it left. Returns the
+        seconds to the next pass: none after one that made links (more was stored meanwhile), POLL_EVERY after one
+        that found nothing, and twice as long after each failure in a row, up to FAILED_WAIT (Redis away: a pass
+        every 0.2 s was a connection attempt every 0.2 s)."""
         links, error, _ = self._one()
         self.links += links
-        if error is not None:
-            self.failed, self.error = self.failed + 1, error
-        return links > 0
+        if error is None:
+            self.in_a_row = 0
+            return 0.0 if links else POLL_EVERY
+        self.failed, self.error, self.in_a_row = self.failed + 1, error, self.in_a_row + 1
+        return min(FAILED_WAIT, POLL_EVERY * 2**self.in_a_row)
 
     def drain(self) -> Drained:
         """The drain's pass, and what the passes since the previous drain did."""
@@ -109,7 +115,7 @@ def _child(url: str, defaults: Defaults, conn: Connection) -> None:
     stage = LazyLinker(Config(path=None, defaults=defaults, sources=[]), store)
     # On a SQLite file, a waiting poll writes first (storage/turnstile.py).
     passes = _Passes(stage, give_way(store.engine))
-    active, busy = 0, False
+    active, wait = 0, POLL_EVERY
     conn.send(Drained(0))  # ready: the parent's _ensure() waits for this
     try:
         # Loaded now, while the parent polls its first pages, not in the first pass: the imports alone (numpy,
@@ -119,10 +125,10 @@ def _child(url: str, defaults: Defaults, conn: Connection) -> None:
             stage.load()
         settle()
         while True:
-            if not conn.poll((0 if busy else POLL_EVERY) if active else None):
-                busy = passes.beside()  # active, and nothing said: look for stored versions
+            if not conn.poll(wait if active else None):
+                wait = passes.beside()  # active, and nothing said: look for stored versions
                 continue
-            busy = False
+            wait = POLL_EVERY
             msg = conn.recv()
             if msg == STOP:
                 return
