@@ -11,9 +11,11 @@ import pytest
 from sqlalchemy import text
 
 from notifiers.items import load_items
+from storage.linksession import LinkSession
 from storage.repo import Store
 from tests.builders import FIXTURES, insert_notices
 from watcher.evaluation.links import LoadedDoc, evaluate, ingest, load_document
+from watcher.extract.model import Detail, ListItem
 from watcher.i18n import use_locale
 from watcher.link.linker import Linker
 
@@ -195,6 +197,39 @@ def test_an_earlier_copy_arriving_late_becomes_the_canonical(sqlite_store):
         ingest(sqlite_store, [d], linker)
     reposts = {(c, p) for c, p, r in _rows(sqlite_store) if r == "repost"}
     assert reposts == {(first.path, earliest.path), (second.path, earliest.path)}
+
+
+def test_of_two_copies_dated_alike_the_one_stored_first_stays_canonical(sqlite_store):
+    """Both notices are found on their list pages (ids 1 and 2), the second's text is stored first: it is the
+    canonical copy, the other its repost, and no cluster is re-pointed (by notice id, it was: churn, and a
+    canonical copy changing under an analyst who was told of the first)."""
+    from storage.records import Outcome
+    from watcher.pipeline.snapshot import snapshot
+
+    body = load_document(next(CORPUS.rglob("000_*.txt")), CORPUS).body
+    urls = ["http://a.test/1.html", "http://b.test/2.html"]
+    states = {}
+    for src, url in zip("ab", urls, strict=True):
+        states.update(
+            sqlite_store.record_list(
+                src, dict(url=f"http://{src}.test/"), [ListItem(url, "省政府关于推进绿色产业发展的意见")]
+            )
+        )
+    for src, url in reversed(list(zip("ab", urls, strict=True))):  # arrival: the second notice's text first
+        d = Detail(url=url, title="省政府关于推进绿色产业发展的意见", body=body, written=date(2020, 3, 27))
+        sqlite_store.apply(src, [Outcome(states[url], snapshot(d))])
+    repointed = []
+    real = LinkSession.repoint_cluster
+    LinkSession.repoint_cluster = lambda self, old, new: (repointed.append(old), real(self, old, new))[1]
+    try:
+        Linker(sqlite_store).run()
+    finally:
+        LinkSession.repoint_cluster = real
+    assert states[urls[0]].id < states[urls[1]].id
+    assert [(c, p, r) for c, p, r in _rows(sqlite_store)] == [
+        ("http://a.test/1.html", "http://b.test/2.html", "repost")
+    ]
+    assert repointed == []
 
 
 def test_the_boilerplate_filter_survives_a_restart_and_a_crash(sqlite_store):

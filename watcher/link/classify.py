@@ -72,7 +72,11 @@ class Doc:
         return self.doc_no or (f"《{self.title}》" if self.title else f"notice {self.id}")
 
     def order(self) -> tuple[date, int]:
-        return (self.when or date.max, self.id)
+        """Earlier first: by date, then by arrival (the version stored first), so that a copy dated like the one
+        an analyst was told of first never displaces it (by the notice's id, found with its list page, a copy
+        stored later re-pointed the cluster: 119 re-pointings linking 1,000 bench notices stored as sources
+        interleave, none stored source by source)."""
+        return (self.when or date.max, self.version_id)
 
 
 class Scores(NamedTuple):
