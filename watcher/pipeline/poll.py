@@ -27,14 +27,12 @@ from watcher.extract.kinds import SourceKind, kind_for
 from watcher.extract.model import ListItem
 from watcher.link.stage import LinkStage
 from watcher.pipeline.db import DB, StoredRobots
-from watcher.pipeline.durable import beating, every, link_pending
+from watcher.pipeline.durable import beating, link_pending
 from watcher.pipeline.retry import retry_due
 from watcher.pipeline.snapshot import attachment_links, snapshot, with_attachments_read_again
+from watcher.pipeline.storer import Storer
 
 log = logging.getLogger(__name__)
-BATCH = 50
-# What a kill costs at most: stored outcomes are flushed every FLUSH_EVERY seconds, whatever the batch size.
-FLUSH_EVERY = 5.0
 # A running poll beats every BEAT seconds; a run that has not beaten for RUN_LEASE was cut off (a kill, a
 # crash) and the next poll or scheduler start closes it as interrupted.
 BEAT = 15.0
@@ -91,6 +89,7 @@ class SourcePoll:
         pages: dict[str, Page],
         candidates: list[NoticeState],
         progress: Progress | None = None,
+        storer: Storer | None = None,
     ):
         self.source = source
         self.kind: SourceKind = kind_for(source)
@@ -101,7 +100,7 @@ class SourcePoll:
         self.candidates = candidates
         self.progress = progress or (lambda *a, **k: None)
         self.result = RunResult(source.id)
-        self.pending: list[Outcome] = []
+        self.storer = storer or Storer(db)  # a poll's sources share one: their outcomes are written together
         self.attachments = AttachmentReader(source, fetcher, db)
 
     def _error(self, exc: BaseException, url: str) -> PollError:
@@ -134,11 +133,13 @@ class SourcePoll:
         return due, list_failures
 
     async def details(self, due: dict[str, tuple[NoticeState, ListItem | None]]) -> None:
-        """Fetch and store the due detail pages, in batches, flushed on a timer too."""
+        """Fetch the due detail pages and store them (watcher/pipeline/storer.py: with the other sources' outcomes,
+        within LINGER seconds); returns once all are stored, and raises when a write that held some failed."""
         self.progress(self.source.id, "details", total=len(due))
-        async with every(FLUSH_EVERY, self._timed_flush):
-            await asyncio.gather(*(self._detail(st, item) for st, item in due.values()))
-        await self._flush()
+        await asyncio.gather(*(self._detail(st, item) for st, item in due.values()))
+        counts = await self.storer.flush(self.source.id)
+        self.result.errors += counts.errors  # records the database refused, each with its reason
+        self.result.counts.add(counts)
 
     def finish(self, started: float, list_failures: int) -> RunResult:
         r = self.result
@@ -252,10 +253,8 @@ class SourcePoll:
                 outcome.snapshot, outcome.not_modified = await self._read_detail(st, item)
         except Exception as exc:  # noqa: BLE001 - a bug on one page must not lose the others
             outcome.error = self._error(exc, st.url).message
-        self.pending.append(outcome)
+        self.storer.add(self.source.id, outcome)
         self.progress(self.source.id, "detail", url=st.url, ok=outcome.error is None)
-        if len(self.pending) >= BATCH:
-            await self._flush()
 
     async def _read_detail(self, st: NoticeState, item: ListItem | None) -> tuple[Snapshot | None, bool]:
         """The detail page's snapshot (None when nothing changed) and whether the server said 304."""
@@ -292,22 +291,6 @@ class SourcePoll:
         if [r.record.sha256 for r in reads] == [a.sha256 for a in stored.attachments[: len(reads)]]:
             return None
         return with_attachments_read_again(stored, reads, st.etag, st.last_modified)
-
-    async def _timed_flush(self) -> None:
-        """What was fetched is stored every FLUSH_EVERY seconds, however slowly the batch fills: a kill late in
-        a long poll keeps what it fetched. A failure here is the run's error; the notices stay pending."""
-        try:
-            await self._flush()
-        except Exception as exc:  # noqa: BLE001 - the poll goes on; its outcomes are fetched again next run
-            self._error(exc, self.source.urls[0])
-
-    async def _flush(self) -> None:
-        if not self.pending:
-            return
-        batch, self.pending = self.pending, []
-        (counts,) = await self.db.write([(self.source.id, batch)])
-        self.result.errors += counts.errors  # records the database refused, each with its reason
-        self.result.counts.add(counts)
 
 
 async def poll_sources(
@@ -362,13 +345,14 @@ async def _poll_all(
     now = utcnow()
     candidates = await db(store.candidates, recheck_rules(sources, now))
     robots = StoredRobots(db, await db(store.robots_all))
+    storer = Storer(db)
     async with Fetcher(client, concurrency=concurrency, robots_cache=robots) as fetcher:
 
         async def one(src: Source) -> RunResult:
             due = due_again(candidates[src.id], now)
             try:
                 with error_context(source_id=src.id):
-                    return await SourcePoll(src, db, fetcher, pages, due, progress).run()
+                    return await SourcePoll(src, db, fetcher, pages, due, progress, storer).run()
             except Exception as exc:  # noqa: BLE001 - e.g. the database went away mid-run
                 log.exception("source %s failed", src.id)
                 return RunResult(src.id, status="failed", errors=[_error_record(exc, src.id, None)])
