@@ -1,4 +1,4 @@
-"""The poll's periodic actions (timed flush, heartbeat): what happens to one under way when the poll ends."""
+"""The poll's periodic actions (the heartbeat): what happens to one under way when the poll ends."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""What keeps a long poll's progress durable and visible while it runs: stored outcomes flushed on a timer,
-the crawl runs' heartbeat, and the linking stage run so that its failure never costs the poll's alerts."""
+"""What keeps a long poll's progress durable and visible while it runs: the crawl runs' heartbeat (outcomes are
+stored within LINGER seconds: watcher/pipeline/storer.py), and the linking stage run so that its failure never
+costs the poll's alerts."""
 
 from __future__ import annotations
 
