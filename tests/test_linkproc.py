@@ -260,41 +260,39 @@ def test_failures_before_a_drain_that_linked_are_logged_once_as_a_warning(sqlite
     childs.close()
 
 
+class _Recorded(_Flaky):
+    """A stage that records its begin and its runs."""
+
+    def __init__(self) -> None:
+        super().__init__(fails=0)
+        self.calls: list[str] = []
+
+    def begin(self) -> None:
+        self.calls.append("begin")
+
+    def run(self) -> int:
+        self.calls.append("run")
+        return super().run()
+
+
 def test_a_cycle_begins_the_stage_before_its_poll_and_drains_it_after(sqlite_store):
     """Any stage (run_cycle tested for a LinkProcess before beginning one)."""
-    calls = []
-
-    class Stage(_Flaky):
-        def begin(self) -> None:
-            calls.append("begin")
-
-        def run(self) -> int:
-            calls.append("run")
-            return super().run()
-
-    report = asyncio.run(run_cycle(CONFIG, sqlite_store, [], linker=Stage(fails=0), alert=False))
-    assert calls == ["begin", "run"] and report.link.links == 2
+    stage = _Recorded()
+    report = asyncio.run(run_cycle(CONFIG, sqlite_store, [], linker=stage, alert=False))
+    assert stage.calls == ["begin", "run"] and report.link.links == 2
 
 
 def test_a_cycle_whose_poll_fails_still_drains_the_stage_it_began(sqlite_store, monkeypatch):
     """A begun link process left without a drain went on looking for versions every 0.2 s until the next cycle."""
-    calls = []
-
-    class Stage(_Flaky):
-        def begin(self) -> None:
-            calls.append("begin")
-
-        def run(self) -> int:
-            calls.append("run")
-            return super().run()
 
     async def down(*a, **k):
         raise ConnectionError("the database went away")
 
     monkeypatch.setattr("watcher.pipeline.cycle.poll_sources", down)
+    stage = _Recorded()
     with pytest.raises(ConnectionError):
-        asyncio.run(run_cycle(CONFIG, sqlite_store, [], linker=Stage(fails=0), alert=False))
-    assert calls == ["begin", "run"]
+        asyncio.run(run_cycle(CONFIG, sqlite_store, [], linker=stage, alert=False))
+    assert stage.calls == ["begin", "run"]
 
 
 def test_the_in_process_stage_begins_and_closes_as_a_no_op(sqlite_store):
