@@ -84,3 +84,21 @@ async def test_a_failed_write_is_raised_to_each_source_it_held():
         with pytest.raises(ConnectionError):
             await storer.flush(sid)
     assert db.calls == [[("a", 1), ("b", 1)]]
+
+
+def test_a_source_stored_alone_lingers_as_before(portal, sqlite_store):
+    """A worker's job stores one source: no link process waits beside it, so its outcomes wait up to LINGER_ALONE
+    (a portal paced at 1 s a page is not written a page at a time); a poll's sources share one storer."""
+    from watcher.pipeline.db import DB
+    from watcher.pipeline.poll import SourcePoll
+    from watcher.pipeline.storer import LINGER, LINGER_ALONE
+
+    db = DB(sqlite_store)
+    try:
+        alone = SourcePoll(source_for(portal), db, None, {}, [])  # type: ignore[arg-type]
+        shared = Storer(db)
+        together = SourcePoll(source_for(portal), db, None, {}, [], storer=shared)  # type: ignore[arg-type]
+        assert alone.storer.linger == LINGER_ALONE > LINGER == together.storer.linger
+        assert together.storer is shared
+    finally:
+        db.close()

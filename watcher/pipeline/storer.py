@@ -33,6 +33,9 @@ BATCH = 50  # outcomes waiting that are written at once
 # Seconds an outcome waits for others before it is written anyway: how late the link process sees it, and what a
 # kill loses at most. (Each source storing at its own 50 or 5 s: a cold ingest stored nothing for its first half.)
 LINGER = 0.2
+# A source stored alone (a worker's `details` job, watcher/worker/tasks.py): no link process waits beside it (the
+# job defers a `link` job once it has stored), and a portal paced at 1 s a page would be written a page at a time.
+LINGER_ALONE = 5.0
 
 
 class Storer:
