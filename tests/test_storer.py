@@ -19,6 +19,7 @@ def test_the_sources_outcomes_are_written_together_before_they_end(fresh_db, mon
     """Three portals, each with one page that answers late: the other pages' outcomes of all three are written
     in one transaction once the first has waited LINGER, before any source ends; each source's counts are its own."""
     monkeypatch.setattr("watcher.pipeline.storer.LINGER", 0.5)
+    monkeypatch.setattr("watcher.pipeline.storer.FEW", 6)
     writes: list[list[tuple[str, int]]] = []
     real = fresh_db.apply_many
 
@@ -61,7 +62,7 @@ def _outcome(i: int) -> Outcome:
 
 async def test_a_full_batch_is_written_at_once_and_whole_sources_go_together():
     db = _Writes()
-    storer = Storer(db, batch=4, linger=60.0)  # type: ignore[arg-type]
+    storer = Storer(db, batch=4, few=2, linger=60.0)  # type: ignore[arg-type]
     for i in range(3):
         storer.add("a", _outcome(i))
     await asyncio.sleep(0.01)
@@ -76,7 +77,7 @@ async def test_a_full_batch_is_written_at_once_and_whole_sources_go_together():
 
 async def test_a_failed_write_is_raised_to_each_source_it_held():
     db = _Writes(fail=True)
-    storer = Storer(db, linger=0.01)  # type: ignore[arg-type]
+    storer = Storer(db, few=2, linger=0.01)  # type: ignore[arg-type]
     storer.add("a", _outcome(1))
     storer.add("b", _outcome(2))
     await asyncio.sleep(0.05)
@@ -86,19 +87,18 @@ async def test_a_failed_write_is_raised_to_each_source_it_held():
     assert db.calls == [[("a", 1), ("b", 1)]]
 
 
-def test_a_source_stored_alone_lingers_as_before(portal, sqlite_store):
-    """A worker's job stores one source: no link process waits beside it, so its outcomes wait up to LINGER_ALONE
-    (a portal paced at 1 s a page is not written a page at a time); a poll's sources share one storer."""
-    from watcher.pipeline.db import DB
-    from watcher.pipeline.poll import SourcePoll
-    from watcher.pipeline.storer import LINGER, LINGER_ALONE
-
-    db = DB(sqlite_store)
-    try:
-        alone = SourcePoll(source_for(portal), db, None, {}, [])  # type: ignore[arg-type]
-        shared = Storer(db)
-        together = SourcePoll(source_for(portal), db, None, {}, [], storer=shared)  # type: ignore[arg-type]
-        assert alone.storer.linger == LINGER_ALONE > LINGER == together.storer.linger
-        assert together.storer is shared
-    finally:
-        db.close()
+async def test_a_trickle_waits_up_to_max_wait_and_a_few_go_after_linger():
+    """Fewer than FEW outcomes (a paced portal, a worker's job) wait up to MAX_WAIT, not LINGER: not a transaction
+    each; once FEW wait, LINGER after the first they go."""
+    db = _Writes()
+    storer = Storer(db, few=3, linger=0.02, max_wait=0.3)  # type: ignore[arg-type]
+    storer.add("a", _outcome(1))
+    storer.add("a", _outcome(2))
+    await asyncio.sleep(0.1)
+    assert db.calls == []  # two of three, past LINGER: still waiting
+    await asyncio.sleep(0.3)
+    assert db.calls == [[("a", 2)]]  # MAX_WAIT
+    for i in range(3, 6):
+        storer.add("b", _outcome(i))
+    await asyncio.sleep(0.1)
+    assert db.calls[-1] == [("b", 3)]  # three: LINGER

@@ -30,7 +30,7 @@ from watcher.pipeline.db import DB, StoredRobots
 from watcher.pipeline.durable import beating, link_pending
 from watcher.pipeline.retry import retry_due
 from watcher.pipeline.snapshot import attachment_links, snapshot, with_attachments_read_again
-from watcher.pipeline.storer import LINGER_ALONE, Storer
+from watcher.pipeline.storer import Storer
 
 log = logging.getLogger(__name__)
 # A running poll beats every BEAT seconds; a run that has not beaten for RUN_LEASE was cut off (a kill, a
@@ -100,8 +100,7 @@ class SourcePoll:
         self.candidates = candidates
         self.progress = progress or (lambda *a, **k: None)
         self.result = RunResult(source.id)
-        # A poll's sources share one: their outcomes are written together. Alone, a source stores as it did.
-        self.storer = storer or Storer(db, linger=LINGER_ALONE)
+        self.storer = storer or Storer(db)  # a poll's sources share one: their outcomes are written together
         self.attachments = AttachmentReader(source, fetcher, db)
 
     def _error(self, exc: BaseException, url: str) -> PollError:

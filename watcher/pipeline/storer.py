@@ -7,11 +7,11 @@ nothing was stored for the first half of a cold ingest: the link process beside 
 stored from 1.1 s to 2.2 s of a 2.2 s cycle, the last link at 3.2 s).
 
 Here the outcomes of every source wait in one place and are written in one transaction (`Store.apply_many`) when
-BATCH of them wait, when the first of them has waited LINGER seconds, or when a source ends and wants its own
-stored. A write takes whole sources' outcomes until it holds BATCH (a transaction, and the link process's wait
-for SQLite's lock, stay bounded); what arrives during a write is written right after it. The counts of each source,
-and the failure of a write that held some of its outcomes, are handed to the source when it ends (`flush`): a
-write that fails leaves its notices pending, fetched again by the next run.
+BATCH of them wait, when the first of FEW or more has waited LINGER seconds (the first of fewer, MAX_WAIT), or
+when a source ends and wants its own stored. A write takes whole sources' outcomes until it holds BATCH (a
+transaction, and the link process's wait for SQLite's lock, stay bounded); what arrives during a write is written
+right after it. The counts of each source, and the failure of a write that held some of its outcomes, are handed
+to the source when it ends (`flush`): a write that fails leaves its notices pending, fetched again by the next run.
 
 Measured (`python bench/poll.py --link-only`, 1,000 notices, three runs each alternating with per-source writes):
 linking ON beside the poll 410-451 docs/s against 370-400, linking off 487-526 against 468-489. (Before the
@@ -30,21 +30,32 @@ if TYPE_CHECKING:
     from watcher.pipeline.db import DB
 
 BATCH = 50  # outcomes waiting that are written at once
-# Seconds an outcome waits for others before it is written anyway: how late the link process sees it, and what a
-# kill loses at most. (Each source storing at its own 50 or 5 s: a cold ingest stored nothing for its first half.)
+# Seconds the first of FEW or more waiting outcomes waits for others before they are written: how late the link
+# process sees a cold ingest's texts (each source storing at its own 50 or 5 s, it saw nothing for half of one).
 LINGER = 0.2
-# A source stored alone (a worker's `details` job, watcher/worker/tasks.py): no link process waits beside it (the
-# job defers a `link` job once it has stored), and a portal paced at 1 s a page would be written a page at a time.
-LINGER_ALONE = 5.0
+FEW = 10
+# Seconds fewer wait at most: what a kill loses. Outcomes trickling in (a portal paced at 1 s a page, a worker's job
+# of one source) are not written one at a time, a transaction each.
+MAX_WAIT = 5.0
 
 
 class Storer:
     """The outcomes of one poll's sources, written together; one per poll (or per worker job)."""
 
-    def __init__(self, db: DB, batch: int | None = None, linger: float | None = None):
+    def __init__(
+        self,
+        db: DB,
+        *,
+        batch: int | None = None,
+        few: int | None = None,
+        linger: float | None = None,
+        max_wait: float | None = None,
+    ):
         self.db = db
-        self.batch = BATCH if batch is None else batch
+        self.batch = BATCH if batch is None else batch  # the module's values as they are now (tests change them)
+        self.few = FEW if few is None else few
         self.linger = LINGER if linger is None else linger
+        self.max_wait = MAX_WAIT if max_wait is None else max_wait
         self._waiting: dict[str, list[Outcome]] = {}  # by source id, in arrival order
         self._count = 0
         self._since = 0.0  # loop time the oldest waiting outcome arrived
@@ -80,11 +91,14 @@ class Storer:
             raise failure
         return counts
 
+    def _deadline(self) -> float:
+        return self._since + (self.linger if self._count >= self.few else self.max_wait)
+
     def _due(self) -> bool:
         return bool(self._waiting) and (
             self._count >= self.batch
             or not self._flushing.isdisjoint(self._waiting)
-            or asyncio.get_running_loop().time() - self._since >= self.linger
+            or asyncio.get_running_loop().time() >= self._deadline()
         )
 
     def _schedule(self) -> None:
@@ -92,8 +106,17 @@ class Storer:
             return  # the write under way looks again when it ends
         if self._due():
             self._start()
-        elif self._waiting and self._timer is None:
-            self._timer = asyncio.get_running_loop().call_at(self._since + self.linger, self._on_timer)
+        elif self._waiting:
+            self._arm()
+
+    def _arm(self) -> None:
+        """The timer at the waiting outcomes' deadline (sooner once FEW wait)."""
+        when = self._deadline()
+        if self._timer is not None:
+            if self._timer.when() == when:
+                return
+            self._timer.cancel()
+        self._timer = asyncio.get_running_loop().call_at(when, self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -136,5 +159,5 @@ class Storer:
                     self._counts.setdefault(source_id, Counts()).add(c)
             finally:
                 self._in_flight = set()
-        if self._waiting and self._timer is None:
-            self._timer = asyncio.get_running_loop().call_at(self._since + self.linger, self._on_timer)
+        if self._waiting:
+            self._arm()
