@@ -162,35 +162,37 @@ class NoticeRepo(Repo):
         outcomes, made by a caller before the lock it holds for its storage calls (pipeline/db.py)."""
         if prepared is None or prepared.outcomes is not outcomes or prepared.source_id != source_id:
             prepared = self.prepare_batch(source_id, outcomes)  # an outcome that says nothing raises here
-        try:
-            return self._apply_locked([prepared])[0]
-        except Exception as exc:  # noqa: BLE001 - the driver's refusals are not all DBAPIErrors (a lone surrogate)
-            if is_busy(exc):
-                raise
-            log.warning(
-                "%s: a batch of %d was refused (%s): storing one by one", source_id, len(outcomes), message(exc)
-            )
-        counts = Counts()
-        for oc in outcomes:
-            try:
-                counts.add(self._apply_locked([batch.Prepared(source_id, [oc], prepared.ready)])[0])
-            except Exception as exc:  # noqa: BLE001 - as above
-                if is_busy(exc):
-                    raise
-                counts.add(self._refused(source_id, oc, exc))
-        return counts
+        return self.apply_many([prepared])[0]
 
     def apply_many(self, prepared: Sequence[batch.Prepared]) -> list[Counts]:
         """Several sources' batches (`prepare_batch` of each) in one transaction: what a cycle's sources fetched
         meanwhile, stored with one commit (watcher/pipeline/storer.py). Refused as a whole, each batch is stored
-        on its own (`apply`: one by one if need be); a busy database goes up, as in `apply`."""
+        on its own, and a batch refused alone one outcome at a time; a busy database goes up, as in `apply`."""
         try:
             return self._apply_locked(prepared)
         except Exception as exc:  # noqa: BLE001 - the driver's refusals are not all DBAPIErrors (a lone surrogate)
             if is_busy(exc):
                 raise
+            if len(prepared) == 1:
+                p = prepared[0]
+                log.warning(
+                    "%s: a batch of %d was refused (%s): storing one by one", p.source_id, len(p.outcomes), message(exc)
+                )
+                return [self._one_by_one(p)]
             log.warning("%d batches were refused together (%s): storing each on its own", len(prepared), message(exc))
-        return [self.apply(p.source_id, p.outcomes, p) for p in prepared]
+        return [self.apply_many([p])[0] for p in prepared]
+
+    def _one_by_one(self, prepared: batch.Prepared) -> Counts:
+        """A refused batch, each outcome in a transaction of its own; one still refused is a failed attempt."""
+        counts = Counts()
+        for oc in prepared.outcomes:
+            try:
+                counts.add(self._apply_locked([batch.Prepared(prepared.source_id, [oc], prepared.ready)])[0])
+            except Exception as exc:  # noqa: BLE001 - as in apply_many
+                if is_busy(exc):
+                    raise
+                counts.add(self._refused(prepared.source_id, oc, exc))
+        return counts
 
     def prepare_batch(self, source_id: str, outcomes: Sequence[Outcome]) -> batch.Prepared:
         """What `apply` computes from the outcomes alone, with no database (its rows' JSON columns and keys, the

@@ -47,13 +47,11 @@ class LinkWriter:
 
     def links_of(self, child_id: int, relations: tuple[str, ...] = _RELATIONS) -> list[LinkRow]:
         """The child's stored links of these relations, oldest first (read once per pass)."""
-        stored = self._stored.get(child_id)
-        if stored is None:
-            stored = self._stored[child_id] = self.tx.links_of(child_id, _RELATIONS)
-        return [ln for ln in stored if ln.relation in relations]
+        self.read_links([child_id])
+        return [ln for ln in self._stored[child_id] if ln.relation in relations]
 
     def read_links(self, child_ids: list[int]) -> None:
-        """Read the stored links of these children in one query, ahead of `links_of`."""
+        """Read the stored links of those of these children not read yet, in one query."""
         unread = [i for i in child_ids if i not in self._stored]
         if unread:
             self._stored.update(self.tx.links_of_many(unread, _RELATIONS))

@@ -7,7 +7,7 @@ import functools
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 from storage.conflicts import retry_busy
 from storage.records import Counts, Outcome
@@ -35,7 +35,9 @@ class DB:
 
     async def __call__(self, fn: Callable[P, T], /, *args: P.args, **kw: P.kwargs) -> T:
         """fn(*args, **kw) on the storage executor; typed like fn itself, so storage calls stay checked."""
-        return await asyncio.get_running_loop().run_in_executor(self.pool, self._run, fn, args, kw)
+        return await asyncio.get_running_loop().run_in_executor(
+            self.pool, self._run, functools.partial(fn, *args, **kw)
+        )
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
@@ -49,10 +51,10 @@ class DB:
 
     def _store(self, batches: Sequence[tuple[str, Sequence[Outcome]]]) -> list[Counts]:
         prepared = [self.store.prepare_batch(source_id, outcomes) for source_id, outcomes in batches]
-        return self._run(self.store.apply_many, (prepared,), {})
+        return self._run(functools.partial(self.store.apply_many, prepared))
 
-    def _run(self, fn: Callable[..., T], args: tuple[Any, ...], kw: dict[str, Any]) -> T:
-        call = functools.partial(fn, *args, **kw)
+    def _run(self, call: Callable[[], T]) -> T:
+        """One storage call on this thread: after the turnstile, run again while the database says busy."""
         if self.turn is None:
             return retry_busy(call)
         with self.turn.first():

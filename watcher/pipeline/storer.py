@@ -9,9 +9,10 @@ stored from 1.1 s to 2.2 s of a 2.2 s cycle, the last link at 3.2 s).
 Here the outcomes of every source wait in one place and are written in one transaction (`Store.apply_many`) when
 BATCH of them wait, when the first of FEW or more has waited LINGER seconds (the first of fewer, MAX_WAIT), or
 when a source ends and wants its own stored. A write takes whole sources' outcomes until it holds BATCH (a
-transaction, and the link process's wait for SQLite's lock, stay bounded); what arrives during a write is written
-right after it. The counts of each source, and the failure of a write that held some of its outcomes, are handed
-to the source when it ends (`flush`): a write that fails leaves its notices pending, fetched again by the next run.
+transaction, and the link process's wait for SQLite's lock, stay bounded); what waits when a write ends is
+written then if it is due, else at its deadline. The counts of each source, and the failure of a write that held
+some of its outcomes, are handed to the source when it ends (`flush`): a write that fails leaves its notices
+pending, fetched again by the next run.
 
 Measured (`python bench/poll.py --link-only`, 1,000 notices, three runs each alternating with per-source writes):
 linking ON beside the poll 410-451 docs/s against 370-400, linking off 487-526 against 468-489. (Before the
